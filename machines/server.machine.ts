@@ -1,0 +1,93 @@
+import { assign, enqueueActions, fromCallback, setup, stopChild, type EventObject } from 'xstate';
+import type { SocketHandle } from '../src/server/socket-handle.js';
+import { sessionMachine } from './session.machine.js';
+
+/**
+ * The process: an HTTP/WebSocket listener and one spawned session actor per accepted client. The actor system is
+ * the registry of sessions (systemId `session:<client_uid>`), so nothing keeps a map of clients on the side.
+ * A finished session is released at once; stopping the server moves every session to `disconnected` first.
+ */
+
+export type ServerEvent =
+  | { type: 'http.listening'; url: string; port: number }
+  | { type: 'http.failed'; message: string }
+  | { type: 'client.connected'; clientUid: string; socket: SocketHandle }
+  | { type: 'server.stop' }
+  // A session that finished or failed (emitted by XState for spawned children).
+  | { type: `xstate.done.actor.session.${string}`; actorId: string; output?: unknown }
+  | { type: `xstate.error.actor.session.${string}`; actorId: string; error: unknown };
+
+export interface ServerContext {
+  url: string | null;
+  port: number | null;
+  error: string | null;
+  sessionsStarted: number;
+}
+
+export const SESSION_SYSTEM_PREFIX = 'session:';
+
+export const serverMachine = setup({
+  types: {
+    context: {} as ServerContext,
+    events: {} as ServerEvent,
+  },
+  actors: {
+    /** Owns the HTTP server and the WebSocket endpoint; reports `http.listening` and each `client.connected`. */
+    httpListener: fromCallback<EventObject, void, EventObject>(() => {
+      throw new Error('actor "httpListener" must be provided with machine.provide()');
+    }),
+    session: sessionMachine,
+  },
+}).createMachine({
+  id: 'server',
+  context: { url: null, port: null, error: null, sessionsStarted: 0 },
+  initial: 'serving',
+  on: {
+    'xstate.done.actor.session.*': {
+      actions: stopChild(({ event }) => event.actorId),
+    },
+    'xstate.error.actor.session.*': {
+      actions: stopChild(({ event }) => event.actorId),
+    },
+  },
+  states: {
+    serving: {
+      invoke: { id: 'http', src: 'httpListener' },
+      initial: 'starting',
+      states: {
+        starting: {
+          on: {
+            'http.listening': {
+              target: 'listening',
+              actions: assign({ url: ({ event }) => event.url, port: ({ event }) => event.port }),
+            },
+          },
+        },
+        listening: {},
+      },
+      on: {
+        'client.connected': {
+          actions: enqueueActions(({ context, event, enqueue }) => {
+            enqueue.assign({ sessionsStarted: context.sessionsStarted + 1 });
+            enqueue.spawnChild('session', {
+              id: `session.${event.clientUid}`,
+              systemId: `${SESSION_SYSTEM_PREFIX}${event.clientUid}`,
+              input: { clientUid: event.clientUid, socket: event.socket },
+            });
+          }),
+        },
+        'http.failed': { target: 'failed', actions: assign({ error: ({ event }) => event.message }) },
+        'server.stop': {
+          target: 'stopped',
+          actions: enqueueActions(({ system, enqueue }) => {
+            for (const [systemId, ref] of Object.entries(system.getAll())) {
+              if (systemId.startsWith(SESSION_SYSTEM_PREFIX)) enqueue.sendTo(ref, { type: 'server.shutdown' });
+            }
+          }),
+        },
+      },
+    },
+    stopped: { type: 'final' },
+    failed: { type: 'final' },
+  },
+});

@@ -1,0 +1,166 @@
+import { z } from 'zod';
+
+/**
+ * The schema of `conf.yaml` and of the character alternates in `characters/`, as upstream Open-LLM-VTuber defines it
+ * (shared UPSTREAM-BEHAVIOR §1), so that a user's existing file loads unchanged. Keys this schema does not declare are
+ * not an error: the loader keeps them and reports them once as "not supported yet" (see unsupported-keys.ts).
+ *
+ * Provider blocks of engines we do not implement are accepted as free-form objects: upstream validates a provider
+ * block only when it is present, and its template carries a block for every provider.
+ */
+
+const providerBlock = z.record(z.string(), z.unknown());
+
+export const DEFAULT_TOOL_PROMPTS = {
+  live2d_expression_prompt: 'live2d_expression_prompt',
+  group_conversation_prompt: 'group_conversation_prompt',
+  mcp_prompt: 'mcp_prompt',
+  proactive_speak_prompt: 'proactive_speak_prompt',
+} as const;
+
+export const systemConfigSchema = z.object({
+  conf_version: z.string().optional(),
+  host: z.string().min(1).default('localhost'),
+  port: z.number().int().min(0).max(65535).default(12393),
+  config_alts_dir: z.string().min(1).default('characters'),
+  tool_prompts: z.record(z.string(), z.string()).default({ ...DEFAULT_TOOL_PROMPTS }),
+  enable_proxy: z.boolean().default(false),
+  // --- keys of this server (not upstream) ---
+  /** Origins allowed to open /client-ws besides the page's own, loopback and the Electron app (README "Origins"). */
+  allowed_origins: z.array(z.string()).default([]),
+  /** Largest inbound WebSocket frame; larger closes that socket with 1009 (upstream: Uvicorn's 16 MiB). */
+  ws_max_payload_bytes: z.number().int().min(1024).default(16 * 1024 * 1024),
+  /** Protocol-level ping interval; a peer that misses a pong for one interval is dropped (Uvicorn: 20 s). 0 = off. */
+  ws_ping_interval_seconds: z.number().min(0).default(20),
+});
+
+export const basicMemoryAgentSchema = z.object({
+  llm_provider: z.string().min(1),
+  faster_first_response: z.boolean().default(true),
+  segment_method: z.enum(['regex', 'pysbd']).default('pysbd'),
+  use_mcpp: z.boolean().default(false),
+  mcp_enabled_servers: z.array(z.string()).default([]),
+});
+
+export const agentConfigSchema = z.object({
+  conversation_agent_choice: z.enum(['basic_memory_agent', 'mem0_agent', 'hume_ai_agent', 'letta_agent']),
+  agent_settings: z.object({
+    basic_memory_agent: basicMemoryAgentSchema.optional(),
+    letta_agent: providerBlock.optional(),
+    hume_ai_agent: providerBlock.optional(),
+    mem0_agent: providerBlock.optional(),
+  }),
+  llm_configs: z.record(z.string(), providerBlock).default({}),
+});
+
+export const ASR_MODELS = [
+  'faster_whisper',
+  'whisper_cpp',
+  'whisper',
+  'azure_asr',
+  'fun_asr',
+  'groq_whisper_asr',
+  'sherpa_onnx_asr',
+  // this server's own
+  'openai_compatible_asr',
+  'pocketsphinx_asr',
+] as const;
+
+export const asrConfigSchema = z.object({ asr_model: z.enum(ASR_MODELS) }).catchall(z.unknown());
+
+export const TTS_MODELS = [
+  'azure_tts',
+  'bark_tts',
+  'edge_tts',
+  'cosyvoice_tts',
+  'cosyvoice2_tts',
+  'melo_tts',
+  'coqui_tts',
+  'x_tts',
+  'gpt_sovits_tts',
+  'fish_api_tts',
+  'sherpa_onnx_tts',
+  'siliconflow_tts',
+  'openai_tts',
+  'spark_tts',
+  'minimax_tts',
+  'elevenlabs_tts',
+  'cartesia_tts',
+  'piper_tts',
+  // this server's own
+  'espeak_tts',
+  'silent_tts',
+] as const;
+
+export const ttsConfigSchema = z.object({ tts_model: z.enum(TTS_MODELS) }).catchall(z.unknown());
+
+export const vadConfigSchema = z
+  .object({
+    vad_model: z.enum(['silero_vad']).nullable().default(null),
+    silero_vad: providerBlock.optional(),
+  })
+  .default({ vad_model: null });
+
+export const ttsPreprocessorConfigSchema = z
+  .object({
+    remove_special_char: z.boolean().default(true),
+    ignore_brackets: z.boolean().default(true),
+    ignore_parentheses: z.boolean().default(true),
+    ignore_asterisks: z.boolean().default(true),
+    ignore_angle_brackets: z.boolean().default(true),
+    translator_config: z
+      .object({
+        translate_audio: z.boolean().default(false),
+        translate_provider: z.enum(['deeplx', 'tencent']).optional(),
+        deeplx: providerBlock.optional(),
+        tencent: providerBlock.optional(),
+      })
+      .default({ translate_audio: false }),
+  })
+  .default({
+    remove_special_char: true,
+    ignore_brackets: true,
+    ignore_parentheses: true,
+    ignore_asterisks: true,
+    ignore_angle_brackets: true,
+    translator_config: { translate_audio: false },
+  });
+
+export const characterConfigSchema = z
+  .object({
+    conf_name: z.string().min(1),
+    conf_uid: z.string().min(1),
+    live2d_model_name: z.string().min(1),
+    /** Upstream meant this to fall back to conf_name (its validator never did, UPSTREAM-BEHAVIOR §8 #37); here it does. */
+    character_name: z.string().optional(),
+    human_name: z.string().default('Human'),
+    avatar: z.string().default(''),
+    persona_prompt: z.string().min(1),
+    agent_config: agentConfigSchema,
+    asr_config: asrConfigSchema,
+    tts_config: ttsConfigSchema,
+    vad_config: vadConfigSchema,
+    tts_preprocessor_config: ttsPreprocessorConfigSchema,
+  })
+  .transform((c) => ({ ...c, character_name: c.character_name ? c.character_name : c.conf_name }));
+
+export const confFileSchema = z.object({
+  system_config: systemConfigSchema.default(() => systemConfigSchema.parse({})),
+  character_config: characterConfigSchema,
+  live_config: z
+    .object({
+      bilibili_live: z
+        .object({ room_ids: z.array(z.number().int()).default([]), sessdata: z.string().default('') })
+        .optional(),
+    })
+    .optional(),
+});
+
+/** An alternate in `characters/` only needs what it changes; it is merged over conf.yaml's character_config. */
+export const alternateFileSchema = z.object({
+  character_config: z.record(z.string(), z.unknown()).optional(),
+});
+
+export type SystemConfig = z.infer<typeof systemConfigSchema>;
+export type CharacterConfig = z.infer<typeof characterConfigSchema>;
+export type ConfFile = z.infer<typeof confFileSchema>;

@@ -1,0 +1,76 @@
+import path from 'node:path';
+import { loadAppConfig } from './config/app-config.js';
+import { ConfigError } from './config/config-error.js';
+import { parseCliArgs, USAGE } from './cli-args.js';
+import { createLogger } from './observability/logger.js';
+import { startServer } from './server/start-server.js';
+
+/** Bound on a graceful stop: sessions close their sockets (1 s grace each, in parallel), then we exit regardless. */
+const SHUTDOWN_DEADLINE_MS = 1500;
+
+async function main(): Promise<number | undefined> {
+  const logger = createLogger();
+  let args;
+  try {
+    args = parseCliArgs(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+
+  let app;
+  try {
+    app = await loadAppConfig({ configPath: args.config });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      logger.error(`configuration error in ${err.message}`);
+      return 1;
+    }
+    throw err;
+  }
+  const configName = path.basename(app.paths.configFile);
+  if (app.unsupported.length > 0) {
+    logger.warn(`${configName}: not supported yet (kept, but ignored): ${app.unsupported.join(', ')}`);
+  }
+
+  let server;
+  try {
+    server = await startServer({ app, logger, host: args.host, port: args.port });
+  } catch (err) {
+    logger.error((err as Error).message);
+    return 1;
+  }
+  logger.info(
+    `character "${app.baseCharacter.config.conf_name}" (${configName}); listening on ${server.url} — WebSocket ${server.wsUrl}`,
+  );
+
+  const shutdown = (signal: string) => {
+    logger.info(`${signal}: stopping every session`);
+    const deadline = setTimeout(() => {
+      logger.warn('sockets did not close in time; exiting anyway');
+      process.exit(0);
+    }, SHUTDOWN_DEADLINE_MS);
+    deadline.unref();
+    void server.stop().then(() => {
+      logger.info('stopped');
+      process.exit(0);
+    });
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  return undefined;
+}
+
+main().then(
+  (code) => {
+    if (code !== undefined) process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`fatal: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,83 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { randomUUID } from 'node:crypto';
+import { WebSocketServer } from 'ws';
+import { fromCallback, type EventObject } from 'xstate';
+import type { AppConfig } from '../config/app-config.js';
+import { createHttpApp } from '../http/http-app.js';
+import { checkOrigin } from '../http/origin-check.js';
+import type { Logger } from '../observability/logger.js';
+import { SocketHandle } from './socket-handle.js';
+
+export interface HttpListenerOptions {
+  app: AppConfig;
+  host: string;
+  port: number;
+  logger: Logger;
+  health: () => Record<string, unknown>;
+  /** Called once the HTTP server has closed after the actor stopped. */
+  onClosed?: () => void;
+}
+
+export function urlHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+function refuseUpgrade(socket: Duplex, status: number, text: string, message: string) {
+  socket.on('error', () => undefined);
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`,
+  );
+}
+
+/**
+ * The HTTP server and the `/client-ws` endpoint, as an actor: it reports `http.listening` (with the real port, so
+ * `--port 0` works), `http.failed`, and one `client.connected` per accepted socket. Stopping it closes the
+ * listener and idle HTTP connections; accepted sockets belong to their sessions.
+ */
+export function createHttpListener(options: HttpListenerOptions) {
+  return fromCallback<EventObject, void, EventObject>(({ sendBack }) => {
+    const { app, logger } = options;
+    const server = http.createServer(createHttpApp({ paths: app.paths, health: options.health }));
+    const wss = new WebSocketServer({ noServer: true, maxPayload: app.system.ws_max_payload_bytes });
+
+    server.on('upgrade', (req, socket, head) => {
+      const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+      if (pathname !== '/client-ws') {
+        refuseUpgrade(socket, 404, 'Not Found', `No WebSocket endpoint at ${pathname}; use /client-ws`);
+        return;
+      }
+      const verdict = checkOrigin(req.headers.origin, req.headers.host, app.system.allowed_origins);
+      if (!verdict.ok) {
+        logger.warn(`refused a WebSocket from ${req.socket.remoteAddress}: ${verdict.reason}`);
+        refuseUpgrade(socket, 403, 'Forbidden', `Forbidden: ${verdict.reason}`);
+        return;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        const clientUid = randomUUID();
+        const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+        logger.child({ client_uid: clientUid }).info(`client connected from ${remote}`);
+        sendBack({ type: 'client.connected', clientUid, socket: new SocketHandle(ws, remote) });
+      });
+    });
+
+    server.on('error', (err: NodeJS.ErrnoException) => {
+      const hint = err.code === 'EADDRINUSE' ? ' (the port is in use; pick another with --port, or --port 0 for any free port)' : '';
+      sendBack({ type: 'http.failed', message: `cannot listen on ${options.host}:${options.port}: ${err.message}${hint}` });
+    });
+
+    server.listen(options.port, options.host, () => {
+      const { port } = server.address() as AddressInfo;
+      sendBack({ type: 'http.listening', url: `http://${urlHost(options.host)}:${port}`, port });
+    });
+
+    return () => {
+      wss.close();
+      if (server.listening) server.close(() => options.onClosed?.());
+      else options.onClosed?.();
+      server.closeAllConnections();
+    };
+  });
+}

@@ -1,0 +1,97 @@
+import { WebSocket, type RawData } from 'ws';
+import { fromCallback, type EventObject } from 'xstate';
+import type { SocketBridgeInput, SocketCommand } from '../../machines/session.machine.js';
+import { parseClientFrame } from '../protocol/client-frames.js';
+import type { Logger } from '../observability/logger.js';
+
+/** Frames a client may send before its session is ready; upstream also reads them only after the connect frames. */
+const MAX_HELD_FRAMES = 1000;
+/** After a close frame we wait this long for the peer's answer before dropping the TCP connection. */
+const CLOSE_GRACE_MS = 1000;
+
+export interface SocketBridgeOptions {
+  logger: Logger;
+  /** Ping interval; a peer that has not answered the previous ping by the next one is terminated. 0 disables. */
+  pingIntervalMs: number;
+}
+
+/**
+ * The session's socket, as an actor. It starts paused (frames are held until the session sends `socket.resume`),
+ * validates every inbound frame at the edge, writes `socket.send` frames, pings the peer, and reports the close.
+ * Its cleanup closes the socket (1001) if it is still open, so a stopped session never leaves a socket behind.
+ */
+export function createSocketBridge(options: SocketBridgeOptions) {
+  return fromCallback<SocketCommand, SocketBridgeInput, EventObject>(({ input, sendBack, receive }) => {
+    const { ws } = input.socket;
+    const log = options.logger.child({ client_uid: input.clientUid });
+    let stopped = false;
+    let paused = true;
+    let dropped = 0;
+    const held: Array<[RawData, boolean]> = [];
+
+    const deliver = (data: RawData, isBinary: boolean) => {
+      const parsed = parseClientFrame(Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer), isBinary);
+      if (parsed.ok) sendBack({ type: `client.${parsed.frame.type}`, frame: parsed.frame });
+      else {
+        log.warn(`rejected frame: ${parsed.message}`);
+        sendBack({ type: 'client.invalid', message: parsed.message });
+      }
+    };
+
+    ws.on('message', (data, isBinary) => {
+      if (stopped) return;
+      if (!paused) return deliver(data, isBinary);
+      if (held.length < MAX_HELD_FRAMES) held.push([data, isBinary]);
+      else dropped++;
+    });
+    ws.on('error', (err) => log.warn(`socket error: ${err.message}`));
+    ws.on('close', (code, reason) => {
+      clearInterval(pinger);
+      if (stopped) return;
+      log.info(`client disconnected (code ${code})`);
+      sendBack({ type: 'socket.closed', code, reason: reason.toString('utf8') });
+    });
+
+    let alive = true;
+    ws.on('pong', () => (alive = true));
+    const pinger = options.pingIntervalMs > 0 ? setInterval(() => {
+      if (ws.readyState !== WebSocket.OPEN) return;
+      if (!alive) {
+        log.warn('client did not answer a ping: dropping the connection');
+        ws.terminate();
+        return;
+      }
+      alive = false;
+      ws.ping();
+    }, options.pingIntervalMs) : undefined;
+
+    receive((command) => {
+      if (command.type === 'socket.send') {
+        if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(command.frame));
+      } else if (command.type === 'socket.resume' && paused) {
+        paused = false;
+        for (const [data, isBinary] of held.splice(0)) deliver(data, isBinary);
+        if (dropped > 0) {
+          sendBack({ type: 'client.invalid', message: `${dropped} frame(s) sent before the session was ready were dropped` });
+          dropped = 0;
+        }
+      }
+    });
+
+    if (ws.readyState === WebSocket.CLOSING || ws.readyState === WebSocket.CLOSED) {
+      sendBack({ type: 'socket.closed', code: 1006, reason: 'closed before the session started' });
+    }
+
+    return () => {
+      stopped = true;
+      clearInterval(pinger);
+      held.length = 0;
+      if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) {
+        ws.close(1001, 'session ended');
+        const killer = setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
+        killer.unref();
+        ws.once('close', () => clearTimeout(killer));
+      }
+    };
+  });
+}

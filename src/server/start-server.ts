@@ -1,0 +1,89 @@
+import { createActor, waitFor, type Actor, type InspectionEvent } from 'xstate';
+import { serverMachine, SESSION_SYSTEM_PREFIX } from '../../machines/server.machine.js';
+import { sessionMachine } from '../../machines/session.machine.js';
+import type { AppConfig } from '../config/app-config.js';
+import { ActorCensus } from '../observability/actor-census.js';
+import { createLogger, type Logger } from '../observability/logger.js';
+import { createSessionActors } from '../session/session-actors.js';
+import { createHttpListener } from './http-listener.js';
+
+export type SessionActorOverrides = Partial<ReturnType<typeof createSessionActors>>;
+
+export interface StartOptions {
+  app: AppConfig;
+  /** Defaults to system_config.host / port. */
+  host?: string;
+  port?: number;
+  logger?: Logger;
+  /** Replaces session actor implementations: the edge where tests inject a slow or failing engine. */
+  sessionActors?: SessionActorOverrides;
+  /** Also receives every inspection event (the census always does). */
+  inspect?: (ev: InspectionEvent) => void;
+}
+
+export interface RunningServer {
+  url: string;
+  wsUrl: string;
+  port: number;
+  actor: Actor<typeof serverMachine>;
+  census: ActorCensus;
+  /** Live session actors, from the actor system's registry. */
+  sessionCount(): number;
+  /** Moves every session to `disconnected`, closes the listener, and resolves once the HTTP server has closed. */
+  stop(): Promise<void>;
+}
+
+/** The kinds of the server's own long-lived actors: everything else a client caused. */
+export const SERVER_ACTOR_KINDS = ['server', 'httpListener'] as const;
+
+export async function startServer(options: StartOptions): Promise<RunningServer> {
+  const { app } = options;
+  const logger = options.logger ?? createLogger();
+  const census = new ActorCensus();
+  if (options.inspect) census.subscribe(options.inspect);
+
+  let httpClosed!: () => void;
+  const closed = new Promise<void>((resolve) => (httpClosed = resolve));
+  let actor: Actor<typeof serverMachine> | undefined;
+  const sessionCount = () =>
+    actor ? Object.keys(actor.system.getAll()).filter((id) => id.startsWith(SESSION_SYSTEM_PREFIX)).length : 0;
+
+  const session = sessionMachine.provide({
+    actors: { ...createSessionActors({ app, logger }), ...options.sessionActors },
+  });
+  const httpListener = createHttpListener({
+    app,
+    host: options.host ?? app.system.host,
+    port: options.port ?? app.system.port,
+    logger,
+    health: () => ({ sessions: sessionCount(), actors: census.countExcept(SERVER_ACTOR_KINDS) }),
+    onClosed: () => httpClosed(),
+  });
+
+  actor = createActor(serverMachine.provide({ actors: { httpListener, session } }), { inspect: census.observe });
+  actor.start();
+  const ready = await waitFor(actor, (s) => s.matches({ serving: 'listening' }) || s.status !== 'active');
+  if (ready.status !== 'active') {
+    await closed;
+    throw new Error(ready.context.error ?? 'the server stopped while starting');
+  }
+  const url = ready.context.url!;
+  const running = actor;
+  let stopping: Promise<void> | undefined;
+  return {
+    url,
+    wsUrl: `${url.replace(/^http/, 'ws')}/client-ws`,
+    port: ready.context.port!,
+    actor: running,
+    census,
+    sessionCount,
+    stop() {
+      stopping ??= (async () => {
+        running.send({ type: 'server.stop' });
+        running.stop();
+        await closed;
+      })();
+      return stopping;
+    },
+  };
+}
