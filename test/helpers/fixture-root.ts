@@ -1,0 +1,26 @@
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+
+/**
+ * A throw-away working directory shaped like a user's install: the shipped conf.yaml, model_dict.json and
+ * characters/, plus a few backgrounds and avatars. Tests write more files into it as they need.
+ */
+export function makeFixtureRoot(): { root: string; write(rel: string, content: string | Buffer): string; cleanup(): void } {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'vas-test-'));
+  cpSync(path.join(REPO_ROOT, 'conf.yaml'), path.join(root, 'conf.yaml'));
+  cpSync(path.join(REPO_ROOT, 'model_dict.json'), path.join(root, 'model_dict.json'));
+  cpSync(path.join(REPO_ROOT, 'characters'), path.join(root, 'characters'), { recursive: true });
+  const write = (rel: string, content: string | Buffer) => {
+    const file = path.join(root, rel);
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, content);
+    return file;
+  };
+  write('backgrounds/ceiling-window-room-night.jpeg', Buffer.from([0xff, 0xd8, 0xff, 0xd9]));
+  write('backgrounds/cartoon-night-landscape-moon.jpeg', Buffer.from([0xff, 0xd8, 0xff, 0xd9]));
+  write('avatars/mao.png', Buffer.from('89504e470d0a1a0a', 'hex'));
+  return { root, write, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+}

@@ -1,0 +1,177 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { makeFixtureRoot } from '../helpers/fixture-root';
+import { newSwitchLog, slowLoadCharacter } from '../helpers/slow-switch';
+import { startTestServer } from '../helpers/test-server';
+import { TestClient, sleep } from '../helpers/ws-client';
+
+function addSecondModel(write: (rel: string, content: string) => string, root: string) {
+  const models = JSON.parse(readFileSync(path.join(root, 'model_dict.json'), 'utf8')) as Array<Record<string, unknown>>;
+  models.push({ ...models[0], name: 'shizuku', url: '/live2d-models/shizuku/shizuku.model3.json', emotionMap: { joy: 1 } });
+  write('model_dict.json', JSON.stringify(models, null, 2));
+}
+
+describe('switch-config (PROTOCOL §6.2, golden §8(d), D10, D11, D13)', () => {
+  const fixture = makeFixtureRoot();
+  addSecondModel(fixture.write, fixture.root);
+  fixture.write('characters/uses_shizuku.yaml', "character_config:\n  conf_name: 'shizuku_fan'\n  conf_uid: 'shizuku_fan'\n  live2d_model_name: 'shizuku'\n");
+  fixture.write('characters/broken.yaml', "character_config:\n  conf_name: 'broken'\n  tts_config:\n    tts_model: 'no_such_tts'\n");
+  fixture.write('characters/missing_model.yaml', "character_config:\n  conf_name: 'lost'\n  live2d_model_name: 'nobody'\n");
+  fixture.write('characters/not_yaml.yaml', 'character_config: [unclosed\n');
+  // A sibling folder whose name starts like config_alts_dir: upstream's prefix check let it through (D10).
+  fixture.write('characters_private/secret.yaml', "character_config:\n  conf_name: 'TOP-SECRET-VALUE'\n");
+  let server: Awaited<ReturnType<typeof startTestServer>>;
+
+  beforeAll(async () => {
+    server = await startTestServer(fixture.root);
+  });
+  afterAll(async () => {
+    await server.stop();
+    fixture.cleanup();
+  });
+
+  async function connected() {
+    const client = await TestClient.connect(server.wsUrl);
+    await client.ready();
+    return client;
+  }
+
+  test('success: set-model-and-conf (with client_uid) then config-switched; the new character stays active', async () => {
+    const client = await connected();
+    const uid = client.frames[2]!.client_uid;
+    client.send({ type: 'switch-config', file: 'en_unhelpful_ai.yaml' });
+    await client.next('config-switched');
+    expect(client.frames.slice(5)).toEqual([
+      expect.objectContaining({ type: 'set-model-and-conf', conf_name: 'unhelpful_ai', conf_uid: 'unhelpful_ai', client_uid: uid }),
+      { type: 'config-switched', message: 'Switched to config: en_unhelpful_ai.yaml' },
+    ]);
+    expect((client.frames[5]!.model_info as { name: string }).name).toBe('mao_pro');
+    client.send({ type: 'request-init-config' });
+    expect(await client.next('set-model-and-conf', 3)).toMatchObject({ conf_uid: 'unhelpful_ai' });
+    client.send({ type: 'switch-config', file: 'conf.yaml' });
+    await client.next('config-switched', 2);
+    expect(client.ofType('set-model-and-conf')[3]).toMatchObject({ conf_name: 'mao_pro', conf_uid: 'mao_pro_001' });
+    await client.close();
+  });
+
+  test('an alternate is merged over conf.yaml, not over the current character (D11)', async () => {
+    const client = await connected();
+    client.send({ type: 'switch-config', file: 'uses_shizuku.yaml' });
+    const first = await client.next('set-model-and-conf', 2);
+    expect((first.model_info as { name: string }).name).toBe('shizuku');
+    client.send({ type: 'switch-config', file: 'en_unhelpful_ai.yaml' });
+    const second = await client.next('set-model-and-conf', 3);
+    // en_unhelpful_ai.yaml does not name a model: it gets conf.yaml's, not the previous character's.
+    expect(second).toMatchObject({ conf_name: 'unhelpful_ai' });
+    expect((second.model_info as { name: string }).name).toBe('mao_pro');
+    await client.close();
+  });
+
+  test.each([
+    ['broken.yaml', /broken\.yaml: character_config\.tts_config\.tts_model \(line 4\): expected one of .*"edge_tts".*got "no_such_tts"/],
+    ['missing_model.yaml', /missing_model\.yaml: character_config\.live2d_model_name.*"nobody" is not a model in model_dict\.json \(available: mao_pro, shizuku\)/],
+    ['not_yaml.yaml', /not_yaml\.yaml: .*not valid YAML/],
+  ])('failure (%s): one error naming file and key, then the current set-model-and-conf; the old config stays', async (file, pattern) => {
+    const client = await connected();
+    client.send({ type: 'switch-config', file });
+    await client.next('set-model-and-conf', 2);
+    const after = client.frames.slice(5);
+    expect(after).toHaveLength(2);
+    expect(after[0]!.type).toBe('error');
+    expect(after[0]!.message).toMatch(/^Error switching configuration: /);
+    expect(after[0]!.message).toMatch(pattern);
+    expect(after[1]).toMatchObject({ type: 'set-model-and-conf', conf_uid: 'mao_pro_001', client_uid: client.frames[2]!.client_uid });
+    client.send({ type: 'heartbeat' });
+    await client.next('heartbeat-ack');
+    client.send({ type: 'request-init-config' });
+    expect(await client.next('set-model-and-conf', 3)).toMatchObject({ conf_uid: 'mao_pro_001' });
+    await client.close();
+  });
+
+  test.each([
+    '../characters_private/secret.yaml',
+    '../conf.yaml',
+    '/etc/passwd',
+    '..\\conf.yaml',
+    'en_unhelpful_ai.yaml/../../conf.yaml',
+    './en_unhelpful_ai.yaml',
+    'en_unhelpful_ai.yaml\u0000.png',
+    'missing.yaml',
+  ])('only a file fetch-configs lists is accepted: %j is refused without reading it', async (file) => {
+    const client = await connected();
+    client.send({ type: 'switch-config', file });
+    await client.next('set-model-and-conf', 2);
+    const error = client.frames[5]!;
+    expect(error.type).toBe('error');
+    expect(error.message).toContain('not a character file this server lists');
+    expect(error.message).not.toContain('TOP-SECRET');
+    expect(client.frames[6]).toMatchObject({ type: 'set-model-and-conf', conf_uid: 'mao_pro_001' });
+    await client.close();
+  });
+});
+
+describe('switch-config while a switch is running', () => {
+  const fixture = makeFixtureRoot();
+  const log = newSwitchLog();
+  let server: Awaited<ReturnType<typeof startTestServer>>;
+
+  beforeAll(async () => {
+    server = await startTestServer(fixture.root, { actorsFor: (app) => ({ loadCharacter: slowLoadCharacter(app, 300, log) }) });
+  });
+  afterAll(async () => {
+    await server.stop();
+    fixture.cleanup();
+  });
+  beforeEach(() => {
+    log.started.length = log.aborted.length = log.finished.length = 0;
+  });
+
+  test('a second switch stops the first load and starts the new one: one answer, for the second file', async () => {
+    const client = await TestClient.connect(server.wsUrl);
+    await client.ready();
+    client.send({ type: 'switch-config', file: 'en_unhelpful_ai.yaml' });
+    await sleep(50);
+    client.send({ type: 'switch-config', file: 'en_storyteller.yaml' });
+    await client.next('config-switched');
+    await sleep(350);
+    expect(log).toEqual({ started: ['en_unhelpful_ai.yaml', 'en_storyteller.yaml'], aborted: ['en_unhelpful_ai.yaml'], finished: ['en_storyteller.yaml'] });
+    expect(client.frames.slice(5)).toEqual([
+      expect.objectContaining({ type: 'set-model-and-conf', conf_name: 'storyteller' }),
+      { type: 'config-switched', message: 'Switched to config: en_storyteller.yaml' },
+    ]);
+    await client.close();
+  });
+
+  test('a disconnect during a switch stops the load; the session and all its actors are gone', async () => {
+    const client = await TestClient.connect(server.wsUrl);
+    await client.ready();
+    client.send({ type: 'switch-config', file: 'en_unhelpful_ai.yaml' });
+    await sleep(50);
+    expect(server.sessionCount()).toBe(1);
+    await client.close();
+    await sleep(20);
+    expect(log.aborted).toEqual(['en_unhelpful_ai.yaml']);
+    expect(server.sessionCount()).toBe(0);
+    expect(server.census.countExcept(['server', 'httpListener'])).toBe(0);
+    await sleep(350);
+    expect(log.finished).toEqual([]);
+  });
+
+  test('a slow switch does not block other sessions (D12)', async () => {
+    const slow = await TestClient.connect(server.wsUrl);
+    await slow.ready();
+    slow.send({ type: 'switch-config', file: 'en_unhelpful_ai.yaml' });
+    await sleep(20);
+    const started = Date.now();
+    const other = await TestClient.connect(server.wsUrl);
+    await other.ready();
+    other.send({ type: 'heartbeat' });
+    await other.next('heartbeat-ack');
+    slow.send({ type: 'heartbeat' });
+    await slow.next('heartbeat-ack');
+    expect(Date.now() - started).toBeLessThan(250);
+    expect(slow.ofType('config-switched')).toHaveLength(0);
+    await slow.next('config-switched', 1, 2000);
+    await Promise.all([slow.close(), other.close()]);
+  });
+});
