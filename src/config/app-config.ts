@@ -59,9 +59,9 @@ export function resolvePaths(system: SystemConfig, configFile: string, root: str
 }
 
 /** Reads and validates the base config file; the raw character_config is kept for merging alternates over it. */
-export async function readBaseConfig(configFile: string, env?: NodeJS.ProcessEnv) {
-  const source = await readYamlFile(configFile, env);
-  if (!isPlainObject(source.data)) throw new ConfigError(configFile, '', 'expected a mapping with system_config and character_config');
+export async function readBaseConfig(configFile: string, root: string, env?: NodeJS.ProcessEnv) {
+  const source = await readYamlFile(configFile, { root, env });
+  if (!isPlainObject(source.data)) throw new ConfigError(source.file, '', 'expected a mapping with system_config and character_config');
   const parsed = validateWith(confFileSchema, source);
   const rawCharacter = isPlainObject(source.data.character_config) ? source.data.character_config : {};
   return { source, parsed, rawCharacter, unsupported: unsupportedKeys(source.data, parsed) };
@@ -91,9 +91,9 @@ export function attachModel(
 export async function loadAppConfig(options: LoadOptions = {}): Promise<AppConfig> {
   const root = path.resolve(options.root ?? process.cwd());
   const configFile = path.resolve(root, options.configPath ?? 'conf.yaml');
-  const base = await readBaseConfig(configFile, options.env);
+  const base = await readBaseConfig(configFile, root, options.env);
   const paths = resolvePaths(base.parsed.system_config, configFile, root);
-  const models = await loadModelDict(paths.modelDict);
+  const models = await loadModelDict(paths.modelDict, root);
   const baseCharacter = attachModel(base.parsed.character_config, models, path.basename(configFile), base.source, paths.modelDict);
   return { paths, system: base.parsed.system_config, baseCharacter, models, unsupported: base.unsupported };
 }

@@ -51,18 +51,18 @@ export function isInside(dir: string, candidate: string): boolean {
 
 /** The `config-files` list: the base config first, then every alternate with its conf_name (or its file name). */
 export async function listConfigFiles(app: AppConfig): Promise<ConfigFileEntry[]> {
-  const baseName = await readConfName(app.paths.configFile).catch(() => undefined);
+  const baseName = await readConfName(app.paths.configFile, app.paths.root).catch(() => undefined);
   const entries: ConfigFileEntry[] = [{ filename: app.baseCharacter.file, name: baseName ?? app.baseCharacter.config.conf_name }];
   for (const rel of await listAlternateFiles(app.paths.configAltsDir)) {
     if (rel === app.baseCharacter.file) continue; // the base config's name is reserved for it
-    const name = await readConfName(path.join(app.paths.configAltsDir, rel)).catch(() => undefined);
+    const name = await readConfName(path.join(app.paths.configAltsDir, rel), app.paths.root).catch(() => undefined);
     entries.push({ filename: rel, name: name ?? rel });
   }
   return entries;
 }
 
-async function readConfName(file: string): Promise<string | undefined> {
-  const source = await readYamlFile(file);
+async function readConfName(file: string, root: string): Promise<string | undefined> {
+  const source = await readYamlFile(file, { root });
   const character = isPlainObject(source.data) ? source.data.character_config : undefined;
   const name = isPlainObject(character) ? character.conf_name : undefined;
   return typeof name === 'string' && name ? name : undefined;
@@ -82,13 +82,13 @@ export async function loadCharacterFile(app: AppConfig, filename: string): Promi
       `not a character file this server lists (choose one of: ${listed.map((e) => e.filename).join(', ')})`,
     );
   }
-  const base = await readBaseConfig(app.paths.configFile);
-  const models = await loadModelDict(app.paths.modelDict);
+  const base = await readBaseConfig(app.paths.configFile, app.paths.root);
+  const models = await loadModelDict(app.paths.modelDict, app.paths.root);
   if (filename === app.baseCharacter.file) {
     return attachModel(base.parsed.character_config, models, filename, base.source, app.paths.modelDict);
   }
   const altFile = path.join(app.paths.configAltsDir, filename);
-  const alt = await readYamlFile(altFile);
+  const alt = await readYamlFile(altFile, { root: app.paths.root });
   const altParsed = validateWith(alternateFileSchema, alt);
   const merged = deepMerge(base.rawCharacter, altParsed.character_config ?? {});
   const config = validateWith(characterConfigSchema, alt, merged, ['character_config']);

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { ConfigError } from './config-error.js';
+import { displayPath } from './yaml-file.js';
 
 /**
  * `model_dict.json`: the Live2D models a character can use. An entry is sent to the client as it is
@@ -24,25 +25,26 @@ export type ModelInfo = z.infer<typeof modelInfoSchema>;
 
 export const modelDictSchema = z.array(modelInfoSchema);
 
-export async function loadModelDict(file: string): Promise<ModelInfo[]> {
+export async function loadModelDict(file: string, root: string): Promise<ModelInfo[]> {
+  const shown = displayPath(root, file);
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError(file, '', code === 'ENOENT' ? 'file not found (it lists the Live2D models)' : `cannot read (${code})`);
+    throw new ConfigError(shown, '', code === 'ENOENT' ? 'file not found (it lists the Live2D models)' : `cannot read (${code})`);
   }
   let data: unknown;
   try {
     data = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (err) {
-    throw new ConfigError(file, '', `not valid JSON: ${(err as Error).message}`);
+    throw new ConfigError(shown, '', `not valid JSON: ${(err as Error).message}`);
   }
   const result = modelDictSchema.safeParse(data, { reportInput: true });
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const where = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
-    throw new ConfigError(file, where, issue.message.replace(/^Invalid input: /, ''));
+    throw new ConfigError(shown, where, issue.message.replace(/^Invalid input: /, ''));
   }
   return result.data;
 }

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from './config-error.js';
@@ -32,7 +33,7 @@ export function parseYamlText(text: string, file: string): YamlSource {
   const doc: Document = parseDocument(text, { lineCounter, prettyErrors: false });
   if (doc.errors.length > 0) {
     const err = doc.errors[0]!;
-    const line = err.linePos?.[0]?.line;
+    const line = err.linePos?.[0]?.line ?? lineCounter.linePos(err.pos[0]).line;
     throw new ConfigError(file, '', `not valid YAML: ${err.message.split('\n')[0]}`, line);
   }
   return {
@@ -50,15 +51,22 @@ export function parseYamlText(text: string, file: string): YamlSource {
   };
 }
 
-export async function readYamlFile(file: string, env: NodeJS.ProcessEnv = process.env): Promise<YamlSource> {
+/** How a file is named in messages: relative to the working directory when inside it (no server paths leak to clients). */
+export function displayPath(root: string, file: string): string {
+  const rel = path.relative(root, file);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel.split(path.sep).join('/') : file;
+}
+
+export async function readYamlFile(file: string, options: { root: string; env?: NodeJS.ProcessEnv }): Promise<YamlSource> {
+  const shown = displayPath(options.root, file);
   let bytes: Buffer;
   try {
     bytes = await readFile(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError(file, '', code === 'ENOENT' ? 'file not found' : `cannot read the file (${code ?? String(err)})`);
+    throw new ConfigError(shown, '', code === 'ENOENT' ? 'file not found' : `cannot read the file (${code ?? String(err)})`);
   }
-  return parseYamlText(substituteEnv(decodeConfigText(bytes, file), env), file);
+  return parseYamlText(substituteEnv(decodeConfigText(bytes, shown), options.env ?? process.env), shown);
 }
 
 /** Validates `data` (or a part of it at `prefix`) and turns the first zod issue into a ConfigError naming file, key and line. */

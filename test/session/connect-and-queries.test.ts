@@ -1,6 +1,6 @@
-import { makeFixtureRoot } from '../helpers/fixture-root';
-import { startTestServer } from '../helpers/test-server';
-import { TestClient, sleep } from '../helpers/ws-client';
+import { makeFixtureRoot } from '../helpers/fixture-root.js';
+import { startTestServer } from '../helpers/test-server.js';
+import { TestClient, sleep } from '../helpers/ws-client.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { makeFixtureRoot } from '../helpers/fixture-root';
-import { newSwitchLog, slowLoadCharacter } from '../helpers/slow-switch';
-import { startTestServer } from '../helpers/test-server';
-import { TestClient, sleep } from '../helpers/ws-client';
+import { makeFixtureRoot } from '../helpers/fixture-root.js';
+import { newSwitchLog, slowLoadCharacter } from '../helpers/slow-switch.js';
+import { startTestServer } from '../helpers/test-server.js';
+import { TestClient, sleep } from '../helpers/ws-client.js';
 
 function addSecondModel(write: (rel: string, content: string) => string, root: string) {
   const models = JSON.parse(readFileSync(path.join(root, 'model_dict.json'), 'utf8')) as Array<Record<string, unknown>>;

@@ -1,0 +1,89 @@
+import { makeFixtureRoot } from '../helpers/fixture-root.js';
+import { startTestServer } from '../helpers/test-server.js';
+import { TestClient, sleep } from '../helpers/ws-client.js';
+
+describe('bad input gets exactly one clear error and changes nothing else (D26)', () => {
+  const fixture = makeFixtureRoot();
+  let server: Awaited<ReturnType<typeof startTestServer>>;
+
+  beforeAll(async () => {
+    server = await startTestServer(fixture.root, { mutate: (app) => (app.system.ws_max_payload_bytes = 64 * 1024) });
+  });
+  afterAll(async () => {
+    await server.stop();
+    fixture.cleanup();
+  });
+
+  const cases: Array<[string, unknown, RegExp]> = [
+    ['invalid JSON', '{"type": "heartbeat"', /^Invalid frame: not valid JSON/],
+    ['a JSON array', '[1,2,3]', /expected a JSON object with a "type" field, got an array/],
+    ['a JSON string', '"heartbeat"', /expected a JSON object with a "type" field, got a string/],
+    ['JSON null', 'null', /got null/],
+    ['no type', { text: 'hi' }, /the "type" field is missing or not a string/],
+    ['a numeric type', { type: 7 }, /the "type" field is missing or not a string/],
+    ['an unknown type', { type: 'make-coffee' }, /^Unknown message type "make-coffee"$/],
+    ['switch-config without file', { type: 'switch-config' }, /^Invalid "switch-config" frame: "file" is required and must be a string$/],
+    ['switch-config with a numeric file', { type: 'switch-config', file: 3 }, /"file" is required and must be a string/],
+    ['switch-config with an empty file', { type: 'switch-config', file: '' }, /"file" must not be empty/],
+    ['fetch-and-set-history without history_uid', { type: 'fetch-and-set-history' }, /"history_uid" is required/],
+    ['delete-history with a list as history_uid', { type: 'delete-history', history_uid: ['x'] }, /"history_uid" is required and must be a string/],
+    ['add-client-to-group without invitee_uid', { type: 'add-client-to-group' }, /"invitee_uid" is required/],
+    ['remove-client-from-group without target_uid', { type: 'remove-client-from-group' }, /"target_uid" is required/],
+    ['text-input without text', { type: 'text-input', images: [] }, /Invalid "text-input" frame: field "text": expected string/],
+    ['mic-audio-data with strings', { type: 'mic-audio-data', audio: ['a'] }, /Invalid "mic-audio-data" frame: field "audio.0": expected number/],
+    ['text-input with malformed images', { type: 'text-input', text: 'x', images: [{ source: 'camera' }] }, /field "images.0.data"/],
+  ];
+
+  test.each(cases)('%s', async (_name, frame, pattern) => {
+    const client = await TestClient.connect(server.wsUrl);
+    await client.ready();
+    client.send(frame);
+    client.send({ type: 'heartbeat' });
+    await client.next('heartbeat-ack');
+    await sleep(20);
+    expect(client.frames.slice(5)).toEqual([{ type: 'error', message: expect.stringMatching(pattern) }, { type: 'heartbeat-ack' }]);
+    await client.close();
+  });
+
+  test('a binary frame', async () => {
+    const client = await TestClient.connect(server.wsUrl);
+    await client.ready();
+    client.ws.send(Buffer.from('{"type":"heartbeat"}'), { binary: true });
+    client.send({ type: 'heartbeat' });
+    await client.next('heartbeat-ack');
+    expect(client.frames.slice(5)).toEqual([
+      { type: 'error', message: 'Binary frames are not supported: send JSON text frames' },
+      { type: 'heartbeat-ack' },
+    ]);
+    await client.close();
+  });
+
+  test('frames of later features answer a clear "not supported yet" error and the session goes on', async () => {
+    const client = await TestClient.connect(server.wsUrl);
+    await client.ready();
+    client.send({ type: 'add-client-to-group', invitee_uid: 'someone' });
+    client.send({ type: 'heartbeat' });
+    await client.next('heartbeat-ack');
+    expect(client.frames.slice(5)).toEqual([
+      { type: 'error', message: '"add-client-to-group" is not supported yet by this server' },
+      { type: 'heartbeat-ack' },
+    ]);
+    await client.close();
+  });
+
+  test('an oversized frame closes that socket only (1009); its session is cleaned up, others go on', async () => {
+    const victim = await TestClient.connect(server.wsUrl);
+    const bystander = await TestClient.connect(server.wsUrl);
+    await Promise.all([victim.ready(), bystander.ready()]);
+    expect(server.sessionCount()).toBe(2);
+    victim.send({ type: 'text-input', text: 'x'.repeat(70 * 1024), images: [] });
+    expect(await victim.closed).toBe(1009);
+    await sleep(20);
+    expect(server.sessionCount()).toBe(1);
+    bystander.send({ type: 'heartbeat' });
+    await bystander.next('heartbeat-ack');
+    await bystander.close();
+    await sleep(20);
+    expect(server.census.countExcept(['server', 'httpListener'])).toBe(0);
+  });
+});
