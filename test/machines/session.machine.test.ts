@@ -1,0 +1,130 @@
+import { createActor, fromCallback, fromPromise, type AnyActorRef, type EventObject } from 'xstate';
+import { sessionMachine, type SessionEvent, type SocketBridgeInput, type SocketCommand } from '../../machines/session.machine.js';
+import type { Character } from '../../src/config/app-config.js';
+import type { ServerFrame } from '../../src/protocol/server-frames.js';
+import { SocketHandle } from '../../src/server/socket-handle.js';
+import { ActorCensus } from '../../src/observability/actor-census.js';
+
+const character = (name: string): Character =>
+  ({ file: `${name}.yaml`, config: { conf_name: name, conf_uid: `${name}_uid` }, modelInfo: { name: 'mao_pro', url: '/m.json', emotionMap: {} } }) as unknown as Character;
+
+/** The session machine with fake actors at its edges: a socket that records frames, loaders under test control. */
+function harness(options: { initFails?: boolean } = {}) {
+  const sent: ServerFrame[] = [];
+  let resumed = 0;
+  let socketStopped = 0;
+  let toSession: ((ev: EventObject) => void) | undefined;
+  const loads: Array<{ file: string; signal: AbortSignal; resolve: (c: Character) => void; reject: (e: Error) => void }> = [];
+  const census = new ActorCensus();
+
+  const machine = sessionMachine.provide({
+    actors: {
+      socketBridge: fromCallback<SocketCommand, SocketBridgeInput, EventObject>(({ sendBack, receive }) => {
+        toSession = sendBack;
+        receive((cmd) => (cmd.type === 'socket.send' ? sent.push(cmd.frame) : resumed++));
+        return () => socketStopped++;
+      }),
+      initSession: fromPromise<Character, { clientUid: string }>(async () => {
+        if (options.initFails) throw new Error('no model');
+        return character('base');
+      }),
+      loadCharacter: fromPromise<Character, { file: string; clientUid: string }>(
+        ({ input, signal }) => new Promise((resolve, reject) => loads.push({ file: input.file, signal, resolve, reject })),
+      ),
+      listConfigs: fromPromise<ServerFrame, void>(async () => ({ type: 'config-files', configs: [] })),
+      listBackgrounds: fromPromise<ServerFrame, void>(async () => {
+        throw new Error('disk on fire');
+      }),
+    },
+  });
+  const actor = createActor(machine, {
+    input: { clientUid: 'uid-1', socket: {} as SocketHandle },
+    inspect: census.observe,
+  }).start();
+  const emit = (ev: SessionEvent) => toSession!(ev);
+  const tick = () => new Promise((r) => setImmediate(r));
+  return { actor, sent, loads, census, emit, tick, resumed: () => resumed, socketStopped: () => socketStopped };
+}
+
+describe('session machine (fake actors at the edges)', () => {
+  test('initializing → active sends the connect frames, then opens the socket input', async () => {
+    const h = harness();
+    expect(h.actor.getSnapshot().value).toBe('initializing');
+    await h.tick();
+    expect(h.actor.getSnapshot().value).toBe('active');
+    expect(h.sent.map((f) => f.type)).toEqual(['group-update', 'full-text', 'set-model-and-conf', 'group-update', 'control']);
+    expect(h.resumed()).toBe(1);
+  });
+
+  test('a failed init sends one error and ends the session (its socket actor is stopped)', async () => {
+    const h = harness({ initFails: true });
+    await h.tick();
+    expect(h.sent).toEqual([{ type: 'error', message: 'Session setup failed: no model' }]);
+    expect(h.actor.getSnapshot().status).toBe('done');
+    expect(h.socketStopped()).toBe(1);
+  });
+
+  test('switch → switchingConfig; a second switch aborts the first load; only the second answers', async () => {
+    const h = harness();
+    await h.tick();
+    h.emit({ type: 'client.switch-config', frame: { type: 'switch-config', file: 'a.yaml' } });
+    expect(h.actor.getSnapshot().value).toBe('switchingConfig');
+    h.emit({ type: 'client.switch-config', frame: { type: 'switch-config', file: 'b.yaml' } });
+    expect(h.loads.map((l) => [l.file, l.signal.aborted])).toEqual([['a.yaml', true], ['b.yaml', false]]);
+    h.loads[0]!.resolve(character('a')); // too late: must not be applied
+    h.loads[1]!.resolve(character('b'));
+    await h.tick();
+    expect(h.actor.getSnapshot().value).toBe('active');
+    expect(h.sent.slice(5)).toEqual([
+      expect.objectContaining({ type: 'set-model-and-conf', conf_name: 'b', client_uid: 'uid-1' }),
+      { type: 'config-switched', message: 'Switched to config: b.yaml' },
+    ]);
+    expect(h.actor.getSnapshot().context.switches).toBe(1);
+  });
+
+  test('a failed switch keeps the old character and re-sends it after one error (D13)', async () => {
+    const h = harness();
+    await h.tick();
+    h.emit({ type: 'client.switch-config', frame: { type: 'switch-config', file: 'a.yaml' } });
+    h.loads[0]!.reject(new Error('a.yaml: bad'));
+    await h.tick();
+    expect(h.sent.slice(5)).toEqual([
+      { type: 'error', message: 'Error switching configuration: a.yaml: bad' },
+      expect.objectContaining({ type: 'set-model-and-conf', conf_name: 'base' }),
+    ]);
+    expect(h.actor.getSnapshot().context.character!.config.conf_name).toBe('base');
+  });
+
+  test('socket.closed during a switch: disconnected (final), the load aborted, zero live actors', async () => {
+    const h = harness();
+    await h.tick();
+    h.emit({ type: 'client.switch-config', frame: { type: 'switch-config', file: 'a.yaml' } });
+    expect(h.census.count()).toBe(3); // session, socket, loader
+    h.emit({ type: 'socket.closed', code: 1001, reason: '' });
+    expect(h.actor.getSnapshot().status).toBe('done');
+    expect(h.actor.getSnapshot().value).toBe('disconnected');
+    expect(h.loads[0]!.signal.aborted).toBe(true);
+    expect(h.census.count()).toBe(0);
+  });
+
+  test('query children answer once and are released; a failing query answers an error', async () => {
+    const h = harness();
+    await h.tick();
+    h.emit({ type: 'client.fetch-configs', frame: { type: 'fetch-configs' } });
+    h.emit({ type: 'client.fetch-backgrounds', frame: { type: 'fetch-backgrounds' } });
+    await h.tick();
+    expect(h.sent.slice(5)).toEqual([{ type: 'config-files', configs: [] }, { type: 'error', message: 'disk on fire' }]);
+    expect(Object.keys(h.actor.getSnapshot().children)).toEqual(['socket']);
+    expect(h.census.count()).toBe(2);
+    const children = Object.values(h.actor.getSnapshot().children) as AnyActorRef[];
+    expect(children.every((c) => c.getSnapshot().status === 'active')).toBe(true);
+  });
+
+  test('server.shutdown ends the session like a close', async () => {
+    const h = harness();
+    await h.tick();
+    h.emit({ type: 'server.shutdown' } as SessionEvent);
+    expect(h.actor.getSnapshot().value).toBe('disconnected');
+    expect(h.socketStopped()).toBe(1);
+  });
+});
