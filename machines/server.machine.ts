@@ -1,5 +1,6 @@
 import { assign, enqueueActions, fromCallback, setup, stopChild, type EventObject } from 'xstate';
 import type { SocketHandle } from '../src/server/socket-handle.js';
+import { emptyIdPool, idSuffix, releaseId, takeId, type IdPool } from './id-pool.js';
 import { sessionMachine } from './session.machine.js';
 
 /**
@@ -22,6 +23,8 @@ export interface ServerContext {
   port: number | null;
   error: string | null;
   sessionsStarted: number;
+  /** Child ids `session.<n>`, reused (see id-pool.ts); the client_uid is the session's systemId. */
+  sessionIds: IdPool;
 }
 
 export const SESSION_SYSTEM_PREFIX = 'session:';
@@ -38,17 +41,21 @@ export const serverMachine = setup({
     }),
     session: sessionMachine,
   },
+  actions: {
+    releaseSession: enqueueActions(({ context, event, enqueue }) => {
+      const { actorId } = event as { actorId: string };
+      enqueue(stopChild(actorId));
+      enqueue.assign({ sessionIds: releaseId(context.sessionIds, idSuffix(actorId)) });
+    }),
+  },
 }).createMachine({
   id: 'server',
-  context: { url: null, port: null, error: null, sessionsStarted: 0 },
+  context: { url: null, port: null, error: null, sessionsStarted: 0, sessionIds: emptyIdPool() },
   initial: 'serving',
   on: {
-    'xstate.done.actor.session.*': {
-      actions: stopChild(({ event }) => event.actorId),
-    },
-    'xstate.error.actor.session.*': {
-      actions: stopChild(({ event }) => event.actorId),
-    },
+    // A finished session is released at once (XState keeps finished children in the snapshot until stopChild).
+    'xstate.done.actor.session.*': { actions: 'releaseSession' },
+    'xstate.error.actor.session.*': { actions: 'releaseSession' },
   },
   states: {
     serving: {
@@ -68,9 +75,10 @@ export const serverMachine = setup({
       on: {
         'client.connected': {
           actions: enqueueActions(({ context, event, enqueue }) => {
-            enqueue.assign({ sessionsStarted: context.sessionsStarted + 1 });
+            const [id, sessionIds] = takeId(context.sessionIds);
+            enqueue.assign({ sessionsStarted: context.sessionsStarted + 1, sessionIds });
             enqueue.spawnChild('session', {
-              id: `session.${event.clientUid}`,
+              id: `session.${id}`,
               systemId: `${SESSION_SYSTEM_PREFIX}${event.clientUid}`,
               input: { clientUid: event.clientUid, socket: event.socket },
             });

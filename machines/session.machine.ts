@@ -3,6 +3,7 @@ import type { Character } from '../src/config/app-config.js';
 import type { ClientFrame, ClientFrameType } from '../src/protocol/client-frames.js';
 import type { ServerFrame } from '../src/protocol/server-frames.js';
 import type { SocketHandle } from '../src/server/socket-handle.js';
+import { emptyIdPool, idSuffix, releaseId, takeId, type IdPool } from './id-pool.js';
 
 /**
  * One actor per connected client (`/client-ws`). Everything the client causes to run is a child of this actor,
@@ -22,7 +23,10 @@ export type SessionEvent =
   | ClientEvent
   | { type: 'client.invalid'; message: string }
   | { type: 'socket.closed'; code: number; reason: string }
-  | { type: 'server.shutdown' };
+  | { type: 'server.shutdown' }
+  // Replies of the query children, emitted by XState.
+  | { type: `xstate.done.actor.query.${number}`; actorId: string; output: ServerFrame }
+  | { type: `xstate.error.actor.query.${number}`; actorId: string; error: unknown };
 
 /** Events the session sends to its socket bridge. */
 export type SocketCommand = { type: 'socket.send'; frame: ServerFrame } | { type: 'socket.resume' };
@@ -39,8 +43,8 @@ export interface SessionContext {
   character: Character | null;
   /** The file of the switch in progress. */
   pendingFile: string | null;
-  /** Numbers the short-lived query children (`query.<n>`). */
-  querySeq: number;
+  /** Ids of the short-lived query children (`query.<n>`), reused (see id-pool.ts). */
+  queryIds: IdPool;
   switches: number;
 }
 
@@ -98,6 +102,15 @@ export const sessionMachine = setup({
   actions: {
     send: sendTo('socket', (_, frame: ServerFrame): SocketCommand => ({ type: 'socket.send', frame })),
     resumeInput: sendTo('socket', { type: 'socket.resume' } satisfies SocketCommand),
+    startQuery: enqueueActions(({ context, enqueue }, params: { src: 'listConfigs' | 'listBackgrounds' }) => {
+      const [id, queryIds] = takeId(context.queryIds);
+      enqueue.assign({ queryIds });
+      enqueue.spawnChild(params.src, { id: `query.${id}` });
+    }),
+    releaseQuery: enqueueActions(({ context, enqueue }, actorId: string) => {
+      enqueue(stopChild(actorId));
+      enqueue.assign({ queryIds: releaseId(context.queryIds, idSuffix(actorId)) });
+    }),
   },
   guards: {
     hasCharacter: ({ context }) => context.character !== null,
@@ -109,7 +122,7 @@ export const sessionMachine = setup({
     socket: input.socket,
     character: null,
     pendingFile: null,
-    querySeq: 0,
+    queryIds: emptyIdPool(),
     switches: 0,
   }),
   invoke: {
@@ -130,32 +143,20 @@ export const sessionMachine = setup({
     'client.request-group-info': {
       actions: { type: 'send', params: { type: 'group-update', members: [], is_owner: false } },
     },
-    'client.fetch-configs': {
-      actions: enqueueActions(({ context, enqueue }) => {
-        enqueue.assign({ querySeq: context.querySeq + 1 });
-        enqueue.spawnChild('listConfigs', { id: `query.${context.querySeq + 1}` });
-      }),
-    },
-    'client.fetch-backgrounds': {
-      actions: enqueueActions(({ context, enqueue }) => {
-        enqueue.assign({ querySeq: context.querySeq + 1 });
-        enqueue.spawnChild('listBackgrounds', { id: `query.${context.querySeq + 1}` });
-      }),
-    },
+    'client.fetch-configs': { actions: { type: 'startQuery', params: { src: 'listConfigs' } } },
+    'client.fetch-backgrounds': { actions: { type: 'startQuery', params: { src: 'listBackgrounds' } } },
     // A query child's output is its reply frame; once sent, the finished child is released.
     'xstate.done.actor.query.*': {
-      actions: enqueueActions(({ event, enqueue }) => {
-        const done = event as unknown as { output: ServerFrame; actorId: string };
-        enqueue({ type: 'send', params: done.output });
-        enqueue(stopChild(done.actorId));
-      }),
+      actions: [
+        { type: 'send', params: ({ event }) => event.output },
+        { type: 'releaseQuery', params: ({ event }) => event.actorId },
+      ],
     },
     'xstate.error.actor.query.*': {
-      actions: enqueueActions(({ event, enqueue }) => {
-        const failed = event as unknown as { error: unknown; actorId: string };
-        enqueue({ type: 'send', params: { type: 'error', message: errorText(failed.error) } });
-        enqueue(stopChild(failed.actorId));
-      }),
+      actions: [
+        { type: 'send', params: ({ event }) => ({ type: 'error', message: errorText(event.error) }) },
+        { type: 'releaseQuery', params: ({ event }) => event.actorId },
+      ],
     },
     // Normal client traffic with nothing to act on while no turn runs (D23: an idle interrupt changes nothing).
     'client.interrupt-signal': {},
