@@ -44,8 +44,12 @@ describe('leaks: 1,000 connect/close cycles', () => {
     const baseline = await settleTo(activeResources, activeResources(), 200);
     const childrenBefore = childPids();
     const seenActors = new Set<string>();
+    const childIds = new Set<string>();
     const unsubscribe = server.census.subscribe((ev) => {
-      if (ev.type === '@xstate.actor') seenActors.add(ev.actorRef.sessionId);
+      if (ev.type === '@xstate.actor') {
+        seenActors.add(ev.actorRef.sessionId);
+        childIds.add(ev.actorRef.id);
+      }
     });
 
     for (let i = 0; i < CYCLES; i += PARALLEL) {
@@ -59,6 +63,11 @@ describe('leaks: 1,000 connect/close cycles', () => {
     // …including finished children the server would otherwise keep referencing in its snapshot.
     expect(Object.keys(server.actor.getSnapshot().children)).toEqual(['http']);
     expect(seenActors.size).toBeGreaterThan(CYCLES * 3);
+    // Child ids are reused, so the event types XState memoises per state node stay bounded (machines/id-pool.ts).
+    const sessionIds = [...childIds].filter((id) => id.startsWith('session.'));
+    const queryIds = [...childIds].filter((id) => id.startsWith('query.'));
+    expect(sessionIds.length).toBeLessThanOrEqual(2 * PARALLEL);
+    expect(queryIds.length).toBeLessThanOrEqual(4);
     // A third of the cycles really closed mid-switch, and XState aborted those loads.
     expect(log.aborted.length).toBeGreaterThanOrEqual(Math.floor(CYCLES / 3) - PARALLEL);
     expect(await settleTo(activeResources, baseline)).toEqual(baseline);
