@@ -10,5 +10,7 @@ module.exports = {
     ],
   },
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  // ESM-only dependencies are compiled to CommonJS too.
+  transformIgnorePatterns: ['/node_modules/(?!eventsource-parser/)'],
   testTimeout: 30000,
 };

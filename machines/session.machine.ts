@@ -1,17 +1,21 @@
 import { assign, enqueueActions, fromCallback, fromPromise, sendTo, setup, stopChild, type EventObject } from 'xstate';
-import type { Character } from '../src/config/app-config.js';
+import { addMessage, rememberInterrupt, verifiedHeardText, type ChatMessage } from '../src/agent/chat-memory.js';
+import type { SessionCharacter } from '../src/session/character-runtime.js';
 import type { ClientFrame, ClientFrameType } from '../src/protocol/client-frames.js';
 import type { ServerFrame } from '../src/protocol/server-frames.js';
 import type { SocketHandle } from '../src/server/socket-handle.js';
 import { emptyIdPool, idSuffix, releaseId, takeId, type IdPool } from './id-pool.js';
+import { turnMachine, type TurnInput, type TurnOutputEvent, type TurnTrigger } from './turn.machine.js';
 
 /**
  * One actor per connected client (`/client-ws`). Everything the client causes to run is a child of this actor,
  * invoked in the state where it may live; reaching `disconnected` (final) stops all of it.
  *
- *   initializing → active ⇄ switchingConfig → disconnected
+ *   initializing → active (idle ⇄ responding) ⇄ switchingConfig → disconnected
  *
- * The socket itself is a root-level child (`socket`): it lives exactly as long as the session.
+ * The socket itself is a root-level child (`socket`): it lives exactly as long as the session. The conversation
+ * turn is invoked in `active.responding`, so an interrupt, a new input, a switch or a disconnect stops it and
+ * everything under it. The agent memory is this session's own (D1).
  */
 
 /** A validated inbound frame, as the event `client.<frame type>`. */
@@ -21,6 +25,7 @@ export type ClientEvent = {
 
 export type SessionEvent =
   | ClientEvent
+  | TurnOutputEvent
   | { type: 'client.invalid'; message: string }
   | { type: 'socket.closed'; code: number; reason: string }
   | { type: 'server.shutdown' }
@@ -36,11 +41,34 @@ export interface SessionInput {
   socket: SocketHandle;
 }
 
+/** Per-session bounds, from system_config. */
+export interface SessionLimits {
+  ttsConcurrency: number;
+  playbackSlackMs: number;
+  /** Samples of 16 kHz mic audio buffered for one utterance at most. */
+  micMaxSamples: number;
+}
+
+export interface SessionSetup {
+  character: SessionCharacter;
+  limits: SessionLimits;
+}
+
 export interface SessionContext {
   clientUid: string;
   socket: SocketHandle;
-  /** The active character; null only while initializing. */
-  character: Character | null;
+  /** The active character and its engines; null only while initializing. */
+  character: SessionCharacter | null;
+  limits: SessionLimits;
+  /** This session's agent memory (never shared between sessions). */
+  memory: ChatMessage[];
+  /** Mic audio of the utterance in progress (`mic-audio-data` chunks). */
+  mic: { chunks: number[][]; samples: number };
+  /** The input of the turn about to start (or running). */
+  trigger: TurnTrigger | null;
+  /** Display texts of the audio frames the running turn has sent (to check an interrupt's heard text, D23). */
+  turnSpoken: string[];
+  turns: number;
   /** The file of the switch in progress. */
   pendingFile: string | null;
   /** Ids of the short-lived query children (`query.<n>`), reused (see id-pool.ts). */
@@ -55,9 +83,6 @@ export interface SocketBridgeInput {
 
 /** Frames of later work: answered with a clear error until their issue lands. */
 const NOT_YET: ReadonlySet<string> = new Set([
-  'client.text-input',
-  'client.mic-audio-end',
-  'client.ai-speak-signal',
   'client.raw-audio-data',
   'client.fetch-history-list',
   'client.fetch-and-set-history',
@@ -67,7 +92,10 @@ const NOT_YET: ReadonlySet<string> = new Set([
   'client.remove-client-from-group',
 ]);
 
-export function modelAndConf(character: Character, clientUid: string): ServerFrame {
+/** Conversation input that cannot start a turn while a character switch is in progress. */
+const TURN_TRIGGERS: ReadonlySet<string> = new Set(['client.text-input', 'client.mic-audio-end', 'client.ai-speak-signal']);
+
+export function modelAndConf(character: SessionCharacter, clientUid: string): ServerFrame {
   return {
     type: 'set-model-and-conf',
     model_info: character.modelInfo,
@@ -91,9 +119,11 @@ export const sessionMachine = setup({
     /** Owns the WebSocket: inbound frames become `client.*` events, `socket.send` writes a frame. */
     socketBridge: fromCallback<SocketCommand, SocketBridgeInput, EventObject>(notProvided('socketBridge')),
     /** Builds the per-session context from the shared configuration. */
-    initSession: fromPromise<Character, { clientUid: string }>(notProvided('initSession')),
+    initSession: fromPromise<SessionSetup, { clientUid: string }>(notProvided('initSession')),
     /** The heavy part of switch-config: validate, merge over the base config, build engines. */
-    loadCharacter: fromPromise<Character, { file: string; clientUid: string }>(notProvided('loadCharacter')),
+    loadCharacter: fromPromise<SessionCharacter, { file: string; clientUid: string }>(notProvided('loadCharacter')),
+    /** One conversation turn. */
+    turn: turnMachine,
     /** `config-files` reply. */
     listConfigs: fromPromise<ServerFrame, void>(notProvided('listConfigs')),
     /** `background-files` reply. */
@@ -111,6 +141,34 @@ export const sessionMachine = setup({
       enqueue(stopChild(actorId));
       enqueue.assign({ queryIds: releaseId(context.queryIds, idSuffix(actorId)) });
     }),
+    startTurn: assign((_, trigger: TurnTrigger) => ({ trigger, turnSpoken: [] as string[] })),
+    bufferMic: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'client.mic-audio-data') return;
+      const samples = context.mic.samples + event.frame.audio.length;
+      if (samples > context.limits.micMaxSamples) {
+        const seconds = Math.round(context.limits.micMaxSamples / 16000);
+        const frame: ServerFrame = { type: 'error', message: `Voice input longer than ${seconds} s was dropped; please speak in shorter parts` };
+        enqueue.sendTo('socket', { type: 'socket.send', frame } satisfies SocketCommand);
+        enqueue.assign({ mic: { chunks: [], samples: 0 } });
+        return;
+      }
+      enqueue.assign({ mic: { chunks: [...context.mic.chunks, event.frame.audio], samples } });
+    }),
+    clearMic: assign({ mic: { chunks: [], samples: 0 } }),
+    rememberUserMessage: assign({
+      memory: ({ context, event }) => (event.type === 'turn.user-message' ? addMessage(context.memory, { role: 'user', content: event.content }) : context.memory),
+    }),
+    trackSpoken: assign({
+      turnSpoken: ({ context, event }) =>
+        event.type === 'turn.frame' && event.frame.type === 'audio' && event.frame.display_text
+          ? [...context.turnSpoken, event.frame.display_text.text]
+          : context.turnSpoken,
+    }),
+    /** A running turn was cut short: memory keeps what the user heard of it, then the interrupt marker. */
+    rememberInterrupt: assign({
+      memory: ({ context }, heardReported: string) =>
+        rememberInterrupt(context.memory, verifiedHeardText(heardReported, context.turnSpoken), context.character!.runtime.interruptMethod),
+    }),
   },
   guards: {
     hasCharacter: ({ context }) => context.character !== null,
@@ -121,6 +179,12 @@ export const sessionMachine = setup({
     clientUid: input.clientUid,
     socket: input.socket,
     character: null,
+    limits: { ttsConcurrency: 1, playbackSlackMs: 0, micMaxSamples: 0 },
+    memory: [],
+    mic: { chunks: [], samples: 0 },
+    trigger: null,
+    turnSpoken: [],
+    turns: 0,
     pendingFile: null,
     queryIds: emptyIdPool(),
     switches: 0,
@@ -165,9 +229,12 @@ export const sessionMachine = setup({
     'client.mic-audio-data': {},
     '*': {
       actions: enqueueActions(({ event, enqueue }) => {
-        if (!NOT_YET.has(event.type)) return;
         const type = event.type.slice('client.'.length);
-        enqueue({ type: 'send', params: { type: 'error', message: `"${type}" is not supported yet by this server` } });
+        if (NOT_YET.has(event.type)) {
+          enqueue({ type: 'send', params: { type: 'error', message: `"${type}" is not supported yet by this server` } });
+        } else if (TURN_TRIGGERS.has(event.type)) {
+          enqueue({ type: 'send', params: { type: 'error', message: `"${type}" arrived during a character switch; send it again once the new character is loaded` } });
+        }
       }),
     },
   },
@@ -179,7 +246,7 @@ export const sessionMachine = setup({
         onDone: {
           target: 'active',
           actions: [
-            assign({ character: ({ event }) => event.output }),
+            assign({ character: ({ event }) => event.output.character, limits: ({ event }) => event.output.limits }),
             // The upstream connect sequence, in its exact order (PROTOCOL §2.1).
             { type: 'send', params: { type: 'group-update', members: [], is_owner: false } },
             { type: 'send', params: { type: 'full-text', text: 'Connection established' } },
@@ -199,10 +266,84 @@ export const sessionMachine = setup({
       },
     },
     active: {
+      initial: 'idle',
       on: {
         'client.switch-config': {
           target: 'switchingConfig',
           actions: assign({ pendingFile: ({ event }) => event.frame.file }),
+        },
+        'client.mic-audio-data': { actions: 'bufferMic' },
+      },
+      states: {
+        idle: {
+          on: {
+            'client.text-input': { target: 'responding', actions: { type: 'startTurn', params: ({ event }) => textTrigger(event) } },
+            'client.mic-audio-end': { target: 'responding', actions: [{ type: 'startTurn', params: ({ context, event }) => voiceTrigger(context, event) }, 'clearMic'] },
+            'client.ai-speak-signal': {
+              target: 'responding',
+              actions: [
+                { type: 'send', params: { type: 'full-text', text: 'AI wants to speak something...' } },
+                { type: 'startTurn', params: ({ context, event }) => proactiveTrigger(context, event) },
+              ],
+            },
+          },
+        },
+        responding: {
+          entry: assign({ turns: ({ context }) => context.turns + 1 }),
+          invoke: {
+            id: 'turn',
+            src: 'turn',
+            input: ({ context }) => turnInput(context),
+            onDone: {
+              target: 'idle',
+              actions: assign({
+                memory: ({ context, event }) => addMessage(context.memory, { role: 'assistant', content: event.output.reply }),
+                trigger: null,
+              }),
+            },
+            // A turn that failed in an unexpected way still ends the chain for the client (D7).
+            onError: {
+              target: 'idle',
+              actions: [
+                { type: 'send', params: ({ event }) => ({ type: 'error', message: `Conversation error: ${errorText(event.error)}` }) },
+                { type: 'send', params: { type: 'control', text: 'conversation-chain-end' } },
+                assign({ trigger: null }),
+              ],
+            },
+          },
+          on: {
+            'turn.frame': { actions: ['trackSpoken', { type: 'send', params: ({ event }) => event.frame }] },
+            'turn.user-message': { actions: 'rememberUserMessage' },
+            'client.frontend-playback-complete': { actions: sendTo('turn', { type: 'playback.complete' }) },
+            'client.interrupt-signal': {
+              target: 'idle',
+              actions: [{ type: 'rememberInterrupt', params: ({ event }) => event.frame.text }, assign({ trigger: null })],
+            },
+            // One turn at a time (D5): new input stops the running turn first; what it said was not heard.
+            'client.text-input': {
+              target: 'responding',
+              reenter: true,
+              actions: [{ type: 'rememberInterrupt', params: '' }, { type: 'startTurn', params: ({ event }) => textTrigger(event) }],
+            },
+            'client.mic-audio-end': {
+              target: 'responding',
+              reenter: true,
+              actions: [
+                { type: 'rememberInterrupt', params: '' },
+                { type: 'startTurn', params: ({ context, event }) => voiceTrigger(context, event) },
+                'clearMic',
+              ],
+            },
+            'client.ai-speak-signal': {
+              target: 'responding',
+              reenter: true,
+              actions: [
+                { type: 'rememberInterrupt', params: '' },
+                { type: 'send', params: { type: 'full-text', text: 'AI wants to speak something...' } },
+                { type: 'startTurn', params: ({ context, event }) => proactiveTrigger(context, event) },
+              ],
+            },
+          },
         },
       },
     },
@@ -217,6 +358,8 @@ export const sessionMachine = setup({
               character: ({ event }) => event.output,
               pendingFile: null,
               switches: ({ context }) => context.switches + 1,
+              // A new character starts a new conversation (the client also asks for a new history).
+              memory: [],
             }),
             { type: 'send', params: ({ context }) => modelAndConf(context.character!, context.clientUid) },
             {
@@ -250,6 +393,43 @@ export const sessionMachine = setup({
     disconnected: { type: 'final' },
   },
 });
+
+function textTrigger(event: Extract<SessionEvent, { type: 'client.text-input' }>): TurnTrigger {
+  return { kind: 'text', text: event.frame.text, images: event.frame.images };
+}
+
+function voiceTrigger(context: SessionContext, event: Extract<SessionEvent, { type: 'client.mic-audio-end' }>): TurnTrigger {
+  const samples = new Float32Array(context.mic.samples);
+  let at = 0;
+  for (const chunk of context.mic.chunks) {
+    samples.set(chunk, at);
+    at += chunk.length;
+  }
+  return { kind: 'audio', samples, images: event.frame.images };
+}
+
+function proactiveTrigger(context: SessionContext, event: Extract<SessionEvent, { type: 'client.ai-speak-signal' }>): TurnTrigger {
+  return { kind: 'proactive', prompt: context.character!.runtime.proactivePrompt, images: event.frame.images };
+}
+
+export function turnInput(context: SessionContext): TurnInput {
+  const character = context.character!;
+  const { runtime, config, modelInfo } = character;
+  return {
+    clientUid: context.clientUid,
+    trigger: context.trigger!,
+    speaker: { name: config.character_name ?? config.conf_name, avatar: config.avatar },
+    emotionMap: modelInfo.emotionMap,
+    preprocessor: config.tts_preprocessor_config,
+    fasterFirstResponse: runtime.fasterFirstResponse,
+    system: runtime.systemPrompt,
+    memory: context.memory,
+    engines: { llm: runtime.llm, tts: runtime.tts, asr: runtime.asr },
+    asrUnavailable: runtime.asrUnavailable,
+    ttsConcurrency: context.limits.ttsConcurrency,
+    playbackSlackMs: context.limits.playbackSlackMs,
+  };
+}
 
 export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -1,9 +1,18 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { loadAppConfig } from './config/app-config.js';
 import { ConfigError } from './config/config-error.js';
 import { parseCliArgs, USAGE } from './cli-args.js';
 import { createLogger } from './observability/logger.js';
 import { startServer } from './server/start-server.js';
+
+/** The folder holding this server's package.json (and its prompts/), from src/ or dist/src/. */
+function packageRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return dir;
+}
 
 /** Bound on a graceful stop: sessions close their sockets (1 s grace each, in parallel), then we exit regardless. */
 const SHUTDOWN_DEADLINE_MS = 1500;
@@ -24,7 +33,7 @@ async function main(): Promise<number | undefined> {
 
   let app;
   try {
-    app = await loadAppConfig({ configPath: args.config });
+    app = await loadAppConfig({ configPath: args.config, packageRoot: packageRoot() });
   } catch (err) {
     if (err instanceof ConfigError) {
       logger.error(`configuration error in ${err.message}`);
@@ -41,7 +50,7 @@ async function main(): Promise<number | undefined> {
   try {
     server = await startServer({ app, logger, host: args.host, port: args.port });
   } catch (err) {
-    logger.error((err as Error).message);
+    logger.error(err instanceof ConfigError ? `configuration error in ${err.message}` : (err as Error).message);
     return 1;
   }
   logger.info(

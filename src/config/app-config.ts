@@ -25,6 +25,8 @@ export interface AppPaths {
   avatars: string;
   frontend: string;
   chatHistory: string;
+  /** `prompts/utils/` folders, the user's (working directory) first, then the ones shipped with the server. */
+  promptDirs: string[];
 }
 
 /** What every session shares: read-only after startup. Per-session state lives in the session actor. */
@@ -42,10 +44,14 @@ export interface LoadOptions {
   configPath?: string;
   root?: string;
   env?: NodeJS.ProcessEnv;
+  /** Where the server's own files (prompts/) are; defaults to the working directory. */
+  packageRoot?: string;
 }
 
-export function resolvePaths(system: SystemConfig, configFile: string, root: string): AppPaths {
+export function resolvePaths(system: SystemConfig, configFile: string, root: string, packageRoot = root): AppPaths {
+  const promptDirs = [...new Set([path.resolve(root, 'prompts/utils'), path.resolve(packageRoot, 'prompts/utils')])];
   return {
+    promptDirs,
     root,
     configFile,
     configAltsDir: path.resolve(root, system.config_alts_dir),
@@ -92,7 +98,7 @@ export async function loadAppConfig(options: LoadOptions = {}): Promise<AppConfi
   const root = path.resolve(options.root ?? process.cwd());
   const configFile = path.resolve(root, options.configPath ?? 'conf.yaml');
   const base = await readBaseConfig(configFile, root, options.env);
-  const paths = resolvePaths(base.parsed.system_config, configFile, root);
+  const paths = resolvePaths(base.parsed.system_config, configFile, root, options.packageRoot);
   const models = await loadModelDict(paths.modelDict, root);
   const baseCharacter = attachModel(base.parsed.character_config, models, path.basename(configFile), base.source, paths.modelDict);
   return { paths, system: base.parsed.system_config, baseCharacter, models, unsupported: base.unsupported };

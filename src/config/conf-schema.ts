@@ -32,6 +32,12 @@ export const systemConfigSchema = z.object({
   ws_max_payload_bytes: z.number().int().min(1024).default(16 * 1024 * 1024),
   /** Protocol-level ping interval; a peer that misses a pong for one interval is dropped (Uvicorn: 20 s). 0 = off. */
   ws_ping_interval_seconds: z.number().min(0).default(20),
+  /** Sentences synthesised at once per reply (delivery stays in sentence order). */
+  tts_concurrency: z.number().int().min(1).max(16).default(3),
+  /** The wait for the client's "playback finished" is bounded by the audio sent plus this slack (upstream: no bound, D2). */
+  playback_slack_seconds: z.number().min(0).default(3),
+  /** Longest utterance buffered from mic-audio-data (16 kHz); beyond it the buffer is dropped with an error (D24). */
+  mic_max_seconds: z.number().positive().default(60),
 });
 
 export const basicMemoryAgentSchema = z.object({

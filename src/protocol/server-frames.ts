@@ -1,6 +1,17 @@
 import type { ModelInfo } from '../config/model-dict.js';
 import type { ConfigFileEntry } from '../config/character-files.js';
 
+/** One sentence of a reply (PROTOCOL §4.3). `audio` is a base64 16-bit PCM WAV, or null for a silent payload. */
+export interface AudioFrame {
+  type: 'audio';
+  audio: string | null;
+  volumes: number[];
+  slice_length: 20;
+  display_text: { text: string; name: string; avatar: string } | null;
+  actions: { expressions?: Array<number | string> } | null;
+  forwarded: boolean;
+}
+
 /** Server → client frames (shared PROTOCOL §4). Field names and literal texts are the upstream wire format. */
 export type ServerFrame =
   | { type: 'control'; text: 'start-mic' | 'stop-mic' | 'conversation-chain-start' | 'conversation-chain-end' }
@@ -12,4 +23,8 @@ export type ServerFrame =
   | { type: 'group-update'; members: string[]; is_owner: boolean }
   | { type: 'group-operation-result'; success: boolean; message: string }
   | { type: 'heartbeat-ack' }
+  | AudioFrame
+  | { type: 'user-input-transcription'; text: string }
+  | { type: 'backend-synth-complete' }
+  | { type: 'force-new-message' }
   | { type: 'error'; message: string };

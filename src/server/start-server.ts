@@ -4,6 +4,7 @@ import { sessionMachine } from '../../machines/session.machine.js';
 import type { AppConfig } from '../config/app-config.js';
 import { ActorCensus } from '../observability/actor-census.js';
 import { createLogger, type Logger } from '../observability/logger.js';
+import { buildCharacterRuntime } from '../session/character-runtime.js';
 import { createSessionActors } from '../session/session-actors.js';
 import { createHttpListener } from './http-listener.js';
 
@@ -48,8 +49,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const sessionCount = () =>
     actor ? Object.keys(actor.system.getAll()).filter((id) => id.startsWith(SESSION_SYSTEM_PREFIX)).length : 0;
 
+  // conf.yaml's character and its engines, built once; what the user should know about them is said once.
+  const baseCharacter = await buildCharacterRuntime(app, app.baseCharacter);
+  for (const warning of baseCharacter.runtime.warnings) logger.warn(`${baseCharacter.file}: ${warning}`);
   const session = sessionMachine.provide({
-    actors: { ...createSessionActors({ app, logger }), ...options.sessionActors },
+    actors: { ...createSessionActors({ app, logger, baseCharacter }), ...options.sessionActors },
   });
   const httpListener = createHttpListener({
     app,

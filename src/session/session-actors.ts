@@ -1,29 +1,57 @@
 import { fromPromise } from 'xstate';
+import { turnMachine } from '../../machines/turn.machine.js';
+import { ttsPipelineMachine } from '../../machines/tts-pipeline.machine.js';
+import type { SessionLimits, SessionSetup } from '../../machines/session.machine.js';
 import type { ServerFrame } from '../protocol/server-frames.js';
-import type { AppConfig, Character } from '../config/app-config.js';
+import type { AppConfig } from '../config/app-config.js';
 import { listConfigFiles, loadCharacterFile } from '../config/character-files.js';
 import { listBackgroundFiles } from '../assets/background-files.js';
 import type { Logger } from '../observability/logger.js';
 import { createSocketBridge } from '../server/socket-bridge.js';
+import { buildCharacterRuntime, type SessionCharacter } from './character-runtime.js';
+import { createLlmStream } from '../engines/llm/llm-stream-actor.js';
+import { createTranscribe } from '../engines/asr/transcribe-actor.js';
+import { createSynthesize } from '../engines/tts/synthesize-actor.js';
 
 export interface SessionDeps {
   app: AppConfig;
   logger: Logger;
+  /** conf.yaml's character with its engines, built once at startup (its warnings were logged then). */
+  baseCharacter: SessionCharacter;
 }
 
-/** The real implementations of the session machine's actor slots. */
-export function createSessionActors({ app, logger }: SessionDeps) {
+export function sessionLimits(app: AppConfig): SessionLimits {
+  return {
+    ttsConcurrency: app.system.tts_concurrency,
+    playbackSlackMs: app.system.playback_slack_seconds * 1000,
+    micMaxSamples: Math.round(app.system.mic_max_seconds * 16000),
+  };
+}
+
+/** The real implementations of the session machine's actor slots (and of the turn's, below it). */
+export function createSessionActors({ app, logger, baseCharacter }: SessionDeps) {
+  const turn = turnMachine.provide({
+    actors: {
+      llmStream: createLlmStream(logger),
+      transcribe: createTranscribe(logger),
+      ttsPipeline: ttsPipelineMachine.provide({ actors: { synthesize: createSynthesize(logger) } }),
+    },
+  });
   return {
     socketBridge: createSocketBridge({ logger, pingIntervalMs: app.system.ws_ping_interval_seconds * 1000 }),
 
-    initSession: fromPromise<Character, { clientUid: string }>(async () => app.baseCharacter),
+    initSession: fromPromise<SessionSetup, { clientUid: string }>(async () => ({
+      character: baseCharacter,
+      limits: sessionLimits(app),
+    })),
 
-    loadCharacter: fromPromise<Character, { file: string; clientUid: string }>(async ({ input, signal }) => {
+    loadCharacter: fromPromise<SessionCharacter, { file: string; clientUid: string }>(async ({ input, signal }) => {
       const log = logger.child({ client_uid: input.clientUid });
       try {
-        const character = await loadCharacterFile(app, input.file);
+        const character = await buildCharacterRuntime(app, await loadCharacterFile(app, input.file));
         signal.throwIfAborted();
         log.info(`switched to ${input.file} (${character.config.conf_name})`);
+        for (const warning of character.runtime.warnings) log.warn(`${input.file}: ${warning}`);
         return character;
       } catch (err) {
         if (!signal.aborted) log.warn(`switch to ${input.file} failed: ${(err as Error).message}`);
@@ -40,5 +68,7 @@ export function createSessionActors({ app, logger }: SessionDeps) {
       type: 'background-files',
       files: await listBackgroundFiles(app.paths.backgrounds),
     })),
+
+    turn,
   };
 }

@@ -58,7 +58,7 @@ describe('the entry point as a user runs it', () => {
     const server = runServerProcess(odd.root, ['--port', '0']);
     try {
       await server.waitFor(/listening on/);
-      expect(server.output().match(/not supported yet/g)).toHaveLength(1);
+      expect(server.output().match(/kept, but ignored/g)).toHaveLength(1);
       expect(server.output()).toMatch(/conf\.yaml: not supported yet \(kept, but ignored\): system_config\.shiny_new_option/);
     } finally {
       server.child.kill('SIGTERM');

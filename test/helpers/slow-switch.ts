@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { fromPromise } from 'xstate';
-import type { AppConfig, Character } from '../../src/config/app-config.js';
+import type { AppConfig } from '../../src/config/app-config.js';
+import { buildCharacterRuntime, type SessionCharacter } from '../../src/session/character-runtime.js';
 import { loadCharacterFile } from '../../src/config/character-files.js';
 
 export interface SwitchLog {
@@ -14,11 +15,11 @@ export interface SwitchLog {
  * records which switches started, were aborted by XState, or finished.
  */
 export function slowLoadCharacter(app: AppConfig, ms: number, log: SwitchLog) {
-  return fromPromise<Character, { file: string; clientUid: string }>(async ({ input, signal }) => {
+  return fromPromise<SessionCharacter, { file: string; clientUid: string }>(async ({ input, signal }) => {
     log.started.push(input.file);
     signal.addEventListener('abort', () => log.aborted.push(input.file), { once: true });
     await delay(ms, undefined, { signal });
-    const character = await loadCharacterFile(app, input.file);
+    const character = await buildCharacterRuntime(app, await loadCharacterFile(app, input.file));
     log.finished.push(input.file);
     return character;
   });

@@ -1,4 +1,5 @@
 import { loadAppConfig, type AppConfig } from '../../src/config/app-config.js';
+import { REPO_ROOT } from './fixture-root.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { startServer, type RunningServer, type SessionActorOverrides, type StartOptions } from '../../src/server/start-server.js';
 
@@ -11,7 +12,7 @@ export async function startTestServer(
     actorsFor?: (app: AppConfig) => SessionActorOverrides;
   } = {},
 ): Promise<RunningServer & { app: AppConfig }> {
-  const app = await loadAppConfig({ root });
+  const app = await loadAppConfig({ root, packageRoot: REPO_ROOT });
   options.mutate?.(app);
   const { actorsFor, mutate: _mutate, ...rest } = options;
   const server = await startServer({

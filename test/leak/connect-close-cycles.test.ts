@@ -1,3 +1,4 @@
+import type { AnyActorRef } from 'xstate';
 import { makeFixtureRoot } from '../helpers/fixture-root.js';
 import { activeResources, childPids, settleTo } from '../helpers/process-probes.js';
 import { newSwitchLog, slowLoadCharacter } from '../helpers/slow-switch.js';
@@ -48,7 +49,7 @@ describe('leaks: 1,000 connect/close cycles', () => {
     const unsubscribe = server.census.subscribe((ev) => {
       if (ev.type === '@xstate.actor') {
         seenActors.add(ev.actorRef.sessionId);
-        childIds.add(ev.actorRef.id);
+        childIds.add((ev.actorRef as AnyActorRef).id);
       }
     });
 

@@ -1,12 +1,19 @@
 import { createActor, fromCallback, fromPromise, type AnyActorRef, type EventObject } from 'xstate';
 import { sessionMachine, type SessionEvent, type SocketBridgeInput, type SocketCommand } from '../../machines/session.machine.js';
-import type { Character } from '../../src/config/app-config.js';
+import type { SessionCharacter } from '../../src/session/character-runtime.js';
+import type { SessionSetup } from '../../machines/session.machine.js';
 import type { ServerFrame } from '../../src/protocol/server-frames.js';
 import { SocketHandle } from '../../src/server/socket-handle.js';
 import { ActorCensus } from '../../src/observability/actor-census.js';
 
-const character = (name: string): Character =>
-  ({ file: `${name}.yaml`, config: { conf_name: name, conf_uid: `${name}_uid` }, modelInfo: { name: 'mao_pro', url: '/m.json', emotionMap: {} } }) as unknown as Character;
+const character = (name: string): SessionCharacter =>
+  ({
+    file: `${name}.yaml`,
+    config: { conf_name: name, conf_uid: `${name}_uid` },
+    modelInfo: { name: 'mao_pro', url: '/m.json', emotionMap: {} },
+    runtime: { interruptMethod: 'system' },
+  }) as unknown as SessionCharacter;
+const limits = { ttsConcurrency: 1, playbackSlackMs: 0, micMaxSamples: 16000 };
 
 /** The session machine with fake actors at its edges: a socket that records frames, loaders under test control. */
 function harness(options: { initFails?: boolean } = {}) {
@@ -14,7 +21,7 @@ function harness(options: { initFails?: boolean } = {}) {
   let resumed = 0;
   let socketStopped = 0;
   let toSession: ((ev: EventObject) => void) | undefined;
-  const loads: Array<{ file: string; signal: AbortSignal; resolve: (c: Character) => void; reject: (e: Error) => void }> = [];
+  const loads: Array<{ file: string; signal: AbortSignal; resolve: (c: SessionCharacter) => void; reject: (e: Error) => void }> = [];
   const census = new ActorCensus();
 
   const machine = sessionMachine.provide({
@@ -24,11 +31,11 @@ function harness(options: { initFails?: boolean } = {}) {
         receive((cmd) => (cmd.type === 'socket.send' ? sent.push(cmd.frame) : resumed++));
         return () => socketStopped++;
       }),
-      initSession: fromPromise<Character, { clientUid: string }>(async () => {
+      initSession: fromPromise<SessionSetup, { clientUid: string }>(async () => {
         if (options.initFails) throw new Error('no model');
-        return character('base');
+        return { character: character('base'), limits };
       }),
-      loadCharacter: fromPromise<Character, { file: string; clientUid: string }>(
+      loadCharacter: fromPromise<SessionCharacter, { file: string; clientUid: string }>(
         ({ input, signal }) => new Promise((resolve, reject) => loads.push({ file: input.file, signal, resolve, reject })),
       ),
       listConfigs: fromPromise<ServerFrame, void>(async () => ({ type: 'config-files', configs: [] })),
@@ -51,7 +58,7 @@ describe('session machine (fake actors at the edges)', () => {
     const h = harness();
     expect(h.actor.getSnapshot().value).toBe('initializing');
     await h.tick();
-    expect(h.actor.getSnapshot().value).toBe('active');
+    expect(h.actor.getSnapshot().value).toEqual({ active: 'idle' });
     expect(h.sent.map((f) => f.type)).toEqual(['group-update', 'full-text', 'set-model-and-conf', 'group-update', 'control']);
     expect(h.resumed()).toBe(1);
   });
@@ -74,7 +81,7 @@ describe('session machine (fake actors at the edges)', () => {
     h.loads[0]!.resolve(character('a')); // too late: must not be applied
     h.loads[1]!.resolve(character('b'));
     await h.tick();
-    expect(h.actor.getSnapshot().value).toBe('active');
+    expect(h.actor.getSnapshot().value).toEqual({ active: 'idle' });
     expect(h.sent.slice(5)).toEqual([
       expect.objectContaining({ type: 'set-model-and-conf', conf_name: 'b', client_uid: 'uid-1' }),
       { type: 'config-switched', message: 'Switched to config: b.yaml' },

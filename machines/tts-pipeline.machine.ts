@@ -1,0 +1,159 @@
+import { enqueueActions, fromPromise, sendParent, setup, stopChild } from 'xstate';
+import type { AudioFrame } from '../src/protocol/server-frames.js';
+import { emptyIdPool, idSuffix, releaseId, takeId, type IdPool } from './id-pool.js';
+
+/**
+ * Speech for one reply: sentences are synthesised in parallel (at most `concurrency` at once, each a `synthesize`
+ * child whose stop aborts it) and delivered to the parent strictly in sentence order as `tts.payload`. After
+ * `tts.end`, once the last payload is out, it sends `tts.drained` and finishes. Stopping the pipeline (the turn
+ * ends, is interrupted, the session leaves) stops every synthesis in flight.
+ */
+
+export interface SpeechJob {
+  seq: number;
+  /** `display_text.text`. */
+  display: string;
+  /** What to speak; '' makes a silent payload without synthesis. */
+  speech: string;
+  expressions: Array<number | string>;
+}
+
+export interface SynthResult {
+  /** Base64 WAV, or null when the engine produced nothing audible. */
+  audio: string | null;
+  volumes: number[];
+  durationMs: number;
+}
+
+export interface PipelineInput {
+  concurrency: number;
+  speaker: { name: string; avatar: string };
+  /** Passed through to each synthesis (the engine to use). */
+  engine: unknown;
+}
+
+type Ready = { frame: AudioFrame; durationMs: number };
+
+export interface PipelineContext extends PipelineInput {
+  queue: SpeechJob[];
+  running: Record<string, SpeechJob>;
+  ids: IdPool;
+  ready: Record<number, Ready>;
+  next: number;
+  total: number | null;
+}
+
+export type PipelineEvent =
+  | { type: 'tts.sentence'; job: SpeechJob }
+  | { type: 'tts.end'; total: number }
+  | { type: `xstate.done.actor.synth.${number}`; actorId: string; output: SynthResult }
+  | { type: `xstate.error.actor.synth.${number}`; actorId: string; error: unknown };
+
+/** Sent to the parent. */
+export type PipelineOutputEvent = { type: 'tts.payload'; frame: AudioFrame; durationMs: number } | { type: 'tts.drained' };
+
+export function audioFrame(job: SpeechJob, result: SynthResult | null, speaker: { name: string; avatar: string }): AudioFrame {
+  return {
+    type: 'audio',
+    audio: result?.audio ?? null,
+    volumes: result?.audio ? result.volumes : [],
+    slice_length: 20,
+    display_text: { text: job.display, name: speaker.name, avatar: speaker.avatar },
+    actions: job.expressions.length > 0 ? { expressions: job.expressions } : {},
+    forwarded: false,
+  };
+}
+
+export const ttsPipelineMachine = setup({
+  types: {
+    context: {} as PipelineContext,
+    events: {} as PipelineEvent,
+    input: {} as PipelineInput,
+  },
+  actors: {
+    synthesize: fromPromise<SynthResult, { text: string; engine: unknown }>(() => {
+      throw new Error('actor "synthesize" must be provided with machine.provide()');
+    }),
+  },
+  actions: {
+    /** Starts queued syntheses up to the concurrency limit, then delivers every payload that is next in order. */
+    advance: enqueueActions(({ context, enqueue }) => {
+      const queue = [...context.queue];
+      const running = { ...context.running };
+      let ids = context.ids;
+      while (queue.length > 0 && Object.keys(running).length < context.concurrency) {
+        const job = queue.shift()!;
+        const [n, nextIds] = takeId(ids);
+        ids = nextIds;
+        running[`synth.${n}`] = job;
+        enqueue.spawnChild('synthesize', { id: `synth.${n}`, input: { text: job.speech, engine: context.engine } });
+      }
+      const ready = { ...context.ready };
+      let next = context.next;
+      while (ready[next]) {
+        const { frame, durationMs } = ready[next]!;
+        enqueue.sendParent({ type: 'tts.payload', frame, durationMs } satisfies PipelineOutputEvent);
+        delete ready[next];
+        next++;
+      }
+      enqueue.assign({ queue, running, ids, ready, next });
+    }),
+  },
+  guards: {
+    allDelivered: ({ context }) => context.total !== null && context.next >= context.total,
+  },
+}).createMachine({
+  id: 'ttsPipeline',
+  context: ({ input }) => ({ ...input, queue: [], running: {}, ids: emptyIdPool(), ready: {}, next: 0, total: null }),
+  initial: 'running',
+  states: {
+    running: {
+      always: { guard: 'allDelivered', target: 'drained' },
+      on: {
+        'tts.sentence': {
+          actions: [
+            enqueueActions(({ context, event, enqueue }) => {
+              const { job } = event;
+              if (job.speech) enqueue.assign({ queue: [...context.queue, job] });
+              else enqueue.assign({ ready: { ...context.ready, [job.seq]: { frame: audioFrame(job, null, context.speaker), durationMs: 0 } } });
+            }),
+            'advance',
+          ],
+        },
+        'tts.end': { actions: enqueueActions(({ event, enqueue }) => enqueue.assign({ total: event.total })) },
+        'xstate.done.actor.synth.*': {
+          actions: [
+            enqueueActions(({ context, event, enqueue }) => {
+              const job = context.running[event.actorId]!;
+              const { [event.actorId]: _finished, ...running } = context.running;
+              const entry = { frame: audioFrame(job, event.output, context.speaker), durationMs: event.output.durationMs };
+              enqueue(stopChild(event.actorId));
+              enqueue.assign({ running, ids: releaseId(context.ids, idSuffix(event.actorId)), ready: { ...context.ready, [job.seq]: entry } });
+            }),
+            'advance',
+          ],
+        },
+        // A synthesis that failed still yields its sentence, as a silent payload (the text is shown).
+        'xstate.error.actor.synth.*': {
+          actions: [
+            enqueueActions(({ context, event, enqueue }) => {
+              const job = context.running[event.actorId]!;
+              const { [event.actorId]: _failed, ...running } = context.running;
+              enqueue(stopChild(event.actorId));
+              enqueue.assign({
+                running,
+                ids: releaseId(context.ids, idSuffix(event.actorId)),
+                ready: { ...context.ready, [job.seq]: { frame: audioFrame(job, null, context.speaker), durationMs: 0 } },
+              });
+            }),
+            'advance',
+          ],
+        },
+      },
+    },
+    drained: {
+      type: 'final',
+      entry: sendParent({ type: 'tts.drained' } satisfies PipelineOutputEvent),
+    },
+  },
+});

@@ -1,0 +1,50 @@
+/**
+ * A session's agent memory (UPSTREAM-BEHAVIOR §2.2, §2.7): OpenAI-style messages, owned by one session actor and
+ * never shared (D1). Pure functions: the session keeps the array in its context.
+ */
+export type ChatRole = 'user' | 'assistant' | 'system';
+
+export interface ChatMessage {
+  role: ChatRole;
+  content: string;
+}
+
+export const INTERRUPT_MARKER = '[Interrupted by user]';
+
+/** Upstream's rules: empty assistant text is not stored, nor an exact repeat of the last entry. */
+export function addMessage(memory: readonly ChatMessage[], message: ChatMessage): ChatMessage[] {
+  if (message.role === 'assistant' && message.content.trim() === '') return [...memory];
+  const last = memory[memory.length - 1];
+  if (last && last.role === message.role && last.content === message.content) return [...memory];
+  return [...memory, message];
+}
+
+/**
+ * What the model should remember of an interrupted reply: the part the user heard, marked as cut off, then the
+ * interrupt marker (as `system` or `user` according to the provider's `interrupt_method`).
+ */
+export function rememberInterrupt(
+  memory: readonly ChatMessage[],
+  heard: string,
+  method: 'system' | 'user',
+): ChatMessage[] {
+  let next = [...memory];
+  if (heard.trim()) next = addMessage(next, { role: 'assistant', content: `${heard.trim()}...` });
+  return addMessage(next, { role: method, content: INTERRUPT_MARKER });
+}
+
+/**
+ * The heard text a client reports is only trusted as far as it matches what this turn actually sent (D23: upstream
+ * stored any client-supplied text as the assistant's words). The client joins the display texts of the sentences
+ * whose playback started, with no separator; we return those sentences joined properly.
+ */
+export function verifiedHeardText(reported: string, sent: readonly string[]): string {
+  let consumed = 0;
+  const heard: string[] = [];
+  for (const text of sent) {
+    if (!reported.startsWith(text, consumed)) break;
+    consumed += text.length;
+    heard.push(text);
+  }
+  return heard.join(' ');
+}

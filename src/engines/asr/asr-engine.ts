@@ -1,0 +1,14 @@
+/** A configured speech recogniser: 16 kHz mono samples in [-1, 1] → text. Aborting stops the request. */
+export interface AsrEngine {
+  readonly provider: string;
+  transcribe(samples: Float32Array, signal: AbortSignal): Promise<string>;
+}
+
+export const ASR_SAMPLE_RATE = 16000;
+
+/** Float samples in [-1, 1] → 16-bit PCM, clipped (upstream scales by 32767). */
+export function toPcm16(samples: Float32Array): Int16Array {
+  const out = new Int16Array(samples.length);
+  for (let i = 0; i < samples.length; i++) out[i] = Math.round(Math.max(-1, Math.min(1, samples[i]!)) * 32767);
+  return out;
+}

@@ -1,0 +1,36 @@
+import { encodeWav } from '../../audio/wav.js';
+import { ASR_SAMPLE_RATE, toPcm16, type AsrEngine } from './asr-engine.js';
+
+export interface WhisperHttpSettings {
+  provider: string;
+  baseUrl: string;
+  apiKey: string;
+  model: string;
+  language?: string;
+}
+
+/** OpenAI-compatible `POST /audio/transcriptions` (OpenAI, Groq, faster-whisper-server, whisper.cpp server, …). */
+export function openAiCompatibleAsr(settings: WhisperHttpSettings): AsrEngine {
+  const url = `${settings.baseUrl.replace(/\/+$/, '')}/audio/transcriptions`;
+  return {
+    provider: settings.provider,
+    async transcribe(samples, signal) {
+      const wav = encodeWav({ sampleRate: ASR_SAMPLE_RATE, channels: 1, samples: toPcm16(samples) });
+      const form = new FormData();
+      form.append('file', new Blob([new Uint8Array(wav)], { type: 'audio/wav' }), 'speech.wav');
+      form.append('model', settings.model);
+      form.append('response_format', 'json');
+      if (settings.language) form.append('language', settings.language);
+      const headers: Record<string, string> = {};
+      if (settings.apiKey) headers.authorization = `Bearer ${settings.apiKey}`;
+      const res = await fetch(url, { method: 'POST', headers, body: form, signal });
+      const text = await res.text();
+      if (!res.ok) throw new Error(`${settings.provider} answered HTTP ${res.status}: ${text.slice(0, 200)}`);
+      try {
+        return String((JSON.parse(text) as { text?: unknown }).text ?? '').trim();
+      } catch {
+        return text.trim();
+      }
+    },
+  };
+}

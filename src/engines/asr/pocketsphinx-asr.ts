@@ -1,0 +1,49 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { encodeWav } from '../../audio/wav.js';
+import { ASR_SAMPLE_RATE, toPcm16, type AsrEngine } from './asr-engine.js';
+
+export interface PocketsphinxSettings {
+  /** Full path of `pocketsphinx_continuous` (Debian: pocketsphinx, with the pocketsphinx-en-us model). */
+  program: string;
+  /** Optional model files (-hmm, -lm, -dict); the package's en-us model is used when unset. */
+  hmm?: string;
+  lm?: string;
+  dict?: string;
+}
+
+/** Offline recognition with CMU PocketSphinx: slow-ish and of fair accuracy, but needs no network and no service. */
+export function pocketsphinxAsr(settings: PocketsphinxSettings): AsrEngine {
+  return {
+    provider: 'pocketsphinx_asr',
+    async transcribe(samples, signal) {
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'vas-asr-'));
+      try {
+        const file = path.join(dir, 'speech.wav');
+        await writeFile(file, encodeWav({ sampleRate: ASR_SAMPLE_RATE, channels: 1, samples: toPcm16(samples) }));
+        const args = ['-infile', file, '-logfn', '/dev/null'];
+        if (settings.hmm) args.push('-hmm', settings.hmm);
+        if (settings.lm) args.push('-lm', settings.lm);
+        if (settings.dict) args.push('-dict', settings.dict);
+        const out = await new Promise<string>((resolve, reject) => {
+          const child = spawn(settings.program, args, { signal, killSignal: 'SIGKILL', stdio: ['ignore', 'pipe', 'pipe'] });
+          let text = '';
+          let err = '';
+          child.stdout.on('data', (d: Buffer) => (text += d.toString('utf8')));
+          child.stderr.on('data', (d: Buffer) => (err += d.toString('utf8')));
+          child.on('error', reject);
+          child.on('close', (code) => (code === 0 ? resolve(text) : reject(new Error(`pocketsphinx exited with ${code}: ${err.trim().slice(0, 200)}`))));
+        });
+        return out
+          .split('\n')
+          .map((line) => line.trim())
+          .filter(Boolean)
+          .join(' ');
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}

@@ -1,0 +1,15 @@
+import { fromPromise } from 'xstate';
+import type { Logger } from '../../observability/logger.js';
+import type { AsrEngine } from './asr-engine.js';
+
+/** The turn's `transcribe` slot; its signal aborts the recognition request when the turn stops. */
+export function createTranscribe(logger: Logger) {
+  return fromPromise<string, { engine: unknown; unavailable?: string; samples: Float32Array; clientUid: string }>(async ({ input, signal }) => {
+    const engine = input.engine as AsrEngine | undefined;
+    if (!engine) throw new Error(input.unavailable ?? 'no speech recognition engine is configured');
+    const started = performance.now();
+    const text = await engine.transcribe(input.samples, signal);
+    logger.child({ client_uid: input.clientUid }).debug(`${engine.provider}: ${input.samples.length} samples in ${Math.round(performance.now() - started)} ms`);
+    return text;
+  });
+}

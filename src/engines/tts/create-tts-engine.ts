@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import { findProgram } from '../find-program.js';
+import { espeakTtsEngine } from './espeak-tts.js';
+import { openAiTtsEngine } from './openai-tts.js';
+import { silentEngine, type TtsEngine } from './tts-engine.js';
+
+export interface TtsChoice {
+  engine: TtsEngine;
+  /** Why the character will not be heard, when it will not (logged once). */
+  warning?: string;
+}
+
+const openAiTtsSchema = z.looseObject({
+  base_url: z.string().min(1).default('https://api.openai.com/v1'),
+  api_key: z.string().default(''),
+  model: z.string().min(1).default('tts-1'),
+  voice: z.string().min(1).default('alloy'),
+  speed: z.number().positive().optional(),
+});
+
+const espeakSchema = z.looseObject({
+  voice: z.string().optional(),
+  speed: z.number().positive().optional(),
+  program: z.string().optional(),
+});
+
+/** Builds the engine named by `tts_model` from its block; never fails a character: no engine means silent payloads. */
+export function createTtsEngine(model: string, block: unknown): TtsChoice {
+  if (model === 'openai_tts') {
+    const c = openAiTtsSchema.parse(block ?? {});
+    return { engine: openAiTtsEngine({ baseUrl: c.base_url, apiKey: c.api_key, model: c.model, voice: c.voice, speed: c.speed }) };
+  }
+  if (model === 'espeak_tts') {
+    const c = espeakSchema.parse(block ?? {});
+    const program = c.program ? findProgram(c.program) ?? (c.program.includes('/') ? c.program : undefined) : findProgram('espeak-ng') ?? findProgram('flite');
+    if (!program) {
+      return {
+        engine: silentEngine('espeak_tts'),
+        warning: 'espeak_tts: neither espeak-ng nor flite is on PATH (apt-get install espeak-ng), so replies are shown without speech',
+      };
+    }
+    return { engine: espeakTtsEngine({ program, voice: c.voice, speed: c.speed }) };
+  }
+  if (model === 'silent_tts') return { engine: silentEngine() };
+  return {
+    engine: silentEngine(model),
+    warning: `${model} is not supported yet by this server, so replies are shown without speech (supported: openai_tts, espeak_tts, silent_tts)`,
+  };
+}
