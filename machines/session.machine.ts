@@ -155,6 +155,16 @@ export const sessionMachine = setup({
       enqueue.assign({ mic: { chunks: [...context.mic.chunks, event.frame.audio], samples } });
     }),
     clearMic: assign({ mic: { chunks: [], samples: 0 } }),
+    reportNoMicAudio: sendTo('socket', {
+      type: 'socket.send',
+      frame: { type: 'error', message: 'mic-audio-end arrived without any mic-audio-data: there is nothing to transcribe' },
+    } satisfies SocketCommand),
+    /** A turn replaced by new input: memory gets the interrupt marker, the client the chain-end it was owed. */
+    closeReplacedTurn: enqueueActions(({ context, enqueue }) => {
+      enqueue.assign({ memory: rememberInterrupt(context.memory, '', context.character!.runtime.interruptMethod) });
+      const frame: ServerFrame = { type: 'control', text: 'conversation-chain-end' };
+      enqueue.sendTo('socket', { type: 'socket.send', frame } satisfies SocketCommand);
+    }),
     rememberUserMessage: assign({
       memory: ({ context, event }) => (event.type === 'turn.user-message' ? addMessage(context.memory, { role: 'user', content: event.content }) : context.memory),
     }),
@@ -172,6 +182,7 @@ export const sessionMachine = setup({
   },
   guards: {
     hasCharacter: ({ context }) => context.character !== null,
+    noMicAudio: ({ context }) => context.mic.samples === 0,
   },
 }).createMachine({
   id: 'session',
@@ -278,7 +289,10 @@ export const sessionMachine = setup({
         idle: {
           on: {
             'client.text-input': { target: 'responding', actions: { type: 'startTurn', params: ({ event }) => textTrigger(event) } },
-            'client.mic-audio-end': { target: 'responding', actions: [{ type: 'startTurn', params: ({ context, event }) => voiceTrigger(context, event) }, 'clearMic'] },
+            'client.mic-audio-end': [
+              { guard: 'noMicAudio', actions: 'reportNoMicAudio' },
+              { target: 'responding', actions: [{ type: 'startTurn', params: ({ context, event }) => voiceTrigger(context, event) }, 'clearMic'] },
+            ],
             'client.ai-speak-signal': {
               target: 'responding',
               actions: [
@@ -319,26 +333,26 @@ export const sessionMachine = setup({
               target: 'idle',
               actions: [{ type: 'rememberInterrupt', params: ({ event }) => event.frame.text }, assign({ trigger: null })],
             },
-            // One turn at a time (D5): new input stops the running turn first; what it said was not heard.
+            // One turn at a time (D5): new input stops the running turn first. Without an interrupt-signal the
+            // client did not stop its playback, so the replaced turn is closed with a chain-end of its own.
             'client.text-input': {
               target: 'responding',
               reenter: true,
-              actions: [{ type: 'rememberInterrupt', params: '' }, { type: 'startTurn', params: ({ event }) => textTrigger(event) }],
+              actions: ['closeReplacedTurn', { type: 'startTurn', params: ({ event }) => textTrigger(event) }],
             },
-            'client.mic-audio-end': {
-              target: 'responding',
-              reenter: true,
-              actions: [
-                { type: 'rememberInterrupt', params: '' },
-                { type: 'startTurn', params: ({ context, event }) => voiceTrigger(context, event) },
-                'clearMic',
-              ],
-            },
+            'client.mic-audio-end': [
+              { guard: 'noMicAudio', actions: 'reportNoMicAudio' },
+              {
+                target: 'responding',
+                reenter: true,
+                actions: ['closeReplacedTurn', { type: 'startTurn', params: ({ context, event }) => voiceTrigger(context, event) }, 'clearMic'],
+              },
+            ],
             'client.ai-speak-signal': {
               target: 'responding',
               reenter: true,
               actions: [
-                { type: 'rememberInterrupt', params: '' },
+                'closeReplacedTurn',
                 { type: 'send', params: { type: 'full-text', text: 'AI wants to speak something...' } },
                 { type: 'startTurn', params: ({ context, event }) => proactiveTrigger(context, event) },
               ],

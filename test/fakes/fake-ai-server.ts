@@ -1,0 +1,158 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { encodeWav } from '../../src/audio/wav.js';
+
+/**
+ * The project's own stand-in for LLM, TTS and ASR services: a real HTTP server speaking the OpenAI-compatible wire
+ * format (chat completions over server-sent events, /audio/speech, /audio/transcriptions) and Anthropic's Messages
+ * stream. Tests script the replies and observe requests: their bodies, and when the server saw them closed.
+ */
+
+export interface LlmScript {
+  /** Tokens streamed one per `delayMs`. */
+  tokens: string[];
+  delayMs?: number;
+  /** Answer with this HTTP status and body instead of a stream. */
+  status?: number;
+  errorBody?: unknown;
+  /** After the tokens, send an error event in the stream instead of finishing. */
+  streamError?: string;
+  /** Never finish (the stream stays open until the client closes it). */
+  stall?: boolean;
+}
+
+export interface RecordedRequest {
+  path: string;
+  headers: http.IncomingHttpHeaders;
+  body: any;
+  receivedAt: number;
+  /** When the client closed the connection before the response ended (an abort), else undefined. */
+  abortedAt?: number;
+  finished: boolean;
+}
+
+export interface FakeAiServer {
+  url: string;
+  /** OpenAI-style base URL (`…/v1`). */
+  baseUrl: string;
+  requests: RecordedRequest[];
+  chatRequests(): RecordedRequest[];
+  speechRequests(): RecordedRequest[];
+  /** Responses still being written (streams or syntheses in progress). */
+  openResponses(): number;
+  llm: (body: any) => LlmScript;
+  /** ms of tone per character of input, and the delay before answering. */
+  tts: { msPerChar: number; delayMs: number; failWhen?: (text: string) => boolean; sampleRate: number };
+  asr: { text: string; delayMs: number };
+  close(): Promise<void>;
+}
+
+function tone(ms: number, sampleRate: number): Buffer {
+  const n = Math.max(1, Math.round((ms / 1000) * sampleRate));
+  const samples = new Int16Array(n);
+  for (let i = 0; i < n; i++) samples[i] = Math.round(Math.sin((2 * Math.PI * 220 * i) / sampleRate) * 8000 * (0.5 + 0.5 * Math.sin(i / 500)));
+  return encodeWav({ sampleRate, channels: 1, samples });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function startFakeAiServer(): Promise<FakeAiServer> {
+  const requests: RecordedRequest[] = [];
+  let open = 0;
+  const fake: Omit<FakeAiServer, 'url' | 'baseUrl' | 'close'> = {
+    requests,
+    chatRequests: () => requests.filter((r) => r.path.endsWith('/chat/completions') || r.path.endsWith('/messages')),
+    speechRequests: () => requests.filter((r) => r.path.endsWith('/audio/speech')),
+    openResponses: () => open,
+    llm: () => ({ tokens: ['Hello', ' there!'] }),
+    tts: { msPerChar: 10, delayMs: 0, sampleRate: 24000 },
+    asr: { text: 'hello from the microphone', delayMs: 0 },
+  };
+
+  const server = http.createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const raw = Buffer.concat(chunks);
+    let body: any = raw;
+    if ((req.headers['content-type'] ?? '').includes('json')) body = JSON.parse(raw.toString('utf8'));
+    const record: RecordedRequest = { path: req.url ?? '', headers: req.headers, body, receivedAt: Date.now(), finished: false };
+    requests.push(record);
+    open++;
+    let ended = false;
+    res.on('close', () => {
+      open--;
+      if (!ended) record.abortedAt = Date.now();
+    });
+    const end = (data?: string | Buffer) => {
+      ended = true;
+      record.finished = true;
+      res.end(data);
+    };
+    const closed = () => res.destroyed || record.abortedAt !== undefined;
+
+    try {
+      if (req.url?.endsWith('/chat/completions') || req.url?.endsWith('/v1/messages')) {
+        const claude = req.url.endsWith('/v1/messages');
+        const script = fake.llm(body);
+        if (script.status) {
+          res.writeHead(script.status, { 'content-type': 'application/json' });
+          return end(JSON.stringify(script.errorBody ?? { error: { message: `scripted failure ${script.status}` } }));
+        }
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+        if (claude) res.write(`event: message_start\ndata: ${JSON.stringify({ type: 'message_start', message: { id: 'msg_1' } })}\n\n`);
+        for (const token of script.tokens) {
+          if (script.delayMs) await sleep(script.delayMs);
+          if (closed()) return;
+          res.write(
+            claude
+              ? `event: content_block_delta\ndata: ${JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: token } })}\n\n`
+              : `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: token } }] })}\n\n`,
+          );
+        }
+        if (script.stall) return; // stays open until the client goes away
+        if (script.streamError) {
+          res.write(claude ? `event: error\ndata: ${JSON.stringify({ type: 'error', error: { message: script.streamError } })}\n\n` : `data: ${JSON.stringify({ error: { message: script.streamError } })}\n\n`);
+          return end();
+        }
+        return end(claude ? `event: message_stop\ndata: ${JSON.stringify({ type: 'message_stop' })}\n\n` : 'data: [DONE]\n\n');
+      }
+      if (req.url?.endsWith('/audio/speech')) {
+        const text = String(body.input ?? '');
+        if (fake.tts.delayMs) await sleep(fake.tts.delayMs);
+        if (closed()) return;
+        if (fake.tts.failWhen?.(text)) {
+          res.writeHead(500, { 'content-type': 'application/json' });
+          return end('{"error":"scripted TTS failure"}');
+        }
+        res.writeHead(200, { 'content-type': 'audio/wav' });
+        return end(tone(text.length * fake.tts.msPerChar, fake.tts.sampleRate));
+      }
+      if (req.url?.endsWith('/audio/transcriptions')) {
+        if (fake.asr.delayMs) await sleep(fake.asr.delayMs);
+        if (closed()) return;
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return end(JSON.stringify({ text: fake.asr.text }));
+      }
+      res.writeHead(404);
+      end();
+    } catch (err) {
+      if (!res.headersSent) res.writeHead(500);
+      end(String(err));
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return Object.assign(fake, {
+    url,
+    baseUrl: `${url}/v1`,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  }) as FakeAiServer;
+}
+
+/** The assistant's sentences as a token stream: words with their trailing spaces. */
+export function tokens(text: string): string[] {
+  return text.match(/\S+\s*/g) ?? [];
+}
