@@ -157,6 +157,20 @@ describe('switch-config while a switch is running', () => {
     expect(log.finished).toEqual([]);
   });
 
+  test('conversation input during a switch is refused with a clear error, and the switch completes', async () => {
+    const client = await TestClient.connect(server.wsUrl);
+    await client.ready();
+    client.send({ type: 'switch-config', file: 'en_unhelpful_ai.yaml' });
+    client.send({ type: 'text-input', text: 'quick!', images: [] });
+    await client.next('config-switched', 1, 2000);
+    expect(client.frames.slice(5)).toEqual([
+      { type: 'error', message: '"text-input" arrived during a character switch; send it again once the new character is loaded' },
+      expect.objectContaining({ type: 'set-model-and-conf', conf_name: 'unhelpful_ai' }),
+      { type: 'config-switched', message: 'Switched to config: en_unhelpful_ai.yaml' },
+    ]);
+    await client.close();
+  });
+
   test('a slow switch does not block other sessions (D12)', async () => {
     const slow = await TestClient.connect(server.wsUrl);
     await slow.ready();
