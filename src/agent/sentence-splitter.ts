@@ -5,7 +5,7 @@
  * Sentence boundaries come from `Intl.Segmenter` (Unicode UAX #29): decimals (`3.14`), `|` and URLs do not end a
  * sentence. A sentence is emitted once the next one has begun (or the stream ends), so nothing is cut early, and
  * nothing is ever dropped: text before a `<think>` tag is emitted whole, and the remainder is flushed at the end.
- * Segments ending in a common abbreviation (`Dr.`, `e.g.`) or an initial (`J.`) are joined to the next one.
+ * Segments ending in a common abbreviation (`Dr.`, `e.g.`) are joined to the next one.
  * With `fasterFirstResponse`, the first sentence is cut at its first comma so speech can start sooner.
  */
 
@@ -30,7 +30,8 @@ const segmenter = new Intl.Segmenter(undefined, { granularity: 'sentence' });
 const THINK_TAG = /<(\/?)think\s*(\/?)>/i;
 const TAG_PREFIXES = ['<think>', '</think>', '<think/>'];
 const COMMAS = /[,،，、፣၊;΄‛﹐꓾⹁︐﹑､]/g;
-const ABBREVIATION = /(?:^|[\s(])(?:mr|mrs|ms|dr|prof|inc|ltd|jr|sr|st|rd|vs|e\.g|i\.e|no|vol|fig|approx|[a-z])\.\s*$/i;
+/** Titles and Latin abbreviations that end in a period without ending the sentence. */
+const ABBREVIATION = /(?:^|[\s(])(?:mr|mrs|ms|dr|prof|inc|ltd|jr|sr|st|rd|vs|e\.g|i\.e|approx|vol|fig)\.\s*$/i;
 
 /** Length of a trailing fragment that may still grow into a think tag (held back until it is decided). */
 function pendingTagLength(buffer: string): number {
