@@ -1,0 +1,99 @@
+import type { AnyActorRef } from 'xstate';
+import { startFakeAiServer, tokens, type FakeAiServer } from '../fakes/fake-ai-server.js';
+import { useFakeEngines } from '../helpers/engine-config.js';
+import { makeFixtureRoot } from '../helpers/fixture-root.js';
+import { activeResources, childPids, settleTo } from '../helpers/process-probes.js';
+import { startTestServer } from '../helpers/test-server.js';
+import { TestClient, sleep } from '../helpers/ws-client.js';
+
+const TURNS = 1000;
+const SOCKETS = 1000;
+const PARALLEL = 10;
+const REPLY = tokens('One two three four five. Six seven eight nine ten. Eleven twelve thirteen. Fourteen fifteen sixteen seventeen. The end.');
+
+/** Deterministic "random" points, so a failure can be replayed. */
+function* lcg(seed: number) {
+  let x = seed;
+  for (;;) {
+    x = (x * 1103515245 + 12345) % 2 ** 31;
+    yield x / 2 ** 31;
+  }
+}
+
+describe('leaks: 1,000 interrupted turns and 1,000 sockets closed mid-reply', () => {
+  const fixture = makeFixtureRoot();
+  let fake: FakeAiServer;
+  let server: Awaited<ReturnType<typeof startTestServer>>;
+
+  beforeAll(async () => {
+    fake = await startFakeAiServer();
+    fake.llm = () => ({ tokens: REPLY, delayMs: 2 });
+    fake.tts.delayMs = 5;
+    useFakeEngines(fixture.root, fake.baseUrl);
+    server = await startTestServer(fixture.root);
+  });
+  afterAll(async () => {
+    await server.stop();
+    await fake.close();
+    fixture.cleanup();
+  });
+
+  test('leave zero live actors, no open request at the fake services, baseline handles, no child processes', async () => {
+    const warm = await TestClient.connect(server.wsUrl);
+    await warm.ready();
+    warm.send({ type: 'text-input', text: 'warm up', images: [] });
+    await warm.next('backend-synth-complete');
+    await warm.close();
+    // Idle keep-alive connections to the fake services close after a few seconds (undici): the baseline is the quiet
+    // state, and so is the state compared with it at the end.
+    const quietSockets = () => settleTo(() => activeResources().TCPSocketWrap ?? 0, 0, 8000);
+    await quietSockets();
+    const baseline = activeResources();
+    const childrenBefore = childPids();
+    const random = lcg(42);
+
+    // Interrupts at random points of a turn: while streaming, while synthesising, while waiting for playback.
+    let interruptedTurns = 0;
+    await Promise.all(
+      Array.from({ length: PARALLEL }, async () => {
+        const client = await TestClient.connect(server.wsUrl);
+        await client.ready();
+        for (let i = 0; i < TURNS / PARALLEL; i++) {
+          client.send({ type: 'text-input', text: `turn ${i}`, images: [] });
+          await sleep(Math.floor(random.next().value! * 40));
+          client.send({ type: 'interrupt-signal', text: '' });
+          interruptedTurns++;
+        }
+        await client.close();
+      }),
+    );
+
+    // Sockets that go away in the middle of a reply.
+    for (let i = 0; i < SOCKETS; i += PARALLEL) {
+      await Promise.all(
+        Array.from({ length: PARALLEL }, async () => {
+          const client = await TestClient.connect(server.wsUrl);
+          await client.ready();
+          client.send({ type: 'text-input', text: 'talk to me', images: [] });
+          await sleep(Math.floor(random.next().value! * 40));
+          if (random.next().value! < 0.5) await client.close();
+          else client.ws.terminate();
+        }),
+      );
+    }
+
+    expect(interruptedTurns).toBe(TURNS);
+    expect(await settleTo(() => server.census.countExcept(['server', 'httpListener']), 0)).toBe(0);
+    expect(server.sessionCount()).toBe(0);
+    expect(Object.keys(server.actor.getSnapshot().children)).toEqual(['http']);
+    expect(await settleTo(() => fake.openResponses(), 0)).toBe(0);
+    // Some requests really were cut off by the stops (the test exercised aborts, not only finished turns).
+    expect(fake.chatRequests().filter((r) => r.abortedAt !== undefined).length).toBeGreaterThan(100);
+    await quietSockets();
+    expect(await settleTo(activeResources, baseline)).toEqual(baseline);
+    expect(childPids()).toEqual(childrenBefore);
+    // Child ids stay bounded (machines/id-pool.ts): the syntheses of all these turns reused a handful of ids.
+    const ids = new Set(Object.values(server.actor.getSnapshot().children).map((c) => (c as AnyActorRef).id));
+    expect(ids.size).toBe(1);
+  }, 180_000);
+});
