@@ -27,6 +27,8 @@ export interface SplitterOptions {
 export const initialSplitter = (): SplitterState => ({ buffer: '', firstEmitted: false, inThink: false });
 
 const segmenter = new Intl.Segmenter(undefined, { granularity: 'sentence' });
+/** Characters after which UAX #29 may end a sentence; without one, the text is a single segment. */
+const MAY_END = /[.!?\n\r\u2028\u2029\u0964\u0965\u061f\u06d4\u3002\uff01\uff1f\uff0e\u2026\u203c\u203d\u2047-\u2049\u0589\u104b\u1362\ufe12\ufe52\ufe56\ufe57\u0085]/;
 const THINK_TAG = /<(\/?)think\s*(\/?)>/i;
 const TAG_PREFIXES = ['<think>', '</think>', '<think/>'];
 const COMMAS = /[,،，、፣၊;΄‛﹐꓾⹁︐﹑､]/g;
@@ -42,6 +44,7 @@ function pendingTagLength(buffer: string): number {
 }
 
 function segments(text: string): string[] {
+  if (!MAY_END.test(text)) return text ? [text] : []; // the common case while a sentence streams in: no segmenter run
   const raw = Array.from(segmenter.segment(text), (s) => s.segment);
   const merged: string[] = [];
   for (const segment of raw) {

@@ -80,6 +80,12 @@ function toInt16(data: Buffer, format: number, bits: number): Int16Array {
   }
   if (format !== FORMAT_PCM) throw new Error(`unsupported WAV format ${format} (${bits}-bit)`);
   const width = bits / 8;
+  if (bits === 16) {
+    // Copy into an aligned buffer and view it as samples (the platforms we run on are little-endian).
+    const copy = new Uint8Array(data.length - (data.length % 2));
+    copy.set(data.subarray(0, copy.length));
+    return new Int16Array(copy.buffer);
+  }
   const out = new Int16Array(Math.floor(data.length / width));
   for (let i = 0; i < out.length; i++) {
     const at = i * width;

@@ -1,0 +1,17 @@
+/**
+ * The fake OpenAI-compatible LLM/TTS server of the tests, as its own process for the benchmarks (so its timers are
+ * not delayed by the load on the server under test). Prints its base URL on stdout.
+ *   FAKE_TOKEN_DELAY_MS   delay before each streamed token
+ *   FAKE_TTS_DELAY_MS     delay before each synthesis answer
+ */
+import { startFakeAiServer, tokens } from '../test/fakes/fake-ai-server.js';
+
+const tokenDelay = Number(process.env.FAKE_TOKEN_DELAY_MS ?? 10);
+const ttsDelay = Number(process.env.FAKE_TTS_DELAY_MS ?? 20);
+const fake = await startFakeAiServer();
+fake.llm = () => ({ tokens: tokens('Hello there! How are you today? I hope you are well.'), delayMs: tokenDelay });
+fake.tts = { msPerChar: 5, delayMs: ttsDelay, sampleRate: 16000 };
+// Keep only the last requests: a benchmark makes many thousands.
+setInterval(() => fake.requests.splice(0, Math.max(0, fake.requests.length - 100)), 1000).unref();
+process.stdout.write(`${fake.baseUrl}\n`);
+process.on('SIGTERM', () => void fake.close().then(() => process.exit(0)));
