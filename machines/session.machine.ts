@@ -1,11 +1,12 @@
 import { assign, enqueueActions, fromCallback, fromPromise, sendTo, setup, stopChild, type EventObject } from 'xstate';
-import { addMessage, rememberInterrupt, verifiedHeardText, type ChatMessage } from '../src/agent/chat-memory.js';
+import { addMessage, INTERRUPT_MARKER, rememberInterrupt, verifiedHeardText, type ChatMessage } from '../src/agent/chat-memory.js';
 import type { SessionCharacter } from '../src/session/character-runtime.js';
+import { joinDisplayTexts, localTimestamp, type HistoryMessage } from '../src/history/history-format.js';
 import type { ClientFrame, ClientFrameType } from '../src/protocol/client-frames.js';
 import type { ServerFrame } from '../src/protocol/server-frames.js';
 import type { SocketHandle } from '../src/server/socket-handle.js';
 import { emptyIdPool, idSuffix, releaseId, takeId, type IdPool } from './id-pool.js';
-import { turnMachine, type TurnInput, type TurnOutputEvent, type TurnTrigger } from './turn.machine.js';
+import { turnMachine, type TurnInput, type TurnOutput, type TurnOutputEvent, type TurnTrigger } from './turn.machine.js';
 
 /**
  * One actor per connected client (`/client-ws`). Everything the client causes to run is a child of this actor,
@@ -29,9 +30,29 @@ export type SessionEvent =
   | { type: 'client.invalid'; message: string }
   | { type: 'socket.closed'; code: number; reason: string }
   | { type: 'server.shutdown' }
+  | { type: 'history.failed'; message: string }
   // Replies of the query children, emitted by XState.
-  | { type: `xstate.done.actor.query.${number}`; actorId: string; output: ServerFrame }
+  | { type: `xstate.done.actor.query.${number}`; actorId: string; output: QueryResult }
   | { type: `xstate.error.actor.query.${number}`; actorId: string; error: unknown };
+
+/** What a query child (a request/response such as fetch-configs or fetch-and-set-history) produces. */
+export interface QueryResult {
+  frame: ServerFrame;
+  /** The session's current history from now on. */
+  historyUid?: string;
+  /** The session's memory from now on. */
+  memory?: ChatMessage[];
+  /** A deleted history: if it was the current one, the session has none any more. */
+  deletedUid?: string;
+}
+
+/** Appends to a history file (the `history` child). */
+export interface HistoryCommand {
+  type: 'history.append';
+  confUid: string;
+  historyUid: string;
+  messages: HistoryMessage[];
+}
 
 /** Events the session sends to its socket bridge. */
 export type SocketCommand = { type: 'socket.send'; frame: ServerFrame } | { type: 'socket.resume' };
@@ -66,6 +87,8 @@ export interface SessionContext {
   mic: { chunks: number[][]; samples: number };
   /** The input of the turn about to start (or running). */
   trigger: TurnTrigger | null;
+  /** The history file turns are written to (`chat_history/<conf_uid>/<historyUid>.json`); null: not recorded. */
+  historyUid: string | null;
   /** Display texts of the audio frames the running turn has sent (to check an interrupt's heard text, D23). */
   turnSpoken: string[];
   turns: number;
@@ -84,10 +107,6 @@ export interface SocketBridgeInput {
 /** Frames of later work: answered with a clear error until their issue lands. */
 const NOT_YET: ReadonlySet<string> = new Set([
   'client.raw-audio-data',
-  'client.fetch-history-list',
-  'client.fetch-and-set-history',
-  'client.create-new-history',
-  'client.delete-history',
   'client.add-client-to-group',
   'client.remove-client-from-group',
 ]);
@@ -125,18 +144,51 @@ export const sessionMachine = setup({
     /** One conversation turn. */
     turn: turnMachine,
     /** `config-files` reply. */
-    listConfigs: fromPromise<ServerFrame, void>(notProvided('listConfigs')),
+    listConfigs: fromPromise<QueryResult, void>(notProvided('listConfigs')),
     /** `background-files` reply. */
-    listBackgrounds: fromPromise<ServerFrame, void>(notProvided('listBackgrounds')),
+    listBackgrounds: fromPromise<QueryResult, void>(notProvided('listBackgrounds')),
+    /** `history-list` reply. */
+    listHistories: fromPromise<QueryResult, { confUid: string }>(notProvided('listHistories')),
+    /** `history-data` reply; the history becomes current and the memory is rebuilt from it. */
+    loadHistory: fromPromise<QueryResult, { confUid: string; historyUid: string; interruptMethod: 'system' | 'user' }>(notProvided('loadHistory')),
+    /** `new-history-created` reply; a fresh history and an empty memory. */
+    createHistory: fromPromise<QueryResult, { confUid: string }>(notProvided('createHistory')),
+    /** `history-deleted` reply. */
+    deleteHistory: fromPromise<QueryResult, { confUid: string; historyUid: string }>(notProvided('deleteHistory')),
+    /** Writes turns to the current history; reports `history.failed`. */
+    historyWriter: fromCallback<HistoryCommand, { clientUid: string }, EventObject>(notProvided('historyWriter')),
   },
   actions: {
     send: sendTo('socket', (_, frame: ServerFrame): SocketCommand => ({ type: 'socket.send', frame })),
     resumeInput: sendTo('socket', { type: 'socket.resume' } satisfies SocketCommand),
-    startQuery: enqueueActions(({ context, enqueue }, params: { src: 'listConfigs' | 'listBackgrounds' }) => {
-      const [id, queryIds] = takeId(context.queryIds);
+    startQuery: enqueueActions(({ context, event, enqueue }) => {
+      const [n, queryIds] = takeId(context.queryIds);
+      const id = `query.${n}`;
+      const confUid = context.character?.config.conf_uid ?? '';
       enqueue.assign({ queryIds });
-      enqueue.spawnChild(params.src, { id: `query.${id}` });
+      switch (event.type) {
+        case 'client.fetch-configs':
+          return enqueue.spawnChild('listConfigs', { id });
+        case 'client.fetch-backgrounds':
+          return enqueue.spawnChild('listBackgrounds', { id });
+        case 'client.fetch-history-list':
+          return enqueue.spawnChild('listHistories', { id, input: { confUid } });
+        case 'client.create-new-history':
+          return enqueue.spawnChild('createHistory', { id, input: { confUid } });
+        case 'client.fetch-and-set-history':
+          return enqueue.spawnChild('loadHistory', {
+            id,
+            input: { confUid, historyUid: event.frame.history_uid, interruptMethod: context.character!.runtime.interruptMethod },
+          });
+        case 'client.delete-history':
+          return enqueue.spawnChild('deleteHistory', { id, input: { confUid, historyUid: event.frame.history_uid } });
+      }
     }),
+    applyQueryResult: assign(({ context }, result: QueryResult) => ({
+      historyUid:
+        result.historyUid !== undefined ? result.historyUid : result.deletedUid !== undefined && result.deletedUid === context.historyUid ? null : context.historyUid,
+      memory: result.memory ?? context.memory,
+    })),
     releaseQuery: enqueueActions(({ context, enqueue }, actorId: string) => {
       enqueue(stopChild(actorId));
       enqueue.assign({ queryIds: releaseId(context.queryIds, idSuffix(actorId)) });
@@ -159,14 +211,38 @@ export const sessionMachine = setup({
       type: 'socket.send',
       frame: { type: 'error', message: 'mic-audio-end arrived without any mic-audio-data: there is nothing to transcribe' },
     } satisfies SocketCommand),
-    /** A turn replaced by new input: memory gets the interrupt marker, the client the chain-end it was owed. */
+    /** A turn replaced by new input: memory and history get the interrupt, the client the chain-end it was owed. */
     closeReplacedTurn: enqueueActions(({ context, enqueue }) => {
       enqueue.assign({ memory: rememberInterrupt(context.memory, '', context.character!.runtime.interruptMethod) });
+      const spoken = joinDisplayTexts(context.turnSpoken);
+      const command = historyAppend(context, [...(spoken ? [aiEntry(context, spoken)] : []), systemEntry(INTERRUPT_MARKER)]);
+      if (command) enqueue.sendTo('history', command);
       const frame: ServerFrame = { type: 'control', text: 'conversation-chain-end' };
       enqueue.sendTo('socket', { type: 'socket.send', frame } satisfies SocketCommand);
     }),
-    rememberUserMessage: assign({
-      memory: ({ context, event }) => (event.type === 'turn.user-message' ? addMessage(context.memory, { role: 'user', content: event.content }) : context.memory),
+    /** The user's words enter memory, and the history, when the turn starts. */
+    rememberUserMessage: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'turn.user-message') return;
+      enqueue.assign({ memory: addMessage(context.memory, { role: 'user', content: event.content }) });
+      const command = historyAppend(context, [humanEntry(context, event.content)]);
+      if (command) enqueue.sendTo('history', command);
+    }),
+    /** The reply, once the turn is over. */
+    rememberReply: enqueueActions(({ context, event, enqueue }) => {
+      const output = (event as { output?: TurnOutput }).output;
+      if (!output) return;
+      enqueue.assign({ memory: addMessage(context.memory, { role: 'assistant', content: output.reply }), trigger: null });
+      const spoken = joinDisplayTexts(output.spoken);
+      const command = spoken ? historyAppend(context, [aiEntry(context, spoken)]) : null;
+      if (command) enqueue.sendTo('history', command);
+    }),
+    /** A turn stopped by a disconnect or a switch: the history keeps what it had said (upstream lost it). */
+    saveUnfinishedTurn: enqueueActions(({ context, enqueue }) => {
+      if (context.trigger === null) return;
+      const spoken = joinDisplayTexts(context.turnSpoken);
+      const command = spoken ? historyAppend(context, [aiEntry(context, spoken)]) : null;
+      if (command) enqueue.sendTo('history', command);
+      enqueue.assign({ trigger: null });
     }),
     trackSpoken: assign({
       turnSpoken: ({ context, event }) =>
@@ -174,10 +250,12 @@ export const sessionMachine = setup({
           ? [...context.turnSpoken, event.frame.display_text.text]
           : context.turnSpoken,
     }),
-    /** A running turn was cut short: memory keeps what the user heard of it, then the interrupt marker. */
-    rememberInterrupt: assign({
-      memory: ({ context }, heardReported: string) =>
-        rememberInterrupt(context.memory, verifiedHeardText(heardReported, context.turnSpoken), context.character!.runtime.interruptMethod),
+    /** A running turn was cut short: memory and history keep what the user heard of it, then the interrupt marker. */
+    rememberInterrupt: enqueueActions(({ context, enqueue }, heardReported: string) => {
+      const heard = verifiedHeardText(heardReported, context.turnSpoken);
+      enqueue.assign({ memory: rememberInterrupt(context.memory, heard, context.character!.runtime.interruptMethod) });
+      const command = historyAppend(context, [...(heard ? [aiEntry(context, heard)] : []), systemEntry(INTERRUPT_MARKER)]);
+      if (command) enqueue.sendTo('history', command);
     }),
   },
   guards: {
@@ -194,21 +272,22 @@ export const sessionMachine = setup({
     memory: [],
     mic: { chunks: [], samples: 0 },
     trigger: null,
+    historyUid: null,
     turnSpoken: [],
     turns: 0,
     pendingFile: null,
     queryIds: emptyIdPool(),
     switches: 0,
   }),
-  invoke: {
-    id: 'socket',
-    src: 'socketBridge',
-    input: ({ context }) => ({ socket: context.socket, clientUid: context.clientUid }),
-  },
+  invoke: [
+    { id: 'socket', src: 'socketBridge', input: ({ context }) => ({ socket: context.socket, clientUid: context.clientUid }) },
+    { id: 'history', src: 'historyWriter', input: ({ context }) => ({ clientUid: context.clientUid }) },
+  ],
   initial: 'initializing',
   on: {
-    'socket.closed': '.disconnected',
-    'server.shutdown': '.disconnected',
+    // Whatever a running turn had said is kept in the history before everything stops.
+    'socket.closed': { target: '.disconnected', actions: 'saveUnfinishedTurn' },
+    'server.shutdown': { target: '.disconnected', actions: 'saveUnfinishedTurn' },
     'client.invalid': { actions: { type: 'send', params: ({ event }) => ({ type: 'error', message: event.message }) } },
     'client.heartbeat': { actions: { type: 'send', params: { type: 'heartbeat-ack' } } },
     'client.request-init-config': {
@@ -218,12 +297,18 @@ export const sessionMachine = setup({
     'client.request-group-info': {
       actions: { type: 'send', params: { type: 'group-update', members: [], is_owner: false } },
     },
-    'client.fetch-configs': { actions: { type: 'startQuery', params: { src: 'listConfigs' } } },
-    'client.fetch-backgrounds': { actions: { type: 'startQuery', params: { src: 'listBackgrounds' } } },
-    // A query child's output is its reply frame; once sent, the finished child is released.
+    'client.fetch-configs': { actions: 'startQuery' },
+    'client.fetch-backgrounds': { actions: 'startQuery' },
+    'client.fetch-history-list': { guard: 'hasCharacter', actions: 'startQuery' },
+    'client.create-new-history': { guard: 'hasCharacter', actions: 'startQuery' },
+    'client.fetch-and-set-history': { guard: 'hasCharacter', actions: 'startQuery' },
+    'client.delete-history': { guard: 'hasCharacter', actions: 'startQuery' },
+    'history.failed': { actions: { type: 'send', params: ({ event }) => ({ type: 'error', message: event.message }) } },
+    // A query child's output is its reply frame (and maybe a new history or memory); then the child is released.
     'xstate.done.actor.query.*': {
       actions: [
-        { type: 'send', params: ({ event }) => event.output },
+        { type: 'applyQueryResult', params: ({ event }) => event.output },
+        { type: 'send', params: ({ event }) => event.output.frame },
         { type: 'releaseQuery', params: ({ event }) => event.actorId },
       ],
     },
@@ -281,7 +366,7 @@ export const sessionMachine = setup({
       on: {
         'client.switch-config': {
           target: 'switchingConfig',
-          actions: assign({ pendingFile: ({ event }) => event.frame.file }),
+          actions: ['saveUnfinishedTurn', assign({ pendingFile: ({ event }) => event.frame.file })],
         },
         'client.mic-audio-data': { actions: 'bufferMic' },
       },
@@ -308,13 +393,7 @@ export const sessionMachine = setup({
             id: 'turn',
             src: 'turn',
             input: ({ context }) => turnInput(context),
-            onDone: {
-              target: 'idle',
-              actions: assign({
-                memory: ({ context, event }) => addMessage(context.memory, { role: 'assistant', content: event.output.reply }),
-                trigger: null,
-              }),
-            },
+            onDone: { target: 'idle', actions: 'rememberReply' },
             // A turn that failed in an unexpected way still ends the chain for the client (D7).
             onError: {
               target: 'idle',
@@ -372,8 +451,10 @@ export const sessionMachine = setup({
               character: ({ event }) => event.output,
               pendingFile: null,
               switches: ({ context }) => context.switches + 1,
-              // A new character starts a new conversation (the client also asks for a new history).
+              // A new character starts a new conversation: the client asks for a new history next; until then nothing
+              // is recorded, so no message can land in the previous character's folder.
               memory: [],
+              historyUid: null,
             }),
             { type: 'send', params: ({ context }) => modelAndConf(context.character!, context.clientUid) },
             {
@@ -407,6 +488,24 @@ export const sessionMachine = setup({
     disconnected: { type: 'final' },
   },
 });
+
+function historyAppend(context: SessionContext, messages: HistoryMessage[]): HistoryCommand | null {
+  if (!context.historyUid || !context.character || messages.length === 0) return null;
+  return { type: 'history.append', confUid: context.character.config.conf_uid, historyUid: context.historyUid, messages };
+}
+
+function aiEntry(context: SessionContext, content: string): HistoryMessage {
+  const { config } = context.character!;
+  return { role: 'ai', timestamp: localTimestamp(), content, name: config.character_name ?? config.conf_name, avatar: config.avatar };
+}
+
+function humanEntry(context: SessionContext, content: string): HistoryMessage {
+  return { role: 'human', timestamp: localTimestamp(), content, name: context.character!.config.human_name };
+}
+
+function systemEntry(content: string): HistoryMessage {
+  return { role: 'system', timestamp: localTimestamp(), content };
+}
 
 function textTrigger(event: Extract<SessionEvent, { type: 'client.text-input' }>): TurnTrigger {
   return { kind: 'text', text: event.frame.text, images: event.frame.images };

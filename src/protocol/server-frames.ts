@@ -1,5 +1,7 @@
 import type { ModelInfo } from '../config/model-dict.js';
 import type { ConfigFileEntry } from '../config/character-files.js';
+import type { HistoryMessage } from '../history/history-format.js';
+import type { HistorySummary } from '../history/history-store.js';
 
 /** One sentence of a reply (PROTOCOL §4.3). `audio` is a base64 16-bit PCM WAV, or null for a silent payload. */
 export interface AudioFrame {
@@ -23,6 +25,10 @@ export type ServerFrame =
   | { type: 'group-update'; members: string[]; is_owner: boolean }
   | { type: 'group-operation-result'; success: boolean; message: string }
   | { type: 'heartbeat-ack' }
+  | { type: 'history-list'; histories: HistorySummary[] }
+  | { type: 'history-data'; messages: HistoryMessage[] }
+  | { type: 'new-history-created'; history_uid: string }
+  | { type: 'history-deleted'; success: boolean; history_uid: string }
   | AudioFrame
   | { type: 'user-input-transcription'; text: string }
   | { type: 'backend-synth-complete' }

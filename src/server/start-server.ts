@@ -7,6 +7,7 @@ import { createLogger, type Logger } from '../observability/logger.js';
 import { buildCharacterRuntime } from '../session/character-runtime.js';
 import { createSessionActors } from '../session/session-actors.js';
 import { createHttpListener } from './http-listener.js';
+import { HistoryStore } from '../history/history-store.js';
 
 export type SessionActorOverrides = Partial<ReturnType<typeof createSessionActors>>;
 
@@ -28,6 +29,8 @@ export interface RunningServer {
   port: number;
   actor: Actor<typeof serverMachine>;
   census: ActorCensus;
+  /** chat_history/ of this server. */
+  history: HistoryStore;
   /** Live session actors, from the actor system's registry. */
   sessionCount(): number;
   /** Moves every session to `disconnected`, closes the listener, and resolves once the HTTP server has closed. */
@@ -52,8 +55,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   // conf.yaml's character and its engines, built once; what the user should know about them is said once.
   const baseCharacter = await buildCharacterRuntime(app, app.baseCharacter);
   for (const warning of baseCharacter.runtime.warnings) logger.warn(`${baseCharacter.file}: ${warning}`);
+  const history = new HistoryStore(app.paths.chatHistory);
   const session = sessionMachine.provide({
-    actors: { ...createSessionActors({ app, logger, baseCharacter }), ...options.sessionActors },
+    actors: { ...createSessionActors({ app, logger, baseCharacter, history }), ...options.sessionActors },
   });
   const httpListener = createHttpListener({
     app,
@@ -80,12 +84,14 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     port: ready.context.port!,
     actor: running,
     census,
+    history,
     sessionCount,
     stop() {
       stopping ??= (async () => {
         running.send({ type: 'server.stop' });
         running.stop();
-        await closed;
+        // Sessions are gone; the words of their last turns are still being written.
+        await Promise.all([closed, history.flush()]);
       })();
       return stopping;
     },

@@ -1,8 +1,9 @@
 import { fromPromise } from 'xstate';
 import { turnMachine } from '../../machines/turn.machine.js';
 import { ttsPipelineMachine } from '../../machines/tts-pipeline.machine.js';
-import type { SessionLimits, SessionSetup } from '../../machines/session.machine.js';
-import type { ServerFrame } from '../protocol/server-frames.js';
+import type { QueryResult, SessionLimits, SessionSetup } from '../../machines/session.machine.js';
+import type { HistoryStore } from '../history/history-store.js';
+import { createHistoryActors } from './history-actors.js';
 import type { AppConfig } from '../config/app-config.js';
 import { listConfigFiles, loadCharacterFile } from '../config/character-files.js';
 import { listBackgroundFiles } from '../assets/background-files.js';
@@ -18,6 +19,8 @@ export interface SessionDeps {
   logger: Logger;
   /** conf.yaml's character with its engines, built once at startup (its warnings were logged then). */
   baseCharacter: SessionCharacter;
+  /** chat_history/, shared by every session. */
+  history: HistoryStore;
 }
 
 export function sessionLimits(app: AppConfig): SessionLimits {
@@ -29,7 +32,7 @@ export function sessionLimits(app: AppConfig): SessionLimits {
 }
 
 /** The real implementations of the session machine's actor slots (and of the turn's, below it). */
-export function createSessionActors({ app, logger, baseCharacter }: SessionDeps) {
+export function createSessionActors({ app, logger, baseCharacter, history }: SessionDeps) {
   const turn = turnMachine.provide({
     actors: {
       llmStream: createLlmStream(logger),
@@ -59,15 +62,15 @@ export function createSessionActors({ app, logger, baseCharacter }: SessionDeps)
       }
     }),
 
-    listConfigs: fromPromise<ServerFrame, void>(async () => ({
-      type: 'config-files',
-      configs: await listConfigFiles(app),
+    listConfigs: fromPromise<QueryResult, void>(async () => ({
+      frame: { type: 'config-files', configs: await listConfigFiles(app) },
     })),
 
-    listBackgrounds: fromPromise<ServerFrame, void>(async () => ({
-      type: 'background-files',
-      files: await listBackgroundFiles(app.paths.backgrounds),
+    listBackgrounds: fromPromise<QueryResult, void>(async () => ({
+      frame: { type: 'background-files', files: await listBackgroundFiles(app.paths.backgrounds) },
     })),
+
+    ...createHistoryActors(history, logger),
 
     turn,
   };

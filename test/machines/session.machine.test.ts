@@ -1,7 +1,7 @@
 import { createActor, fromCallback, fromPromise, type AnyActorRef, type EventObject } from 'xstate';
 import { sessionMachine, type SessionEvent, type SocketBridgeInput, type SocketCommand } from '../../machines/session.machine.js';
 import type { SessionCharacter } from '../../src/session/character-runtime.js';
-import type { SessionSetup } from '../../machines/session.machine.js';
+import type { HistoryCommand, QueryResult, SessionSetup } from '../../machines/session.machine.js';
 import type { ServerFrame } from '../../src/protocol/server-frames.js';
 import { SocketHandle } from '../../src/server/socket-handle.js';
 import { ActorCensus } from '../../src/observability/actor-census.js';
@@ -38,10 +38,11 @@ function harness(options: { initFails?: boolean } = {}) {
       loadCharacter: fromPromise<SessionCharacter, { file: string; clientUid: string }>(
         ({ input, signal }) => new Promise((resolve, reject) => loads.push({ file: input.file, signal, resolve, reject })),
       ),
-      listConfigs: fromPromise<ServerFrame, void>(async () => ({ type: 'config-files', configs: [] })),
-      listBackgrounds: fromPromise<ServerFrame, void>(async () => {
+      listConfigs: fromPromise<QueryResult, void>(async () => ({ frame: { type: 'config-files', configs: [] } })),
+      listBackgrounds: fromPromise<QueryResult, void>(async () => {
         throw new Error('disk on fire');
       }),
+      historyWriter: fromCallback<HistoryCommand, { clientUid: string }, EventObject>(() => () => undefined),
     },
   });
   const actor = createActor(machine, {
@@ -106,7 +107,7 @@ describe('session machine (fake actors at the edges)', () => {
     const h = harness();
     await h.tick();
     h.emit({ type: 'client.switch-config', frame: { type: 'switch-config', file: 'a.yaml' } });
-    expect(h.census.count()).toBe(3); // session, socket, loader
+    expect(h.census.count()).toBe(4); // session, socket, history writer, loader
     h.emit({ type: 'socket.closed', code: 1001, reason: '' });
     expect(h.actor.getSnapshot().status).toBe('done');
     expect(h.actor.getSnapshot().value).toBe('disconnected');
@@ -121,8 +122,8 @@ describe('session machine (fake actors at the edges)', () => {
     h.emit({ type: 'client.fetch-backgrounds', frame: { type: 'fetch-backgrounds' } });
     await h.tick();
     expect(h.sent.slice(5)).toEqual([{ type: 'config-files', configs: [] }, { type: 'error', message: 'disk on fire' }]);
-    expect(Object.keys(h.actor.getSnapshot().children)).toEqual(['socket']);
-    expect(h.census.count()).toBe(2);
+    expect(Object.keys(h.actor.getSnapshot().children).sort()).toEqual(['history', 'socket']);
+    expect(h.census.count()).toBe(3);
     const children = Object.values(h.actor.getSnapshot().children) as AnyActorRef[];
     expect(children.every((c) => c.getSnapshot().status === 'active')).toBe(true);
   });
