@@ -9,7 +9,7 @@ type Frame = { type: string; text?: string; client_uid?: string };
 export type ClientCommand =
   | { cmd: 'turns'; url: string; sessions: number; turnsPerSession: number; thinkMs: number }
   | { cmd: 'interrupts'; url: string; count: number }
-  | { cmd: 'drift'; url: string; turns: number };
+  | { cmd: 'drift'; url: string; turns: number; newConversationEvery: number };
 export interface TurnSample {
   uid: string;
   ordinal: number;
@@ -69,6 +69,14 @@ class Client {
     });
   }
 
+  /** `create-new-history`, as the client's "+" button: a fresh conversation (the session's memory is emptied). */
+  newConversation(): Promise<void> {
+    return new Promise((resolve) => {
+      this.waiter = (frame) => frame.type === 'new-history-created' && resolve();
+      this.ws.send('{"type":"create-new-history"}');
+    });
+  }
+
   close() {
     this.ws.close();
   }
@@ -101,6 +109,7 @@ async function run(command: ClientCommand): Promise<unknown> {
     }
     const latencies: number[] = [];
     for (let i = 0; i < command.turns; i++) {
+      if (command.newConversationEvery > 0 && i > 0 && i % command.newConversationEvery === 0) await client.newConversation();
       const s = await client.turn();
       latencies.push(s.firstAudioAt - s.sentAt);
     }

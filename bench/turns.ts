@@ -9,7 +9,9 @@
  *      the server from XState inspection events. 1, 100 and 500 sessions; each session's user waits a random
  *      0–THINK_MS (default 1000) before each message, so turns overlap as independent users' would.
  *  (b) interrupt → last frame the client receives for that turn.
- *  (c) drift: first-100 vs last-100 text-input → first audio over N sequential turns.
+ *  (c) drift: first-100 vs last-100 text-input → first audio over N sequential turns of one session, starting a
+ *      new conversation every 50 turns (so the LLM request does not grow with the conversation), and the same for one
+ *      single ever-growing conversation of 1,000 turns, for contrast.
  */
 import { fork, spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
@@ -106,7 +108,7 @@ async function main() {
   console.log(`bench:turns  node ${process.version}; fake LLM ${TOKEN_DELAY} ms/token and TTS ${TTS_DELAY} ms/sentence (own process); clients in a third process; think time 0–${THINK_MS} ms`);
   try {
     await ask<TurnSample[]>({ cmd: 'turns', url: server.wsUrl, sessions: 20, turnsPerSession: 3, thinkMs: 50 }); // warm-up
-    for (const sessions of (process.env.BENCH_SESSIONS ?? "1,100,500").split(",").map(Number)) {
+    for (const sessions of (process.env.BENCH_SESSIONS ?? '1,100,500').split(',').filter(Boolean).map(Number)) {
       timer.forget();
       const turnsPerSession = sessions === 1 ? 200 : sessions === 100 ? 10 : 4;
       const samples = await ask<TurnSample[]>({ cmd: 'turns', url: server.wsUrl, sessions, turnsPerSession, thinkMs: sessions === 1 ? 20 : THINK_MS });
@@ -119,10 +121,13 @@ async function main() {
     }
     const tails = await ask<number[]>({ cmd: 'interrupts', url: server.wsUrl, count: 100 });
     console.log(`(b) interrupt → last frame received: median ${ms(median(tails))}  p99 ${ms(percentile(tails, 99))}  (any frame after the interrupt in ${tails.filter((t) => t > 0).length}/100 turns)`);
-    const latencies = await ask<number[]>({ cmd: 'drift', url: server.wsUrl, turns: drift });
-    const first = latencies.slice(0, 100);
-    const last = latencies.slice(-100);
-    console.log(`(c) ${drift} sequential turns: first-100 median ${ms(median(first))}, last-100 median ${ms(median(last))}, ratio ${(median(last) / median(first)).toFixed(3)}`);
+    const report = (label: string, latencies: number[]) => {
+      const first = latencies.slice(0, 100);
+      const last = latencies.slice(-100);
+      console.log(`(c) ${label}: first-100 median ${ms(median(first))}, last-100 median ${ms(median(last))}, ratio ${(median(last) / median(first)).toFixed(3)}`);
+    };
+    report(`${drift} sequential turns, new conversation every 50`, await ask<number[]>({ cmd: 'drift', url: server.wsUrl, turns: drift, newConversationEvery: 50 }));
+    report('1000 turns of one growing conversation', await ask<number[]>({ cmd: 'drift', url: server.wsUrl, turns: 1000, newConversationEvery: 0 }));
   } finally {
     clients.kill();
     await server.stop();

@@ -146,7 +146,7 @@ export class HistoryStore {
    * Appends messages; resolves once they are on disk. A history that does not exist (yet, or any more) is created
    * with its metadata; a damaged one is refused.
    */
-  append(confUid: string, historyUid: string, messages: HistoryMessage[]): Promise<void> {
+  async append(confUid: string, historyUid: string, messages: HistoryMessage[]): Promise<void> {
     const file = this.file(confUid, historyUid);
     return this.serial(file, async () => {
       let entries: HistoryEntry[];
@@ -161,13 +161,13 @@ export class HistoryStore {
   }
 
   /** `fetch-and-set-history`: the messages (metadata removed). */
-  read(confUid: string, historyUid: string): Promise<HistoryMessage[]> {
+  async read(confUid: string, historyUid: string): Promise<HistoryMessage[]> {
     const file = this.file(confUid, historyUid);
     return this.serial(file, async () => (await this.readEntries(file)).filter(isMessage));
   }
 
   /** `delete-history`; false when there was no such history. */
-  delete(confUid: string, historyUid: string): Promise<boolean> {
+  async delete(confUid: string, historyUid: string): Promise<boolean> {
     const file = this.file(confUid, historyUid);
     return this.serial(file, async () => {
       this.cache.delete(file);
