@@ -9,8 +9,12 @@ module.exports = {
       { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } },
     ],
   },
-  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  moduleNameMapper: {
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+    // its CommonJS entry is a browser IIFE; the ESM build is compiled like our sources
+    '^@breezystack/lamejs$': '<rootDir>/node_modules/@breezystack/lamejs/dist/lamejs.js',
+  },
   // ESM-only dependencies are compiled to CommonJS too.
-  transformIgnorePatterns: ['/node_modules/(?!eventsource-parser/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(eventsource-parser|mpg123-decoder|@wasm-audio-decoders|@breezystack/lamejs)/)'],
   testTimeout: 30000,
 };

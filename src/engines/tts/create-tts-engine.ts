@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { findProgram } from '../find-program.js';
+import { edgeTtsEngine } from './edge-tts.js';
 import { espeakTtsEngine } from './espeak-tts.js';
 import { openAiTtsEngine } from './openai-tts.js';
 import { silentEngine, type TtsEngine } from './tts-engine.js';
@@ -24,8 +25,20 @@ const espeakSchema = z.looseObject({
   program: z.string().optional(),
 });
 
+const edgeSchema = z.looseObject({
+  voice: z.string().min(1).default('en-US-AvaMultilingualNeural'),
+  rate: z.string().optional(),
+  pitch: z.string().optional(),
+  volume: z.string().optional(),
+  endpoint: z.string().optional(),
+});
+
 /** Builds the engine named by `tts_model` from its block; never fails a character: no engine means silent payloads. */
 export function createTtsEngine(model: string, block: unknown): TtsChoice {
+  if (model === 'edge_tts') {
+    const c = edgeSchema.parse(block ?? {});
+    return { engine: edgeTtsEngine({ voice: c.voice, rate: c.rate, pitch: c.pitch, volume: c.volume, endpoint: c.endpoint }) };
+  }
   if (model === 'openai_tts') {
     const c = openAiTtsSchema.parse(block ?? {});
     return { engine: openAiTtsEngine({ baseUrl: c.base_url, apiKey: c.api_key, model: c.model, voice: c.voice, speed: c.speed }) };
@@ -44,6 +57,6 @@ export function createTtsEngine(model: string, block: unknown): TtsChoice {
   if (model === 'silent_tts') return { engine: silentEngine() };
   return {
     engine: silentEngine(model),
-    warning: `${model} is not supported yet by this server, so replies are shown without speech (supported: openai_tts, espeak_tts, silent_tts)`,
+    warning: `${model} is not supported yet by this server, so replies are shown without speech (supported: edge_tts, openai_tts, espeak_tts, silent_tts)`,
   };
 }
