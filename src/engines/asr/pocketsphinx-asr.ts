@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { encodeWav } from '../../audio/wav.js';
+import { runProgram } from '../run-program.js';
 import { ASR_SAMPLE_RATE, toPcm16, type AsrEngine } from './asr-engine.js';
 
 export interface PocketsphinxSettings {
@@ -27,15 +27,7 @@ export function pocketsphinxAsr(settings: PocketsphinxSettings): AsrEngine {
         if (settings.hmm) args.push('-hmm', settings.hmm);
         if (settings.lm) args.push('-lm', settings.lm);
         if (settings.dict) args.push('-dict', settings.dict);
-        const out = await new Promise<string>((resolve, reject) => {
-          const child = spawn(settings.program, args, { signal, killSignal: 'SIGKILL', stdio: ['ignore', 'pipe', 'pipe'] });
-          let text = '';
-          let err = '';
-          child.stdout.on('data', (d: Buffer) => (text += d.toString('utf8')));
-          child.stderr.on('data', (d: Buffer) => (err += d.toString('utf8')));
-          child.on('error', reject);
-          child.on('close', (code) => (code === 0 ? resolve(text) : reject(new Error(`pocketsphinx exited with ${code}: ${err.trim().slice(0, 200)}`))));
-        });
+        const out = (await runProgram(settings.program, args, signal)).toString('utf8');
         return out
           .split('\n')
           .map((line) => line.trim())
