@@ -217,8 +217,10 @@ export const sessionMachine = setup({
       const spoken = joinDisplayTexts(context.turnSpoken);
       const command = historyAppend(context, [...(spoken ? [aiEntry(context, spoken)] : []), systemEntry(INTERRUPT_MARKER)]);
       if (command) enqueue.sendTo('history', command);
-      const frame: ServerFrame = { type: 'control', text: 'conversation-chain-end' };
-      enqueue.sendTo('socket', { type: 'socket.send', frame } satisfies SocketCommand);
+      // As a finished turn ends: the next reply starts a new chat bubble, then the chain closes.
+      for (const frame of [{ type: 'force-new-message' }, { type: 'control', text: 'conversation-chain-end' }] satisfies ServerFrame[]) {
+        enqueue.sendTo('socket', { type: 'socket.send', frame } satisfies SocketCommand);
+      }
     }),
     /** The user's words enter memory, and the history, when the turn starts. */
     rememberUserMessage: enqueueActions(({ context, event, enqueue }) => {

@@ -113,8 +113,8 @@ describe('interrupt (PROTOCOL §5.3, golden transcript §8(c))', () => {
     expect(fake.chatRequests()[before]!.abortedAt).toBeDefined();
     const texts = client.frames.map((f) => (f.type === 'control' ? `control:${f.text as string}` : f.type));
     const secondStart = texts.lastIndexOf('control:conversation-chain-start');
-    // The replaced turn is closed before the new one starts; after it, only the new reply.
-    expect(texts[secondStart - 1]).toBe('control:conversation-chain-end');
+    // The replaced turn is closed before the new one starts, as a finished turn is; after it, only the new reply.
+    expect(texts.slice(secondStart - 2, secondStart)).toEqual(['force-new-message', 'control:conversation-chain-end']);
     const later = client.frames.slice(secondStart).filter((f) => f.type === 'audio');
     expect(later.map((f) => (f.display_text as { text: string }).text)).toEqual(['Quick reply.']);
     await client.close();
