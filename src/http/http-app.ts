@@ -9,6 +9,8 @@ export interface HttpAppOptions {
   paths: AppPaths;
   /** Live figures for `/healthz`. */
   health: () => Record<string, unknown>;
+  /** Prometheus text for `/metrics`. */
+  metrics?: () => Promise<{ contentType: string; body: string }>;
 }
 
 const AVATAR_EXT = /\.(jpe?g|png|gif|svg)$/i;
@@ -71,7 +73,7 @@ export function isSafeRequestPath(urlPath: string): boolean {
   return !decoded.split('/').some((segment) => segment === '..' || segment === '.');
 }
 
-export function createHttpApp({ paths, health }: HttpAppOptions): express.Express {
+export function createHttpApp({ paths, health, metrics }: HttpAppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(cors);
@@ -79,6 +81,13 @@ export function createHttpApp({ paths, health }: HttpAppOptions): express.Expres
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', ...health() });
   });
+
+  if (metrics) {
+    app.get('/metrics', async (_req, res) => {
+      const { contentType, body } = await metrics();
+      res.type(contentType).send(body);
+    });
+  }
 
   app.get('/live2d-models/info', async (_req, res) => {
     const characters = await listLive2dModels(paths.live2dModels);

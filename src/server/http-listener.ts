@@ -16,6 +16,7 @@ export interface HttpListenerOptions {
   port: number;
   logger: Logger;
   health: () => Record<string, unknown>;
+  metrics?: () => Promise<{ contentType: string; body: string }>;
   /** Called once the HTTP server has closed after the actor stopped. */
   onClosed?: () => void;
 }
@@ -40,7 +41,7 @@ function refuseUpgrade(socket: Duplex, status: number, text: string, message: st
 export function createHttpListener(options: HttpListenerOptions) {
   return fromCallback<EventObject, void, EventObject>(({ sendBack }) => {
     const { app, logger } = options;
-    const server = http.createServer(createHttpApp({ paths: app.paths, health: options.health }));
+    const server = http.createServer(createHttpApp({ paths: app.paths, health: options.health, metrics: options.metrics }));
     const wss = new WebSocketServer({ noServer: true, maxPayload: app.system.ws_max_payload_bytes });
 
     server.on('upgrade', (req, socket, head) => {

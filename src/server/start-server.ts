@@ -3,6 +3,7 @@ import { serverMachine, SESSION_SYSTEM_PREFIX } from '../../machines/server.mach
 import { sessionMachine } from '../../machines/session.machine.js';
 import type { AppConfig } from '../config/app-config.js';
 import { ActorCensus } from '../observability/actor-census.js';
+import { createMetrics } from '../observability/metrics.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { buildCharacterRuntime } from '../session/character-runtime.js';
 import { createSessionActors } from '../session/session-actors.js';
@@ -59,12 +60,14 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const session = sessionMachine.provide({
     actors: { ...createSessionActors({ app, logger, baseCharacter, history }), ...options.sessionActors },
   });
+  const metrics = createMetrics(census, sessionCount);
   const httpListener = createHttpListener({
     app,
     host: options.host ?? app.system.host,
     port: options.port ?? app.system.port,
     logger,
     health: () => ({ sessions: sessionCount(), actors: census.countExcept(SERVER_ACTOR_KINDS) }),
+    metrics: metrics.render,
     onClosed: () => httpClosed(),
   });
 
