@@ -36,6 +36,12 @@ export const systemConfigSchema = z.object({
   tts_concurrency: z.number().int().min(1).max(16).default(3),
   /** The wait for the client's "playback finished" is bounded by the audio sent plus this slack (upstream: no bound, D2). */
   playback_slack_seconds: z.number().min(0).default(3),
+  /** Serve /sessions to other machines too (it shows every session's state; off: this machine only). */
+  sessions_page_public: z.boolean().default(false),
+  /** Send inspection events to the Stately inspector (also INSPECT=1); see README "Inspecting sessions". */
+  inspect: z.boolean().default(false),
+  /** Port of the local inspection relay. */
+  inspect_port: z.number().int().min(1).max(65535).default(8080),
   /** Longest utterance buffered from mic-audio-data (16 kHz); beyond it the buffer is dropped with an error (D24). */
   mic_max_seconds: z.number().positive().default(60),
 });

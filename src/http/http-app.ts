@@ -4,6 +4,8 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { AppPaths } from '../config/app-config.js';
 import { listLive2dModels } from '../assets/live2d-catalog.js';
 import { landingPage } from './landing-page.js';
+import { mountSessionsPage } from './sessions-page.js';
+import type { SessionBoard } from '../observability/session-board.js';
 
 export interface HttpAppOptions {
   paths: AppPaths;
@@ -11,6 +13,8 @@ export interface HttpAppOptions {
   health: () => Record<string, unknown>;
   /** Prometheus text for `/metrics`. */
   metrics?: () => Promise<{ contentType: string; body: string }>;
+  /** The live sessions page. */
+  sessions?: { board: SessionBoard; sessionMachineJson: unknown; isPublic: boolean };
 }
 
 const AVATAR_EXT = /\.(jpe?g|png|gif|svg)$/i;
@@ -73,7 +77,7 @@ export function isSafeRequestPath(urlPath: string): boolean {
   return !decoded.split('/').some((segment) => segment === '..' || segment === '.');
 }
 
-export function createHttpApp({ paths, health, metrics }: HttpAppOptions): express.Express {
+export function createHttpApp({ paths, health, metrics, sessions }: HttpAppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(cors);
@@ -88,6 +92,8 @@ export function createHttpApp({ paths, health, metrics }: HttpAppOptions): expre
       res.type(contentType).send(body);
     });
   }
+
+  if (sessions) mountSessionsPage(app, sessions);
 
   app.get('/live2d-models/info', async (_req, res) => {
     const characters = await listLive2dModels(paths.live2dModels);

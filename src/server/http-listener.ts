@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { WebSocketServer } from 'ws';
 import { fromCallback, type EventObject } from 'xstate';
 import type { AppConfig } from '../config/app-config.js';
-import { createHttpApp } from '../http/http-app.js';
+import { createHttpApp, type HttpAppOptions } from '../http/http-app.js';
 import { checkOrigin } from '../http/origin-check.js';
 import type { Logger } from '../observability/logger.js';
 import { SocketHandle } from './socket-handle.js';
@@ -17,6 +17,7 @@ export interface HttpListenerOptions {
   logger: Logger;
   health: () => Record<string, unknown>;
   metrics?: () => Promise<{ contentType: string; body: string }>;
+  sessions?: HttpAppOptions['sessions'];
   /** Called once the HTTP server has closed after the actor stopped. */
   onClosed?: () => void;
 }
@@ -41,7 +42,7 @@ function refuseUpgrade(socket: Duplex, status: number, text: string, message: st
 export function createHttpListener(options: HttpListenerOptions) {
   return fromCallback<EventObject, void, EventObject>(({ sendBack }) => {
     const { app, logger } = options;
-    const server = http.createServer(createHttpApp({ paths: app.paths, health: options.health, metrics: options.metrics }));
+    const server = http.createServer(createHttpApp({ paths: app.paths, health: options.health, metrics: options.metrics, sessions: options.sessions }));
     const wss = new WebSocketServer({ noServer: true, maxPayload: app.system.ws_max_payload_bytes });
 
     server.on('upgrade', (req, socket, head) => {

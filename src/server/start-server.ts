@@ -4,6 +4,8 @@ import { sessionMachine } from '../../machines/session.machine.js';
 import type { AppConfig } from '../config/app-config.js';
 import { ActorCensus } from '../observability/actor-census.js';
 import { createMetrics } from '../observability/metrics.js';
+import { SessionBoard } from '../observability/session-board.js';
+import { machineToJson } from '../tools/machine-export.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { buildCharacterRuntime } from '../session/character-runtime.js';
 import { createSessionActors } from '../session/session-actors.js';
@@ -61,6 +63,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     actors: { ...createSessionActors({ app, logger, baseCharacter, history }), ...options.sessionActors },
   });
   const metrics = createMetrics(census, sessionCount);
+  const board = new SessionBoard(census);
   const httpListener = createHttpListener({
     app,
     host: options.host ?? app.system.host,
@@ -68,6 +71,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     logger,
     health: () => ({ sessions: sessionCount(), actors: census.countExcept(SERVER_ACTOR_KINDS) }),
     metrics: metrics.render,
+    sessions: { board, sessionMachineJson: machineToJson(sessionMachine), isPublic: app.system.sessions_page_public },
     onClosed: () => httpClosed(),
   });
 

@@ -1,0 +1,110 @@
+import net from 'node:net';
+import type { Express, Request, Response } from 'express';
+import type { SessionBoard } from '../observability/session-board.js';
+
+/** Requests from this machine only, unless the user opened the page to the network (system_config.sessions_page_public). */
+export function mayViewSessions(remoteAddress: string | undefined, isPublic: boolean): boolean {
+  if (isPublic) return true;
+  const address = (remoteAddress ?? '').replace(/^::ffff:/, '');
+  return address === '::1' || (net.isIPv4(address) && address.startsWith('127.'));
+}
+
+/**
+ * `/sessions`: every connected session, its state, children, character, turn count and last turn latency, updated
+ * live over server-sent events (`/sessions/events`) from the inspection stream, with the session machine drawn and
+ * each session's active states highlighted (from `/sessions/machine.json`).
+ */
+export function mountSessionsPage(app: Express, options: { board: SessionBoard; sessionMachineJson: unknown; isPublic: boolean }): void {
+  const guard = (req: Request, res: Response) => {
+    if (mayViewSessions(req.socket.remoteAddress, options.isPublic)) return true;
+    res.status(403).type('text/plain').send('The sessions page is only served to this machine (set system_config.sessions_page_public to change that)');
+    return false;
+  };
+
+  app.get('/sessions', (req, res) => {
+    if (guard(req, res)) res.type('html').send(SESSIONS_HTML);
+  });
+
+  app.get('/sessions/machine.json', (req, res) => {
+    if (guard(req, res)) res.json(options.sessionMachineJson);
+  });
+
+  app.get('/sessions/events', (req, res) => {
+    if (!guard(req, res)) return;
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    let pending = false;
+    const push = () => {
+      if (pending) return;
+      pending = true;
+      // Many inspection events arrive in one tick: send the board once, after them.
+      queueMicrotask(() => {
+        pending = false;
+        if (!res.writableEnded) res.write(`event: sessions\ndata: ${JSON.stringify(options.board.views())}\n\n`);
+      });
+    };
+    const unsubscribe = options.board.subscribe(push);
+    req.on('close', unsubscribe);
+    push();
+  });
+}
+
+const SESSIONS_HTML = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Sessions — vtuber-actor-server</title>
+<style>
+body{font:14px/1.4 system-ui,sans-serif;margin:1.5rem;color:#222}
+h1{font-size:1.3rem} .empty{color:#777}
+.session{border:1px solid #ccc;border-radius:8px;padding:.75rem;margin:.75rem 0}
+.meta span{margin-right:1.2rem} .uid{font-family:monospace}
+.state{font-weight:bold;color:#0a5}
+.children{font-family:monospace;font-size:12px;color:#555;margin:.3rem 0}
+.machine{display:flex;gap:.4rem;flex-wrap:wrap;margin-top:.4rem}
+.node{border:1px solid #bbb;border-radius:6px;padding:.2rem .45rem;font-size:12px;background:#fafafa}
+.node .node{margin:.2rem 0 0 .2rem;display:inline-block}
+.node.active{border-color:#0a5;background:#e3f9ec;box-shadow:0 0 0 2px #0a5 inset}
+</style></head>
+<body>
+<h1>Sessions <small id="count"></small></h1>
+<p class="empty" id="empty">No session is connected.</p>
+<div id="sessions"></div>
+<script>
+let machine = null;
+function drawNode(key, node, path, active) {
+  const el = document.createElement('div');
+  el.className = 'node' + (active.includes(path) ? ' active' : '');
+  el.dataset.path = path;
+  el.append(key);
+  for (const [k, child] of Object.entries(node.states || {})) el.append(drawNode(k, child, path + '.' + k, active));
+  return el;
+}
+function render(sessions) {
+  document.getElementById('count').textContent = '(' + sessions.length + ')';
+  document.getElementById('empty').hidden = sessions.length > 0;
+  const root = document.getElementById('sessions');
+  root.replaceChildren(...sessions.map((s) => {
+    const box = document.createElement('div');
+    box.className = 'session';
+    box.dataset.uid = s.clientUid;
+    box.dataset.state = s.state;
+    const meta = document.createElement('div');
+    meta.className = 'meta';
+    meta.innerHTML = '<span class="uid"></span><span>state <b class="state"></b></span><span class="character"></span><span class="turns"></span><span class="latency"></span>';
+    meta.querySelector('.uid').textContent = s.clientUid;
+    meta.querySelector('.state').textContent = s.state;
+    meta.querySelector('.character').textContent = 'character ' + (s.character ?? '—');
+    meta.querySelector('.turns').textContent = 'turns ' + s.turns;
+    meta.querySelector('.latency').textContent = 'last turn ' + (s.lastTurnMs === null ? '—' : s.lastTurnMs + ' ms to first audio');
+    const children = document.createElement('div');
+    children.className = 'children';
+    children.textContent = 'children: ' + (s.children.map((c) => c.id + ' (' + c.kind + ')').join(', ') || 'none');
+    const drawing = document.createElement('div');
+    drawing.className = 'machine';
+    if (machine) for (const [k, node] of Object.entries(machine.states)) drawing.append(drawNode(k, node, k, s.activePaths));
+    box.append(meta, children, drawing);
+    return box;
+  }));
+}
+fetch('/sessions/machine.json').then((r) => r.json()).then((m) => { machine = m; });
+let last = [];
+new EventSource('/sessions/events').addEventListener('sessions', (e) => { last = JSON.parse(e.data); render(last); });
+</script>
+</body></html>`;
