@@ -6,6 +6,7 @@ import { ConfigError } from './config/config-error.js';
 import { parseCliArgs, USAGE } from './cli-args.js';
 import { createLogger } from './observability/logger.js';
 import { startServer } from './server/start-server.js';
+import { startStatelyInspection } from './observability/stately-inspector.js';
 
 /** The folder holding this server's package.json (and its prompts/), from src/ or dist/src/. */
 function packageRoot(): string {
@@ -46,10 +47,16 @@ async function main(): Promise<number | undefined> {
     logger.warn(`${configName}: not supported yet (kept, but ignored): ${app.unsupported.join(', ')}`);
   }
 
+  const wantsInspection = process.env.INSPECT === '1' || app.system.inspect;
+  const inspection = wantsInspection
+    ? await startStatelyInspection(Number(process.env.INSPECT_PORT ?? app.system.inspect_port), logger)
+    : undefined;
+
   let server;
   try {
-    server = await startServer({ app, logger, host: args.host, port: args.port });
+    server = await startServer({ app, logger, host: args.host, port: args.port, inspect: inspection?.inspect });
   } catch (err) {
+    inspection?.stop();
     logger.error(err instanceof ConfigError ? `configuration error in ${err.message}` : (err as Error).message);
     return 1;
   }
@@ -65,6 +72,7 @@ async function main(): Promise<number | undefined> {
     }, SHUTDOWN_DEADLINE_MS);
     deadline.unref();
     void server.stop().then(() => {
+      inspection?.stop();
       logger.info('stopped');
       process.exit(0);
     });

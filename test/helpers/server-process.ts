@@ -12,11 +12,11 @@ export interface ServerProcess {
 }
 
 /** The real entry point (`src/main.ts` through tsx) as a child process, started in `cwd` as a user would. */
-export function runServerProcess(cwd: string, args: string[]): ServerProcess {
+export function runServerProcess(cwd: string, args: string[], env: Record<string, string> = {}): ServerProcess {
   const loader = pathToFileURL(path.join(REPO_ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
   const child = spawn(process.execPath, ['--import', loader, path.join(REPO_ROOT, 'src/main.ts'), ...args], {
     cwd,
-    env: { ...process.env, LOG_LEVEL: 'info' },
+    env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let text = '';
