@@ -30,6 +30,15 @@ export function createMetrics(census: ActorCensus, sessionCount: () => number) {
       for (const [kind, n] of Object.entries(census.byKind())) this.set({ kind }, n);
     },
   });
+  // One per MCP tool server process: the actors of kind `mcpServer` (each owns one process).
+  new Gauge({
+    name: 'vas_mcp_processes',
+    help: 'MCP tool server processes running (one per live mcpServer actor)',
+    registers: [registry],
+    collect() {
+      this.set(census.byKind().mcpServer ?? 0);
+    },
+  });
   const turns = new Counter({ name: 'vas_turns_total', help: 'Conversation turns started', registers: [registry] });
   const interrupts = new Counter({ name: 'vas_interrupts_total', help: 'Turns interrupted by the client', registers: [registry] });
   const errors = new Counter({ name: 'vas_errors_total', help: 'Error frames sent, by kind', labelNames: ['kind'], registers: [registry] });

@@ -38,6 +38,7 @@ describe('/metrics (Prometheus text format) follows sessions, turns and errors, 
     const before = await scrape(server.url);
     expect(before.get('vas_sessions')).toBe(0);
     expect(before.get('vas_turns_total')).toBe(0);
+    expect(before.get('vas_mcp_processes')).toBe(0);
 
     const client = await TestClient.connect(server.wsUrl);
     await client.ready();
