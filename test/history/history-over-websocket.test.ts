@@ -1,44 +1,32 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startFakeAiServer, tokens, type FakeAiServer } from '../fakes/fake-ai-server.js';
-import { useFakeEngines } from '../helpers/engine-config.js';
-import { makeFixtureRoot } from '../helpers/fixture-root.js';
-import { startTestServer } from '../helpers/test-server.js';
+import { tokens } from '../fakes/fake-ai-server.js';
+import { useFakeEngineServer } from '../helpers/server-harness.js';
 import { TestClient, sleep } from '../helpers/ws-client.js';
 
 const UPSTREAM_UID = '2025-05-01_12-00-00_0123456789abcdef0123456789abcdef';
 
 describe('history over the WebSocket (PROTOCOL §6.1, D20–D22)', () => {
-  const fixture = makeFixtureRoot();
-  let fake: FakeAiServer;
-  let server: Awaited<ReturnType<typeof startTestServer>>;
-  const historyDir = () => path.join(fixture.root, 'chat_history', 'mao_pro_001');
+  const harness = useFakeEngineServer({
+    prepare: (fixture) => {
+      mkdirSync(historyDir(), { recursive: true });
+      writeFileSync(
+        path.join(historyDir(), `${UPSTREAM_UID}.json`),
+        JSON.stringify([
+          { role: 'metadata', timestamp: '2025-05-01T12:00:00' },
+          { role: 'human', timestamp: '2025-05-01T12:00:05', content: 'Tell me a story', name: 'Human' },
+          { role: 'ai', timestamp: '2025-05-01T12:00:09', content: 'Once upon a time', name: 'Mao', avatar: 'mao.png' },
+          { role: 'system', timestamp: '2025-05-01T12:00:10', content: '[Interrupted by user]' },
+        ]),
+      );
+    },
+  });
+  const historyDir = () => path.join(harness.fixture.root, 'chat_history', 'mao_pro_001');
   const fileOf = (uid: string) => JSON.parse(readFileSync(path.join(historyDir(), `${uid}.json`), 'utf8')) as Array<Record<string, unknown>>;
-
-  beforeAll(async () => {
-    fake = await startFakeAiServer();
-    useFakeEngines(fixture.root, fake.baseUrl);
-    mkdirSync(historyDir(), { recursive: true });
-    writeFileSync(
-      path.join(historyDir(), `${UPSTREAM_UID}.json`),
-      JSON.stringify([
-        { role: 'metadata', timestamp: '2025-05-01T12:00:00' },
-        { role: 'human', timestamp: '2025-05-01T12:00:05', content: 'Tell me a story', name: 'Human' },
-        { role: 'ai', timestamp: '2025-05-01T12:00:09', content: 'Once upon a time', name: 'Mao', avatar: 'mao.png' },
-        { role: 'system', timestamp: '2025-05-01T12:00:10', content: '[Interrupted by user]' },
-      ]),
-    );
-    server = await startTestServer(fixture.root);
-  });
-  afterAll(async () => {
-    await server.stop();
-    await fake.close();
-    fixture.cleanup();
-  });
 
   /** Connects like the web client: fetch-history-list, then create-new-history. */
   async function connectLikeTheClient() {
-    const client = await TestClient.connect(server.wsUrl);
+    const client = await TestClient.connect(harness.server.wsUrl);
     await client.ready();
     client.send({ type: 'fetch-history-list' });
     client.send({ type: 'create-new-history' });
@@ -54,14 +42,14 @@ describe('history over the WebSocket (PROTOCOL §6.1, D20–D22)', () => {
   }
 
   test('the connect sequence, then a turn recorded as human + ai (sentences joined with a space), then listed', async () => {
-    fake.llm = () => ({ tokens: tokens('[joy] Hello there! How are you?') });
+    harness.fake.llm = () => ({ tokens: tokens('[joy] Hello there! How are you?') });
     const { client, uid } = await connectLikeTheClient();
     expect(client.ofType('history-list')[0]!.histories).toEqual([
       { uid: UPSTREAM_UID, latest_message: { role: 'system', timestamp: '2025-05-01T12:00:10', content: '[Interrupted by user]' }, timestamp: '2025-05-01T12:00:10' },
     ]);
     expect(uid).toMatch(/^\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d_[0-9a-f]{32}$/);
     await turn(client, 'Hi!', 1);
-    await server.history.flush();
+    await harness.server.history.flush();
     expect(fileOf(uid)).toEqual([
       { role: 'metadata', timestamp: expect.any(String) },
       { role: 'human', timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/), content: 'Hi!', name: 'Human' },
@@ -74,7 +62,7 @@ describe('history over the WebSocket (PROTOCOL §6.1, D20–D22)', () => {
   });
 
   test('fetch-and-set-history: history-data without system entries, and the memory becomes that conversation', async () => {
-    fake.llm = () => ({ tokens: tokens('Where were we?') });
+    harness.fake.llm = () => ({ tokens: tokens('Where were we?') });
     const { client } = await connectLikeTheClient();
     client.send({ type: 'fetch-and-set-history', history_uid: UPSTREAM_UID });
     const data = await client.next('history-data');
@@ -82,15 +70,15 @@ describe('history over the WebSocket (PROTOCOL §6.1, D20–D22)', () => {
       { role: 'human', timestamp: '2025-05-01T12:00:05', content: 'Tell me a story', name: 'Human' },
       { role: 'ai', timestamp: '2025-05-01T12:00:09', content: 'Once upon a time', name: 'Mao', avatar: 'mao.png' },
     ]);
-    const before = fake.chatRequests().length;
+    const before = harness.fake.chatRequests().length;
     await turn(client, 'Go on', 1);
-    expect(fake.chatRequests()[before]!.body.messages.slice(1)).toEqual([
+    expect(harness.fake.chatRequests()[before]!.body.messages.slice(1)).toEqual([
       { role: 'user', content: 'Tell me a story' },
       { role: 'assistant', content: 'Once upon a time' },
       { role: 'user', content: '[Interrupted by user]' }, // openai_compatible_llm: interrupt_method "user"
       { role: 'user', content: 'Go on' },
     ]);
-    await server.history.flush();
+    await harness.server.history.flush();
     expect(fileOf(UPSTREAM_UID).slice(-2).map((m) => m.content)).toEqual(['Go on', 'Where were we?']);
     await client.close();
   });
@@ -102,9 +90,9 @@ describe('history over the WebSocket (PROTOCOL §6.1, D20–D22)', () => {
     ['a huge uid', 'x'.repeat(5000)],
     ['another character\'s file name', '../storyteller_001/2025-05-01_12-00-00_0123456789abcdef0123456789abcdef'],
   ])('a bad history_uid (%s): a clear error, and the current history stays current (D20)', async (_name, bad) => {
-    fake.llm = () => ({ tokens: tokens('Still recorded.') });
+    harness.fake.llm = () => ({ tokens: tokens('Still recorded.') });
     const { client, uid } = await connectLikeTheClient();
-    const filesBefore = readdirSync(path.join(fixture.root, 'chat_history')).sort();
+    const filesBefore = readdirSync(path.join(harness.fixture.root, 'chat_history')).sort();
     client.send({ type: 'fetch-and-set-history', history_uid: bad });
     client.send({ type: 'delete-history', history_uid: bad });
     await client.next('error', 2);
@@ -114,9 +102,9 @@ describe('history over the WebSocket (PROTOCOL §6.1, D20–D22)', () => {
     ]);
     expect(client.ofType('history-data')).toEqual([]);
     await turn(client, 'after the bad uid', 1);
-    await server.history.flush();
+    await harness.server.history.flush();
     expect(fileOf(uid).map((m) => m.content)).toEqual([undefined, 'after the bad uid', 'Still recorded.']);
-    expect(readdirSync(path.join(fixture.root, 'chat_history')).sort()).toEqual(filesBefore);
+    expect(readdirSync(path.join(harness.fixture.root, 'chat_history')).sort()).toEqual(filesBefore);
     await client.close();
   });
 
@@ -133,12 +121,12 @@ describe('history over the WebSocket (PROTOCOL §6.1, D20–D22)', () => {
   });
 
   test('delete-history answers history-deleted; deleting the current one stops recording', async () => {
-    fake.llm = () => ({ tokens: tokens('Gone.') });
+    harness.fake.llm = () => ({ tokens: tokens('Gone.') });
     const { client, uid } = await connectLikeTheClient();
     client.send({ type: 'delete-history', history_uid: uid });
     expect(await client.next('history-deleted')).toEqual({ type: 'history-deleted', success: true, history_uid: uid });
     await turn(client, 'not recorded', 1);
-    await server.history.flush();
+    await harness.server.history.flush();
     expect(readdirSync(historyDir())).not.toContain(`${uid}.json`);
     client.send({ type: 'delete-history', history_uid: uid });
     expect(await client.next('history-deleted', 2)).toEqual({ type: 'history-deleted', success: false, history_uid: uid });
@@ -146,18 +134,18 @@ describe('history over the WebSocket (PROTOCOL §6.1, D20–D22)', () => {
   });
 
   test('an interrupt records the heard part and the marker; a disconnect while waiting for playback keeps the reply', async () => {
-    fake.llm = () => ({ tokens: tokens('First part here. Second part there. Third part too.'), delayMs: 20 });
+    harness.fake.llm = () => ({ tokens: tokens('First part here. Second part there. Third part too.'), delayMs: 20 });
     const { client, uid } = await connectLikeTheClient();
     client.send({ type: 'text-input', text: 'Talk', images: [] });
     await client.next('audio');
     client.send({ type: 'interrupt-signal', text: 'First part here.' });
     await sleep(50);
-    fake.llm = () => ({ tokens: tokens('Short reply.') });
+    harness.fake.llm = () => ({ tokens: tokens('Short reply.') });
     client.send({ type: 'text-input', text: 'Again', images: [] });
     await client.next('backend-synth-complete');
     await client.close(); // before frontend-playback-complete
     await sleep(50);
-    await server.history.flush();
+    await harness.server.history.flush();
     expect(fileOf(uid).slice(1).map((m) => [m.role, m.content])).toEqual([
       ['human', 'Talk'],
       ['ai', 'First part here.'],
@@ -168,7 +156,7 @@ describe('history over the WebSocket (PROTOCOL §6.1, D20–D22)', () => {
   });
 
   test('after a character switch nothing is recorded until the client creates a history, and never under the old conf_uid', async () => {
-    fake.llm = () => ({ tokens: tokens('New me.') });
+    harness.fake.llm = () => ({ tokens: tokens('New me.') });
     const { client, uid } = await connectLikeTheClient();
     client.send({ type: 'switch-config', file: 'en_unhelpful_ai.yaml' });
     await client.next('config-switched');
@@ -176,9 +164,9 @@ describe('history over the WebSocket (PROTOCOL §6.1, D20–D22)', () => {
     client.send({ type: 'create-new-history' });
     const fresh = (await client.next('new-history-created', 2)).history_uid as string;
     await turn(client, 'after create-new-history', 2);
-    await server.history.flush();
+    await harness.server.history.flush();
     expect(fileOf(uid).length).toBe(1); // only metadata in the old character's file
-    const newFile = JSON.parse(readFileSync(path.join(fixture.root, 'chat_history', 'unhelpful_ai', `${fresh}.json`), 'utf8')) as Array<{ content?: string; name?: string }>;
+    const newFile = JSON.parse(readFileSync(path.join(harness.fixture.root, 'chat_history', 'unhelpful_ai', `${fresh}.json`), 'utf8')) as Array<{ content?: string; name?: string }>;
     expect(newFile.slice(1).map((m) => [m.content, m.name])).toEqual([
       ['after create-new-history', 'Human'],
       ['New me.', 'Grumpy'],
@@ -187,11 +175,11 @@ describe('history over the WebSocket (PROTOCOL §6.1, D20–D22)', () => {
   });
 
   test('20 sessions appending to the same history at once lose no message', async () => {
-    fake.llm = (body) => ({ tokens: tokens(`Reply to ${String(body.messages.at(-1).content)}.`) });
+    harness.fake.llm = (body) => ({ tokens: tokens(`Reply to ${String(body.messages.at(-1).content)}.`) });
     const { client: owner, uid } = await connectLikeTheClient();
     const clients = await Promise.all(
       Array.from({ length: 20 }, async () => {
-        const c = await TestClient.connect(server.wsUrl);
+        const c = await TestClient.connect(harness.server.wsUrl);
         await c.ready();
         c.send({ type: 'fetch-and-set-history', history_uid: uid });
         await c.next('history-data');
@@ -199,7 +187,7 @@ describe('history over the WebSocket (PROTOCOL §6.1, D20–D22)', () => {
       }),
     );
     await Promise.all(clients.map((c, i) => turn(c, `message ${i}`, 1)));
-    await server.history.flush();
+    await harness.server.history.flush();
     const contents = fileOf(uid).slice(1).map((m) => m.content as string);
     expect(contents).toHaveLength(40);
     for (let i = 0; i < 20; i++) {

@@ -1,8 +1,6 @@
-import { startFakeAiServer, tokens, type FakeAiServer } from '../fakes/fake-ai-server.js';
-import { useFakeEngines } from '../helpers/engine-config.js';
-import { makeFixtureRoot } from '../helpers/fixture-root.js';
+import { tokens } from '../fakes/fake-ai-server.js';
 import { settleTo } from '../helpers/process-probes.js';
-import { startTestServer } from '../helpers/test-server.js';
+import { useFakeEngineServer } from '../helpers/server-harness.js';
 import { TestClient, sleep } from '../helpers/ws-client.js';
 
 /** `name{labels} value` lines of the Prometheus text format, as a map. */
@@ -19,51 +17,38 @@ async function scrape(url: string): Promise<Map<string, number>> {
 }
 
 describe('/metrics (Prometheus text format) follows sessions, turns and errors, and returns to zero', () => {
-  const fixture = makeFixtureRoot();
-  let fake: FakeAiServer;
-  let server: Awaited<ReturnType<typeof startTestServer>>;
-
-  beforeAll(async () => {
-    fake = await startFakeAiServer();
-    useFakeEngines(fixture.root, fake.baseUrl, { 'system_config.playback_slack_seconds': 0.2 });
-    server = await startTestServer(fixture.root);
-  });
-  afterAll(async () => {
-    await server.stop();
-    await fake.close();
-    fixture.cleanup();
-  });
+  const harness = useFakeEngineServer({ conf: { 'system_config.playback_slack_seconds': 0.2 } });
 
   test('values move as a client connects, talks, is interrupted, errs and leaves', async () => {
-    const before = await scrape(server.url);
+    const before = await scrape(harness.server.url);
     expect(before.get('vas_sessions')).toBe(0);
     expect(before.get('vas_turns_total')).toBe(0);
     expect(before.get('vas_mcp_processes')).toBe(0);
 
-    const client = await TestClient.connect(server.wsUrl);
+    const client = await TestClient.connect(harness.server.wsUrl);
     await client.ready();
-    expect((await scrape(server.url)).get('vas_sessions')).toBe(1);
-    expect((await scrape(server.url)).get('vas_live_actors{kind="session"}')).toBe(1);
+    expect((await scrape(harness.server.url)).get('vas_sessions')).toBe(1);
+    expect((await scrape(harness.server.url)).get('vas_live_actors{kind="session"}')).toBe(1);
 
-    fake.llm = () => ({ tokens: tokens('One sentence. Two sentences.') });
+    harness.fake.llm = () => ({ tokens: tokens('One sentence. Two sentences.') });
     client.send({ type: 'text-input', text: 'hi', images: [] });
     await client.next('backend-synth-complete');
     client.send({ type: 'frontend-playback-complete' });
     await client.next('force-new-message');
 
-    fake.llm = () => ({ tokens: tokens('A long story starts here. And goes on. And on. And on.'), delayMs: 30 });
+    harness.fake.llm = () => ({ tokens: tokens('A long story starts here. And goes on. And on. And on.'), delayMs: 30 });
     client.send({ type: 'text-input', text: 'story', images: [] });
     await client.next('audio', 3);
     client.send({ type: 'interrupt-signal', text: '' });
     client.send({ type: 'interrupt-signal', text: '' }); // no turn running any more: not counted
     client.send('{oops');
 
-    fake.llm = () => ({ tokens: tokens('Nobody listens.') });
+    harness.fake.llm = () => ({ tokens: tokens('Nobody listens.') });
     client.send({ type: 'text-input', text: 'again', images: [] });
     await client.next('force-new-message', 2, 3000); // the playback wait ends by its bound
     await sleep(20);
 
-    const during = await scrape(server.url);
+    const during = await scrape(harness.server.url);
     expect(during.get('vas_turns_total')).toBe(3);
     expect(during.get('vas_interrupts_total')).toBe(1);
     expect(during.get('vas_errors_total{kind="invalid_frame"}')).toBe(1);
@@ -72,8 +57,8 @@ describe('/metrics (Prometheus text format) follows sessions, turns and errors, 
     expect(during.get('vas_tts_synthesis_seconds_count')).toBeGreaterThanOrEqual(3);
 
     await client.close();
-    await settleTo(() => server.sessionCount(), 0);
-    const final = await scrape(server.url);
+    await settleTo(() => harness.server.sessionCount(), 0);
+    const final = await scrape(harness.server.url);
     expect(final.get('vas_sessions')).toBe(0);
     const sessionKinds = [...final].filter(([k, v]) => k.startsWith('vas_live_actors') && !/kind="(server|httpListener)"/.test(k) && v !== 0);
     expect(sessionKinds).toEqual([]);

@@ -1,30 +1,15 @@
 import { decodeWav } from '../../src/audio/wav.js';
-import { startFakeAiServer, tokens, type FakeAiServer } from '../fakes/fake-ai-server.js';
-import { useFakeEngines } from '../helpers/engine-config.js';
-import { makeFixtureRoot } from '../helpers/fixture-root.js';
-import { startTestServer } from '../helpers/test-server.js';
+import { tokens } from '../fakes/fake-ai-server.js';
+import { useFakeEngineServer } from '../helpers/server-harness.js';
 import { TestClient, sleep, type Frame } from '../helpers/ws-client.js';
 
 const speaker = { name: 'Mao', avatar: 'mao.png' };
 
 describe('one text turn (PROTOCOL §5.1, golden transcript §8(b))', () => {
-  const fixture = makeFixtureRoot();
-  let fake: FakeAiServer;
-  let server: Awaited<ReturnType<typeof startTestServer>>;
-
-  beforeAll(async () => {
-    fake = await startFakeAiServer();
-    useFakeEngines(fixture.root, fake.baseUrl);
-    server = await startTestServer(fixture.root);
-  });
-  afterAll(async () => {
-    await server.stop();
-    await fake.close();
-    fixture.cleanup();
-  });
+  const harness = useFakeEngineServer();
 
   async function talk(text: string) {
-    const client = await TestClient.connect(server.wsUrl);
+    const client = await TestClient.connect(harness.server.wsUrl);
     await client.ready();
     client.frames.length = 0;
     client.send({ type: 'text-input', text, images: [] });
@@ -32,7 +17,7 @@ describe('one text turn (PROTOCOL §5.1, golden transcript §8(b))', () => {
   }
 
   test('frames in order; backend-synth-complete once after the last audio; the first playback-complete ends the turn', async () => {
-    fake.llm = () => ({ tokens: tokens('[joy] Hello there! How are you?'), delayMs: 5 });
+    harness.fake.llm = () => ({ tokens: tokens('[joy] Hello there! How are you?'), delayMs: 5 });
     const client = await talk('Hi!');
     await client.next('backend-synth-complete');
     await sleep(100);
@@ -59,7 +44,7 @@ describe('one text turn (PROTOCOL §5.1, golden transcript §8(b))', () => {
   });
 
   test('each audio is a canonical 44-byte-header 16-bit PCM WAV with one volume per 20 ms, the loudest 1', async () => {
-    fake.llm = () => ({ tokens: tokens('This sentence becomes a clip of known length.') });
+    harness.fake.llm = () => ({ tokens: tokens('This sentence becomes a clip of known length.') });
     const client = await talk('Say something');
     const frame = await client.next('audio');
     const wav = Buffer.from(frame.audio as string, 'base64');
@@ -80,11 +65,11 @@ describe('one text turn (PROTOCOL §5.1, golden transcript §8(b))', () => {
   });
 
   test('the LLM gets the system prompt (persona + expression keys) and the user message, streaming', async () => {
-    fake.llm = () => ({ tokens: tokens('Fine, thanks.') });
-    const before = fake.chatRequests().length;
+    harness.fake.llm = () => ({ tokens: tokens('Fine, thanks.') });
+    const before = harness.fake.chatRequests().length;
     const client = await talk('How are you?');
     await client.next('backend-synth-complete');
-    const request = fake.chatRequests()[before]!;
+    const request = harness.fake.chatRequests()[before]!;
     expect(request.headers.authorization).toBe('Bearer test-key');
     expect(request.body).toMatchObject({ model: 'fake-model', stream: true, temperature: 0.5 });
     const [system, user] = request.body.messages;
@@ -98,16 +83,16 @@ describe('one text turn (PROTOCOL §5.1, golden transcript §8(b))', () => {
   });
 
   test('images go to the model as image_url parts, and memory keeps only the text', async () => {
-    fake.llm = () => ({ tokens: tokens('Nice picture.') });
-    const before = fake.chatRequests().length;
-    const client = await TestClient.connect(server.wsUrl);
+    harness.fake.llm = () => ({ tokens: tokens('Nice picture.') });
+    const before = harness.fake.chatRequests().length;
+    const client = await TestClient.connect(harness.server.wsUrl);
     await client.ready();
     const image = { source: 'camera', data: 'data:image/jpeg;base64,AAAA', mime_type: 'image/jpeg' };
     client.send({ type: 'text-input', text: 'Look', images: [image, { source: 'screen', data: 'not-a-data-url' }] });
     await client.next('backend-synth-complete');
     client.send({ type: 'frontend-playback-complete' });
     await client.next('control', 3);
-    expect(fake.chatRequests()[before]!.body.messages[1]).toEqual({
+    expect(harness.fake.chatRequests()[before]!.body.messages[1]).toEqual({
       role: 'user',
       content: [
         { type: 'text', text: 'Look\n[User has also provided images]' },
@@ -116,7 +101,7 @@ describe('one text turn (PROTOCOL §5.1, golden transcript §8(b))', () => {
     });
     client.send({ type: 'text-input', text: 'And now?', images: [] });
     await client.next('backend-synth-complete', 2);
-    expect(fake.chatRequests()[before + 1]!.body.messages.slice(1)).toEqual([
+    expect(harness.fake.chatRequests()[before + 1]!.body.messages.slice(1)).toEqual([
       { role: 'user', content: 'Look' },
       { role: 'assistant', content: 'Nice picture.' },
       { role: 'user', content: 'And now?' },
@@ -125,8 +110,8 @@ describe('one text turn (PROTOCOL §5.1, golden transcript §8(b))', () => {
   });
 
   test('<think> parts are shown in parentheses but never spoken; [emotion] tags are not spoken', async () => {
-    fake.llm = () => ({ tokens: ['<thi', 'nk>Let me see. ', 'Yes.</think>', '[joy] Found it! ', '*waves* Bye.'] });
-    const before = fake.speechRequests().length;
+    harness.fake.llm = () => ({ tokens: ['<thi', 'nk>Let me see. ', 'Yes.</think>', '[joy] Found it! ', '*waves* Bye.'] });
+    const before = harness.fake.speechRequests().length;
     const client = await talk('Find it');
     await client.next('backend-synth-complete');
     const audio = client.ofType('audio');
@@ -138,13 +123,13 @@ describe('one text turn (PROTOCOL §5.1, golden transcript §8(b))', () => {
       ['[joy] Found it!', false],
       ['*waves* Bye.', false],
     ]);
-    expect(fake.speechRequests().slice(before).map((r) => r.body.input)).toEqual(['Found it!', 'Bye.']);
-    expect(fake.speechRequests()[before]!.body).toMatchObject({ model: 'kokoro', voice: 'af_sky', response_format: 'wav' });
+    expect(harness.fake.speechRequests().slice(before).map((r) => r.body.input)).toEqual(['Found it!', 'Bye.']);
+    expect(harness.fake.speechRequests()[before]!.body).toMatchObject({ model: 'kokoro', voice: 'af_sky', response_format: 'wav' });
     await client.close();
   });
 
   test('a turn with nothing to say ends without backend-synth-complete or a wait', async () => {
-    fake.llm = () => ({ tokens: [] });
+    harness.fake.llm = () => ({ tokens: [] });
     const client = await talk('...');
     await client.next('control', 2);
     expect(client.frames).toEqual([

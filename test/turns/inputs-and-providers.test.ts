@@ -1,8 +1,6 @@
 import { decodeWav } from '../../src/audio/wav.js';
-import { startFakeAiServer, tokens, type FakeAiServer } from '../fakes/fake-ai-server.js';
-import { useFakeEngines } from '../helpers/engine-config.js';
-import { makeFixtureRoot } from '../helpers/fixture-root.js';
-import { startTestServer } from '../helpers/test-server.js';
+import { tokens } from '../fakes/fake-ai-server.js';
+import { useFakeEngineServer } from '../helpers/server-harness.js';
 import { TestClient } from '../helpers/ws-client.js';
 
 /** The multipart body's WAV file, found by its RIFF magic. */
@@ -12,34 +10,25 @@ function wavIn(body: Buffer) {
 }
 
 describe('voice, proactive speech, Claude, and memory per session', () => {
-  const fixture = makeFixtureRoot();
-  let fake: FakeAiServer;
-  let server: Awaited<ReturnType<typeof startTestServer>>;
-
-  beforeAll(async () => {
-    fake = await startFakeAiServer();
-    useFakeEngines(fixture.root, fake.baseUrl, { 'system_config.mic_max_seconds': 1 });
-    fixture.write('characters/claude.yaml', "character_config:\n  conf_name: 'claude_mao'\n  conf_uid: 'claude_mao'\n  agent_config:\n    agent_settings:\n      basic_memory_agent:\n        llm_provider: 'claude_llm'\n");
-    server = await startTestServer(fixture.root);
-  });
-  afterAll(async () => {
-    await server.stop();
-    await fake.close();
-    fixture.cleanup();
+  const harness = useFakeEngineServer({
+    conf: { 'system_config.mic_max_seconds': 1 },
+    prepare: (fixture) => {
+      fixture.write('characters/claude.yaml', "character_config:\n  conf_name: 'claude_mao'\n  conf_uid: 'claude_mao'\n  agent_config:\n    agent_settings:\n      basic_memory_agent:\n        llm_provider: 'claude_llm'\n");
+    },
   });
 
   async function connected() {
-    const client = await TestClient.connect(server.wsUrl);
+    const client = await TestClient.connect(harness.server.wsUrl);
     await client.ready();
     client.frames.length = 0;
     return client;
   }
 
   test('mic-audio-data × N + mic-audio-end: the recogniser gets one 16 kHz WAV, the client its transcription', async () => {
-    fake.asr.text = 'what time is it';
-    fake.llm = () => ({ tokens: tokens('It is tea time.') });
+    harness.fake.asr.text = 'what time is it';
+    harness.fake.llm = () => ({ tokens: tokens('It is tea time.') });
     const client = await connected();
-    const before = fake.requests.length;
+    const before = harness.fake.requests.length;
     const chunk = Array.from({ length: 4096 }, (_, i) => Math.sin(i / 10) * 0.5);
     for (let i = 0; i < 3; i++) client.send({ type: 'mic-audio-data', audio: chunk });
     client.send({ type: 'mic-audio-end', images: [] });
@@ -49,12 +38,12 @@ describe('voice, proactive speech, Claude, and memory per session', () => {
       { type: 'full-text', text: 'Thinking...' },
       { type: 'user-input-transcription', text: 'what time is it' },
     ]);
-    const asrRequest = fake.requests.slice(before).find((r) => r.path.endsWith('/audio/transcriptions'))!;
+    const asrRequest = harness.fake.requests.slice(before).find((r) => r.path.endsWith('/audio/transcriptions'))!;
     const wav = wavIn(asrRequest.body as Buffer);
     expect(wav.sampleRate).toBe(16000);
     expect(wav.samples.length).toBe(3 * 4096);
     expect(wav.samples[10]).toBe(Math.round(Math.sin(1) * 0.5 * 32767));
-    const chat = fake.requests.slice(before).find((r) => r.path.endsWith('/chat/completions'))!;
+    const chat = harness.fake.requests.slice(before).find((r) => r.path.endsWith('/chat/completions'))!;
     expect(chat.body.messages.at(-1)).toEqual({ role: 'user', content: 'what time is it' });
     await client.close();
   });
@@ -73,21 +62,21 @@ describe('voice, proactive speech, Claude, and memory per session', () => {
   });
 
   test('nothing recognised: the transcription is empty and the model is not asked', async () => {
-    fake.asr.text = '';
+    harness.fake.asr.text = '';
     const client = await connected();
-    const before = fake.chatRequests().length;
+    const before = harness.fake.chatRequests().length;
     client.send({ type: 'mic-audio-data', audio: [0.1, 0.2] });
     client.send({ type: 'mic-audio-end', images: [] });
     await client.next('control', 2);
     expect(client.frames.map((f) => f.type)).toEqual(['control', 'full-text', 'user-input-transcription', 'force-new-message', 'control']);
-    expect(fake.chatRequests().length).toBe(before);
+    expect(harness.fake.chatRequests().length).toBe(before);
     await client.close();
   });
 
   test('ai-speak-signal: the announcement first, the prompt hidden from memory, the reply remembered (§5.2)', async () => {
-    fake.llm = () => ({ tokens: tokens('Hey, still there?') });
+    harness.fake.llm = () => ({ tokens: tokens('Hey, still there?') });
     const client = await connected();
-    const before = fake.chatRequests().length;
+    const before = harness.fake.chatRequests().length;
     client.send({ type: 'ai-speak-signal', idle_time: 5, images: [] });
     await client.next('backend-synth-complete');
     expect(client.frames.slice(0, 3)).toEqual([
@@ -95,15 +84,15 @@ describe('voice, proactive speech, Claude, and memory per session', () => {
       { type: 'control', text: 'conversation-chain-start' },
       { type: 'full-text', text: 'Thinking...' },
     ]);
-    const prompt = fake.chatRequests()[before]!.body.messages.at(-1);
+    const prompt = harness.fake.chatRequests()[before]!.body.messages.at(-1);
     expect(prompt.role).toBe('user');
     expect(prompt.content).toMatch(/quiet for a while/);
     client.send({ type: 'frontend-playback-complete' });
     await client.next('control', 2);
-    fake.llm = () => ({ tokens: tokens('Great!') });
+    harness.fake.llm = () => ({ tokens: tokens('Great!') });
     client.send({ type: 'text-input', text: 'I am here', images: [] });
     await client.next('backend-synth-complete', 2);
-    expect(fake.chatRequests()[before + 1]!.body.messages.slice(1)).toEqual([
+    expect(harness.fake.chatRequests()[before + 1]!.body.messages.slice(1)).toEqual([
       { role: 'assistant', content: 'Hey, still there?' },
       { role: 'user', content: 'I am here' },
     ]);
@@ -111,15 +100,15 @@ describe('voice, proactive speech, Claude, and memory per session', () => {
   });
 
   test('claude_llm: Messages API stream with the system prompt apart and alternating roles', async () => {
-    fake.llm = () => ({ tokens: tokens('Bonjour! I am Claude-flavoured.') });
+    harness.fake.llm = () => ({ tokens: tokens('Bonjour! I am Claude-flavoured.') });
     const client = await connected();
     client.send({ type: 'switch-config', file: 'claude.yaml' });
     await client.next('config-switched');
     client.frames.length = 0;
-    const before = fake.chatRequests().length;
+    const before = harness.fake.chatRequests().length;
     client.send({ type: 'text-input', text: 'Salut', images: [] });
     await client.next('backend-synth-complete');
-    const request = fake.chatRequests()[before]!;
+    const request = harness.fake.chatRequests()[before]!;
     expect(request.path).toBe('/v1/messages');
     expect(request.headers['x-api-key']).toBe('claude-key');
     expect(request.headers['anthropic-version']).toBe('2023-06-01');
@@ -130,9 +119,9 @@ describe('voice, proactive speech, Claude, and memory per session', () => {
   });
 
   test('two sessions chatting at once never see each other\'s turns (D1)', async () => {
-    fake.llm = (body) => ({ tokens: tokens(`Reply to ${String(body.messages.at(-1).content)}.`), delayMs: 5 });
+    harness.fake.llm = (body) => ({ tokens: tokens(`Reply to ${String(body.messages.at(-1).content)}.`), delayMs: 5 });
     const [alice, bob] = await Promise.all([connected(), connected()]);
-    const before = fake.chatRequests().length;
+    const before = harness.fake.chatRequests().length;
     for (let round = 1; round <= 3; round++) {
       alice.send({ type: 'text-input', text: `alice ${round}`, images: [] });
       bob.send({ type: 'text-input', text: `bob ${round}`, images: [] });
@@ -141,7 +130,7 @@ describe('voice, proactive speech, Claude, and memory per session', () => {
       bob.send({ type: 'frontend-playback-complete' });
       await Promise.all([alice.next('control', round * 2), bob.next('control', round * 2)]);
     }
-    const requests = fake.chatRequests().slice(before);
+    const requests = harness.fake.chatRequests().slice(before);
     expect(requests).toHaveLength(6);
     for (const request of requests) {
       const contents = request.body.messages.slice(1).map((m: { content: string }) => m.content).join(' | ');

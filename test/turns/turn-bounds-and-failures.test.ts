@@ -1,6 +1,7 @@
-import { startFakeAiServer, tokens, type FakeAiServer } from '../fakes/fake-ai-server.js';
+import { tokens } from '../fakes/fake-ai-server.js';
 import { useFakeEngines } from '../helpers/engine-config.js';
 import { makeFixtureRoot } from '../helpers/fixture-root.js';
+import { useFakeEngineServer } from '../helpers/server-harness.js';
 import { startTestServer } from '../helpers/test-server.js';
 import { TestClient, sleep } from '../helpers/ws-client.js';
 import net from 'node:net';
@@ -15,35 +16,22 @@ async function closedPort(): Promise<number> {
 }
 
 describe('turn bounds and failures (D2, D7, D8, D9, §5.6)', () => {
-  const fixture = makeFixtureRoot();
-  let fake: FakeAiServer;
-  let server: Awaited<ReturnType<typeof startTestServer>>;
-
-  beforeAll(async () => {
-    fake = await startFakeAiServer();
-    useFakeEngines(fixture.root, fake.baseUrl, { 'system_config.playback_slack_seconds': 0.3 });
-    server = await startTestServer(fixture.root);
-  });
-  afterAll(async () => {
-    await server.stop();
-    await fake.close();
-    fixture.cleanup();
-  });
+  const harness = useFakeEngineServer({ conf: { 'system_config.playback_slack_seconds': 0.3 } });
   beforeEach(() => {
-    fake.tts.msPerChar = 10;
-    fake.tts.failWhen = undefined;
+    harness.fake.tts.msPerChar = 10;
+    harness.fake.tts.failWhen = undefined;
   });
 
   async function connected() {
-    const client = await TestClient.connect(server.wsUrl);
+    const client = await TestClient.connect(harness.server.wsUrl);
     await client.ready();
     client.frames.length = 0;
     return client;
   }
 
   test('a client that never reports playback still gets chain-end, after the audio sent plus the slack (D2)', async () => {
-    fake.llm = () => ({ tokens: tokens('Twenty characters!! And more of it.') });
-    fake.tts.msPerChar = 20; // 20 + 15 characters → 0.7 s of audio
+    harness.fake.llm = () => ({ tokens: tokens('Twenty characters!! And more of it.') });
+    harness.fake.tts.msPerChar = 20; // 20 + 15 characters → 0.7 s of audio
     const client = await connected();
     client.send({ type: 'text-input', text: 'Hi', images: [] });
     await client.next('backend-synth-complete');
@@ -57,7 +45,7 @@ describe('turn bounds and failures (D2, D7, D8, D9, §5.6)', () => {
   });
 
   test('playback-complete copies before backend-synth-complete, and late ones, never end a turn (D9)', async () => {
-    fake.llm = () => ({ tokens: tokens('One sentence here. Another one there.'), delayMs: 20 });
+    harness.fake.llm = () => ({ tokens: tokens('One sentence here. Another one there.'), delayMs: 20 });
     const client = await connected();
     client.send({ type: 'text-input', text: 'first', images: [] });
     await client.next('audio');
@@ -69,7 +57,7 @@ describe('turn bounds and failures (D2, D7, D8, D9, §5.6)', () => {
     await client.next('control', 2);
 
     // Late copies of the first turn's completion arrive while the second turn is already running.
-    fake.llm = () => ({ tokens: tokens('Second reply is here.'), delayMs: 20 });
+    harness.fake.llm = () => ({ tokens: tokens('Second reply is here.'), delayMs: 20 });
     client.send({ type: 'text-input', text: 'second', images: [] });
     for (let i = 0; i < 8; i++) client.send({ type: 'frontend-playback-complete' });
     await client.next('backend-synth-complete', 2);
@@ -82,9 +70,9 @@ describe('turn bounds and failures (D2, D7, D8, D9, §5.6)', () => {
   });
 
   test('an LLM HTTP error is an error frame and a clean end; it is never spoken or remembered as the AI\'s words', async () => {
-    fake.llm = () => ({ tokens: [], status: 401, errorBody: { error: { message: 'Invalid API key' } } });
+    harness.fake.llm = () => ({ tokens: [], status: 401, errorBody: { error: { message: 'Invalid API key' } } });
     const client = await connected();
-    const before = fake.chatRequests().length;
+    const before = harness.fake.chatRequests().length;
     client.send({ type: 'text-input', text: 'hello?', images: [] });
     await client.next('control', 2);
     expect(client.frames).toEqual([
@@ -94,10 +82,10 @@ describe('turn bounds and failures (D2, D7, D8, D9, §5.6)', () => {
       { type: 'force-new-message' },
       { type: 'control', text: 'conversation-chain-end' },
     ]);
-    fake.llm = () => ({ tokens: tokens('Now it works.') });
+    harness.fake.llm = () => ({ tokens: tokens('Now it works.') });
     client.send({ type: 'text-input', text: 'again', images: [] });
     await client.next('backend-synth-complete');
-    expect(fake.chatRequests()[before + 1]!.body.messages.slice(1)).toEqual([
+    expect(harness.fake.chatRequests()[before + 1]!.body.messages.slice(1)).toEqual([
       { role: 'user', content: 'hello?' },
       { role: 'user', content: 'again' },
     ]);
@@ -105,7 +93,7 @@ describe('turn bounds and failures (D2, D7, D8, D9, §5.6)', () => {
   });
 
   test('an error in the middle of the stream keeps what was said, reports the error, and still ends the chain', async () => {
-    fake.llm = () => ({ tokens: tokens('Part one is fine. Part two'), streamError: 'model overloaded' });
+    harness.fake.llm = () => ({ tokens: tokens('Part one is fine. Part two'), streamError: 'model overloaded' });
     const client = await connected();
     client.send({ type: 'text-input', text: 'go', images: [] });
     await client.next('backend-synth-complete');
@@ -138,8 +126,8 @@ describe('turn bounds and failures (D2, D7, D8, D9, §5.6)', () => {
   });
 
   test('a sentence whose synthesis fails is still shown, as a silent payload, in its place', async () => {
-    fake.llm = () => ({ tokens: tokens('First works. Second breaks. Third works.') });
-    fake.tts.failWhen = (text) => text.startsWith('Second');
+    harness.fake.llm = () => ({ tokens: tokens('First works. Second breaks. Third works.') });
+    harness.fake.tts.failWhen = (text) => text.startsWith('Second');
     const client = await connected();
     client.send({ type: 'text-input', text: 'go', images: [] });
     await client.next('backend-synth-complete');
@@ -152,13 +140,13 @@ describe('turn bounds and failures (D2, D7, D8, D9, §5.6)', () => {
   });
 
   test('sentences are synthesised in parallel but delivered in order', async () => {
-    fake.llm = () => ({ tokens: tokens('A long first sentence that takes a while to say. Short. Tiny.') });
-    fake.tts.msPerChar = 10;
+    harness.fake.llm = () => ({ tokens: tokens('A long first sentence that takes a while to say. Short. Tiny.') });
+    harness.fake.tts.msPerChar = 10;
     const client = await connected();
-    const before = fake.speechRequests().length;
+    const before = harness.fake.speechRequests().length;
     client.send({ type: 'text-input', text: 'go', images: [] });
     await client.next('backend-synth-complete');
-    const starts = fake.speechRequests().slice(before).map((r) => r.receivedAt);
+    const starts = harness.fake.speechRequests().slice(before).map((r) => r.receivedAt);
     expect(Math.max(...starts) - Math.min(...starts)).toBeLessThan(50);
     expect(client.ofType('audio').map((f) => (f.display_text as { text: string }).text)).toEqual([
       'A long first sentence that takes a while to say.',
