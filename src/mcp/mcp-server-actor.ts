@@ -1,0 +1,90 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { fromCallback, type EventObject } from 'xstate';
+import type { Logger } from '../observability/logger.js';
+import type { McpServerSpec } from './mcp-servers-file.js';
+import { ProcessGroupStdioTransport } from './process-group-transport.js';
+
+export interface McpToolInfo {
+  name: string;
+  description?: string;
+  inputSchema: Record<string, unknown>;
+}
+
+export type McpCommand = { type: 'mcp.call'; callId: string; tool: string; args: Record<string, unknown> };
+
+/** What an `mcpServer` actor reports to its parent. */
+export type McpEvent =
+  | { type: 'mcp.ready'; server: string; tools: McpToolInfo[] }
+  | { type: 'mcp.failed'; server: string; message: string }
+  | { type: 'mcp.result'; server: string; callId: string; content: string; isError: boolean }
+  | { type: 'mcp.exited'; server: string };
+
+export interface McpServerInput {
+  name: string;
+  spec: McpServerSpec;
+  clientUid: string;
+  /** Bound on one tool call (spec.timeout, in seconds, wins). */
+  callTimeoutMs: number;
+}
+
+/** A tool result as the client's `tool_call_status.content` shows it (UPSTREAM-BEHAVIOR §6.4). */
+export function resultText(content: unknown, isError: boolean): string {
+  const items = Array.isArray(content) ? (content as Array<{ type?: string; text?: string }>) : [];
+  const text = items.find((i) => i.type === 'text')?.text ?? '';
+  const images = items.filter((i) => i.type === 'image').length;
+  const withImages = images > 0 ? `${text}\n[Tool returned ${images} image(s)]` : text;
+  return isError ? `Error: ${withImages}` : withImages;
+}
+
+/**
+ * One MCP tool server, as an actor: it starts the server (in its own process group), lists its tools
+ * (`mcp.ready`), runs `mcp.call`s (each bounded by a timeout) and reports `mcp.result`. Its cleanup closes the client
+ * and ends the process group, so a stopped session never leaves a tool server or its children behind (D3, D4).
+ */
+export function createMcpServerActor(logger: Logger) {
+  return fromCallback<McpCommand, McpServerInput, EventObject>(({ input, sendBack, receive }) => {
+    const log = logger.child({ client_uid: input.clientUid });
+    const transport = new ProcessGroupStdioTransport(input.spec);
+    const client = new Client({ name: 'vtuber-actor-server', version: '0.1.0' });
+    const timeout = input.spec.timeout ? input.spec.timeout * 1000 : input.callTimeoutMs;
+    let stopped = false;
+    const report = (event: McpEvent) => {
+      if (!stopped) sendBack(event);
+    };
+    transport.onerror = (err) => log.warn(`MCP server "${input.name}": ${err.message}`);
+    transport.onclose = () => report({ type: 'mcp.exited', server: input.name });
+
+    const ready = (async () => {
+      await client.connect(transport, { timeout });
+      const { tools } = await client.listTools(undefined, { timeout });
+      report({ type: 'mcp.ready', server: input.name, tools: tools as McpToolInfo[] });
+    })();
+    ready.catch((err: unknown) => {
+      log.warn(`MCP server "${input.name}" did not start: ${(err as Error).message}`);
+      report({ type: 'mcp.failed', server: input.name, message: `tool server "${input.name}" did not start: ${(err as Error).message}` });
+    });
+
+    receive((command) => {
+      void (async () => {
+        try {
+          await ready;
+          const result = await client.callTool({ name: command.tool, arguments: command.args }, undefined, { timeout });
+          const isError = result.isError === true;
+          report({ type: 'mcp.result', server: input.name, callId: command.callId, content: resultText(result.content, isError), isError });
+        } catch (err) {
+          const message = (err as Error).message;
+          const text = /timed? ?out/i.test(message)
+            ? `tool server "${input.name}" did not answer within ${Math.round(timeout / 1000)} s`
+            : `tool server "${input.name}" failed: ${message}`;
+          report({ type: 'mcp.result', server: input.name, callId: command.callId, content: `Error: ${text}`, isError: true });
+        }
+      })();
+    });
+
+    return () => {
+      stopped = true;
+      void client.close().catch(() => undefined);
+      void transport.close();
+    };
+  });
+}

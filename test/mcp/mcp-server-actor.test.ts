@@ -1,0 +1,131 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createActor, setup, type AnyActorRef } from 'xstate';
+import { createMcpServerActor, type McpEvent, type McpServerInput } from '../../src/mcp/mcp-server-actor.js';
+import { loadMcpServers } from '../../src/mcp/mcp-servers-file.js';
+import { ConfigError } from '../../src/config/config-error.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { makeFixtureRoot, REPO_ROOT } from '../helpers/fixture-root.js';
+import { childPids, settleTo } from '../helpers/process-probes.js';
+import { sleep } from '../helpers/ws-client.js';
+
+const loader = pathToFileURL(path.join(REPO_ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
+const serverScript = path.join(REPO_ROOT, 'test/fakes/mcp-test-server.ts');
+/** Launched through a shell wrapper, the way `npx`/`uvx` servers are: the tool server is a grandchild. */
+const viaShell = (...flags: string[]) => ({ command: 'sh', args: ['-c', `"${process.execPath}" --import ${loader} ${serverScript} ${flags.join(' ')}; status=$?; exit $status`] });
+
+/** Every descendant pid of ours, from /proc. */
+function descendants(pid = process.pid): number[] {
+  const direct = childPids(pid);
+  return direct.flatMap((p) => [p, ...descendants(p)]);
+}
+
+/** A process exists and is not a zombie. */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** A parent machine that invokes one mcpServer actor and records what it reports. */
+function harness(input: Omit<McpServerInput, 'clientUid' | 'callTimeoutMs'> & { callTimeoutMs?: number }) {
+  const events: McpEvent[] = [];
+  const parent = setup({
+    actors: { mcpServer: createMcpServerActor(createLogger({ silent: true })) },
+  }).createMachine({
+    initial: 'running',
+    states: {
+      running: {
+        invoke: { id: 'mcp', src: 'mcpServer', input: { clientUid: 'test', callTimeoutMs: input.callTimeoutMs ?? 5000, ...input } },
+        on: { stop: 'stopped', '*': { actions: ({ event }) => events.push(event as McpEvent) } },
+      },
+      stopped: {},
+    },
+  });
+  const actor = createActor(parent).start();
+  const call = (callId: string, tool: string, args: Record<string, unknown>) =>
+    (actor.getSnapshot().children.mcp as AnyActorRef).send({ type: 'mcp.call', callId, tool, args });
+  const waitFor = async (predicate: (e: McpEvent) => boolean, ms = 10000) => {
+    const deadline = Date.now() + ms;
+    while (!events.some(predicate)) {
+      if (Date.now() > deadline) throw new Error(`timed out; events: ${JSON.stringify(events.map((e) => e.type))}`);
+      await sleep(20);
+    }
+    return events.find(predicate)!;
+  };
+  return { actor, events, call, waitFor };
+}
+
+describe('mcp_servers.json', () => {
+  test('loads upstream\'s format; errors name the server and the key; a missing file means no servers', async () => {
+    const fixture = makeFixtureRoot();
+    const file = fixture.write('mcp_servers.json', JSON.stringify({ mcp_servers: { time: { command: 'uvx', args: ['mcp-server-time'] } } }));
+    expect(await loadMcpServers(file)).toEqual({ time: { command: 'uvx', args: ['mcp-server-time'] } });
+    fixture.write('mcp_servers.json', JSON.stringify({ mcp_servers: { broken: { args: ['x'] } } }));
+    await expect(loadMcpServers(file)).rejects.toThrow(ConfigError);
+    await expect(loadMcpServers(file)).rejects.toThrow(/mcp_servers\.broken\.command: server "broken": expected string/);
+    expect(await loadMcpServers(path.join(fixture.root, 'nope.json'))).toEqual({});
+    fixture.cleanup();
+  });
+});
+
+describe('an MCP tool server as an actor (stdio, own process group)', () => {
+  test('lists its tools, runs calls, and when stopped leaves no process — not even behind a shell wrapper', async () => {
+    const before = descendants();
+    const h = harness({ name: 'test', spec: { ...viaShell('--grandchild') } });
+    const ready = await h.waitFor((e) => e.type === 'mcp.ready');
+    expect((ready as Extract<McpEvent, { type: 'mcp.ready' }>).tools.map((t) => t.name).sort()).toEqual(['add', 'echo']);
+    h.call('c1', 'add', { a: 2, b: 40 });
+    expect(await h.waitFor((e) => e.type === 'mcp.result')).toEqual({ type: 'mcp.result', server: 'test', callId: 'c1', content: '42', isError: false });
+    const running = descendants().filter((p) => !before.includes(p));
+    expect(running.length).toBeGreaterThanOrEqual(3); // sh, the server, its sleep grandchild
+    h.actor.send({ type: 'stop' });
+    // Checked by pid, not by parentage: an orphaned grandchild is re-parented to init and would escape a tree walk.
+    expect(await settleTo(() => running.filter(alive), [], 4000)).toEqual([]);
+  }, 30_000);
+
+  test('a server that exits in the middle of a call: an error result, and the actor reports the exit', async () => {
+    const h = harness({ name: 'crashy', spec: viaShell('--exit-on-call') });
+    await h.waitFor((e) => e.type === 'mcp.ready');
+    h.call('c1', 'add', { a: 1, b: 1 });
+    const result = await h.waitFor((e) => e.type === 'mcp.result');
+    expect(result).toMatchObject({ isError: true, content: expect.stringMatching(/^Error: tool server "crashy" failed: /) });
+    await h.waitFor((e) => e.type === 'mcp.exited');
+    h.actor.stop();
+  }, 30_000);
+
+  test('a server that never answers: a bounded wait, then an error result', async () => {
+    const h = harness({ name: 'sleepy', spec: viaShell('--hang'), callTimeoutMs: 500 });
+    await h.waitFor((e) => e.type === 'mcp.ready');
+    const started = Date.now();
+    h.call('c1', 'add', { a: 1, b: 1 });
+    const result = await h.waitFor((e) => e.type === 'mcp.result');
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(result).toMatchObject({ isError: true, content: 'Error: tool server "sleepy" did not answer within 1 s' });
+    h.call('c2', 'echo', { text: 'still works' });
+    expect(await h.waitFor((e) => e.type === 'mcp.result' && e.callId === 'c2')).toMatchObject({ content: 'still works', isError: false });
+    h.actor.stop();
+  }, 30_000);
+
+  test('a server that prints garbage between answers still works', async () => {
+    const h = harness({ name: 'noisy', spec: viaShell('--garbage') });
+    await h.waitFor((e) => e.type === 'mcp.ready');
+    h.call('c1', 'echo', { text: 'hello' });
+    expect(await h.waitFor((e) => e.type === 'mcp.result')).toMatchObject({ content: 'hello', isError: false });
+    h.actor.stop();
+  }, 30_000);
+
+  test('a command that cannot start: mcp.failed with a clear message, nothing left running', async () => {
+    const before = descendants();
+    const h = harness({ name: 'missing', spec: { command: '/nonexistent/mcp-server', args: [] } });
+    const failed = await h.waitFor((e) => e.type === 'mcp.failed');
+    expect(failed).toMatchObject({ message: expect.stringMatching(/^tool server "missing" did not start: .*ENOENT/) });
+    h.actor.stop();
+    expect(descendants().filter((p) => !before.includes(p))).toEqual([]);
+  });
+});
+
