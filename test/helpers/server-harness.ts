@@ -3,31 +3,53 @@ import { useFakeEngines } from './engine-config.js';
 import { makeFixtureRoot } from './fixture-root.js';
 import { startTestServer } from './test-server.js';
 
-export interface Harness {
-  fixture: ReturnType<typeof makeFixtureRoot>;
-  fake: FakeAiServer;
-  server: Awaited<ReturnType<typeof startTestServer>>;
-}
+type Fixture = ReturnType<typeof makeFixtureRoot>;
+type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 
 /**
- * The set-up most integration tests share: a fixture working directory whose character talks to the fake AI server,
- * and the real server on it — started in `beforeAll`, stopped and removed in `afterAll`. The fields are filled in
- * before the first test runs.
+ * The real server on `fixture`, started in `beforeAll` (after `hooks.before`) and stopped in `afterAll`, which also
+ * removes the fixture. `server` is filled in before the first test runs.
  */
-export function useFakeEngineServer(
-  options: { conf?: Record<string, unknown>; prepare?: (fixture: Harness['fixture'], fake: FakeAiServer) => void; start?: Parameters<typeof startTestServer>[1] } = {},
-): Harness {
-  const harness = { fixture: makeFixtureRoot() } as Harness;
+export function useTestServer(
+  fixture: Fixture,
+  options?: Parameters<typeof startTestServer>[1],
+  hooks: { before?: () => Promise<void>; after?: () => Promise<void> } = {},
+): { server: TestServer } {
+  const harness = {} as { server: TestServer };
   beforeAll(async () => {
-    harness.fake = await startFakeAiServer();
-    useFakeEngines(harness.fixture.root, harness.fake.baseUrl, options.conf);
-    options.prepare?.(harness.fixture, harness.fake);
-    harness.server = await startTestServer(harness.fixture.root, options.start);
+    await hooks.before?.();
+    harness.server = await startTestServer(fixture.root, options);
   });
   afterAll(async () => {
     await harness.server?.stop();
-    await harness.fake?.close();
-    harness.fixture.cleanup();
+    await hooks.after?.();
+    fixture.cleanup();
   });
   return harness;
+}
+
+export interface Harness {
+  fixture: Fixture;
+  fake: FakeAiServer;
+  server: TestServer;
+}
+
+/**
+ * The set-up most turn tests share: a fixture working directory whose character talks to the fake AI server, and the
+ * real server on it. The fields are filled in before the first test runs.
+ */
+export function useFakeEngineServer(
+  options: { conf?: Record<string, unknown>; prepare?: (fixture: Fixture, fake: FakeAiServer) => void; start?: Parameters<typeof startTestServer>[1] } = {},
+): Harness {
+  const fixture = makeFixtureRoot();
+  const harness = { fixture } as Harness;
+  const started = useTestServer(fixture, options.start, {
+    async before() {
+      harness.fake = await startFakeAiServer();
+      useFakeEngines(fixture.root, harness.fake.baseUrl, options.conf);
+      options.prepare?.(fixture, harness.fake);
+    },
+    after: () => harness.fake?.close(),
+  });
+  return Object.defineProperty(harness, 'server', { get: () => started.server, enumerable: true });
 }

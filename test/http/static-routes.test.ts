@@ -1,6 +1,6 @@
 import { makeFixtureRoot } from '../helpers/fixture-root.js';
 import { rawGet } from '../helpers/raw-http.js';
-import { startTestServer } from '../helpers/test-server.js';
+import { useTestServer } from '../helpers/server-harness.js';
 
 describe('HTTP routes (PROTOCOL §1.1)', () => {
   const fixture = makeFixtureRoot();
@@ -11,24 +11,16 @@ describe('HTTP routes (PROTOCOL §1.1)', () => {
   fixture.write('avatars/notes.txt', 'private notes');
   fixture.write('avatars/SHOUT.JPG', 'jpg');
   fixture.write('secret.txt', 'TOP-SECRET');
-  let server: Awaited<ReturnType<typeof startTestServer>>;
-
-  beforeAll(async () => {
-    server = await startTestServer(fixture.root);
-  });
-  afterAll(async () => {
-    await server.stop();
-    fixture.cleanup();
-  });
+  const harness = useTestServer(fixture);
 
   test('GET /healthz', async () => {
-    const res = await rawGet(server.url, '/healthz');
+    const res = await rawGet(harness.server.url, '/healthz');
     expect(res.status).toBe(200);
     expect(JSON.parse(res.body)).toEqual({ status: 'ok', sessions: 0, actors: 0 });
   });
 
   test('GET /live2d-models/info lists folders holding <name>.model3.json, with the avatar', async () => {
-    const res = await rawGet(server.url, '/live2d-models/info');
+    const res = await rawGet(harness.server.url, '/live2d-models/info');
     expect(JSON.parse(res.body)).toEqual({
       type: 'live2d-models/info',
       count: 1,
@@ -37,17 +29,17 @@ describe('HTTP routes (PROTOCOL §1.1)', () => {
   });
 
   test('Live2D files are served with CORS for other origins, .js as application/javascript', async () => {
-    const res = await rawGet(server.url, '/live2d-models/mao_pro/mao_pro.model3.json', { origin: 'http://localhost:5173' });
+    const res = await rawGet(harness.server.url, '/live2d-models/mao_pro/mao_pro.model3.json', { origin: 'http://localhost:5173' });
     expect(res.status).toBe(200);
     expect(res.body).toBe('{"Version":3}');
     expect(res.headers['access-control-allow-origin']).toBe('*');
     expect(res.headers['access-control-allow-methods']).toBe('GET, OPTIONS');
-    const js = await rawGet(server.url, '/live2d-models/mao_pro/runtime/helper.js');
+    const js = await rawGet(harness.server.url, '/live2d-models/mao_pro/runtime/helper.js');
     expect(js.headers['content-type']).toMatch(/^application\/javascript/);
   });
 
   test('a CORS preflight from any origin is allowed', async () => {
-    const res = await fetch(`${server.url}/live2d-models/info`, {
+    const res = await fetch(`${harness.server.url}/live2d-models/info`, {
       method: 'OPTIONS',
       headers: { origin: 'http://elsewhere.test', 'access-control-request-method': 'GET' },
     });
@@ -57,14 +49,14 @@ describe('HTTP routes (PROTOCOL §1.1)', () => {
   });
 
   test('backgrounds under /bg', async () => {
-    const res = await rawGet(server.url, '/bg/ceiling-window-room-night.jpeg');
+    const res = await rawGet(harness.server.url, '/bg/ceiling-window-room-night.jpeg');
     expect(res.status).toBe(200);
   });
 
   test('/avatars serves images only (any case); anything else is 403 Forbidden file type', async () => {
-    expect((await rawGet(server.url, '/avatars/mao.png')).status).toBe(200);
-    expect((await rawGet(server.url, '/avatars/SHOUT.JPG')).status).toBe(200);
-    const txt = await rawGet(server.url, '/avatars/notes.txt');
+    expect((await rawGet(harness.server.url, '/avatars/mao.png')).status).toBe(200);
+    expect((await rawGet(harness.server.url, '/avatars/SHOUT.JPG')).status).toBe(200);
+    const txt = await rawGet(harness.server.url, '/avatars/notes.txt');
     expect(txt.status).toBe(403);
     expect(txt.body).toBe('Forbidden file type');
   });
@@ -85,32 +77,32 @@ describe('HTTP routes (PROTOCOL §1.1)', () => {
   ];
   const mounts = ['/live2d-models', '/bg', '/avatars', ''];
   test.each(mounts.flatMap((m) => traversals.map((t) => [m, t] as const)))('no traversal: %s%s', async (mount, attempt) => {
-    const res = await rawGet(server.url, `${mount}${attempt}`);
+    const res = await rawGet(harness.server.url, `${mount}${attempt}`);
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect(res.body).not.toContain('TOP-SECRET');
     expect(res.body).not.toContain('root:');
   });
 
   test('/ explains how to connect a client when frontend/ holds no build', async () => {
-    const res = await rawGet(server.url, '/');
+    const res = await rawGet(harness.server.url, '/');
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/text\/html/);
-    expect(res.body).toContain(`ws://127.0.0.1:${server.port}/client-ws`);
+    expect(res.body).toContain(`ws://127.0.0.1:${harness.server.port}/client-ws`);
     expect(res.body).toContain('frontend/');
   });
 
   test('/ serves a client build put into frontend/ (checked per request)', async () => {
     fixture.write('frontend/index.html', '<html>CLIENT BUILD</html>');
     fixture.write('frontend/libs/app.js', 'console.log(1)');
-    const index = await rawGet(server.url, '/');
+    const index = await rawGet(harness.server.url, '/');
     expect(index.body).toContain('CLIENT BUILD');
-    const js = await rawGet(server.url, '/libs/app.js');
+    const js = await rawGet(harness.server.url, '/libs/app.js');
     expect(js.status).toBe(200);
     expect(js.headers['content-type']).toMatch(/^application\/javascript/);
   });
 
   test('unknown paths are a JSON 404', async () => {
-    const res = await rawGet(server.url, '/nope');
+    const res = await rawGet(harness.server.url, '/nope');
     expect(res.status).toBe(404);
     expect(JSON.parse(res.body)).toEqual({ error: 'Not found: GET /nope' });
   });

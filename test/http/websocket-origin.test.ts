@@ -1,19 +1,11 @@
 import { checkOrigin } from '../../src/http/origin-check.js';
 import { makeFixtureRoot } from '../helpers/fixture-root.js';
-import { startTestServer } from '../helpers/test-server.js';
+import { useTestServer } from '../helpers/server-harness.js';
 import { TestClient } from '../helpers/ws-client.js';
 
 describe('who may open /client-ws', () => {
   const fixture = makeFixtureRoot();
-  let server: Awaited<ReturnType<typeof startTestServer>>;
-
-  beforeAll(async () => {
-    server = await startTestServer(fixture.root, { mutate: (app) => (app.system.allowed_origins = ['https://overlay.example.com']) });
-  });
-  afterAll(async () => {
-    await server.stop();
-    fixture.cleanup();
-  });
+  const harness = useTestServer(fixture, { mutate: (app) => (app.system.allowed_origins = ['https://overlay.example.com']) });
 
   test.each([
     ['no Origin (a native client or script)', undefined],
@@ -24,13 +16,13 @@ describe('who may open /client-ws', () => {
     ['an IPv6 loopback page', 'http://[::1]:8080'],
     ['a listed origin', 'https://overlay.example.com'],
   ])('accepted: %s', async (_name, origin) => {
-    const client = await TestClient.connect(server.wsUrl, origin === undefined ? {} : { origin });
+    const client = await TestClient.connect(harness.server.wsUrl, origin === undefined ? {} : { origin });
     await client.ready();
     await client.close();
   });
 
   test('accepted: the page this server serves, by its own IP address', async () => {
-    const client = await TestClient.connect(server.wsUrl, { origin: `http://127.0.0.1:${server.port}` });
+    const client = await TestClient.connect(harness.server.wsUrl, { origin: `http://127.0.0.1:${harness.server.port}` });
     await client.ready();
     await client.close();
   });
@@ -40,11 +32,11 @@ describe('who may open /client-ws', () => {
     ['a look-alike of a listed origin', 'https://overlay.example.com.evil.example'],
     ['a DNS-rebinding page (same Host, but a domain name)', 'http://rebind.example:PORT'],
   ])('refused with HTTP 403: %s', async (_name, origin) => {
-    const real = origin.replace('PORT', String(server.port));
+    const real = origin.replace('PORT', String(harness.server.port));
     const host = new URL(real).host;
-    const client = new TestClient(server.wsUrl, { origin: real, headers: { host } });
+    const client = new TestClient(harness.server.wsUrl, { origin: real, headers: { host } });
     await expect(client.opened).rejects.toThrow('HTTP 403');
-    expect(server.sessionCount()).toBe(0);
+    expect(harness.server.sessionCount()).toBe(0);
   });
 
   test('the origin rules, unit by unit', () => {
@@ -57,7 +49,7 @@ describe('who may open /client-ws', () => {
   });
 
   test('upgrades on other paths are refused with 404', async () => {
-    const client = new TestClient(server.wsUrl.replace('/client-ws', '/other-ws'));
+    const client = new TestClient(harness.server.wsUrl.replace('/client-ws', '/other-ws'));
     await expect(client.opened).rejects.toThrow('HTTP 404');
   });
 });

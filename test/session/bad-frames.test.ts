@@ -1,18 +1,10 @@
 import { makeFixtureRoot } from '../helpers/fixture-root.js';
-import { startTestServer } from '../helpers/test-server.js';
+import { useTestServer } from '../helpers/server-harness.js';
 import { TestClient, sleep } from '../helpers/ws-client.js';
 
 describe('bad input gets exactly one clear error and changes nothing else (D26)', () => {
   const fixture = makeFixtureRoot();
-  let server: Awaited<ReturnType<typeof startTestServer>>;
-
-  beforeAll(async () => {
-    server = await startTestServer(fixture.root, { mutate: (app) => (app.system.ws_max_payload_bytes = 64 * 1024) });
-  });
-  afterAll(async () => {
-    await server.stop();
-    fixture.cleanup();
-  });
+  const harness = useTestServer(fixture, { mutate: (app) => (app.system.ws_max_payload_bytes = 64 * 1024) });
 
   const cases: Array<[string, unknown, RegExp]> = [
     ['invalid JSON', '{"type": "heartbeat"', /^Invalid frame: not valid JSON/],
@@ -35,7 +27,7 @@ describe('bad input gets exactly one clear error and changes nothing else (D26)'
   ];
 
   test.each(cases)('%s', async (_name, frame, pattern) => {
-    const client = await TestClient.connect(server.wsUrl);
+    const client = await TestClient.connect(harness.server.wsUrl);
     await client.ready();
     client.send(frame);
     client.send({ type: 'heartbeat' });
@@ -46,7 +38,7 @@ describe('bad input gets exactly one clear error and changes nothing else (D26)'
   });
 
   test('a binary frame', async () => {
-    const client = await TestClient.connect(server.wsUrl);
+    const client = await TestClient.connect(harness.server.wsUrl);
     await client.ready();
     client.ws.send(Buffer.from('{"type":"heartbeat"}'), { binary: true });
     client.send({ type: 'heartbeat' });
@@ -59,7 +51,7 @@ describe('bad input gets exactly one clear error and changes nothing else (D26)'
   });
 
   test('frames of later features answer a clear "not supported yet" error and the session goes on', async () => {
-    const client = await TestClient.connect(server.wsUrl);
+    const client = await TestClient.connect(harness.server.wsUrl);
     await client.ready();
     client.send({ type: 'add-client-to-group', invitee_uid: 'someone' });
     client.send({ type: 'heartbeat' });
@@ -72,18 +64,18 @@ describe('bad input gets exactly one clear error and changes nothing else (D26)'
   });
 
   test('an oversized frame closes that socket only (1009); its session is cleaned up, others go on', async () => {
-    const victim = await TestClient.connect(server.wsUrl);
-    const bystander = await TestClient.connect(server.wsUrl);
+    const victim = await TestClient.connect(harness.server.wsUrl);
+    const bystander = await TestClient.connect(harness.server.wsUrl);
     await Promise.all([victim.ready(), bystander.ready()]);
-    expect(server.sessionCount()).toBe(2);
+    expect(harness.server.sessionCount()).toBe(2);
     victim.send({ type: 'text-input', text: 'x'.repeat(70 * 1024), images: [] });
     expect(await victim.closed).toBe(1009);
     await sleep(20);
-    expect(server.sessionCount()).toBe(1);
+    expect(harness.server.sessionCount()).toBe(1);
     bystander.send({ type: 'heartbeat' });
     await bystander.next('heartbeat-ack');
     await bystander.close();
     await sleep(20);
-    expect(server.census.countExcept(['server', 'httpListener'])).toBe(0);
+    expect(harness.server.census.countExcept(['server', 'httpListener'])).toBe(0);
   });
 });

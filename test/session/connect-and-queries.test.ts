@@ -1,5 +1,5 @@
 import { makeFixtureRoot } from '../helpers/fixture-root.js';
-import { startTestServer } from '../helpers/test-server.js';
+import { useTestServer } from '../helpers/server-harness.js';
 import { TestClient, sleep } from '../helpers/ws-client.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -9,18 +9,10 @@ describe('connect sequence and stateless requests (PROTOCOL §2.1, §6.2, §6.3,
   fixture.write('backgrounds/nested/moon.PNG', Buffer.from('x'));
   fixture.write('backgrounds/notes.txt', 'not an image');
   fixture.write('characters/more/deep.yaml', "character_config:\n  conf_name: 'deep_one'\n  conf_uid: 'deep'\n");
-  let server: Awaited<ReturnType<typeof startTestServer>>;
-
-  beforeAll(async () => {
-    server = await startTestServer(fixture.root);
-  });
-  afterAll(async () => {
-    await server.stop();
-    fixture.cleanup();
-  });
+  const harness = useTestServer(fixture);
 
   test('the five connect frames arrive first, in the upstream order, with a fresh uuid4 client_uid', async () => {
-    const client = await TestClient.connect(server.wsUrl);
+    const client = await TestClient.connect(harness.server.wsUrl);
     await client.ready();
     const [a, b, c, d, e] = client.frames;
     expect(client.frames).toHaveLength(5);
@@ -43,7 +35,7 @@ describe('connect sequence and stateless requests (PROTOCOL §2.1, §6.2, §6.3,
     expect(d).toEqual({ type: 'group-update', members: [], is_owner: false });
     expect(e).toEqual({ type: 'control', text: 'start-mic' });
 
-    const other = await TestClient.connect(server.wsUrl);
+    const other = await TestClient.connect(harness.server.wsUrl);
     await other.ready();
     expect(other.frames[2]!.client_uid).toMatch(UUID);
     expect(other.frames[2]!.client_uid).not.toBe(c!.client_uid);
@@ -51,7 +43,7 @@ describe('connect sequence and stateless requests (PROTOCOL §2.1, §6.2, §6.3,
   });
 
   test('frames the client sends before the connect frames are answered after them, in order', async () => {
-    const client = new TestClient(server.wsUrl);
+    const client = new TestClient(harness.server.wsUrl);
     await client.opened;
     client.send({ type: 'fetch-backgrounds' });
     client.send({ type: 'fetch-configs' });
@@ -65,7 +57,7 @@ describe('connect sequence and stateless requests (PROTOCOL §2.1, §6.2, §6.3,
   });
 
   test('fetch-configs lists conf.yaml first, then every alternate (subfolders by relative path) with its conf_name', async () => {
-    const client = await TestClient.connect(server.wsUrl);
+    const client = await TestClient.connect(harness.server.wsUrl);
     await client.ready();
     client.send({ type: 'fetch-configs' });
     const reply = await client.next('config-files');
@@ -79,18 +71,18 @@ describe('connect sequence and stateless requests (PROTOCOL §2.1, §6.2, §6.3,
   });
 
   test('fetch-backgrounds lists image files (any case, subfolders by relative path) and nothing else', async () => {
-    const client = await TestClient.connect(server.wsUrl);
+    const client = await TestClient.connect(harness.server.wsUrl);
     await client.ready();
     client.send({ type: 'fetch-backgrounds' });
     const reply = await client.next('background-files');
     expect(reply.files).toEqual(['cartoon-night-landscape-moon.jpeg', 'ceiling-window-room-night.jpeg', 'nested/moon.PNG']);
-    const res = await fetch(`${server.url}/bg/nested/moon.PNG`);
+    const res = await fetch(`${harness.server.url}/bg/nested/moon.PNG`);
     expect(res.status).toBe(200);
     await client.close();
   });
 
   test('heartbeat gets heartbeat-ack; request-init-config gets set-model-and-conf with this client_uid', async () => {
-    const client = await TestClient.connect(server.wsUrl);
+    const client = await TestClient.connect(harness.server.wsUrl);
     await client.ready();
     const uid = client.frames[2]!.client_uid;
     client.send({ type: 'heartbeat' });
@@ -104,7 +96,7 @@ describe('connect sequence and stateless requests (PROTOCOL §2.1, §6.2, §6.3,
   });
 
   test('normal client traffic with no turn running changes nothing and sends nothing', async () => {
-    const client = await TestClient.connect(server.wsUrl);
+    const client = await TestClient.connect(harness.server.wsUrl);
     await client.ready();
     client.send({ type: 'interrupt-signal', text: 'heard' });
     client.send({ type: 'frontend-playback-complete' });
@@ -118,13 +110,13 @@ describe('connect sequence and stateless requests (PROTOCOL §2.1, §6.2, §6.3,
   });
 
   test('a closed socket moves its session to disconnected: the registry and the live actors drop to zero', async () => {
-    const clients = await Promise.all([1, 2, 3].map(() => TestClient.connect(server.wsUrl)));
+    const clients = await Promise.all([1, 2, 3].map(() => TestClient.connect(harness.server.wsUrl)));
     await Promise.all(clients.map((c) => c.ready()));
-    expect(server.sessionCount()).toBe(3);
+    expect(harness.server.sessionCount()).toBe(3);
     await Promise.all(clients.map((c) => c.close()));
     await sleep(20);
-    expect(server.sessionCount()).toBe(0);
-    expect(server.census.countExcept(['server', 'httpListener'])).toBe(0);
-    expect(await (await fetch(`${server.url}/healthz`)).json()).toEqual({ status: 'ok', sessions: 0, actors: 0 });
+    expect(harness.server.sessionCount()).toBe(0);
+    expect(harness.server.census.countExcept(['server', 'httpListener'])).toBe(0);
+    expect(await (await fetch(`${harness.server.url}/healthz`)).json()).toEqual({ status: 'ok', sessions: 0, actors: 0 });
   });
 });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { makeFixtureRoot } from '../helpers/fixture-root.js';
 import { newSwitchLog, slowLoadCharacter } from '../helpers/slow-switch.js';
-import { startTestServer } from '../helpers/test-server.js';
+import { useTestServer } from '../helpers/server-harness.js';
 import { TestClient, sleep } from '../helpers/ws-client.js';
 
 function addSecondModel(write: (rel: string, content: string) => string, root: string) {
@@ -20,18 +20,10 @@ describe('switch-config (PROTOCOL §6.2, golden §8(d), D10, D11, D13)', () => {
   fixture.write('characters/not_yaml.yaml', 'character_config: [unclosed\n');
   // A sibling folder whose name starts like config_alts_dir: upstream's prefix check let it through (D10).
   fixture.write('characters_private/secret.yaml', "character_config:\n  conf_name: 'TOP-SECRET-VALUE'\n");
-  let server: Awaited<ReturnType<typeof startTestServer>>;
-
-  beforeAll(async () => {
-    server = await startTestServer(fixture.root);
-  });
-  afterAll(async () => {
-    await server.stop();
-    fixture.cleanup();
-  });
+  const harness = useTestServer(fixture);
 
   async function connected() {
-    const client = await TestClient.connect(server.wsUrl);
+    const client = await TestClient.connect(harness.server.wsUrl);
     await client.ready();
     return client;
   }
@@ -113,21 +105,13 @@ describe('switch-config (PROTOCOL §6.2, golden §8(d), D10, D11, D13)', () => {
 describe('switch-config while a switch is running', () => {
   const fixture = makeFixtureRoot();
   const log = newSwitchLog();
-  let server: Awaited<ReturnType<typeof startTestServer>>;
-
-  beforeAll(async () => {
-    server = await startTestServer(fixture.root, { actorsFor: (app) => ({ loadCharacter: slowLoadCharacter(app, 300, log) }) });
-  });
-  afterAll(async () => {
-    await server.stop();
-    fixture.cleanup();
-  });
+  const harness = useTestServer(fixture, { actorsFor: (app) => ({ loadCharacter: slowLoadCharacter(app, 300, log) }) });
   beforeEach(() => {
     log.started.length = log.aborted.length = log.finished.length = 0;
   });
 
   test('a second switch stops the first load and starts the new one: one answer, for the second file', async () => {
-    const client = await TestClient.connect(server.wsUrl);
+    const client = await TestClient.connect(harness.server.wsUrl);
     await client.ready();
     client.send({ type: 'switch-config', file: 'en_unhelpful_ai.yaml' });
     await sleep(50);
@@ -143,22 +127,22 @@ describe('switch-config while a switch is running', () => {
   });
 
   test('a disconnect during a switch stops the load; the session and all its actors are gone', async () => {
-    const client = await TestClient.connect(server.wsUrl);
+    const client = await TestClient.connect(harness.server.wsUrl);
     await client.ready();
     client.send({ type: 'switch-config', file: 'en_unhelpful_ai.yaml' });
     await sleep(50);
-    expect(server.sessionCount()).toBe(1);
+    expect(harness.server.sessionCount()).toBe(1);
     await client.close();
     await sleep(20);
     expect(log.aborted).toEqual(['en_unhelpful_ai.yaml']);
-    expect(server.sessionCount()).toBe(0);
-    expect(server.census.countExcept(['server', 'httpListener'])).toBe(0);
+    expect(harness.server.sessionCount()).toBe(0);
+    expect(harness.server.census.countExcept(['server', 'httpListener'])).toBe(0);
     await sleep(350);
     expect(log.finished).toEqual([]);
   });
 
   test('conversation input during a switch is refused with a clear error, and the switch completes', async () => {
-    const client = await TestClient.connect(server.wsUrl);
+    const client = await TestClient.connect(harness.server.wsUrl);
     await client.ready();
     client.send({ type: 'switch-config', file: 'en_unhelpful_ai.yaml' });
     client.send({ type: 'text-input', text: 'quick!', images: [] });
@@ -172,12 +156,12 @@ describe('switch-config while a switch is running', () => {
   });
 
   test('a slow switch does not block other sessions (D12)', async () => {
-    const slow = await TestClient.connect(server.wsUrl);
+    const slow = await TestClient.connect(harness.server.wsUrl);
     await slow.ready();
     slow.send({ type: 'switch-config', file: 'en_unhelpful_ai.yaml' });
     await sleep(20);
     const started = Date.now();
-    const other = await TestClient.connect(server.wsUrl);
+    const other = await TestClient.connect(harness.server.wsUrl);
     await other.ready();
     other.send({ type: 'heartbeat' });
     await other.next('heartbeat-ack');

@@ -3,25 +3,17 @@ import { espeakTtsEngine } from '../../src/engines/tts/espeak-tts.js';
 import { findProgram } from '../../src/engines/find-program.js';
 import { makeFixtureRoot } from '../helpers/fixture-root.js';
 import { childPids } from '../helpers/process-probes.js';
-import { startTestServer } from '../helpers/test-server.js';
+import { useTestServer } from '../helpers/server-harness.js';
 import { TestClient, sleep } from '../helpers/ws-client.js';
 
 const espeak = findProgram('espeak-ng');
 
 describe('the shipped conf.yaml: built-in offline talker + espeak-ng, no service needed', () => {
   const fixture = makeFixtureRoot();
-  let server: Awaited<ReturnType<typeof startTestServer>>;
-
-  beforeAll(async () => {
-    server = await startTestServer(fixture.root);
-  });
-  afterAll(async () => {
-    await server.stop();
-    fixture.cleanup();
-  });
+  const harness = useTestServer(fixture);
 
   test('holds a conversation that uses the model\'s emotion tags and remembers the user\'s name', async () => {
-    const client = await TestClient.connect(server.wsUrl);
+    const client = await TestClient.connect(harness.server.wsUrl);
     await client.ready();
     client.send({ type: 'text-input', text: 'Hello! My name is Sam.', images: [] });
     await client.next('backend-synth-complete', 1, 10000);
@@ -42,7 +34,7 @@ describe('the shipped conf.yaml: built-in offline talker + espeak-ng, no service
   }, 20000);
 
   test('another session does not know that name (its memory is its own)', async () => {
-    const client = await TestClient.connect(server.wsUrl);
+    const client = await TestClient.connect(harness.server.wsUrl);
     await client.ready();
     client.send({ type: 'text-input', text: "What's my name?", images: [] });
     await client.next('backend-synth-complete', 1, 10000);

@@ -1,15 +1,6 @@
-import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import type { ChatMessage } from '../../agent/chat-memory.js';
-import {
-  bodyText,
-  describeFetchError,
-  LlmError,
-  readErrorBody,
-  usableImages,
-  userPromptText,
-  type LlmEngine,
-  type LlmRequest,
-} from './llm-engine.js';
+import { postEventStream, readEventStream } from './event-stream.js';
+import { LlmError, usableImages, userPromptText, type LlmEngine, type LlmRequest } from './llm-engine.js';
 
 export interface ClaudeSettings {
   baseUrl: string;
@@ -59,48 +50,26 @@ export function claudeEngine(settings: ClaudeSettings): LlmEngine {
   return {
     provider: 'claude_llm',
     async stream(request, onText, signal) {
-      let res: Response;
-      try {
-        res = await fetch(url, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            'x-api-key': settings.apiKey,
-            'anthropic-version': '2023-06-01',
-            accept: 'text/event-stream',
-          },
-          body: JSON.stringify(claudeRequestBody(settings, request)),
-          signal,
-        });
-      } catch (err) {
-        if (signal.aborted) throw err;
-        throw describeFetchError(err, url);
-      }
-      if (!res.ok) throw new LlmError(`claude_llm answered HTTP ${res.status}: ${await readErrorBody(res)}`);
-      let finished = false;
-      let failure: LlmError | undefined;
-      const parser = createParser({
-        onEvent(event: EventSourceMessage) {
-          if (finished || failure) return;
-          let data: { type?: string; delta?: { type?: string; text?: string }; error?: { message?: string } };
-          try {
-            data = JSON.parse(event.data);
-          } catch {
-            failure = new LlmError('claude_llm sent a malformed stream event');
-            return;
-          }
-          const type = data.type ?? event.event;
-          if (type === 'content_block_delta' && data.delta?.type === 'text_delta' && data.delta.text) onText(data.delta.text);
-          else if (type === 'message_stop') finished = true;
-          else if (type === 'error') failure = new LlmError(`claude_llm: ${data.error?.message ?? 'error in the stream'}`);
-        },
+      const headers = {
+        'content-type': 'application/json',
+        'x-api-key': settings.apiKey,
+        'anthropic-version': '2023-06-01',
+        accept: 'text/event-stream',
+      };
+      const res = await postEventStream(url, 'claude_llm', { headers, body: claudeRequestBody(settings, request) }, signal);
+      await readEventStream(res, (event) => {
+        let data: { type?: string; delta?: { type?: string; text?: string }; error?: { message?: string } };
+        try {
+          data = JSON.parse(event.data);
+        } catch {
+          return new LlmError('claude_llm sent a malformed stream event');
+        }
+        const type = data.type ?? event.event;
+        if (type === 'content_block_delta' && data.delta?.type === 'text_delta' && data.delta.text) onText(data.delta.text);
+        else if (type === 'message_stop') return 'done';
+        else if (type === 'error') return new LlmError(`claude_llm: ${data.error?.message ?? 'error in the stream'}`);
+        return 'continue';
       });
-      for await (const text of bodyText(res)) {
-        parser.feed(text);
-        if (failure) throw failure;
-        if (finished) break;
-      }
-      if (failure) throw failure;
     },
   };
 }

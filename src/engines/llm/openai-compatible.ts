@@ -1,14 +1,5 @@
-import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import {
-  bodyText,
-  describeFetchError,
-  LlmError,
-  readErrorBody,
-  usableImages,
-  userPromptText,
-  type LlmEngine,
-  type LlmRequest,
-} from './llm-engine.js';
+import { postEventStream, readEventStream } from './event-stream.js';
+import { LlmError, usableImages, userPromptText, type LlmEngine, type LlmRequest } from './llm-engine.js';
 
 export interface OpenAiCompatibleSettings {
   provider: string;
@@ -55,45 +46,20 @@ export function openAiCompatibleEngine(settings: OpenAiCompatibleSettings): LlmE
       if (settings.apiKey) headers.authorization = `Bearer ${settings.apiKey}`;
       if (settings.organizationId) headers['openai-organization'] = settings.organizationId;
       if (settings.projectId) headers['openai-project'] = settings.projectId;
-      let res: Response;
-      try {
-        res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(chatCompletionBody(settings, request)), signal });
-      } catch (err) {
-        if (signal.aborted) throw err;
-        throw describeFetchError(err, url);
-      }
-      if (!res.ok) throw new LlmError(`${settings.provider} answered HTTP ${res.status}: ${await readErrorBody(res)}`);
-
-      let finished = false;
-      let failure: LlmError | undefined;
-      const parser = createParser({
-        onEvent(event: EventSourceMessage) {
-          if (finished || failure) return;
-          if (event.data === '[DONE]') {
-            finished = true;
-            return;
-          }
-          let chunk: { choices?: Array<{ delta?: { content?: string | null } }>; error?: { message?: string } };
-          try {
-            chunk = JSON.parse(event.data);
-          } catch {
-            failure = new LlmError(`${settings.provider} sent a malformed stream chunk`);
-            return;
-          }
-          if (chunk.error) {
-            failure = new LlmError(`${settings.provider}: ${chunk.error.message ?? 'error in the stream'}`);
-            return;
-          }
-          const text = chunk.choices?.[0]?.delta?.content;
-          if (text) onText(text);
-        },
+      const res = await postEventStream(url, settings.provider, { headers, body: chatCompletionBody(settings, request) }, signal);
+      await readEventStream(res, (event) => {
+        if (event.data === '[DONE]') return 'done';
+        let chunk: { choices?: Array<{ delta?: { content?: string | null } }>; error?: { message?: string } };
+        try {
+          chunk = JSON.parse(event.data);
+        } catch {
+          return new LlmError(`${settings.provider} sent a malformed stream chunk`);
+        }
+        if (chunk.error) return new LlmError(`${settings.provider}: ${chunk.error.message ?? 'error in the stream'}`);
+        const text = chunk.choices?.[0]?.delta?.content;
+        if (text) onText(text);
+        return 'continue';
       });
-      for await (const text of bodyText(res)) {
-        parser.feed(text);
-        if (failure) throw failure;
-        if (finished) break;
-      }
-      if (failure) throw failure;
     },
   };
 }

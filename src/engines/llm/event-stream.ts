@@ -1,0 +1,46 @@
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { bodyText, describeFetchError, LlmError, readErrorBody } from './llm-engine.js';
+
+/** What one server-sent event means to a provider: read on, the reply is complete, or the stream reports a failure. */
+export type StreamStep = 'continue' | 'done' | LlmError;
+
+/**
+ * POSTs a streaming request; network failures and HTTP errors become LlmErrors with a message a person can act on.
+ * An abort through `signal` is rethrown as it is.
+ */
+export async function postEventStream(
+  url: string,
+  provider: string,
+  init: { headers: Record<string, string>; body: unknown },
+  signal: AbortSignal,
+): Promise<Response> {
+  let res: Response;
+  try {
+    res = await fetch(url, { method: 'POST', headers: init.headers, body: JSON.stringify(init.body), signal });
+  } catch (err) {
+    if (signal.aborted) throw err;
+    throw describeFetchError(err, url);
+  }
+  if (!res.ok) throw new LlmError(`${provider} answered HTTP ${res.status}: ${await readErrorBody(res)}`);
+  return res;
+}
+
+/** Feeds each server-sent event of `res` to `onEvent` until it says the reply is complete or failed. */
+export async function readEventStream(res: Response, onEvent: (event: EventSourceMessage) => StreamStep): Promise<void> {
+  let finished = false;
+  let failure: LlmError | undefined;
+  const parser = createParser({
+    onEvent(event) {
+      if (finished || failure) return;
+      const step = onEvent(event);
+      if (step === 'done') finished = true;
+      else if (step instanceof LlmError) failure = step;
+    },
+  });
+  for await (const text of bodyText(res)) {
+    parser.feed(text);
+    if (failure) throw failure;
+    if (finished) break;
+  }
+  if (failure) throw failure;
+}
