@@ -1,4 +1,4 @@
-import { assign, enqueueActions, fromCallback, fromPromise, sendTo, setup, stopChild, type EventObject } from 'xstate';
+import { assign, enqueueActions, fromCallback, fromPromise, sendTo, setup, stopChild, type AnyActorRef, type EventObject } from 'xstate';
 import { addMessage, INTERRUPT_MARKER, rememberInterrupt, verifiedHeardText, type ChatMessage } from '../src/agent/chat-memory.js';
 import type { SessionCharacter } from '../src/session/character-runtime.js';
 import { joinDisplayTexts, localTimestamp, type HistoryMessage } from '../src/history/history-format.js';
@@ -6,6 +6,7 @@ import type { ClientFrame, ClientFrameType } from '../src/protocol/client-frames
 import type { ServerFrame } from '../src/protocol/server-frames.js';
 import type { SocketHandle } from '../src/server/socket-handle.js';
 import { emptyIdPool, idSuffix, releaseId, takeId, type IdPool } from './id-pool.js';
+import { toolboxMachine } from './toolbox.machine.js';
 import { turnMachine, type TurnInput, type TurnOutput, type TurnOutputEvent, type TurnTrigger } from './turn.machine.js';
 
 /**
@@ -68,6 +69,10 @@ export interface SessionLimits {
   playbackSlackMs: number;
   /** Samples of 16 kHz mic audio buffered for one utterance at most. */
   micMaxSamples: number;
+  /** Rounds of tool calls in one reply. */
+  mcpMaxSteps: number;
+  /** Bound on an MCP server's start and on one tool call. */
+  mcpCallTimeoutMs: number;
 }
 
 export interface SessionSetup {
@@ -97,6 +102,8 @@ export interface SessionContext {
   /** Ids of the short-lived query children (`query.<n>`), reused (see id-pool.ts). */
   queryIds: IdPool;
   switches: number;
+  /** How the model gets its tools: natively, or in the prompt once it refused them (reset by a switch). */
+  toolMode: 'native' | 'prompt';
 }
 
 export interface SocketBridgeInput {
@@ -143,6 +150,8 @@ export const sessionMachine = setup({
     loadCharacter: fromPromise<SessionCharacter, { file: string; clientUid: string }>(notProvided('loadCharacter')),
     /** One conversation turn. */
     turn: turnMachine,
+    /** The character's MCP tool servers (none started until a turn needs them). */
+    toolbox: toolboxMachine,
     /** `config-files` reply. */
     listConfigs: fromPromise<QueryResult, void>(notProvided('listConfigs')),
     /** `background-files` reply. */
@@ -270,7 +279,7 @@ export const sessionMachine = setup({
     clientUid: input.clientUid,
     socket: input.socket,
     character: null,
-    limits: { ttsConcurrency: 1, playbackSlackMs: 0, micMaxSamples: 0 },
+    limits: { ttsConcurrency: 1, playbackSlackMs: 0, micMaxSamples: 0, mcpMaxSteps: 0, mcpCallTimeoutMs: 0 },
     memory: [],
     mic: { chunks: [], samples: 0 },
     trigger: null,
@@ -280,6 +289,7 @@ export const sessionMachine = setup({
     pendingFile: null,
     queryIds: emptyIdPool(),
     switches: 0,
+    toolMode: 'native',
   }),
   invoke: [
     { id: 'socket', src: 'socketBridge', input: ({ context }) => ({ socket: context.socket, clientUid: context.clientUid }) },
@@ -365,6 +375,17 @@ export const sessionMachine = setup({
     },
     active: {
       initial: 'idle',
+      // The character's tool servers live while it is active: a switch or a disconnect stops them (D3, D4).
+      invoke: {
+        id: 'toolbox',
+        src: 'toolbox',
+        input: ({ context }) => ({
+          clientUid: context.clientUid,
+          servers: context.character!.runtime.mcp?.servers ?? {},
+          toolLists: context.character!.runtime.mcp?.toolLists ?? { get: () => undefined, put: () => undefined },
+          callTimeoutMs: context.limits.mcpCallTimeoutMs,
+        }),
+      },
       on: {
         'client.switch-config': {
           target: 'switchingConfig',
@@ -394,7 +415,7 @@ export const sessionMachine = setup({
           invoke: {
             id: 'turn',
             src: 'turn',
-            input: ({ context }) => turnInput(context),
+            input: ({ context, self }) => turnInput(context, self.getSnapshot().children.toolbox),
             onDone: { target: 'idle', actions: 'rememberReply' },
             // A turn that failed in an unexpected way still ends the chain for the client (D7).
             onError: {
@@ -409,6 +430,7 @@ export const sessionMachine = setup({
           on: {
             'turn.frame': { actions: ['trackSpoken', { type: 'send', params: ({ event }) => event.frame }] },
             'turn.user-message': { actions: 'rememberUserMessage' },
+            'turn.tool-mode': { actions: assign({ toolMode: ({ event }) => event.mode }) },
             'client.frontend-playback-complete': { actions: sendTo('turn', { type: 'playback.complete' }) },
             'client.interrupt-signal': {
               target: 'idle',
@@ -457,6 +479,7 @@ export const sessionMachine = setup({
               // is recorded, so no message can land in the previous character's folder.
               memory: [],
               historyUid: null,
+              toolMode: 'native',
             }),
             { type: 'send', params: ({ context }) => modelAndConf(context.character!, context.clientUid) },
             {
@@ -527,9 +550,13 @@ function proactiveTrigger(context: SessionContext, event: Extract<SessionEvent, 
   return { kind: 'proactive', prompt: context.character!.runtime.proactivePrompt, images: event.frame.images };
 }
 
-export function turnInput(context: SessionContext): TurnInput {
+export function turnInput(context: SessionContext, toolbox?: AnyActorRef): TurnInput {
   const character = context.character!;
   const { runtime, config, modelInfo } = character;
+  const tools =
+    runtime.mcp && toolbox
+      ? { toolbox, mode: context.toolMode, maxSteps: context.limits.mcpMaxSteps, promptTemplate: runtime.mcp.promptTemplate }
+      : undefined;
   return {
     clientUid: context.clientUid,
     trigger: context.trigger!,
@@ -543,6 +570,7 @@ export function turnInput(context: SessionContext): TurnInput {
     asrUnavailable: runtime.asrUnavailable,
     ttsConcurrency: context.limits.ttsConcurrency,
     playbackSlackMs: context.limits.playbackSlackMs,
+    ...(tools ? { tools } : {}),
   };
 }
 

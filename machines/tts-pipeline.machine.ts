@@ -1,11 +1,12 @@
-import { enqueueActions, fromPromise, sendParent, setup, stopChild } from 'xstate';
-import type { AudioFrame } from '../src/protocol/server-frames.js';
+import { assign, enqueueActions, fromPromise, sendParent, setup, stopChild } from 'xstate';
+import type { AudioFrame, ServerFrame } from '../src/protocol/server-frames.js';
 import { emptyIdPool, idSuffix, releaseId, takeId, type IdPool } from './id-pool.js';
 
 /**
  * Speech for one reply: sentences are synthesised in parallel (at most `concurrency` at once, each a `synthesize`
  * child whose stop aborts it) and delivered to the parent strictly in sentence order as `tts.payload`. After
- * `tts.end`, once the last payload is out, it sends `tts.drained` and finishes. Stopping the pipeline (the turn
+ * `tts.end`, once the last payload is out, it sends `tts.drained` and finishes. Other frames that belong between two
+ * sentences (tool status) take a sequence number too and are delivered in their place as `tts.passthrough`. Stopping the pipeline (the turn
  * ends, is interrupted, the session leaves) stops every synthesis in flight.
  */
 
@@ -32,7 +33,7 @@ export interface PipelineInput {
   engine: unknown;
 }
 
-type Ready = { frame: AudioFrame; durationMs: number };
+type Ready = { frame: AudioFrame; durationMs: number } | { passthrough: ServerFrame };
 
 export interface PipelineContext extends PipelineInput {
   queue: SpeechJob[];
@@ -46,11 +47,15 @@ export interface PipelineContext extends PipelineInput {
 export type PipelineEvent =
   | { type: 'tts.sentence'; job: SpeechJob }
   | { type: 'tts.end'; total: number }
+  | { type: 'tts.frame'; seq: number; frame: ServerFrame }
   | { type: `xstate.done.actor.synth.${number}`; actorId: string; output: SynthResult }
   | { type: `xstate.error.actor.synth.${number}`; actorId: string; error: unknown };
 
 /** Sent to the parent. */
-export type PipelineOutputEvent = { type: 'tts.payload'; frame: AudioFrame; durationMs: number } | { type: 'tts.drained' };
+export type PipelineOutputEvent =
+  | { type: 'tts.payload'; frame: AudioFrame; durationMs: number }
+  | { type: 'tts.passthrough'; frame: ServerFrame }
+  | { type: 'tts.drained' };
 
 export function audioFrame(job: SpeechJob, result: SynthResult | null, speaker: { name: string; avatar: string }): AudioFrame {
   return {
@@ -91,8 +96,12 @@ export const ttsPipelineMachine = setup({
       const ready = { ...context.ready };
       let next = context.next;
       while (ready[next]) {
-        const { frame, durationMs } = ready[next]!;
-        enqueue.sendParent({ type: 'tts.payload', frame, durationMs } satisfies PipelineOutputEvent);
+        const entry = ready[next]!;
+        enqueue.sendParent(
+          ('passthrough' in entry
+            ? { type: 'tts.passthrough', frame: entry.passthrough }
+            : { type: 'tts.payload', frame: entry.frame, durationMs: entry.durationMs }) satisfies PipelineOutputEvent,
+        );
         delete ready[next];
         next++;
       }
@@ -119,6 +128,9 @@ export const ttsPipelineMachine = setup({
             }),
             'advance',
           ],
+        },
+        'tts.frame': {
+          actions: [assign({ ready: ({ context, event }) => ({ ...context.ready, [event.seq]: { passthrough: event.frame } }) }), 'advance'],
         },
         'tts.end': { actions: enqueueActions(({ event, enqueue }) => enqueue.assign({ total: event.total })) },
         'xstate.done.actor.synth.*': {

@@ -1,17 +1,25 @@
-import { assign, enqueueActions, fromCallback, fromPromise, sendParent, setup, type EventObject } from 'xstate';
+import { assign, enqueueActions, fromCallback, fromPromise, sendParent, setup, type AnyActorRef, type EventObject } from 'xstate';
 import type { ChatMessage } from '../src/agent/chat-memory.js';
 import { sentenceOutput } from '../src/agent/sentence-output.js';
 import { flushText, initialSplitter, pushText, type SplitterState, type TextUnit } from '../src/agent/sentence-splitter.js';
 import type { CharacterConfig } from '../src/config/conf-schema.js';
-import type { ImageInput, LlmRequest } from '../src/engines/llm/llm-engine.js';
-import type { ServerFrame } from '../src/protocol/server-frames.js';
+import type { ImageInput, LlmRequest, ToolCallRequest, ToolCallResult, ToolDefinition, ToolRound } from '../src/engines/llm/llm-engine.js';
+import { flushToolJson, initialToolJson, scanToolJson, type ToolJsonState } from '../src/agent/tool-call-json.js';
+import { promptModeSystem } from '../src/mcp/tool-catalog.js';
+import type { ServerFrame, ToolCallStatusFrame } from '../src/protocol/server-frames.js';
+import type { ToolboxReply } from './toolbox.machine.js';
 import { ttsPipelineMachine, type PipelineOutputEvent, type SpeechJob } from './tts-pipeline.machine.js';
 
 /**
  * One conversation turn, invoked by the session while it is `responding`: leaving that state (interrupt, new input,
  * switch-config, disconnect) stops the turn and, with it, the LLM request, every synthesis and the playback wait.
  *
- *   starting → (transcribing) → thinking → speaking → awaitingPlayback → finishing → done
+ *   starting → (transcribing) → (listingTools) → thinking ⇄ usingTools → speaking → awaitingPlayback → finishing → done
+ *
+ * With MCP tools, `thinking` ends with the calls the model asked for; `usingTools` runs them one by one through the
+ * session's toolbox, reports each as `tool_call_status` (in sentence order, through the TTS pipeline) and asks the
+ * model again with the results, at most `maxSteps` times. Models without native tools get the tools in the prompt
+ * and answer with JSON, which is caught before it is spoken.
  *
  * Frames go to the session as `turn.frame`, in the order of PROTOCOL §5.1; every turn that sent
  * `conversation-chain-start` ends with `conversation-chain-end`, whatever failed on the way (D7).
@@ -28,6 +36,15 @@ export interface TurnEngines {
   asr?: unknown;
 }
 
+export interface TurnTools {
+  /** The session's toolbox actor (tools.list / tool.call). */
+  toolbox: AnyActorRef;
+  mode: 'native' | 'prompt';
+  maxSteps: number;
+  /** mcp_prompt: the instructions for prompt mode, with the listing placeholder. */
+  promptTemplate: string;
+}
+
 export interface TurnInput {
   clientUid: string;
   trigger: TurnTrigger;
@@ -42,6 +59,7 @@ export interface TurnInput {
   asrUnavailable?: string;
   ttsConcurrency: number;
   playbackSlackMs: number;
+  tools?: TurnTools;
 }
 
 export interface TurnOutput {
@@ -64,22 +82,67 @@ export interface TurnContext extends TurnInput {
   audioMs: number;
   framesSent: number;
   playbackTimedOut: boolean;
+  toolMode: 'native' | 'prompt';
+  toolList: ToolDefinition[];
+  rounds: ToolRound[];
+  /** What the model has written in the current call (tool rounds keep it). */
+  roundText: string;
+  pendingCalls: ToolCallRequest[];
+  roundResults: ToolCallResult[];
+  jsonScan: ToolJsonState;
 }
 
 export type TurnEvent =
   | { type: 'llm.delta'; text: string }
-  | { type: 'llm.done' }
-  | { type: 'llm.error'; message: string }
+  | { type: 'llm.done'; toolCalls?: ToolCallRequest[] }
+  | { type: 'llm.error'; message: string; toolsUnsupported?: boolean }
+  | ToolboxReply
   | PipelineOutputEvent
   | { type: 'playback.complete' };
 
 /** Sent to the session. */
-export type TurnOutputEvent = { type: 'turn.frame'; frame: ServerFrame } | { type: 'turn.user-message'; content: string };
+export type TurnOutputEvent =
+  | { type: 'turn.frame'; frame: ServerFrame }
+  | { type: 'turn.user-message'; content: string }
+  /** The model refused native tools: the session's later turns use prompt mode. */
+  | { type: 'turn.tool-mode'; mode: 'prompt' };
 
 export function llmRequest(context: TurnContext): LlmRequest {
   const userText = context.trigger.kind === 'proactive' ? context.trigger.prompt : context.userText;
-  return { system: context.system, memory: context.memory, userText, images: context.trigger.images };
+  const base = { memory: context.memory, userText, images: context.trigger.images, rounds: context.rounds };
+  if (context.toolList.length > 0 && context.toolMode === 'prompt' && context.tools) {
+    return { ...base, system: promptModeSystem(context.system, context.tools.promptTemplate, context.toolList) };
+  }
+  return { ...base, system: context.system, tools: context.toolMode === 'native' ? context.toolList : [] };
 }
+
+/** A call as the toolbox runs it, or why it cannot run (bad argument JSON, unknown tool). */
+export function resolveCall(
+  call: ToolCallRequest,
+  tools: readonly ToolDefinition[],
+): { server: string; args: Record<string, unknown> } | { error: string } {
+  const candidates = tools.filter((t) => t.name === call.name);
+  const tool = candidates.find((t) => t.server === call.server) ?? candidates[candidates.length - 1];
+  if (!tool) return { error: `Tool '${call.name}' is not available.` };
+  let args: unknown;
+  try {
+    args = JSON.parse(call.arguments || '{}');
+  } catch (err) {
+    return { error: `the arguments for '${call.name}' are not valid JSON (${(err as Error).message})` };
+  }
+  if (!args || typeof args !== 'object' || Array.isArray(args)) return { error: `the arguments for '${call.name}' must be a JSON object` };
+  return { server: tool.server, args: args as Record<string, unknown> };
+}
+
+const statusFrame = (context: TurnContext, call: ToolCallRequest, status: ToolCallStatusFrame['status'], content: string): ToolCallStatusFrame => ({
+  type: 'tool_call_status',
+  tool_id: call.id,
+  tool_name: call.name,
+  status,
+  content,
+  timestamp: new Date().toISOString(),
+  name: context.speaker.name,
+});
 
 /** The user's message as memory stores it (images are not kept, only noted). */
 export function userMemoryText(text: string, images: readonly ImageInput[]): string {
@@ -93,6 +156,20 @@ const dispatchUnits = (context: TurnContext, units: TextUnit[]) =>
       ...sentenceOutput(unit, context.emotionMap, context.preprocessor),
     }),
   );
+
+/** Text → sentences → what to send the TTS pipeline, and the context after it. */
+function feedPlan(context: TurnContext, text: string, final: boolean) {
+  const options = { fasterFirstResponse: context.fasterFirstResponse };
+  const pushed = pushText(context.splitter, text, options);
+  const { state, units } = final ? flushTogether(pushed, options) : pushed;
+  const total = context.seq + units.length;
+  const events: Array<{ type: 'tts.sentence'; job: SpeechJob } | { type: 'tts.end'; total: number }> = dispatchUnits(context, units).map((job) => ({
+    type: 'tts.sentence',
+    job,
+  }));
+  if (final) events.push({ type: 'tts.end', total });
+  return { events, update: { splitter: state, seq: total, reply: context.reply + text } };
+}
 
 export const turnMachine = setup({
   types: {
@@ -110,18 +187,82 @@ export const turnMachine = setup({
     transcribe: fromPromise<string, { engine: unknown; unavailable?: string; samples: Float32Array; clientUid: string }>(() => {
       throw new Error('actor "transcribe" must be provided with machine.provide()');
     }),
+    /** Asks the toolbox for the tool list and passes the answer on. */
+    toolList: fromCallback<EventObject, { toolbox: AnyActorRef }>(({ input, self, sendBack, receive }) => {
+      input.toolbox.send({ type: 'tools.list', replyTo: self });
+      receive((event) => sendBack(event));
+    }),
+    /** One tool call through the toolbox; stopped before the answer (interrupt), it cancels the call. */
+    toolCall: fromCallback<EventObject, { toolbox: AnyActorRef; server: string; tool: string; args: Record<string, unknown> }>(
+      ({ input, self, sendBack, receive }) => {
+        const callId = self.sessionId;
+        let answered = false;
+        input.toolbox.send({ type: 'tool.call', callId, server: input.server, tool: input.tool, args: input.args, replyTo: self });
+        receive((event) => {
+          answered = true;
+          sendBack(event);
+        });
+        return () => {
+          if (!answered && input.toolbox.getSnapshot().status === 'active') input.toolbox.send({ type: 'tool.cancel', callId });
+        };
+      },
+    ),
   },
   actions: {
     sendFrame: sendParent((_, frame: ServerFrame) => ({ type: 'turn.frame', frame }) satisfies TurnOutputEvent),
     /** Text → sentences → the TTS pipeline, keeping the splitter's state. */
     feedText: enqueueActions(({ context, enqueue }, params: { text: string; final: boolean }) => {
-      const options = { fasterFirstResponse: context.fasterFirstResponse };
-      const pushed = pushText(context.splitter, params.text, options);
-      const { state, units } = params.final ? flushTogether(pushed, options) : pushed;
-      for (const job of dispatchUnits(context, units)) enqueue.sendTo('tts', { type: 'tts.sentence', job });
-      enqueue.assign({ splitter: state, seq: context.seq + units.length, reply: context.reply + params.text });
-      if (params.final) enqueue.sendTo('tts', { type: 'tts.end', total: context.seq + units.length });
+      const plan = feedPlan(context, params.text, params.final);
+      for (const event of plan.events) enqueue.sendTo('tts', event);
+      enqueue.assign(plan.update);
     }),
+    /** A model delta: spoken at once, except (prompt mode) anything that may be a tool call's JSON. */
+    takeDelta: enqueueActions(({ context, enqueue }, params: { text: string }) => {
+      const prompt = context.toolMode === 'prompt' && context.toolList.length > 0;
+      const step = prompt ? scanToolJson(context.jsonScan, params.text) : { state: context.jsonScan, speak: params.text, calls: [] };
+      const plan = feedPlan(context, step.speak, false);
+      for (const event of plan.events) enqueue.sendTo('tts', event);
+      enqueue.assign({ ...plan.update, roundText: context.roundText + params.text, jsonScan: step.state, ...(prompt ? { pendingCalls: step.calls } : {}) });
+    }),
+    /** The model's answer is complete: held-back text is spoken, the splitter flushed, the pipeline told the total. */
+    finishText: enqueueActions(({ context, enqueue }) => {
+      const plan = feedPlan(context, flushToolJson(context.jsonScan).speak, true);
+      for (const event of plan.events) enqueue.sendTo('tts', event);
+      enqueue.assign({ ...plan.update, jsonScan: initialToolJson() });
+    }),
+    /** Sentences written before the tool calls are spoken now, not after the tools ran. */
+    flushSentences: enqueueActions(({ context, enqueue }) => {
+      const options = { fasterFirstResponse: context.fasterFirstResponse };
+      const { state, units } = flushText(context.splitter, options);
+      for (const job of dispatchUnits(context, units)) enqueue.sendTo('tts', { type: 'tts.sentence', job });
+      enqueue.assign({ splitter: state, seq: context.seq + units.length });
+    }),
+    /** A frame that belongs between two sentences goes through the pipeline, to keep its place. */
+    orderedFrame: enqueueActions(({ context, enqueue }, frame: ServerFrame) => {
+      enqueue.sendTo('tts', { type: 'tts.frame', seq: context.seq, frame });
+      enqueue.assign({ seq: context.seq + 1 });
+    }),
+    recordUserMessage: enqueueActions(({ context, enqueue }) => {
+      // The user's words enter memory before the model is asked (UPSTREAM-BEHAVIOR §2.3); a proactive prompt never does.
+      if (context.trigger.kind !== 'proactive') {
+        enqueue.sendParent({ type: 'turn.user-message', content: userMemoryText(context.userText, context.trigger.images) } satisfies TurnOutputEvent);
+      }
+    }),
+    /** A call that cannot run gets its error status and an error result for the model; the next call follows. */
+    rejectCall: enqueueActions(({ context, enqueue }) => {
+      const call = context.pendingCalls[context.roundResults.length]!;
+      const resolved = resolveCall(call, context.toolList);
+      const message = 'error' in resolved ? resolved.error : 'not run';
+      enqueue.sendTo('tts', { type: 'tts.frame', seq: context.seq, frame: statusFrame(context, call, 'error', `Error: ${message}`) });
+      enqueue.assign({ seq: context.seq + 1, roundResults: [...context.roundResults, { id: call.id, content: `Error: ${message}`, isError: true }] });
+    }),
+    closeRound: assign(({ context }) => ({
+      rounds: [...context.rounds, { mode: context.toolMode, text: context.roundText, calls: context.pendingCalls, results: context.roundResults }],
+      roundText: '',
+      pendingCalls: [],
+      roundResults: [],
+      jsonScan: initialToolJson(),
+    })),
   },
   delays: {
     /** The bound on the wait for the client's playback (D2): the audio sent plus a slack. */
@@ -131,6 +272,16 @@ export const turnMachine = setup({
     isVoice: ({ context }) => context.trigger.kind === 'audio',
     anythingSent: ({ context }) => context.framesSent > 0,
     nothingToAnswer: ({ context }) => context.trigger.kind !== 'proactive' && userMemoryText(context.userText, context.trigger.images) === '',
+    hasToolbox: ({ context }) => context.tools !== undefined,
+    /** The model asked for tools (native calls, or prompt-mode JSON just completed). */
+    callsTools: ({ context, event }) =>
+      context.toolList.length > 0 &&
+      ((event.type === 'llm.done' && context.toolMode === 'native' && (event.toolCalls?.length ?? 0) > 0) ||
+        (event.type === 'llm.delta' && context.toolMode === 'prompt' && scanToolJson(context.jsonScan, event.text).calls.length > 0)),
+    refusedTools: ({ context, event }) => event.type === 'llm.error' && event.toolsUnsupported === true && context.toolMode === 'native',
+    overStepCap: ({ context }) => context.rounds.length >= (context.tools?.maxSteps ?? 0),
+    allCalled: ({ context }) => context.roundResults.length >= context.pendingCalls.length,
+    callCannotRun: ({ context }) => 'error' in resolveCall(context.pendingCalls[context.roundResults.length]!, context.toolList),
   },
 }).createMachine({
   id: 'turn',
@@ -144,6 +295,13 @@ export const turnMachine = setup({
     audioMs: 0,
     framesSent: 0,
     playbackTimedOut: false,
+    toolMode: input.tools?.mode ?? 'native',
+    toolList: [],
+    rounds: [],
+    roundText: '',
+    pendingCalls: [],
+    roundResults: [],
+    jsonScan: initialToolJson(),
   }),
   invoke: {
     id: 'tts',
@@ -162,6 +320,7 @@ export const turnMachine = setup({
         { type: 'sendFrame', params: ({ event }) => event.frame },
       ],
     },
+    'tts.passthrough': { actions: { type: 'sendFrame', params: ({ event }) => event.frame } },
   },
   initial: 'starting',
   states: {
@@ -170,7 +329,12 @@ export const turnMachine = setup({
         { type: 'sendFrame', params: { type: 'control', text: 'conversation-chain-start' } },
         { type: 'sendFrame', params: { type: 'full-text', text: 'Thinking...' } },
       ],
-      always: [{ guard: 'isVoice', target: 'transcribing' }, { guard: 'nothingToAnswer', target: 'finishing' }, { target: 'thinking' }],
+      always: [
+        { guard: 'isVoice', target: 'transcribing' },
+        { guard: 'nothingToAnswer', target: 'finishing' },
+        { guard: 'hasToolbox', target: 'listingTools', actions: 'recordUserMessage' },
+        { target: 'thinking', actions: 'recordUserMessage' },
+      ],
     },
     transcribing: {
       invoke: {
@@ -189,10 +353,11 @@ export const turnMachine = setup({
             actions: { type: 'sendFrame', params: ({ event }) => ({ type: 'user-input-transcription', text: event.output }) },
           },
           {
-            target: 'thinking',
+            target: 'listingOrThinking',
             actions: [
               assign({ userText: ({ event }) => event.output }),
               { type: 'sendFrame', params: ({ event }) => ({ type: 'user-input-transcription', text: event.output }) },
+              'recordUserMessage',
             ],
           },
         ],
@@ -205,27 +370,114 @@ export const turnMachine = setup({
         },
       },
     },
+    listingOrThinking: {
+      always: [{ guard: 'hasToolbox', target: 'listingTools' }, { target: 'thinking' }],
+    },
+    listingTools: {
+      invoke: { src: 'toolList', input: ({ context }) => ({ toolbox: context.tools!.toolbox }) },
+      on: {
+        'tools.listed': {
+          target: 'thinking',
+          actions: [
+            assign({ toolList: ({ event }) => event.tools }),
+            enqueueActions(({ event, enqueue }) => {
+              for (const problem of event.problems) enqueue({ type: 'sendFrame', params: { type: 'error', message: `MCP: ${problem}` } });
+            }),
+          ],
+        },
+      },
+    },
     thinking: {
-      entry: enqueueActions(({ context, enqueue }) => {
-        // The user's words enter memory before the model is asked (UPSTREAM-BEHAVIOR §2.3); a proactive prompt never does.
-        if (context.trigger.kind !== 'proactive') {
-          enqueue.sendParent({ type: 'turn.user-message', content: userMemoryText(context.userText, context.trigger.images) } satisfies TurnOutputEvent);
-        }
-      }),
       invoke: {
         id: 'llm',
         src: 'llmStream',
         input: ({ context }) => ({ engine: context.engines.llm, request: llmRequest(context), clientUid: context.clientUid }),
       },
       on: {
-        'llm.delta': { actions: { type: 'feedText', params: ({ event }) => ({ text: event.text, final: false }) } },
-        'llm.done': { target: 'speaking', actions: { type: 'feedText', params: { text: '', final: true } } },
-        'llm.error': {
-          target: 'speaking',
-          actions: [
-            { type: 'sendFrame', params: ({ event }) => ({ type: 'error', message: `Error processing agent response: ${event.message}` }) },
-            { type: 'feedText', params: { text: '', final: true } },
+        'llm.delta': [
+          // Prompt mode: the JSON of a tool call is complete; the rest of this answer is not wanted.
+          { guard: 'callsTools', target: 'usingTools', actions: { type: 'takeDelta', params: ({ event }) => ({ text: event.text }) } },
+          { actions: { type: 'takeDelta', params: ({ event }) => ({ text: event.text }) } },
+        ],
+        'llm.done': [
+          { guard: 'callsTools', target: 'usingTools', actions: assign({ pendingCalls: ({ event }) => event.toolCalls ?? [] }) },
+          { target: 'speaking', actions: 'finishText' },
+        ],
+        'llm.error': [
+          {
+            // Ollama and friends refuse `tools` for some models: ask again with the tools in the prompt (upstream §8 #6).
+            guard: 'refusedTools',
+            target: 'thinking',
+            reenter: true,
+            actions: [
+              assign({ toolMode: 'prompt', roundText: '', jsonScan: initialToolJson() }),
+              sendParent({ type: 'turn.tool-mode', mode: 'prompt' } satisfies TurnOutputEvent),
+            ],
+          },
+          {
+            target: 'speaking',
+            actions: [
+              { type: 'sendFrame', params: ({ event }) => ({ type: 'error', message: `Error processing agent response: ${event.message}` }) },
+              'finishText',
+            ],
+          },
+        ],
+      },
+    },
+    usingTools: {
+      entry: 'flushSentences',
+      initial: 'checking',
+      states: {
+        checking: {
+          always: [
+            {
+              // The step cap: calls beyond it are not run, and the turn ends with what was said.
+              guard: 'overStepCap',
+              target: '#turn.speaking',
+              actions: [
+                enqueueActions(({ context, enqueue }) => {
+                  const message = `Error: not run: the model asked for tools more than ${context.tools?.maxSteps ?? 0} times in one reply`;
+                  let seq = context.seq;
+                  for (const call of context.pendingCalls) enqueue.sendTo('tts', { type: 'tts.frame', seq: seq++, frame: statusFrame(context, call, 'error', message) });
+                  enqueue.assign({ seq });
+                }),
+                'finishText',
+              ],
+            },
+            { target: 'next' },
           ],
+        },
+        next: {
+          always: [
+            { guard: 'allCalled', target: '#turn.thinking', actions: 'closeRound' },
+            { guard: 'callCannotRun', target: 'next', reenter: true, actions: 'rejectCall' },
+            { target: 'calling' },
+          ],
+        },
+        calling: {
+          entry: enqueueActions(({ context, enqueue }) => {
+            const call = context.pendingCalls[context.roundResults.length]!;
+            const resolved = resolveCall(call, context.toolList) as { args: Record<string, unknown> };
+            enqueue({ type: 'orderedFrame', params: statusFrame(context, call, 'running', `Input: ${JSON.stringify(resolved.args)}`) });
+          }),
+          invoke: {
+            src: 'toolCall',
+            input: ({ context }) => {
+              const call = context.pendingCalls[context.roundResults.length]!;
+              const resolved = resolveCall(call, context.toolList) as { server: string; args: Record<string, unknown> };
+              return { toolbox: context.tools!.toolbox, server: resolved.server, tool: call.name, args: resolved.args };
+            },
+          },
+          on: {
+            'tool.result': {
+              target: 'next',
+              actions: enqueueActions(({ context, event, enqueue }) => {
+                const call = context.pendingCalls[context.roundResults.length]!;
+                enqueue({ type: 'orderedFrame', params: statusFrame(context, call, event.isError ? 'error' : 'completed', event.content) });
+                enqueue.assign({ roundResults: [...context.roundResults, { id: call.id, content: event.content, isError: event.isError }] });
+              }),
+            },
+          },
         },
       },
     },

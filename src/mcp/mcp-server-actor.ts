@@ -3,14 +3,14 @@ import { fromCallback, type EventObject } from 'xstate';
 import type { Logger } from '../observability/logger.js';
 import type { McpServerSpec } from './mcp-servers-file.js';
 import { ProcessGroupStdioTransport } from './process-group-transport.js';
+import type { McpToolInfo } from './tool-catalog.js';
 
-export interface McpToolInfo {
-  name: string;
-  description?: string;
-  inputSchema: Record<string, unknown>;
-}
+export type { McpToolInfo };
 
-export type McpCommand = { type: 'mcp.call'; callId: string; tool: string; args: Record<string, unknown> };
+export type McpCommand =
+  | { type: 'mcp.call'; callId: string; tool: string; args: Record<string, unknown> }
+  /** The caller is gone (the turn was interrupted): the request is cancelled at the server. */
+  | { type: 'mcp.cancel'; callId: string };
 
 /** What an `mcpServer` actor reports to its parent. */
 export type McpEvent =
@@ -23,8 +23,10 @@ export interface McpServerInput {
   name: string;
   spec: McpServerSpec;
   clientUid: string;
-  /** Bound on one tool call (spec.timeout, in seconds, wins). */
+  /** Bound on starting the server and on one tool call (spec.timeout, in seconds, wins). */
   callTimeoutMs: number;
+  /** The tool list from an earlier discovery of the same configuration: it is not asked for again. */
+  knownTools?: McpToolInfo[];
 }
 
 /** A tool result as the client's `tool_call_status.content` shows it (UPSTREAM-BEHAVIOR §6.4). */
@@ -56,27 +58,38 @@ export function createMcpServerActor(logger: Logger) {
 
     const ready = (async () => {
       await client.connect(transport, { timeout });
-      const { tools } = await client.listTools(undefined, { timeout });
-      report({ type: 'mcp.ready', server: input.name, tools: tools as McpToolInfo[] });
+      const tools = input.knownTools ?? ((await client.listTools(undefined, { timeout })).tools as McpToolInfo[]);
+      report({ type: 'mcp.ready', server: input.name, tools });
     })();
     ready.catch((err: unknown) => {
       log.warn(`MCP server "${input.name}" did not start: ${(err as Error).message}`);
       report({ type: 'mcp.failed', server: input.name, message: `tool server "${input.name}" did not start: ${(err as Error).message}` });
     });
 
+    const inFlight = new Map<string, AbortController>();
     receive((command) => {
+      if (command.type === 'mcp.cancel') {
+        inFlight.get(command.callId)?.abort();
+        return;
+      }
+      const controller = new AbortController();
+      inFlight.set(command.callId, controller);
       void (async () => {
         try {
           await ready;
-          const result = await client.callTool({ name: command.tool, arguments: command.args }, undefined, { timeout });
+          controller.signal.throwIfAborted();
+          const result = await client.callTool({ name: command.tool, arguments: command.args }, undefined, { timeout, signal: controller.signal });
           const isError = result.isError === true;
           report({ type: 'mcp.result', server: input.name, callId: command.callId, content: resultText(result.content, isError), isError });
         } catch (err) {
+          if (controller.signal.aborted) return;
           const message = (err as Error).message;
           const text = /timed? ?out/i.test(message)
             ? `tool server "${input.name}" did not answer within ${Math.round(timeout / 1000)} s`
             : `tool server "${input.name}" failed: ${message}`;
           report({ type: 'mcp.result', server: input.name, callId: command.callId, content: `Error: ${text}`, isError: true });
+        } finally {
+          inFlight.delete(command.callId);
         }
       })();
     });

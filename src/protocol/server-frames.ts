@@ -14,6 +14,19 @@ export interface AudioFrame {
   forwarded: boolean;
 }
 
+/** An MCP tool call's progress (PROTOCOL §4.1); the client keys a chat item by `tool_id`. */
+export interface ToolCallStatusFrame {
+  type: 'tool_call_status';
+  tool_id: string;
+  tool_name: string;
+  status: 'running' | 'completed' | 'error';
+  content: string;
+  /** ISO-8601 in UTC (`…Z`), not upstream's malformed `…+00:00Z` (D32). */
+  timestamp: string;
+  /** The character's name. */
+  name: string;
+}
+
 /** Server → client frames (shared PROTOCOL §4). Field names and literal texts are the upstream wire format. */
 export type ServerFrame =
   | { type: 'control'; text: 'start-mic' | 'stop-mic' | 'conversation-chain-start' | 'conversation-chain-end' }
@@ -30,6 +43,7 @@ export type ServerFrame =
   | { type: 'new-history-created'; history_uid: string }
   | { type: 'history-deleted'; success: boolean; history_uid: string }
   | AudioFrame
+  | ToolCallStatusFrame
   | { type: 'user-input-transcription'; text: string }
   | { type: 'backend-synth-complete' }
   | { type: 'force-new-message' }

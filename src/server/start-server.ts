@@ -9,6 +9,7 @@ import { machineToJson } from '../tools/machine-export.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { buildCharacterRuntime } from '../session/character-runtime.js';
 import { createSessionActors } from '../session/session-actors.js';
+import { ToolListCache } from '../mcp/tool-catalog.js';
 import { createHttpListener } from './http-listener.js';
 import { HistoryStore } from '../history/history-store.js';
 
@@ -56,11 +57,12 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     actor ? Object.keys(actor.system.getAll()).filter((id) => id.startsWith(SESSION_SYSTEM_PREFIX)).length : 0;
 
   // conf.yaml's character and its engines, built once; what the user should know about them is said once.
-  const baseCharacter = await buildCharacterRuntime(app, app.baseCharacter);
+  const toolLists = new ToolListCache();
+  const baseCharacter = await buildCharacterRuntime(app, app.baseCharacter, toolLists);
   for (const warning of baseCharacter.runtime.warnings) logger.warn(`${baseCharacter.file}: ${warning}`);
   const history = new HistoryStore(app.paths.chatHistory);
   const session = sessionMachine.provide({
-    actors: { ...createSessionActors({ app, logger, baseCharacter, history }), ...options.sessionActors },
+    actors: { ...createSessionActors({ app, logger, baseCharacter, history, toolLists }), ...options.sessionActors },
   });
   const metrics = createMetrics(census, sessionCount);
   const board = new SessionBoard(census);

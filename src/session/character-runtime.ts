@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { z } from 'zod';
 import type { AppConfig, Character } from '../config/app-config.js';
 import { ConfigError } from '../config/config-error.js';
@@ -8,6 +9,9 @@ import { createLlmEngine, LlmConfigError, SUPPORTED_LLM_PROVIDERS } from '../eng
 import type { LlmEngine } from '../engines/llm/llm-engine.js';
 import { createTtsEngine } from '../engines/tts/create-tts-engine.js';
 import type { TtsEngine } from '../engines/tts/tts-engine.js';
+import { findProgram } from '../engines/find-program.js';
+import { loadMcpServers, type McpServerSpec } from '../mcp/mcp-servers-file.js';
+import type { ToolListCache } from '../mcp/tool-catalog.js';
 
 /** The engines and prompts of a character, built when a session starts or switches to it (never shared state). */
 export interface CharacterRuntime {
@@ -20,8 +24,18 @@ export interface CharacterRuntime {
   asrUnavailable?: string;
   proactivePrompt: string;
   fasterFirstResponse: boolean;
+  /** MCP tools (use_mcpp with enabled servers, and a model that can call tools). */
+  mcp?: McpSettings;
   /** Things the user should know once (no speech engine, unsupported provider …). */
   warnings: string[];
+}
+
+export interface McpSettings {
+  servers: Record<string, McpServerSpec>;
+  /** mcp_prompt: how a model without native tools is told to call them. */
+  promptTemplate: string;
+  /** Tool lists known from earlier discoveries (shared by all sessions). */
+  toolLists: ToolListCache;
 }
 
 export interface SessionCharacter extends Character {
@@ -39,8 +53,34 @@ function blockError(file: string, prefix: string, err: unknown): ConfigError {
   return new ConfigError(file, prefix, (err as Error).message);
 }
 
+/** Launchers that upstream checks for on PATH before it tries a server. */
+const LAUNCHERS = new Set(['npx', 'uvx', 'node', 'uv', 'python', 'python3']);
+
+/** The character's MCP servers: those of mcp_enabled_servers that mcp_servers.json defines and that can be launched. */
+async function mcpSettings(
+  app: AppConfig,
+  enabled: readonly string[],
+  where: { dirs: string[]; configName: string },
+  toolLists: ToolListCache,
+  warnings: string[],
+): Promise<McpSettings | undefined> {
+  const all = await loadMcpServers(path.join(app.paths.root, 'mcp_servers.json'));
+  const servers: Record<string, McpServerSpec> = {};
+  for (const name of enabled) {
+    const spec = all[name];
+    if (!spec) {
+      warnings.push(`mcp_enabled_servers lists "${name}", which mcp_servers.json does not define; it is left out`);
+    } else if (LAUNCHERS.has(spec.command) && !findProgram(spec.command)) {
+      warnings.push(`MCP server "${name}" needs "${spec.command}", which is not on PATH; it is left out`);
+    } else servers[name] = spec;
+  }
+  if (Object.keys(servers).length === 0) return undefined;
+  const stem = app.system.tool_prompts.mcp_prompt ?? 'mcp_prompt';
+  return { servers, promptTemplate: await readPromptFile(stem, 'mcp_prompt', where), toolLists };
+}
+
 /** Throws ConfigError naming the character file and the key when a selected provider's block is invalid. */
-export async function buildCharacterRuntime(app: AppConfig, character: Character): Promise<SessionCharacter> {
+export async function buildCharacterRuntime(app: AppConfig, character: Character, toolLists?: ToolListCache): Promise<SessionCharacter> {
   const { config, modelInfo, file } = character;
   const warnings: string[] = [];
   const agentPath = 'character_config.agent_config';
@@ -96,6 +136,12 @@ export async function buildCharacterRuntime(app: AppConfig, character: Character
     ? (await readPromptFile(proactiveStem, 'proactive_speak_prompt', where)).trim() || FALLBACK_PROACTIVE_PROMPT
     : FALLBACK_PROACTIVE_PROMPT;
 
+  let mcp: McpSettings | undefined;
+  if (agentSettings?.use_mcpp && agentSettings.mcp_enabled_servers.length > 0 && toolLists) {
+    if (llm.engine.toolStyle === 'none') warnings.push(`use_mcpp is on, but ${llm.engine.provider} cannot call tools; MCP is off for this character`);
+    else mcp = await mcpSettings(app, agentSettings.mcp_enabled_servers, where, toolLists, warnings);
+  }
+
   return {
     ...character,
     runtime: {
@@ -107,6 +153,7 @@ export async function buildCharacterRuntime(app: AppConfig, character: Character
       asrUnavailable: asr.warning,
       proactivePrompt,
       fasterFirstResponse: agentSettings?.faster_first_response ?? true,
+      ...(mcp ? { mcp } : {}),
       warnings,
     },
   };

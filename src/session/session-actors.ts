@@ -13,6 +13,9 @@ import { buildCharacterRuntime, type SessionCharacter } from './character-runtim
 import { createLlmStream } from '../engines/llm/llm-stream-actor.js';
 import { createTranscribe } from '../engines/asr/transcribe-actor.js';
 import { createSynthesize } from '../engines/tts/synthesize-actor.js';
+import { toolboxMachine } from '../../machines/toolbox.machine.js';
+import { createMcpServerActor } from '../mcp/mcp-server-actor.js';
+import type { ToolListCache } from '../mcp/tool-catalog.js';
 
 export interface SessionDeps {
   app: AppConfig;
@@ -21,6 +24,8 @@ export interface SessionDeps {
   baseCharacter: SessionCharacter;
   /** chat_history/, shared by every session. */
   history: HistoryStore;
+  /** MCP tool lists by server configuration, discovered once for all sessions (D34). */
+  toolLists: ToolListCache;
 }
 
 export function sessionLimits(app: AppConfig): SessionLimits {
@@ -28,11 +33,13 @@ export function sessionLimits(app: AppConfig): SessionLimits {
     ttsConcurrency: app.system.tts_concurrency,
     playbackSlackMs: app.system.playback_slack_seconds * 1000,
     micMaxSamples: Math.round(app.system.mic_max_seconds * 16000),
+    mcpMaxSteps: app.system.mcp_max_tool_steps,
+    mcpCallTimeoutMs: app.system.mcp_call_timeout_seconds * 1000,
   };
 }
 
 /** The real implementations of the session machine's actor slots (and of the turn's, below it). */
-export function createSessionActors({ app, logger, baseCharacter, history }: SessionDeps) {
+export function createSessionActors({ app, logger, baseCharacter, history, toolLists }: SessionDeps) {
   const turn = turnMachine.provide({
     actors: {
       llmStream: createLlmStream(logger),
@@ -51,7 +58,7 @@ export function createSessionActors({ app, logger, baseCharacter, history }: Ses
     loadCharacter: fromPromise<SessionCharacter, { file: string; clientUid: string }>(async ({ input, signal }) => {
       const log = logger.child({ client_uid: input.clientUid });
       try {
-        const character = await buildCharacterRuntime(app, await loadCharacterFile(app, input.file));
+        const character = await buildCharacterRuntime(app, await loadCharacterFile(app, input.file), toolLists);
         signal.throwIfAborted();
         log.info(`switched to ${input.file} (${character.config.conf_name})`);
         for (const warning of character.runtime.warnings) log.warn(`${input.file}: ${warning}`);
@@ -73,5 +80,7 @@ export function createSessionActors({ app, logger, baseCharacter, history }: Ses
     ...createHistoryActors(history, logger),
 
     turn,
+
+    toolbox: toolboxMachine.provide({ actors: { mcpServer: createMcpServerActor(logger) } }),
   };
 }

@@ -19,6 +19,8 @@ export interface LlmScript {
   streamError?: string;
   /** Never finish (the stream stays open until the client closes it). */
   stall?: boolean;
+  /** After the tokens, ask for these tool calls (OpenAI `tool_calls` deltas, arguments in pieces; Claude `tool_use`). */
+  toolCalls?: Array<{ id: string; name: string; arguments: string }>;
 }
 
 export interface RecordedRequest {
@@ -108,6 +110,22 @@ export async function startFakeAiServer(): Promise<FakeAiServer> {
               ? `event: content_block_delta\ndata: ${JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: token } })}\n\n`
               : `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: token } }] })}\n\n`,
           );
+        }
+        for (const [index, call] of (script.toolCalls ?? []).entries()) {
+          if (closed()) return;
+          const pieces = call.arguments.match(/[\s\S]{1,7}/g) ?? [''];
+          if (claude) {
+            const block = index + 1;
+            res.write(`event: content_block_start\ndata: ${JSON.stringify({ type: 'content_block_start', index: block, content_block: { type: 'tool_use', id: call.id, name: call.name, input: {} } })}\n\n`);
+            for (const piece of pieces) {
+              res.write(`event: content_block_delta\ndata: ${JSON.stringify({ type: 'content_block_delta', index: block, delta: { type: 'input_json_delta', partial_json: piece } })}\n\n`);
+            }
+            res.write(`event: content_block_stop\ndata: ${JSON.stringify({ type: 'content_block_stop', index: block })}\n\n`);
+          } else {
+            const chunk = (delta: unknown) => `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { tool_calls: [delta] } }] })}\n\n`;
+            res.write(chunk({ index, id: call.id, type: 'function', function: { name: call.name, arguments: '' } }));
+            for (const piece of pieces) res.write(chunk({ index, function: { arguments: piece } }));
+          }
         }
         if (script.stall) return; // stays open until the client goes away
         if (script.streamError) {

@@ -33,3 +33,36 @@ export async function settleTo<T>(probe: () => T, expected: T, ms = 2000): Promi
   }
   return value;
 }
+
+/** Every descendant pid of `pid`, from /proc. */
+export function descendants(pid = process.pid): number[] {
+  return childPids(pid).flatMap((p) => [p, ...descendants(p)]);
+}
+
+/** A process exists and is not a zombie. */
+export function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Live processes whose command line contains `marker`, wherever they are in the process tree: an orphaned
+ * grandchild is re-parented to init and would escape a walk down from us.
+ */
+export function processesWith(marker: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (cmdline.includes(marker) && alive(Number(entry))) found.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return found;
+}

@@ -13,7 +13,7 @@ const character = (name: string): SessionCharacter =>
     modelInfo: { name: 'mao_pro', url: '/m.json', emotionMap: {} },
     runtime: { interruptMethod: 'system' },
   }) as unknown as SessionCharacter;
-const limits = { ttsConcurrency: 1, playbackSlackMs: 0, micMaxSamples: 16000 };
+const limits = { ttsConcurrency: 1, playbackSlackMs: 0, micMaxSamples: 16000, mcpMaxSteps: 8, mcpCallTimeoutMs: 5000 };
 
 /** The session machine with fake actors at its edges: a socket that records frames, loaders under test control. */
 function harness(options: { initFails?: boolean } = {}) {
@@ -122,8 +122,8 @@ describe('session machine (fake actors at the edges)', () => {
     h.emit({ type: 'client.fetch-backgrounds', frame: { type: 'fetch-backgrounds' } });
     await h.tick();
     expect(h.sent.slice(5)).toEqual([{ type: 'config-files', configs: [] }, { type: 'error', message: 'disk on fire' }]);
-    expect(Object.keys(h.actor.getSnapshot().children).sort()).toEqual(['history', 'socket']);
-    expect(h.census.count()).toBe(3);
+    expect(Object.keys(h.actor.getSnapshot().children).sort()).toEqual(['history', 'socket', 'toolbox']);
+    expect(h.census.count()).toBe(4); // session, socket, history writer, toolbox (idle: this character has no tools)
     const children = Object.values(h.actor.getSnapshot().children) as AnyActorRef[];
     expect(children.every((c) => c.getSnapshot().status === 'active')).toBe(true);
   });

@@ -1,35 +1,16 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { createActor, setup, type AnyActorRef } from 'xstate';
 import { createMcpServerActor, type McpEvent, type McpServerInput } from '../../src/mcp/mcp-server-actor.js';
 import { loadMcpServers } from '../../src/mcp/mcp-servers-file.js';
 import { ConfigError } from '../../src/config/config-error.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { makeFixtureRoot, REPO_ROOT } from '../helpers/fixture-root.js';
-import { childPids, settleTo } from '../helpers/process-probes.js';
+import { makeFixtureRoot } from '../helpers/fixture-root.js';
+import { shellWrappedServer } from '../helpers/mcp-fixture.js';
+import { alive, descendants, settleTo } from '../helpers/process-probes.js';
 import { sleep } from '../helpers/ws-client.js';
 
-const loader = pathToFileURL(path.join(REPO_ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
-const serverScript = path.join(REPO_ROOT, 'test/fakes/mcp-test-server.ts');
 /** Launched through a shell wrapper, the way `npx`/`uvx` servers are: the tool server is a grandchild. */
-const viaShell = (...flags: string[]) => ({ command: 'sh', args: ['-c', `"${process.execPath}" --import ${loader} ${serverScript} ${flags.join(' ')}; status=$?; exit $status`] });
-
-/** Every descendant pid of ours, from /proc. */
-function descendants(pid = process.pid): number[] {
-  const direct = childPids(pid);
-  return direct.flatMap((p) => [p, ...descendants(p)]);
-}
-
-/** A process exists and is not a zombie. */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
+const viaShell = (...flags: string[]) => shellWrappedServer(flags).spec;
 
 /** A parent machine that invokes one mcpServer actor and records what it reports. */
 function harness(input: Omit<McpServerInput, 'clientUid' | 'callTimeoutMs'> & { callTimeoutMs?: number }) {
@@ -78,7 +59,7 @@ describe('an MCP tool server as an actor (stdio, own process group)', () => {
     const before = descendants();
     const h = harness({ name: 'test', spec: { ...viaShell('--grandchild') } });
     const ready = await h.waitFor((e) => e.type === 'mcp.ready');
-    expect((ready as Extract<McpEvent, { type: 'mcp.ready' }>).tools.map((t) => t.name).sort()).toEqual(['add', 'echo']);
+    expect((ready as Extract<McpEvent, { type: 'mcp.ready' }>).tools.map((t) => t.name).sort()).toEqual(['add', 'echo', 'wait']);
     h.call('c1', 'add', { a: 2, b: 40 });
     expect(await h.waitFor((e) => e.type === 'mcp.result')).toEqual({ type: 'mcp.result', server: 'test', callId: 'c1', content: '42', isError: false });
     const running = descendants().filter((p) => !before.includes(p));

@@ -9,6 +9,7 @@ import type { LlmEngine } from './llm-engine.js';
 export function builtinOfflineEngine(persona: ElizaPersona, tokenDelayMs: number): LlmEngine {
   return {
     provider: 'builtin_offline_llm',
+    toolStyle: 'none',
     async stream(request, onText, signal) {
       const reply = elizaReply(request.userText, request.memory, persona);
       for (const token of reply.match(/\S+\s*/g) ?? []) {

@@ -1,6 +1,15 @@
 import type { ChatMessage } from '../../agent/chat-memory.js';
 import { postEventStream, readEventStream } from './event-stream.js';
-import { LlmError, usableImages, userPromptText, type LlmEngine, type LlmRequest } from './llm-engine.js';
+import {
+  LlmError,
+  promptRoundResults,
+  usableImages,
+  userPromptText,
+  type LlmEngine,
+  type LlmRequest,
+  type ToolCallRequest,
+  type ToolRound,
+} from './llm-engine.js';
 
 export interface ClaudeSettings {
   baseUrl: string;
@@ -41,14 +50,64 @@ export function claudeRequestBody(settings: ClaudeSettings, request: LlmRequest)
   const last = messages[messages.length - 1];
   if (last?.role === 'user' && typeof userContent === 'string') last.content = `${String(last.content)}\n${userContent}`;
   else messages.push({ role: 'user', content: userContent });
-  return { model: settings.model, max_tokens: settings.maxTokens, system: request.system, stream: true, messages };
+  messages.push(...(request.rounds ?? []).flatMap(roundMessages));
+  const tools = (request.tools ?? []).map((tool) => ({
+    name: tool.name,
+    description: tool.description || 'No description provided.',
+    input_schema: { ...tool.inputSchema, type: 'object' },
+  }));
+  return {
+    model: settings.model,
+    max_tokens: settings.maxTokens,
+    system: request.system,
+    stream: true,
+    messages,
+    ...(tools.length > 0 ? { tools } : {}),
+  };
 }
 
-/** Anthropic's Messages API, streaming (`content_block_delta` text deltas until `message_stop`). */
+function parseInput(text: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(text || '{}');
+    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** A tool round as Messages API turns: the assistant's `tool_use` blocks, then the user's `tool_result` blocks. */
+function roundMessages(round: ToolRound): ClaudeMessage[] {
+  if (round.mode === 'prompt') {
+    return [
+      { role: 'assistant', content: round.text },
+      { role: 'user', content: promptRoundResults(round) },
+    ];
+  }
+  return [
+    {
+      role: 'assistant',
+      content: [
+        // Whitespace-only text blocks are refused by the API.
+        ...(round.text.trim() ? [{ type: 'text', text: round.text }] : []),
+        ...round.calls.map((call) => ({ type: 'tool_use', id: call.id, name: call.name, input: parseInput(call.arguments) })),
+      ],
+    },
+    {
+      role: 'user',
+      content: round.results.map((result) => ({ type: 'tool_result', tool_use_id: result.id, content: result.content, is_error: result.isError })),
+    },
+  ];
+}
+
+/**
+ * Anthropic's Messages API, streaming: `text_delta`s are the reply; a `tool_use` block (started by
+ * `content_block_start`, its input streamed as `input_json_delta`s) is a tool call.
+ */
 export function claudeEngine(settings: ClaudeSettings): LlmEngine {
   const url = `${settings.baseUrl.replace(/\/+$/, '')}/v1/messages`;
   return {
     provider: 'claude_llm',
+    toolStyle: 'claude',
     async stream(request, onText, signal) {
       const headers = {
         'content-type': 'application/json',
@@ -57,19 +116,33 @@ export function claudeEngine(settings: ClaudeSettings): LlmEngine {
         accept: 'text/event-stream',
       };
       const res = await postEventStream(url, 'claude_llm', { headers, body: claudeRequestBody(settings, request) }, signal);
+      const calls = new Map<number, ToolCallRequest>();
       await readEventStream(res, (event) => {
-        let data: { type?: string; delta?: { type?: string; text?: string }; error?: { message?: string } };
+        let data: {
+          type?: string;
+          index?: number;
+          content_block?: { type?: string; id?: string; name?: string };
+          delta?: { type?: string; text?: string; partial_json?: string };
+          error?: { message?: string };
+        };
         try {
           data = JSON.parse(event.data);
         } catch {
           return new LlmError('claude_llm sent a malformed stream event');
         }
         const type = data.type ?? event.event;
+        const index = data.index ?? 0;
         if (type === 'content_block_delta' && data.delta?.type === 'text_delta' && data.delta.text) onText(data.delta.text);
-        else if (type === 'message_stop') return 'done';
+        else if (type === 'content_block_start' && data.content_block?.type === 'tool_use') {
+          calls.set(index, { id: data.content_block.id ?? `toolu_${index}`, name: data.content_block.name ?? '', arguments: '' });
+        } else if (type === 'content_block_delta' && data.delta?.type === 'input_json_delta') {
+          const call = calls.get(index);
+          if (call) call.arguments += data.delta.partial_json ?? '';
+        } else if (type === 'message_stop') return 'done';
         else if (type === 'error') return new LlmError(`claude_llm: ${data.error?.message ?? 'error in the stream'}`);
         return 'continue';
       });
+      return { toolCalls: [...calls.entries()].sort(([a], [b]) => a - b).map(([, call]) => ({ ...call, arguments: call.arguments || '{}' })) };
     },
   };
 }

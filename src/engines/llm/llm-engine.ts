@@ -6,6 +6,42 @@ export interface ImageInput {
   mime_type?: string;
 }
 
+/** A tool the model may call (an MCP tool of one of the session's servers). */
+export interface ToolDefinition {
+  name: string;
+  description: string;
+  /** JSON Schema of the arguments object. */
+  inputSchema: Record<string, unknown>;
+  server: string;
+}
+
+/** A call the model asked for. `arguments` is the JSON text as the model wrote it (it may be malformed). */
+export interface ToolCallRequest {
+  id: string;
+  name: string;
+  arguments: string;
+  /** Prompt mode names the server itself. */
+  server?: string;
+}
+
+export interface ToolCallResult {
+  id: string;
+  content: string;
+  isError: boolean;
+}
+
+/**
+ * One round of tool use inside a turn: what the model wrote, the calls it asked for and their results.
+ * `native` rounds are rendered in the provider's tool format; `prompt` rounds (models without native tools) as an
+ * assistant message with the JSON it wrote and a user message with the results.
+ */
+export interface ToolRound {
+  mode: 'native' | 'prompt';
+  text: string;
+  calls: ToolCallRequest[];
+  results: ToolCallResult[];
+}
+
 /** Everything one LLM call needs; the engine turns it into its provider's wire format. */
 export interface LlmRequest {
   system: string;
@@ -13,6 +49,15 @@ export interface LlmRequest {
   /** This turn's user text (for a proactive turn: the hidden prompt). */
   userText: string;
   images: readonly ImageInput[];
+  /** Native tools offered to the model (none: no `tools` parameter is sent at all). */
+  tools?: readonly ToolDefinition[];
+  /** This turn's tool rounds so far, sent after the user's message. */
+  rounds?: readonly ToolRound[];
+}
+
+/** How a model call ended: with the calls it asked for (empty when it simply answered). */
+export interface LlmStreamEnd {
+  toolCalls: ToolCallRequest[];
 }
 
 /**
@@ -21,7 +66,14 @@ export interface LlmRequest {
  */
 export interface LlmEngine {
   readonly provider: string;
-  stream(request: LlmRequest, onText: (text: string) => void, signal: AbortSignal): Promise<void>;
+  /** Native tool calling in OpenAI's or Anthropic's format; `none`: the engine cannot use tools at all. */
+  readonly toolStyle: 'openai' | 'claude' | 'none';
+  stream(request: LlmRequest, onText: (text: string) => void, signal: AbortSignal): Promise<LlmStreamEnd | void>;
+}
+
+/** The results of a prompt-mode round, as the user message that reports them to the model. */
+export function promptRoundResults(round: ToolRound): string {
+  return round.results.map((r) => (r.isError ? r.content : `Result of ${round.calls.find((c) => c.id === r.id)?.name ?? 'tool'}: ${r.content}`)).join('\n');
 }
 
 /** The user's text as the model sees it (UPSTREAM-BEHAVIOR §2.3): a note when images come with it. */
@@ -38,6 +90,11 @@ export function usableImages(request: LlmRequest): ImageInput[] {
 /** A failure of the model call, with a message meant for the user (never spoken or stored as the AI's words). */
 export class LlmError extends Error {
   override name = 'LlmError';
+}
+
+/** The model refused the `tools` parameter (Ollama: "… does not support tools"): ask again in prompt mode. */
+export class ToolsUnsupportedError extends LlmError {
+  override name = 'ToolsUnsupportedError';
 }
 
 /** Turns fetch's network errors ("fetch failed") into something a person can act on. */

@@ -1,9 +1,10 @@
 import { fromCallback, type EventObject } from 'xstate';
 import type { Logger } from '../../observability/logger.js';
-import type { LlmEngine, LlmRequest } from './llm-engine.js';
+import { ToolsUnsupportedError, type LlmEngine, type LlmRequest } from './llm-engine.js';
 
 /**
- * The turn's `llmStream` slot: streams `llm.delta` events, then `llm.done` or `llm.error`. Its cleanup aborts the
+ * The turn's `llmStream` slot: streams `llm.delta` events, then `llm.done` (with the tool calls the model asked for)
+ * or `llm.error` (saying whether the model refused tools). Its cleanup aborts the
  * request, so leaving the turn's `thinking` state (interrupt, disconnect…) closes the HTTP connection at once.
  */
 export function createLlmStream(logger: Logger) {
@@ -13,14 +14,14 @@ export function createLlmStream(logger: Logger) {
     engine
       .stream(input.request, (text) => sendBack({ type: 'llm.delta', text }), controller.signal)
       .then(
-        () => {
-          if (!controller.signal.aborted) sendBack({ type: 'llm.done' });
+        (end) => {
+          if (!controller.signal.aborted) sendBack({ type: 'llm.done', toolCalls: end?.toolCalls ?? [] });
         },
         (err: unknown) => {
           if (controller.signal.aborted) return;
           const message = err instanceof Error ? err.message : String(err);
           logger.child({ client_uid: input.clientUid }).warn(`${engine.provider} failed: ${message}`);
-          sendBack({ type: 'llm.error', message });
+          sendBack({ type: 'llm.error', message, toolsUnsupported: err instanceof ToolsUnsupportedError });
         },
       );
     return () => controller.abort();

@@ -1,0 +1,37 @@
+// The project's own tiny MCP stdio server for the tests (plain JavaScript, so it starts in a blink without a loader).
+// Tools: `add` (a + b), `echo` (text), `wait` (answers after `ms`). Fault modes by argument: --garbage (prints
+// non-JSON lines between answers), --hang (never answers `add`), --exit-on-call (exits in the middle of `add`),
+// --grandchild (starts a long-lived `sleep` child, as npx/uvx wrappers do), --fail-start (exits before the handshake).
+import { spawn } from 'node:child_process';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { z } from 'zod';
+
+const mode = new Set(process.argv.slice(2));
+if (mode.has('--fail-start')) {
+  process.stderr.write('cannot start: scripted failure\n');
+  process.exit(2);
+}
+if (mode.has('--grandchild')) spawn('sleep', ['300'], { stdio: 'ignore' });
+if (mode.has('--garbage')) {
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = (chunk, ...rest) => {
+    write('this is not json\n');
+    return write(chunk, ...rest);
+  };
+}
+
+const server = new McpServer({ name: 'vas-test-tools', version: '1.0.0' });
+server.registerTool('add', { description: 'Adds two numbers', inputSchema: { a: z.number().describe('first'), b: z.number().describe('second') } }, async ({ a, b }) => {
+  if (mode.has('--exit-on-call')) process.exit(3);
+  if (mode.has('--hang')) await new Promise(() => undefined);
+  return { content: [{ type: 'text', text: String(a + b) }] };
+});
+server.registerTool('echo', { description: 'Repeats the text', inputSchema: { text: z.string() } }, async ({ text }) => ({
+  content: [{ type: 'text', text }],
+}));
+server.registerTool('wait', { description: 'Answers after a while', inputSchema: { ms: z.number() } }, async ({ ms }) => {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return { content: [{ type: 'text', text: `waited ${ms} ms` }] };
+});
+await server.connect(new StdioServerTransport());
