@@ -1,12 +1,15 @@
 import { assign, enqueueActions, fromCallback, setup, stopChild, type EventObject } from 'xstate';
 import type { SocketHandle } from '../src/server/socket-handle.js';
 import { emptyIdPool, idSuffix, releaseId, takeId, type IdPool } from './id-pool.js';
-import { sessionMachine } from './session.machine.js';
+import { groupMachine } from './group.machine.js';
+import { sessionMachine, type GroupCreateRequest } from './session.machine.js';
 
 /**
  * The process: an HTTP/WebSocket listener and one spawned session actor per accepted client. The actor system is
  * the registry of sessions (systemId `session:<client_uid>`), so nothing keeps a map of clients on the side.
  * A finished session is released at once; stopping the server moves every session to `disconnected` first.
+ * Chat groups outlive any one member, so they are the server's children too (`group.<n>`), created on a client's
+ * first invite and released when they close.
  */
 
 export type ServerEvent =
@@ -14,6 +17,9 @@ export type ServerEvent =
   | { type: 'http.failed'; message: string }
   | { type: 'client.connected'; clientUid: string; socket: SocketHandle }
   | { type: 'server.stop' }
+  | GroupCreateRequest
+  | { type: `xstate.done.actor.group.${string}`; actorId: string; output?: unknown }
+  | { type: `xstate.error.actor.group.${string}`; actorId: string; error: unknown }
   // A session that finished or failed (emitted by XState for spawned children).
   | { type: `xstate.done.actor.session.${string}`; actorId: string; output?: unknown }
   | { type: `xstate.error.actor.session.${string}`; actorId: string; error: unknown };
@@ -25,6 +31,8 @@ export interface ServerContext {
   sessionsStarted: number;
   /** Child ids `session.<n>`, reused (see id-pool.ts); the client_uid is the session's systemId. */
   sessionIds: IdPool;
+  /** Child ids `group.<n>`, reused. */
+  groupIds: IdPool;
 }
 
 export const SESSION_SYSTEM_PREFIX = 'session:';
@@ -40,6 +48,7 @@ export const serverMachine = setup({
       throw new Error('actor "httpListener" must be provided with machine.provide()');
     }),
     session: sessionMachine,
+    group: groupMachine,
   },
   actions: {
     releaseSession: enqueueActions(({ context, event, enqueue }) => {
@@ -47,15 +56,32 @@ export const serverMachine = setup({
       enqueue(stopChild(actorId));
       enqueue.assign({ sessionIds: releaseId(context.sessionIds, idSuffix(actorId)) });
     }),
+    releaseGroup: enqueueActions(({ context, event, enqueue }) => {
+      const { actorId } = event as { actorId: string };
+      enqueue(stopChild(actorId));
+      enqueue.assign({ groupIds: releaseId(context.groupIds, idSuffix(actorId)) });
+    }),
   },
 }).createMachine({
   id: 'server',
-  context: { url: null, port: null, error: null, sessionsStarted: 0, sessionIds: emptyIdPool() },
+  context: { url: null, port: null, error: null, sessionsStarted: 0, sessionIds: emptyIdPool(), groupIds: emptyIdPool() },
   initial: 'serving',
   on: {
     // A finished session is released at once (XState keeps finished children in the snapshot until stopChild).
     'xstate.done.actor.session.*': { actions: 'releaseSession' },
     'xstate.error.actor.session.*': { actions: 'releaseSession' },
+    'xstate.done.actor.group.*': { actions: 'releaseGroup' },
+    'xstate.error.actor.group.*': { actions: 'releaseGroup' },
+    'group.create': {
+      actions: enqueueActions(({ context, event, enqueue }) => {
+        const [id, groupIds] = takeId(context.groupIds);
+        enqueue.assign({ groupIds });
+        enqueue.spawnChild('group', {
+          id: `group.${id}`,
+          input: { id: `group_${event.owner.uid}`, owner: event.owner, firstInvitee: event.inviteeUid, maxMembers: event.maxMembers, rounds: event.rounds },
+        });
+      }),
+    },
   },
   states: {
     serving: {

@@ -6,6 +6,7 @@ import type { ClientFrame, ClientFrameType } from '../src/protocol/client-frames
 import type { ServerFrame } from '../src/protocol/server-frames.js';
 import type { SocketHandle } from '../src/server/socket-handle.js';
 import { emptyIdPool, idSuffix, releaseId, takeId, type IdPool } from './id-pool.js';
+import type { GroupEvent, GroupTrigger, GroupTurnReply, GroupTurnRequest, Membership, SessionGroupEvent } from './group-protocol.js';
 import { toolboxMachine } from './toolbox.machine.js';
 import { turnMachine, type TurnInput, type TurnOutput, type TurnOutputEvent, type TurnTrigger } from './turn.machine.js';
 
@@ -32,6 +33,7 @@ export type SessionEvent =
   | { type: 'socket.closed'; code: number; reason: string }
   | { type: 'server.shutdown' }
   | { type: 'history.failed'; message: string }
+  | SessionGroupEvent
   // Replies of the query children, emitted by XState.
   | { type: `xstate.done.actor.query.${number}`; actorId: string; output: QueryResult }
   | { type: `xstate.error.actor.query.${number}`; actorId: string; error: unknown };
@@ -69,6 +71,10 @@ export interface SessionLimits {
   playbackSlackMs: number;
   /** Samples of 16 kHz mic audio buffered for one utterance at most. */
   micMaxSamples: number;
+  /** Largest group a member of this session may grow (the group's creator's limit applies). */
+  groupMaxMembers: number;
+  /** Rounds of a group conversation: each member's character speaks once per round. */
+  groupRounds: number;
   /** Rounds of tool calls in one reply. */
   mcpMaxSteps: number;
   /** Bound on an MCP server's start and on one tool call. */
@@ -104,6 +110,19 @@ export interface SessionContext {
   switches: number;
   /** How the model gets its tools: natively, or in the prompt once it refused them (reset by a switch). */
   toolMode: 'native' | 'prompt';
+  /** The chat group this client is in, as its group actor last said; null: none. */
+  group: Membership | null;
+  /** A group is being created for this client (its first invite is on the way). */
+  groupPending: boolean;
+}
+
+/** Sent to the server: create a group owned by this client, with its first invite. */
+export interface GroupCreateRequest {
+  type: 'group.create';
+  owner: { uid: string; ref: AnyActorRef };
+  inviteeUid: string;
+  maxMembers: number;
+  rounds: number;
 }
 
 export interface SocketBridgeInput {
@@ -112,11 +131,7 @@ export interface SocketBridgeInput {
 }
 
 /** Frames of later work: answered with a clear error until their issue lands. */
-const NOT_YET: ReadonlySet<string> = new Set([
-  'client.raw-audio-data',
-  'client.add-client-to-group',
-  'client.remove-client-from-group',
-]);
+const NOT_YET: ReadonlySet<string> = new Set(['client.raw-audio-data']);
 
 /** Conversation input that cannot start a turn while a character switch is in progress. */
 const TURN_TRIGGERS: ReadonlySet<string> = new Set(['client.text-input', 'client.mic-audio-end', 'client.ai-speak-signal']);
@@ -261,6 +276,47 @@ export const sessionMachine = setup({
           ? [...context.turnSpoken, event.frame.display_text.text]
           : context.turnSpoken,
     }),
+    /** add-client-to-group: to this client's group, or to the server, which creates one owned by this client. */
+    inviteToGroup: enqueueActions(({ context, event, enqueue, self }) => {
+      if (event.type !== 'client.add-client-to-group') return;
+      const inviteeUid = event.frame.invitee_uid;
+      if (context.group) {
+        enqueue.sendTo(context.group.ref, { type: 'group.invite', from: context.clientUid, inviteeUid } satisfies GroupEvent);
+      } else if (context.groupPending) {
+        const frame: ServerFrame = { type: 'group-operation-result', success: false, message: 'Your group is being set up; please try again in a moment' };
+        enqueue.sendTo('socket', { type: 'socket.send', frame } satisfies SocketCommand);
+      } else {
+        enqueue.assign({ groupPending: true });
+        enqueue.sendParent({
+          type: 'group.create',
+          owner: { uid: context.clientUid, ref: self },
+          inviteeUid,
+          maxMembers: context.limits.groupMaxMembers,
+          rounds: context.limits.groupRounds,
+        } satisfies GroupCreateRequest);
+      }
+    }),
+    /** remove-client-from-group: the group decides; without a group, the answer is upstream's. */
+    removeFromGroup: enqueueActions(({ context, event, enqueue, system }) => {
+      if (event.type !== 'client.remove-client-from-group') return;
+      const targetUid = event.frame.target_uid;
+      if (context.group) {
+        enqueue.sendTo(context.group.ref, { type: 'group.remove', by: context.clientUid, targetUid } satisfies GroupEvent);
+        return;
+      }
+      // Read-only look at the target's session, to give upstream's answer for a target that is in no group.
+      const target = system.get(`session:${targetUid}`) as AnyActorRef | undefined;
+      const targetInGroup = (target?.getSnapshot() as { context?: { group?: unknown } } | undefined)?.context?.group;
+      const message = targetInGroup ? 'Only group owner or self can remove members' : `Target ${targetUid} is not in any group`;
+      const frame: ServerFrame = { type: 'group-operation-result', success: false, message };
+      enqueue.sendTo('socket', { type: 'socket.send', frame } satisfies SocketCommand);
+    }),
+    /** Conversation input of a group member starts (or queues) a group conversation instead of a turn of its own. */
+    toGroup: enqueueActions(({ context, enqueue }, trigger: TurnTrigger) => {
+      const runtime = context.character!.runtime;
+      const input: GroupTrigger = { trigger, humanName: context.character!.config.human_name, asr: runtime.asr, asrUnavailable: runtime.asrUnavailable };
+      enqueue.sendTo(context.group!.ref, { type: 'group.input', uid: context.clientUid, input } satisfies GroupEvent);
+    }),
     /** A running turn was cut short: memory and history keep what the user heard of it, then the interrupt marker. */
     rememberInterrupt: enqueueActions(({ context, enqueue }, heardReported: string) => {
       const heard = verifiedHeardText(heardReported, context.turnSpoken);
@@ -272,6 +328,8 @@ export const sessionMachine = setup({
   guards: {
     hasCharacter: ({ context }) => context.character !== null,
     noMicAudio: ({ context }) => context.mic.samples === 0,
+    /** In a group with somebody else: conversation input goes to the group. */
+    inGroup: ({ context }) => context.group !== null && context.group.members.length > 1,
   },
 }).createMachine({
   id: 'session',
@@ -279,7 +337,7 @@ export const sessionMachine = setup({
     clientUid: input.clientUid,
     socket: input.socket,
     character: null,
-    limits: { ttsConcurrency: 1, playbackSlackMs: 0, micMaxSamples: 0, mcpMaxSteps: 0, mcpCallTimeoutMs: 0 },
+    limits: { ttsConcurrency: 1, playbackSlackMs: 0, micMaxSamples: 0, groupMaxMembers: 0, groupRounds: 1, mcpMaxSteps: 0, mcpCallTimeoutMs: 0 },
     memory: [],
     mic: { chunks: [], samples: 0 },
     trigger: null,
@@ -290,6 +348,8 @@ export const sessionMachine = setup({
     queryIds: emptyIdPool(),
     switches: 0,
     toolMode: 'native',
+    group: null,
+    groupPending: false,
   }),
   invoke: [
     { id: 'socket', src: 'socketBridge', input: ({ context }) => ({ socket: context.socket, clientUid: context.clientUid }) },
@@ -307,7 +367,55 @@ export const sessionMachine = setup({
       actions: { type: 'send', params: ({ context }) => modelAndConf(context.character!, context.clientUid) },
     },
     'client.request-group-info': {
-      actions: { type: 'send', params: { type: 'group-update', members: [], is_owner: false } },
+      actions: {
+        type: 'send',
+        params: ({ context }) => ({
+          type: 'group-update',
+          members: context.group?.members ?? [],
+          is_owner: context.group !== null && context.group.ownerUid === context.clientUid,
+        }),
+      },
+    },
+    'client.add-client-to-group': { actions: 'inviteToGroup' },
+    'client.remove-client-from-group': { actions: 'removeFromGroup' },
+    // From the group: an invitation (one group at a time), a new membership and its notices, frames of the group.
+    'group.offer': {
+      actions: enqueueActions(({ context, event, enqueue, self }) => {
+        if (context.group || context.groupPending) {
+          enqueue.sendTo(event.ref, { type: 'group.offer-declined', uid: context.clientUid, reason: `Invitee ${context.clientUid} is already in a group` } satisfies GroupEvent);
+          return;
+        }
+        enqueue.assign({ group: { id: event.groupId, ref: event.ref, members: [], ownerUid: event.inviterUid } });
+        enqueue.sendTo(event.ref, { type: 'group.offer-accepted', uid: context.clientUid, ref: self } satisfies GroupEvent);
+      }),
+    },
+    'group.changed': {
+      actions: enqueueActions(({ event, enqueue }) => {
+        enqueue.assign({ group: event.membership, groupPending: false });
+        for (const frame of event.frames) enqueue({ type: 'send', params: frame });
+      }),
+    },
+    'group.deliver': {
+      actions: enqueueActions(({ event, enqueue }) => {
+        for (const frame of event.frames) enqueue({ type: 'send', params: frame });
+      }),
+    },
+    // A group turn can only be given while a character is active (not during a switch).
+    'group.turn-request': {
+      actions: sendTo(({ event }) => event.replyTo, { type: 'group.turn-unavailable', reason: 'switching character' }),
+    },
+    'group.remember': {
+      actions: assign({ memory: ({ context, event }) => event.messages.reduce(addMessage, context.memory) }),
+    },
+    'group.remember-interrupt': {
+      guard: 'hasCharacter',
+      actions: assign({ memory: ({ context, event }) => rememberInterrupt(context.memory, event.heard, context.character!.runtime.interruptMethod) }),
+    },
+    'group.record': {
+      actions: enqueueActions(({ context, event, enqueue }) => {
+        const command = historyAppend(context, event.messages);
+        if (command) enqueue.sendTo('history', command);
+      }),
     },
     'client.fetch-configs': { actions: 'startQuery' },
     'client.fetch-backgrounds': { actions: 'startQuery' },
@@ -330,10 +438,30 @@ export const sessionMachine = setup({
         { type: 'releaseQuery', params: ({ event }) => event.actorId },
       ],
     },
-    // Normal client traffic with nothing to act on while no turn runs (D23: an idle interrupt changes nothing).
-    'client.interrupt-signal': {},
-    'client.frontend-playback-complete': {},
-    'client.audio-play-start': {},
+    // Normal client traffic with nothing to act on while no turn runs (D23: an idle interrupt changes nothing),
+    // unless the client is in a group: then its group conversation is the one to interrupt, wait for or show.
+    'client.interrupt-signal': {
+      guard: 'inGroup',
+      actions: sendTo(({ context }) => context.group!.ref, ({ context, event }) => ({ type: 'group.interrupt', uid: context.clientUid, heard: event.frame.text ?? '' }) satisfies GroupEvent),
+    },
+    'client.frontend-playback-complete': {
+      guard: 'inGroup',
+      actions: sendTo(({ context }) => context.group!.ref, ({ context }) => ({ type: 'group.playback-complete', uid: context.clientUid }) satisfies GroupEvent),
+    },
+    'client.audio-play-start': {
+      guard: 'inGroup',
+      actions: sendTo(
+        ({ context }) => context.group!.ref,
+        ({ context, event }) =>
+          ({
+            type: 'group.audio-play-start',
+            uid: context.clientUid,
+            displayText: event.frame.display_text
+              ? { text: event.frame.display_text.text, name: event.frame.display_text.name ?? '', avatar: event.frame.display_text.avatar ?? '' }
+              : null,
+          }) satisfies GroupEvent,
+      ),
+    },
     'client.mic-audio-data': {},
     '*': {
       actions: enqueueActions(({ event, enqueue }) => {
@@ -392,22 +520,36 @@ export const sessionMachine = setup({
           actions: ['saveUnfinishedTurn', assign({ pendingFile: ({ event }) => event.frame.file })],
         },
         'client.mic-audio-data': { actions: 'bufferMic' },
+        // This member's character speaks in its group's conversation: the group turn gets its engines and memory.
+        'group.turn-request': {
+          actions: sendTo(
+            ({ event }) => event.replyTo,
+            ({ context, event, self }) => ({ type: 'group.turn-input', input: groupTurnInput(context, event, self.getSnapshot().children.toolbox) }) satisfies GroupTurnReply,
+          ),
+        },
       },
       states: {
         idle: {
           on: {
-            'client.text-input': { target: 'responding', actions: { type: 'startTurn', params: ({ event }) => textTrigger(event) } },
+            'client.text-input': [
+              { guard: 'inGroup', actions: { type: 'toGroup', params: ({ event }) => textTrigger(event) } },
+              { target: 'responding', actions: { type: 'startTurn', params: ({ event }) => textTrigger(event) } },
+            ],
             'client.mic-audio-end': [
               { guard: 'noMicAudio', actions: 'reportNoMicAudio' },
+              { guard: 'inGroup', actions: [{ type: 'toGroup', params: ({ context, event }) => voiceTrigger(context, event) }, 'clearMic'] },
               { target: 'responding', actions: [{ type: 'startTurn', params: ({ context, event }) => voiceTrigger(context, event) }, 'clearMic'] },
             ],
-            'client.ai-speak-signal': {
-              target: 'responding',
-              actions: [
-                { type: 'send', params: { type: 'full-text', text: 'AI wants to speak something...' } },
-                { type: 'startTurn', params: ({ context, event }) => proactiveTrigger(context, event) },
-              ],
-            },
+            'client.ai-speak-signal': [
+              { guard: 'inGroup', actions: { type: 'toGroup', params: ({ context, event }) => proactiveTrigger(context, event) } },
+              {
+                target: 'responding',
+                actions: [
+                  { type: 'send', params: { type: 'full-text', text: 'AI wants to speak something...' } },
+                  { type: 'startTurn', params: ({ context, event }) => proactiveTrigger(context, event) },
+                ],
+              },
+            ],
           },
         },
         responding: {
@@ -510,7 +652,13 @@ export const sessionMachine = setup({
         },
       },
     },
-    disconnected: { type: 'final' },
+    disconnected: {
+      type: 'final',
+      // The group hears of it as an event; it updates the others and closes if one member is left.
+      entry: enqueueActions(({ context, enqueue }) => {
+        if (context.group) enqueue.sendTo(context.group.ref, { type: 'group.member-gone', uid: context.clientUid } satisfies GroupEvent);
+      }),
+    },
   },
 });
 
@@ -572,6 +720,19 @@ export function turnInput(context: SessionContext, toolbox?: AnyActorRef): TurnI
     playbackSlackMs: context.limits.playbackSlackMs,
     ...(tools ? { tools } : {}),
   };
+}
+
+/** A member turn of a group conversation: the lines it has not seen as its input, the group prompt in its system. */
+export function groupTurnInput(context: SessionContext, request: GroupTurnRequest, toolbox?: AnyActorRef): TurnInput {
+  const runtime = context.character!.runtime;
+  const trigger: TurnTrigger = request.proactive
+    ? { kind: 'proactive', prompt: runtime.proactivePrompt, images: request.images }
+    : { kind: 'text', text: request.text, images: request.images };
+  const base = turnInput({ ...context, trigger }, toolbox);
+  const groupPrompt = runtime.groupPrompt
+    .replaceAll('{human_name}', request.humanName)
+    .replaceAll('{other_ais}', request.otherAis.join(', ') || 'none');
+  return { ...base, system: groupPrompt.trim() ? `${base.system}\n\n${groupPrompt.trim()}` : base.system };
 }
 
 export function errorText(error: unknown): string {

@@ -44,6 +44,10 @@ export const systemConfigSchema = z.object({
   inspect_port: z.number().int().min(1).max(65535).default(8080),
   /** Longest utterance buffered from mic-audio-data (16 kHz); beyond it the buffer is dropped with an error (D24). */
   mic_max_seconds: z.number().positive().default(60),
+  /** Largest chat group (upstream had no limit). */
+  group_max_members: z.number().int().min(2).default(8),
+  /** Rounds of a group conversation: each member's character speaks once per round (upstream's never ended, D17). */
+  group_conversation_rounds: z.number().int().min(1).default(1),
   /** Rounds of tool calls the model may make in one reply (upstream had no cap, §8 #11). */
   mcp_max_tool_steps: z.number().int().min(1).default(8),
   /** Bound on starting an MCP server and on one tool call, unless mcp_servers.json sets the server's `timeout`. */

@@ -47,4 +47,6 @@ export type ServerFrame =
   | { type: 'user-input-transcription'; text: string }
   | { type: 'backend-synth-complete' }
   | { type: 'force-new-message' }
+  /** A group conversation was interrupted by a member (PROTOCOL §5.4): every member's client stops its playback. */
+  | { type: 'interrupt-signal'; text: 'conversation-interrupted' }
   | { type: 'error'; message: string };

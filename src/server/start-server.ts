@@ -10,6 +10,9 @@ import { createLogger, type Logger } from '../observability/logger.js';
 import { buildCharacterRuntime } from '../session/character-runtime.js';
 import { createSessionActors } from '../session/session-actors.js';
 import { ToolListCache } from '../mcp/tool-catalog.js';
+import { groupMachine } from '../../machines/group.machine.js';
+import { groupConversationMachine } from '../../machines/group-conversation.machine.js';
+import { createTranscribe } from '../engines/asr/transcribe-actor.js';
 import { createHttpListener } from './http-listener.js';
 import { HistoryStore } from '../history/history-store.js';
 
@@ -61,8 +64,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const baseCharacter = await buildCharacterRuntime(app, app.baseCharacter, toolLists);
   for (const warning of baseCharacter.runtime.warnings) logger.warn(`${baseCharacter.file}: ${warning}`);
   const history = new HistoryStore(app.paths.chatHistory);
-  const session = sessionMachine.provide({
-    actors: { ...createSessionActors({ app, logger, baseCharacter, history, toolLists }), ...options.sessionActors },
+  const sessionActors = { ...createSessionActors({ app, logger, baseCharacter, history, toolLists }), ...options.sessionActors };
+  const session = sessionMachine.provide({ actors: sessionActors });
+  const group = groupMachine.provide({
+    actors: { conversation: groupConversationMachine.provide({ actors: { turn: sessionActors.turn, transcribe: createTranscribe(logger) } }) },
   });
   const metrics = createMetrics(census, sessionCount);
   const board = new SessionBoard(census);
@@ -77,7 +82,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     onClosed: () => httpClosed(),
   });
 
-  actor = createActor(serverMachine.provide({ actors: { httpListener, session } }), { inspect: census.observe });
+  actor = createActor(serverMachine.provide({ actors: { httpListener, session, group } }), { inspect: census.observe });
   actor.start();
   const ready = await waitFor(actor, (s) => s.matches({ serving: 'listening' }) || s.status !== 'active');
   if (ready.status !== 'active') {

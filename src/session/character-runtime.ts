@@ -23,6 +23,8 @@ export interface CharacterRuntime {
   /** Why voice input cannot be understood (sent as the error of a voice turn). */
   asrUnavailable?: string;
   proactivePrompt: string;
+  /** group_conversation_prompt, with `{human_name}` and `{other_ais}` still to fill in ('' for none). */
+  groupPrompt: string;
   fasterFirstResponse: boolean;
   /** MCP tools (use_mcpp with enabled servers, and a model that can call tools). */
   mcp?: McpSettings;
@@ -136,6 +138,9 @@ export async function buildCharacterRuntime(app: AppConfig, character: Character
     ? (await readPromptFile(proactiveStem, 'proactive_speak_prompt', where)).trim() || FALLBACK_PROACTIVE_PROMPT
     : FALLBACK_PROACTIVE_PROMPT;
 
+  const groupStem = app.system.tool_prompts.group_conversation_prompt;
+  const groupPrompt = groupStem ? await readPromptFile(groupStem, 'group_conversation_prompt', where) : '';
+
   let mcp: McpSettings | undefined;
   if (agentSettings?.use_mcpp && agentSettings.mcp_enabled_servers.length > 0 && toolLists) {
     if (llm.engine.toolStyle === 'none') warnings.push(`use_mcpp is on, but ${llm.engine.provider} cannot call tools; MCP is off for this character`);
@@ -152,6 +157,7 @@ export async function buildCharacterRuntime(app: AppConfig, character: Character
       asr: asr.engine,
       asrUnavailable: asr.warning,
       proactivePrompt,
+      groupPrompt,
       fasterFirstResponse: agentSettings?.faster_first_response ?? true,
       ...(mcp ? { mcp } : {}),
       warnings,

@@ -33,6 +33,8 @@ export function sessionLimits(app: AppConfig): SessionLimits {
     ttsConcurrency: app.system.tts_concurrency,
     playbackSlackMs: app.system.playback_slack_seconds * 1000,
     micMaxSamples: Math.round(app.system.mic_max_seconds * 16000),
+    groupMaxMembers: app.system.group_max_members,
+    groupRounds: app.system.group_conversation_rounds,
     mcpMaxSteps: app.system.mcp_max_tool_steps,
     mcpCallTimeoutMs: app.system.mcp_call_timeout_seconds * 1000,
   };

@@ -1,0 +1,81 @@
+import type { AnyActorRef } from 'xstate';
+import type { ChatMessage } from '../src/agent/chat-memory.js';
+import type { HistoryMessage } from '../src/history/history-format.js';
+import type { ServerFrame } from '../src/protocol/server-frames.js';
+import type { TurnInput, TurnTrigger } from './turn.machine.js';
+
+/**
+ * The events between sessions, their group and the group's conversation. A group knows its members by uid and
+ * actor ref; a session knows its group by id and ref. Nothing else keeps membership (upstream's two dictionaries).
+ */
+
+export interface GroupMember {
+  uid: string;
+  ref: AnyActorRef;
+}
+
+/** What a session knows of its group. */
+export interface Membership {
+  id: string;
+  ref: AnyActorRef;
+  /** Member uids in join order (the owner first). */
+  members: string[];
+  ownerUid: string;
+}
+
+/** Input that starts (or queues) a group conversation, with what the initiator needs to transcribe it. */
+export interface GroupTrigger {
+  trigger: TurnTrigger;
+  humanName: string;
+  asr?: unknown;
+  asrUnavailable?: string;
+}
+
+/** Session → group. */
+export type GroupEvent =
+  | { type: 'group.invite'; from: string; inviteeUid: string }
+  | { type: 'group.remove'; by: string; targetUid: string }
+  | { type: 'group.member-gone'; uid: string }
+  | { type: 'group.offer-accepted'; uid: string; ref: AnyActorRef }
+  | { type: 'group.offer-declined'; uid: string; reason: string }
+  | { type: 'group.input'; uid: string; input: GroupTrigger }
+  | { type: 'group.interrupt'; uid: string; heard: string }
+  | { type: 'group.playback-complete'; uid: string }
+  | { type: 'group.audio-play-start'; uid: string; displayText: { text: string; name: string; avatar: string } | null };
+
+/** What a group turn asks of the speaker's session. */
+export interface GroupTurnRequest {
+  type: 'group.turn-request';
+  replyTo: AnyActorRef;
+  /** The transcript lines the speaker has not seen yet ("Name: text"). */
+  text: string;
+  proactive: boolean;
+  images: TurnTrigger['images'];
+  humanName: string;
+  otherAis: string[];
+}
+
+/** Group or group conversation → session. */
+export type SessionGroupEvent =
+  | { type: 'group.offer'; groupId: string; ref: AnyActorRef; inviterUid: string }
+  | { type: 'group.changed'; membership: Membership | null; frames: ServerFrame[] }
+  | { type: 'group.deliver'; frames: ServerFrame[] }
+  | GroupTurnRequest
+  /** Memory of the speaker's own agent (its user line and its reply). */
+  | { type: 'group.remember'; messages: ChatMessage[] }
+  /** The speaker was interrupted: its agent keeps what was heard (D26: only the speaker's). */
+  | { type: 'group.remember-interrupt'; heard: string }
+  /** History lines for every member's current history file. */
+  | { type: 'group.record'; messages: HistoryMessage[] };
+
+/** Session → group conversation. */
+export type GroupTurnReply = { type: 'group.turn-input'; input: TurnInput } | { type: 'group.turn-unavailable'; reason: string };
+
+/** Group conversation → group: deliver to current members (resolved when it is delivered, never a stale set). */
+export interface ConversationTell {
+  type: 'conv.tell';
+  /** `all` members, or one uid. */
+  to: 'all' | string;
+  except?: string;
+  event: SessionGroupEvent;
+}

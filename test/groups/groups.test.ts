@@ -1,0 +1,242 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { AnyActorRef } from 'xstate';
+import { tokens } from '../fakes/fake-ai-server.js';
+import { useFakeEngineServer } from '../helpers/server-harness.js';
+import { TestClient, sleep } from '../helpers/ws-client.js';
+import { SERVER_ACTOR_KINDS } from '../../src/server/start-server.js';
+
+type F = Record<string, any>;
+
+/** A client that behaves like the web frontend during a reply: it reports playback start and end. */
+class Member {
+  uid = '';
+  historyUid = '';
+  constructor(readonly client: TestClient) {}
+
+  static async join(url: string): Promise<Member> {
+    const client = await TestClient.connect(url);
+    await client.ready();
+    const member = new Member(client);
+    member.uid = (client.ofType('set-model-and-conf')[0] as F).client_uid;
+    client.send({ type: 'create-new-history' });
+    member.historyUid = ((await client.next('new-history-created')) as F).history_uid;
+    client.ws.on('message', (data) => {
+      const frame = JSON.parse(String(data)) as F;
+      // As the frontend: each audio it plays is announced (the server shows it to the others), and the end of the
+      // reply's playback is reported.
+      if (frame.type === 'audio' && !frame.forwarded) client.send({ type: 'audio-play-start', display_text: frame.display_text, forwarded: false });
+      if (frame.type === 'backend-synth-complete') setTimeout(() => client.send({ type: 'frontend-playback-complete' }), 20);
+    });
+    client.frames.length = 0;
+    return member;
+  }
+
+  of(type: string): F[] {
+    return this.client.ofType(type) as F[];
+  }
+
+  results(): string[] {
+    return this.of('group-operation-result').map((f) => `${f.success ? 'ok' : 'fail'}: ${f.message}`);
+  }
+
+  lastUpdate(): F | undefined {
+    return this.of('group-update').at(-1);
+  }
+
+  chainEnds(): number {
+    return this.client.frames.filter((f) => f.type === 'control' && f.text === 'conversation-chain-end').length;
+  }
+
+  history(root: string): F[] {
+    return JSON.parse(readFileSync(path.join(root, 'chat_history', 'mao_pro_001', `${this.historyUid}.json`), 'utf8')).slice(1);
+  }
+
+  clear(): void {
+    this.client.frames.length = 0;
+  }
+}
+
+async function until(what: string, predicate: () => boolean, ms = 8000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+describe('groups (PROTOCOL §6.4, §5.4, §5.5)', () => {
+  const harness = useFakeEngineServer({
+    conf: { 'system_config.group_max_members': 3, 'system_config.playback_slack_seconds': 1 },
+  });
+  let replies = 0;
+  beforeEach(() => {
+    replies = 0;
+    harness.fake.llm = () => ({ tokens: tokens(`Reply number ${++replies}. Nice to meet you.`) });
+  });
+  const liveActors = () => harness.server.census.countExcept(SERVER_ACTOR_KINDS);
+  const noActorsLeft = () => until(`no actors, still ${JSON.stringify(harness.server.census.byKind())}`, () => liveActors() === 0);
+
+  async function formGroup(): Promise<[Member, Member, Member]> {
+    const [a, b, c] = await Promise.all([0, 1, 2].map(() => Member.join(harness.server.wsUrl))) as [Member, Member, Member];
+    a.client.send({ type: 'add-client-to-group', invitee_uid: b.uid });
+    await until('b joined', () => b.lastUpdate()?.members.length === 2);
+    a.client.send({ type: 'add-client-to-group', invitee_uid: c.uid });
+    await until('c joined', () => c.lastUpdate()?.members.length === 3 && b.lastUpdate()?.members.length === 3 && a.lastUpdate()?.members.length === 3);
+    return [a, b, c];
+  }
+
+  test('membership: upstream texts, only the owner invites, a size limit, one group at a time, owner hand-over', async () => {
+    const [a, b, c] = await formGroup();
+    expect(a.results()).toEqual([`ok: Successfully added ${b.uid} to the group`, `ok: Successfully added ${c.uid} to the group`]);
+    expect(a.lastUpdate()).toEqual({ type: 'group-update', members: [a.uid, b.uid, c.uid], is_owner: true });
+    expect(b.results()).toEqual([`ok: You have been invited to the group by ${a.uid}`, `ok: Member ${c.uid} was added to the group`]);
+    expect(c.of('group-update')).toEqual([{ type: 'group-update', members: [a.uid, b.uid, c.uid], is_owner: false }]);
+    expect(c.results()).toEqual([`ok: You have been invited to the group by ${a.uid}`]);
+    // The inviter's frames come in upstream's order: the result, then the update.
+    expect(a.client.frames.slice(0, 2).map((f) => f.type)).toEqual(['group-operation-result', 'group-update']);
+
+    const d = await Member.join(harness.server.wsUrl);
+    b.client.send({ type: 'add-client-to-group', invitee_uid: d.uid });
+    a.client.send({ type: 'add-client-to-group', invitee_uid: d.uid });
+    a.client.send({ type: 'add-client-to-group', invitee_uid: 'nobody' });
+    d.client.send({ type: 'add-client-to-group', invitee_uid: a.uid });
+    await until('answers', () => b.results().length === 3 && a.results().length === 4 && d.results().length === 1);
+    expect(b.results().at(-1)).toBe('fail: Only the group owner can invite members');
+    expect(a.results().slice(2)).toEqual(['fail: The group is full (at most 3 members)', 'fail: Invitee nobody does not exist']);
+    // d's new group could not get its first member, so it is closed again.
+    expect(d.results()).toEqual([`fail: Invitee ${a.uid} is already in a group`]);
+    expect(d.lastUpdate()).toEqual({ type: 'group-update', members: [], is_owner: false });
+
+    c.client.send({ type: 'remove-client-from-group', target_uid: b.uid });
+    d.client.send({ type: 'remove-client-from-group', target_uid: d.uid });
+    await until('refusals', () => c.results().length === 2 && d.results().length === 2);
+    expect(c.results().at(-1)).toBe('fail: Only group owner or self can remove members');
+    expect(d.results().at(-1)).toBe(`fail: Target ${d.uid} is not in any group`);
+
+    // The owner leaves: the member who joined next owns the group.
+    a.clear();
+    b.clear();
+    c.clear();
+    a.client.send({ type: 'remove-client-from-group', target_uid: a.uid });
+    await until('a left', () => b.lastUpdate()?.members.length === 2 && c.lastUpdate()?.members.length === 2);
+    expect(a.client.frames).toEqual([
+      { type: 'group-update', members: [], is_owner: false },
+      { type: 'group-operation-result', success: true, message: 'You have been removed from the group' },
+    ]);
+    expect(b.lastUpdate()).toEqual({ type: 'group-update', members: [b.uid, c.uid], is_owner: true });
+    expect(b.results()).toEqual([`ok: Member ${a.uid} was removed from the group`, 'ok: You are now the owner of the group']);
+    c.client.send({ type: 'request-group-info' });
+    await until('info', () => c.of('group-update').length === 2);
+    expect(c.lastUpdate()).toEqual({ type: 'group-update', members: [b.uid, c.uid], is_owner: false });
+
+    // Down to one member, the group closes.
+    b.client.send({ type: 'remove-client-from-group', target_uid: c.uid });
+    await until('closed', () => b.lastUpdate()?.members.length === 0 && c.lastUpdate()?.members.length === 0);
+    expect(b.results().at(-1)).toBe(`ok: Successfully removed ${c.uid} from the group`);
+    for (const m of [a, b, c, d]) expect(m.of('error')).toEqual([]);
+    await Promise.all([a, b, c, d].map((m) => m.client.close()));
+    await noActorsLeft();
+  }, 30_000);
+
+  test('a group conversation: every character answers once, audio to the speaker, forwarded to the others, history for all', async () => {
+    const [a, b, c] = await formGroup();
+    for (const m of [a, b, c]) m.clear();
+    b.client.send({ type: 'text-input', text: 'Hello everyone', images: [] });
+    await until('three member turns', () => [a, b, c].every((m) => m.chainEnds() === 3), 15000);
+    await sleep(200);
+
+    expect(b.of('user-input-transcription')).toEqual([]);
+    for (const m of [a, c]) expect(m.of('user-input-transcription')).toEqual([{ type: 'user-input-transcription', text: 'Hello everyone' }]);
+    // The initiator's character speaks first, then the others in join order: b, c, a.
+    const ownAudio = (m: Member) => m.of('audio').filter((f) => !f.forwarded).map((f) => f.display_text.text);
+    expect(ownAudio(b)).toEqual(['Reply number 1.', 'Nice to meet you.']);
+    expect(ownAudio(c)).toEqual(['Reply number 2.', 'Nice to meet you.']);
+    expect(ownAudio(a)).toEqual(['Reply number 3.', 'Nice to meet you.']);
+    // Each member sees the others' sentences as silent forwarded payloads.
+    const forwarded = (m: Member) => m.of('audio').filter((f) => f.forwarded);
+    expect(forwarded(a).map((f) => f.display_text.text)).toEqual(['Reply number 1.', 'Nice to meet you.', 'Reply number 2.', 'Nice to meet you.']);
+    expect(forwarded(a)[0]).toMatchObject({ audio: null, volumes: [], actions: null, forwarded: true });
+    for (const m of [a, b, c]) {
+      const control = m.client.frames.filter((f) => f.type === 'control').map((f) => f.text);
+      expect(control).toEqual(Array(3).fill(['conversation-chain-start', 'conversation-chain-end']).flat());
+      expect(m.of('force-new-message')).toHaveLength(3);
+      expect(m.of('backend-synth-complete')).toHaveLength(1); // only for its own character's turn
+      expect(m.of('error')).toEqual([]);
+    }
+    // Each agent is told what it has not heard; the group prompt is in its system prompt (members only, D16).
+    const requests = harness.fake.chatRequests().slice(-3);
+    expect(requests[0]!.body.messages.at(-1)).toEqual({ role: 'user', content: 'Human: Hello everyone' });
+    expect(requests[1]!.body.messages.at(-1).content).toBe('Human: Hello everyone\nMao: Reply number 1. Nice to meet you.');
+    expect(requests[2]!.body.messages[0].content).toContain('group conversation');
+    // Every member's history has the whole exchange.
+    for (const m of [a, b, c]) {
+      expect(m.history(harness.fixture.root).map((h) => `${h.role}:${h.content}`)).toEqual([
+        'human:Hello everyone',
+        'ai:Reply number 1. Nice to meet you.',
+        'ai:Reply number 2. Nice to meet you.',
+        'ai:Reply number 3. Nice to meet you.',
+      ]);
+    }
+    // Only the speaker's agent remembers its own reply.
+    const memory = (m: Member) => (harness.server.actor.system.get(`session:${m.uid}`) as AnyActorRef).getSnapshot().context.memory as F[];
+    expect(memory(c).map((x) => x.content)).toEqual(['Human: Hello everyone\nMao: Reply number 1. Nice to meet you.', 'Reply number 2. Nice to meet you.']);
+    await Promise.all([a, b, c].map((m) => m.client.close()));
+    await noActorsLeft();
+  }, 30_000);
+
+  test('input during a group conversation is not dropped (D17): it starts the next conversation when this one ends', async () => {
+    const [a, b, c] = await formGroup();
+    for (const m of [a, b, c]) m.clear();
+    harness.fake.llm = () => ({ tokens: tokens(`Reply number ${++replies}.`), delayMs: 30 });
+    a.client.send({ type: 'text-input', text: 'First topic', images: [] });
+    await until('first speaker started', () => a.of('audio').length >= 1, 10000);
+    c.client.send({ type: 'text-input', text: 'Second topic', images: [] });
+    await until('two conversations', () => [a, b, c].every((m) => m.chainEnds() === 6), 20000);
+    for (const m of [a, b]) expect(m.of('user-input-transcription').map((f) => f.text)).toEqual(m === a ? ['Second topic'] : ['First topic', 'Second topic']);
+    // The second conversation starts with its initiator's character and tells it about the new input.
+    const requests = harness.fake.chatRequests().slice(-3);
+    expect(requests[0]!.body.messages.at(-1).content).toBe('Human: Second topic');
+    expect(c.of('audio').filter((f) => !f.forwarded).map((f) => f.display_text.text)).toEqual(['Reply number 3.', 'Reply number 4.']);
+    await Promise.all([a, b, c].map((m) => m.client.close()));
+    await noActorsLeft();
+  }, 40_000);
+
+  test('a group interrupt stops the speaker only; a member leaving mid-turn does not stop the others; nothing is left', async () => {
+    const [a, b, c] = await formGroup();
+    for (const m of [a, b, c]) m.clear();
+    harness.fake.llm = () => ({ tokens: tokens(`Reply number ${++replies}. This is a long answer that takes a while.`), delayMs: 60 });
+    c.client.send({ type: 'text-input', text: 'Tell me a story', images: [] });
+    await until('first audio of c', () => c.of('audio').length >= 1, 10000);
+    const requestsBefore = harness.fake.chatRequests().length;
+    a.client.send({ type: 'interrupt-signal', text: 'Reply number 1.' });
+    await until('interrupt broadcast', () => [a, b, c].every((m) => m.of('interrupt-signal').length === 1));
+    expect(a.of('interrupt-signal')[0]).toEqual({ type: 'interrupt-signal', text: 'conversation-interrupted' });
+    await until('request closed', () => harness.fake.chatRequests().slice(-1)[0]!.abortedAt !== undefined || harness.fake.chatRequests().slice(-1)[0]!.finished);
+    const audioAfter = c.of('audio').length;
+    await sleep(400);
+    expect(c.of('audio').length).toBe(audioAfter);
+    expect(harness.fake.chatRequests().length).toBe(requestsBefore);
+    // Only the speaker's agent keeps the heard part and the marker (D26).
+    const memory = (m: Member) => (harness.server.actor.system.get(`session:${m.uid}`) as AnyActorRef).getSnapshot().context.memory as F[];
+    expect(memory(c).slice(-2).map((x) => x.content)).toEqual(['Reply number 1....', '[Interrupted by user]']);
+    expect(memory(a).map((x) => x.content)).toEqual([]);
+
+    // A new round; the second speaker (a) leaves in the middle of its turn.
+    for (const m of [a, b, c]) m.clear();
+    replies = 0;
+    harness.fake.llm = () => ({ tokens: tokens(`Reply number ${++replies}. Another slow answer here.`), delayMs: 40 });
+    c.client.send({ type: 'text-input', text: 'Again', images: [] });
+    await until('a speaks', () => a.of('audio').filter((f) => !f.forwarded).length >= 1, 15000);
+    await a.client.close();
+    await until('b and c finish the round', () => b.chainEnds() === 3 && c.chainEnds() === 3, 15000);
+    for (const m of [b, c]) {
+      expect(m.results()).toContain(`ok: Member ${a.uid} disconnected`);
+      expect(m.lastUpdate()!.members).toEqual([b.uid, c.uid].sort((x, y) => [a.uid, b.uid, c.uid].indexOf(x) - [a.uid, b.uid, c.uid].indexOf(y)));
+      expect(m.of('error')).toEqual([]);
+    }
+    expect(b.of('audio').filter((f) => !f.forwarded).map((f) => f.display_text.text)[0]).toBe('Reply number 3.');
+    await Promise.all([b, c].map((m) => m.client.close()));
+    await noActorsLeft();
+  }, 40_000);
+});
