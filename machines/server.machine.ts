@@ -1,7 +1,8 @@
-import { assign, enqueueActions, fromCallback, setup, stopChild, type EventObject } from 'xstate';
+import { assign, enqueueActions, fromCallback, sendTo, setup, stopChild, type EventObject } from 'xstate';
 import type { SocketHandle } from '../src/server/socket-handle.js';
 import { emptyIdPool, idSuffix, releaseId, takeId, type IdPool } from './id-pool.js';
 import { groupMachine } from './group.machine.js';
+import { proxyHubMachine } from './proxy-hub.machine.js';
 import { sessionMachine, type GroupCreateRequest } from './session.machine.js';
 
 /**
@@ -16,6 +17,7 @@ export type ServerEvent =
   | { type: 'http.listening'; url: string; port: number }
   | { type: 'http.failed'; message: string }
   | { type: 'client.connected'; clientUid: string; socket: SocketHandle }
+  | { type: 'proxy.connected'; socket: SocketHandle }
   | { type: 'server.stop' }
   | GroupCreateRequest
   | { type: `xstate.done.actor.group.${string}`; actorId: string; output?: unknown }
@@ -49,6 +51,8 @@ export const serverMachine = setup({
     }),
     session: sessionMachine,
     group: groupMachine,
+    /** `/proxy-ws`: viewers sharing one session (idle unless system_config.enable_proxy lets viewers in). */
+    proxyHub: proxyHubMachine,
   },
   actions: {
     releaseSession: enqueueActions(({ context, event, enqueue }) => {
@@ -85,7 +89,10 @@ export const serverMachine = setup({
   },
   states: {
     serving: {
-      invoke: { id: 'http', src: 'httpListener' },
+      invoke: [
+        { id: 'http', src: 'httpListener' },
+        { id: 'proxy', src: 'proxyHub' },
+      ],
       initial: 'starting',
       states: {
         starting: {
@@ -110,6 +117,7 @@ export const serverMachine = setup({
             });
           }),
         },
+        'proxy.connected': { actions: sendTo('proxy', ({ event }) => event) },
         'http.failed': { target: 'failed', actions: assign({ error: ({ event }) => event.message }) },
         'server.stop': {
           target: 'stopped',

@@ -5,6 +5,10 @@ import { joinDisplayTexts, localTimestamp, type HistoryMessage } from '../src/hi
 import type { ClientFrame, ClientFrameType } from '../src/protocol/client-frames.js';
 import type { ServerFrame } from '../src/protocol/server-frames.js';
 import type { SocketHandle } from '../src/server/socket-handle.js';
+import type { ProxyLink } from '../src/proxy/proxy-link.js';
+
+/** A client's socket, or the link of a session that a proxy hub runs in-process. */
+export type SessionSocket = SocketHandle | ProxyLink;
 import { emptyIdPool, idSuffix, releaseId, takeId, type IdPool } from './id-pool.js';
 import type { GroupEvent, GroupTrigger, GroupTurnReply, GroupTurnRequest, Membership, SessionGroupEvent } from './group-protocol.js';
 import { toolboxMachine } from './toolbox.machine.js';
@@ -62,7 +66,7 @@ export type SocketCommand = { type: 'socket.send'; frame: ServerFrame } | { type
 
 export interface SessionInput {
   clientUid: string;
-  socket: SocketHandle;
+  socket: SessionSocket;
 }
 
 /** Per-session bounds, from system_config. */
@@ -88,7 +92,7 @@ export interface SessionSetup {
 
 export interface SessionContext {
   clientUid: string;
-  socket: SocketHandle;
+  socket: SessionSocket;
   /** The active character and its engines; null only while initializing. */
   character: SessionCharacter | null;
   limits: SessionLimits;
@@ -126,7 +130,7 @@ export interface GroupCreateRequest {
 }
 
 export interface SocketBridgeInput {
-  socket: SocketHandle;
+  socket: SessionSocket;
   clientUid: string;
 }
 

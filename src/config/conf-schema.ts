@@ -44,6 +44,8 @@ export const systemConfigSchema = z.object({
   inspect_port: z.number().int().min(1).max(65535).default(8080),
   /** Longest utterance buffered from mic-audio-data (16 kHz); beyond it the buffer is dropped with an error (D24). */
   mic_max_seconds: z.number().positive().default(60),
+  /** /proxy-ws: the longest one queued input holds the queue when the session does not end its reply. */
+  proxy_turn_timeout_seconds: z.number().positive().default(120),
   /** Largest chat group (upstream had no limit). */
   group_max_members: z.number().int().min(2).default(8),
   /** Rounds of a group conversation: each member's character speaks once per round (upstream's never ended, D17). */

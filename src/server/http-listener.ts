@@ -36,7 +36,8 @@ function refuseUpgrade(socket: Duplex, status: number, text: string, message: st
 
 /**
  * The HTTP server and the `/client-ws` endpoint, as an actor: it reports `http.listening` (with the real port, so
- * `--port 0` works), `http.failed`, and one `client.connected` per accepted socket. Stopping it closes the
+ * `--port 0` works), `http.failed`, one `client.connected` per accepted socket, and (with `enable_proxy`) one
+ * `proxy.connected` per viewer of `/proxy-ws`. Stopping it closes the
  * listener and idle HTTP connections; accepted sockets belong to their sessions.
  */
 export function createHttpListener(options: HttpListenerOptions) {
@@ -47,8 +48,10 @@ export function createHttpListener(options: HttpListenerOptions) {
 
     server.on('upgrade', (req, socket, head) => {
       const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
-      if (pathname !== '/client-ws') {
-        refuseUpgrade(socket, 404, 'Not Found', `No WebSocket endpoint at ${pathname}; use /client-ws`);
+      const proxy = pathname === '/proxy-ws' && app.system.enable_proxy;
+      if (pathname !== '/client-ws' && !proxy) {
+        const hint = pathname === '/proxy-ws' ? ' (/proxy-ws needs system_config.enable_proxy: true)' : '';
+        refuseUpgrade(socket, 404, 'Not Found', `No WebSocket endpoint at ${pathname}; use /client-ws${hint}`);
         return;
       }
       const verdict = checkOrigin(req.headers.origin, req.headers.host, app.system.allowed_origins);
@@ -58,8 +61,13 @@ export function createHttpListener(options: HttpListenerOptions) {
         return;
       }
       wss.handleUpgrade(req, socket, head, (ws) => {
-        const clientUid = randomUUID();
         const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+        if (proxy) {
+          logger.info(`proxy viewer connected from ${remote}`);
+          sendBack({ type: 'proxy.connected', socket: new SocketHandle(ws, remote) });
+          return;
+        }
+        const clientUid = randomUUID();
         logger.child({ client_uid: clientUid }).info(`client connected from ${remote}`);
         sendBack({ type: 'client.connected', clientUid, socket: new SocketHandle(ws, remote) });
       });

@@ -3,6 +3,7 @@ import { fromCallback, type EventObject } from 'xstate';
 import type { SocketBridgeInput, SocketCommand } from '../../machines/session.machine.js';
 import { parseClientFrame } from '../protocol/client-frames.js';
 import type { Logger } from '../observability/logger.js';
+import type { SocketHandle } from './socket-handle.js';
 
 /** Frames a client may send before its session is ready; upstream also reads them only after the connect frames. */
 const MAX_HELD_FRAMES = 1000;
@@ -22,7 +23,7 @@ export interface SocketBridgeOptions {
  */
 export function createSocketBridge(options: SocketBridgeOptions) {
   return fromCallback<SocketCommand, SocketBridgeInput, EventObject>(({ input, sendBack, receive }) => {
-    const { ws } = input.socket;
+    const { ws } = input.socket as SocketHandle;
     const log = options.logger.child({ client_uid: input.clientUid });
     let stopped = false;
     let paused = true;

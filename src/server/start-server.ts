@@ -13,6 +13,9 @@ import { ToolListCache } from '../mcp/tool-catalog.js';
 import { groupMachine } from '../../machines/group.machine.js';
 import { groupConversationMachine } from '../../machines/group-conversation.machine.js';
 import { createTranscribe } from '../engines/asr/transcribe-actor.js';
+import { proxyHubMachine } from '../../machines/proxy-hub.machine.js';
+import { createProxyBridge } from '../proxy/proxy-bridge.js';
+import { createViewerSocket } from '../proxy/viewer-socket-actor.js';
 import { createHttpListener } from './http-listener.js';
 import { HistoryStore } from '../history/history-store.js';
 
@@ -45,7 +48,7 @@ export interface RunningServer {
 }
 
 /** The kinds of the server's own long-lived actors: everything else a client caused. */
-export const SERVER_ACTOR_KINDS = ['server', 'httpListener'] as const;
+export const SERVER_ACTOR_KINDS = ['server', 'httpListener', 'proxyHub'] as const;
 
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const { app } = options;
@@ -69,6 +72,13 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const group = groupMachine.provide({
     actors: { conversation: groupConversationMachine.provide({ actors: { turn: sessionActors.turn, transcribe: createTranscribe(logger) } }) },
   });
+  const proxyHub = proxyHubMachine.provide({
+    actors: {
+      session: sessionMachine.provide({ actors: { ...sessionActors, socketBridge: createProxyBridge() } }),
+      viewer: createViewerSocket(logger, app.system.ws_ping_interval_seconds * 1000),
+    },
+    delays: { turnBound: app.system.proxy_turn_timeout_seconds * 1000 },
+  });
   const metrics = createMetrics(census, sessionCount);
   const board = new SessionBoard(census);
   const httpListener = createHttpListener({
@@ -82,7 +92,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     onClosed: () => httpClosed(),
   });
 
-  actor = createActor(serverMachine.provide({ actors: { httpListener, session, group } }), { inspect: census.observe });
+  actor = createActor(serverMachine.provide({ actors: { httpListener, session, group, proxyHub } }), { inspect: census.observe });
   actor.start();
   const ready = await waitFor(actor, (s) => s.matches({ serving: 'listening' }) || s.status !== 'active');
   if (ready.status !== 'active') {

@@ -1,0 +1,245 @@
+import { enqueueActions, fromCallback, setup, stopChild, type EventObject } from 'xstate';
+import type { ClientFrame } from '../src/protocol/client-frames.js';
+import type { ServerFrame } from '../src/protocol/server-frames.js';
+import { ProxyLink } from '../src/proxy/proxy-link.js';
+import type { SocketHandle } from '../src/server/socket-handle.js';
+import { emptyIdPool, idSuffix, releaseId, takeId, type IdPool } from './id-pool.js';
+import { sessionMachine } from './session.machine.js';
+
+/**
+ * `/proxy-ws` (system_config.enable_proxy): many viewers share one session, e.g. a live stream whose chat feeds the
+ * character text. The hub is the server's child for as long as it serves; it owns one `viewer.<n>` child per viewer
+ * socket and, while anybody watches, the shared session (`upstream`, run in-process: its socket is a ProxyLink).
+ *
+ *   waiting ⇄ conversing
+ *
+ * Conversation input (`text-input`, `mic-audio-end`, `ai-speak-signal`) is queued and released one at a time: the
+ * next when the session ends the turn with `conversation-chain-end`, is interrupted, refuses it, or after
+ * `turnBound`. A viewer joining gets the connect frames alone (D30: upstream reset every viewer and, through its
+ * `create-new-history`, the shared memory); answers to a viewer's requests go to that viewer only; everything else
+ * the session says goes to every viewer, each through its own actor (D29). When the last viewer leaves, the session
+ * is stopped and the hub waits, ready for the next one (D27); the next session picks the conversation up again from
+ * its history.
+ */
+
+interface Pending {
+  replyType: ServerFrame['type'];
+  /** null: the hub asked for it and swallows the answer. */
+  viewerId: string | null;
+}
+
+interface HubContext {
+  /** Viewer child ids in join order. */
+  viewers: string[];
+  viewerIds: IdPool;
+  queue: Array<{ viewerId: string; frame: ClientFrame }>;
+  sessionUid: string | null;
+  sessionReady: boolean;
+  /** The session's last `set-model-and-conf`, for viewers who join later. */
+  modelAndConf: ServerFrame | null;
+  historyUid: string | null;
+  pending: Pending[];
+  /** The released input has started a reply (conversation-chain-start seen). */
+  chainStarted: boolean;
+}
+
+export type ProxyHubEvent =
+  | { type: 'proxy.connected'; socket: SocketHandle }
+  | { type: 'viewer.frame'; viewerId: string; frame: ClientFrame }
+  | { type: 'viewer.closed'; viewerId: string }
+  | { type: 'upstream.frame'; frame: ServerFrame }
+  | { type: 'xstate.done.actor.upstream' }
+  | { type: 'xstate.error.actor.upstream'; error: unknown };
+
+/** Requests whose answer belongs to the viewer who asked. */
+const REPLY_OF: Partial<Record<ClientFrame['type'], ServerFrame['type']>> = {
+  'fetch-configs': 'config-files',
+  'fetch-backgrounds': 'background-files',
+  'fetch-history-list': 'history-list',
+  'fetch-and-set-history': 'history-data',
+  'delete-history': 'history-deleted',
+  'create-new-history': 'new-history-created',
+  heartbeat: 'heartbeat-ack',
+  'request-group-info': 'group-update',
+};
+
+const QUEUED: ReadonlySet<string> = new Set(['text-input', 'mic-audio-end', 'ai-speak-signal']);
+
+const viewerSend = (frame: ServerFrame) => ({ type: 'viewer.send', frame }) as const;
+const toSession = (frame: ClientFrame) => ({ type: `client.${frame.type}`, frame }) as EventObject;
+
+/** The connect sequence of PROTOCOL §2.1, for a viewer who joins a session that is already running. */
+const connectFrames = (modelAndConf: ServerFrame): ServerFrame[] => [
+  { type: 'group-update', members: [], is_owner: false },
+  { type: 'full-text', text: 'Connection established' },
+  modelAndConf,
+  { type: 'group-update', members: [], is_owner: false },
+  { type: 'control', text: 'start-mic' },
+];
+
+export const proxyHubMachine = setup({
+  types: {
+    context: {} as HubContext,
+    events: {} as ProxyHubEvent,
+  },
+  actors: {
+    session: sessionMachine,
+    viewer: fromCallback<{ type: 'viewer.send'; frame: ServerFrame }, { viewerId: string; socket: SocketHandle }>(() => {
+      throw new Error('actor "viewer" must be provided with machine.provide()');
+    }),
+  },
+  delays: {
+    /** The longest a released input may hold the queue without the session ending its reply. */
+    turnBound: 120_000,
+  },
+  guards: {
+    canRelease: ({ context }) => context.sessionReady && context.queue.length > 0,
+    endsConversation: ({ context, event }) => {
+      if (event.type === 'upstream.frame') {
+        const { frame } = event;
+        if (frame.type === 'control' && frame.text === 'conversation-chain-end') return true;
+        // The session refused the input (no reply started): nothing will end it.
+        return frame.type === 'error' && !context.chainStarted;
+      }
+      return event.type === 'viewer.frame' && event.frame.type === 'interrupt-signal';
+    },
+  },
+  actions: {
+    /** Every viewer gets the frame, each through its own actor; a reply to a request only the viewer who asked. */
+    routeUpstream: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'upstream.frame') return;
+      const { frame } = event;
+      if (frame.type === 'control' && frame.text === 'conversation-chain-start') enqueue.assign({ chainStarted: true });
+      if (frame.type === 'new-history-created') enqueue.assign({ historyUid: frame.history_uid });
+      if (frame.type === 'set-model-and-conf') {
+        enqueue.assign({ modelAndConf: frame, sessionReady: true });
+        if (!context.sessionReady && context.historyUid) {
+          // A new session after everybody had left: it continues the conversation from its history.
+          enqueue.sendTo('upstream', toSession({ type: 'fetch-and-set-history', history_uid: context.historyUid }));
+          enqueue.assign({ pending: [...context.pending, { replyType: 'history-data', viewerId: null }] });
+        }
+      }
+      const at = context.pending.findIndex((p) => p.replyType === frame.type);
+      if (at >= 0) {
+        const { viewerId } = context.pending[at]!;
+        enqueue.assign({ pending: context.pending.filter((_, i) => i !== at) });
+        if (viewerId && context.viewers.includes(viewerId)) enqueue.sendTo(viewerId, viewerSend(frame));
+        return;
+      }
+      for (const viewerId of context.viewers) enqueue.sendTo(viewerId, viewerSend(frame));
+    }),
+    takeViewerFrame: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'viewer.frame') return;
+      const { viewerId, frame } = event;
+      const reply = (out: ServerFrame) => enqueue.sendTo(viewerId, viewerSend(out));
+      if (QUEUED.has(frame.type)) {
+        enqueue.assign({ queue: [...context.queue, { viewerId, frame }] });
+        return;
+      }
+      switch (frame.type) {
+        case 'request-init-config':
+          if (context.modelAndConf) reply(context.modelAndConf);
+          return;
+        case 'create-new-history':
+          // The shared conversation is not reset by a viewer joining (D30): it gets the current history.
+          if (context.historyUid) return reply({ type: 'new-history-created', history_uid: context.historyUid });
+          break;
+        case 'add-client-to-group':
+        case 'remove-client-from-group':
+          return reply({ type: 'group-operation-result', success: false, message: 'Groups are not available through /proxy-ws' });
+        case 'audio-play-start':
+          return;
+        case 'fetch-and-set-history':
+          enqueue.assign({ historyUid: frame.history_uid });
+          break;
+      }
+      if (context.sessionUid === null) return;
+      const replyType = REPLY_OF[frame.type];
+      if (replyType) enqueue.assign({ pending: [...context.pending, { replyType, viewerId }] });
+      enqueue.sendTo('upstream', toSession(frame));
+    }),
+    /** The oldest queued input goes to the session; the other viewers see what was said (the sender shows it). */
+    releaseNext: enqueueActions(({ context, enqueue }) => {
+      const [next, ...rest] = context.queue;
+      if (!next) return;
+      if (next.frame.type === 'text-input') {
+        for (const viewerId of context.viewers) {
+          if (viewerId !== next.viewerId) enqueue.sendTo(viewerId, viewerSend({ type: 'user-input-transcription', text: next.frame.text }));
+        }
+      }
+      enqueue.sendTo('upstream', toSession(next.frame));
+      enqueue.assign({ queue: rest, chainStarted: false });
+    }),
+    sessionEnded: enqueueActions(({ context, enqueue }) => {
+      enqueue(stopChild('upstream'));
+      enqueue.assign({ sessionUid: null, sessionReady: false, queue: context.viewers.length > 0 ? context.queue : [], pending: [] });
+    }),
+    /** The shared session, when somebody watches and none runs. */
+    startSession: enqueueActions(({ context, enqueue, self }) => {
+      if (context.sessionUid !== null || context.viewers.length === 0) return;
+      const uid = `proxy-${globalThis.crypto.randomUUID()}`;
+      enqueue.spawnChild('session', { id: 'upstream', systemId: `session:${uid}`, input: { clientUid: uid, socket: new ProxyLink(self) } });
+      enqueue.assign({ sessionUid: uid, sessionReady: false, modelAndConf: null });
+    }),
+  },
+}).createMachine({
+  id: 'proxyHub',
+  context: {
+    viewers: [],
+    viewerIds: emptyIdPool(),
+    queue: [],
+    sessionUid: null,
+    sessionReady: false,
+    modelAndConf: null,
+    historyUid: null,
+    pending: [],
+    chainStarted: false,
+  },
+  on: {
+    'proxy.connected': {
+      actions: [
+        enqueueActions(({ context, event, enqueue }) => {
+          const [n, viewerIds] = takeId(context.viewerIds);
+          const id = `viewer.${n}`;
+          enqueue.spawnChild('viewer', { id, input: { viewerId: id, socket: event.socket } });
+          enqueue.assign({ viewers: [...context.viewers, id], viewerIds });
+          // Joining a running session: this viewer alone gets the connect frames.
+          if (context.sessionReady && context.modelAndConf) for (const frame of connectFrames(context.modelAndConf)) enqueue.sendTo(id, viewerSend(frame));
+        }),
+        'startSession',
+      ],
+    },
+    'viewer.closed': {
+      actions: enqueueActions(({ context, event, enqueue }) => {
+        const viewers = context.viewers.filter((v) => v !== event.viewerId);
+        enqueue(stopChild(event.viewerId));
+        enqueue.assign({
+          viewers,
+          viewerIds: releaseId(context.viewerIds, idSuffix(event.viewerId)),
+          // Answers still owed to the viewer are dropped, not sent to somebody else.
+          pending: context.pending.map((p) => (p.viewerId === event.viewerId ? { ...p, viewerId: null } : p)),
+        });
+        // Nobody watches: the session ends (and with it everything it runs); its history keeps the conversation.
+        if (viewers.length === 0 && context.sessionUid !== null) enqueue.sendTo('upstream', { type: 'server.shutdown' });
+      }),
+    },
+    'viewer.frame': { actions: 'takeViewerFrame' },
+    'upstream.frame': { actions: 'routeUpstream' },
+    // The session ended (everybody left, or it failed): released; somebody who joined meanwhile gets a new one.
+    'xstate.done.actor.upstream': { target: '.waiting', actions: ['sessionEnded', 'startSession'] },
+    'xstate.error.actor.upstream': { target: '.waiting', actions: ['sessionEnded', 'startSession'] },
+  },
+  initial: 'waiting',
+  states: {
+    waiting: {
+      always: { guard: 'canRelease', target: 'conversing', actions: 'releaseNext' },
+    },
+    conversing: {
+      after: { turnBound: 'waiting' },
+      on: {
+        'upstream.frame': [{ guard: 'endsConversation', target: 'waiting', actions: 'routeUpstream' }, { actions: 'routeUpstream' }],
+        'viewer.frame': [{ guard: 'endsConversation', target: 'waiting', actions: 'takeViewerFrame' }, { actions: 'takeViewerFrame' }],
+      },
+    },
+  },
+});
