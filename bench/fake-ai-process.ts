@@ -3,13 +3,18 @@
  * not delayed by the load on the server under test). Prints its base URL on stdout.
  *   FAKE_TOKEN_DELAY_MS   delay before each streamed token
  *   FAKE_TTS_DELAY_MS     delay before each synthesis answer
+ *   FAKE_ECHO=1           the reply names the user's last message ("Answer to <text>. …"), so a client can tell replies apart
  */
 import { startFakeAiServer, tokens } from '../test/fakes/fake-ai-server.js';
 
 const tokenDelay = Number(process.env.FAKE_TOKEN_DELAY_MS ?? 10);
 const ttsDelay = Number(process.env.FAKE_TTS_DELAY_MS ?? 20);
 const fake = await startFakeAiServer();
-fake.llm = () => ({ tokens: tokens('Hello there! How are you today? I hope you are well.'), delayMs: tokenDelay });
+const echo = process.env.FAKE_ECHO === '1';
+fake.llm = (body: { messages: Array<{ content: unknown }> }) => ({
+  tokens: tokens(echo ? `Answer to ${String(body.messages.at(-1)?.content)}. I hope you are well.` : 'Hello there! How are you today? I hope you are well.'),
+  delayMs: tokenDelay,
+});
 fake.tts = { msPerChar: 5, delayMs: ttsDelay, sampleRate: 16000 };
 // Keep only the last requests: a benchmark makes many thousands.
 setInterval(() => fake.requests.splice(0, Math.max(0, fake.requests.length - 100)), 1000).unref();

@@ -35,6 +35,12 @@ export interface ServerContext {
   sessionIds: IdPool;
   /** Child ids `group.<n>`, reused. */
   groupIds: IdPool;
+  proxyEnabled: boolean;
+}
+
+export interface ServerInput {
+  /** system_config.enable_proxy: the `/proxy-ws` hub runs (child `proxy`) for as long as the server serves. */
+  proxyEnabled?: boolean;
 }
 
 export const SESSION_SYSTEM_PREFIX = 'session:';
@@ -43,6 +49,7 @@ export const serverMachine = setup({
   types: {
     context: {} as ServerContext,
     events: {} as ServerEvent,
+    input: {} as ServerInput,
   },
   actors: {
     /** Owns the HTTP server and the WebSocket endpoint; reports `http.listening` and each `client.connected`. */
@@ -51,7 +58,7 @@ export const serverMachine = setup({
     }),
     session: sessionMachine,
     group: groupMachine,
-    /** `/proxy-ws`: viewers sharing one session (idle unless system_config.enable_proxy lets viewers in). */
+    /** `/proxy-ws`: viewers sharing one session (system_config.enable_proxy). */
     proxyHub: proxyHubMachine,
   },
   actions: {
@@ -68,7 +75,15 @@ export const serverMachine = setup({
   },
 }).createMachine({
   id: 'server',
-  context: { url: null, port: null, error: null, sessionsStarted: 0, sessionIds: emptyIdPool(), groupIds: emptyIdPool() },
+  context: ({ input }) => ({
+    url: null,
+    port: null,
+    error: null,
+    sessionsStarted: 0,
+    sessionIds: emptyIdPool(),
+    groupIds: emptyIdPool(),
+    proxyEnabled: input?.proxyEnabled ?? false,
+  }),
   initial: 'serving',
   on: {
     // A finished session is released at once (XState keeps finished children in the snapshot until stopChild).
@@ -89,10 +104,11 @@ export const serverMachine = setup({
   },
   states: {
     serving: {
-      invoke: [
-        { id: 'http', src: 'httpListener' },
-        { id: 'proxy', src: 'proxyHub' },
-      ],
+      invoke: { id: 'http', src: 'httpListener' },
+      // Spawned, not invoked, so it exists only when enabled; it stops with the server (a final state).
+      entry: enqueueActions(({ context, enqueue }) => {
+        if (context.proxyEnabled) enqueue.spawnChild('proxyHub', { id: 'proxy' });
+      }),
       initial: 'starting',
       states: {
         starting: {
@@ -117,7 +133,7 @@ export const serverMachine = setup({
             });
           }),
         },
-        'proxy.connected': { actions: sendTo('proxy', ({ event }) => event) },
+        'proxy.connected': { guard: ({ context }) => context.proxyEnabled, actions: sendTo('proxy', ({ event }) => event) },
         'http.failed': { target: 'failed', actions: assign({ error: ({ event }) => event.message }) },
         'server.stop': {
           target: 'stopped',

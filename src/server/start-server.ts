@@ -92,7 +92,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     onClosed: () => httpClosed(),
   });
 
-  actor = createActor(serverMachine.provide({ actors: { httpListener, session, group, proxyHub } }), { inspect: census.observe });
+  actor = createActor(serverMachine.provide({ actors: { httpListener, session, group, proxyHub } }), {
+    inspect: census.observe,
+    input: { proxyEnabled: app.system.enable_proxy },
+  });
   actor.start();
   const ready = await waitFor(actor, (s) => s.matches({ serving: 'listening' }) || s.status !== 'active');
   if (ready.status !== 'active') {

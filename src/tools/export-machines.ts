@@ -7,14 +7,27 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { groupConversationMachine } from '../../machines/group-conversation.machine.js';
+import { groupMachine } from '../../machines/group.machine.js';
+import { proxyHubMachine } from '../../machines/proxy-hub.machine.js';
 import { serverMachine } from '../../machines/server.machine.js';
 import { sessionMachine } from '../../machines/session.machine.js';
 import { ttsPipelineMachine } from '../../machines/tts-pipeline.machine.js';
+import { toolboxMachine } from '../../machines/toolbox.machine.js';
 import { turnMachine } from '../../machines/turn.machine.js';
 import { findProgram } from '../engines/find-program.js';
 import { machineToDot, machineToJson } from './machine-export.js';
 
-export const MACHINES = [serverMachine, sessionMachine, turnMachine, ttsPipelineMachine];
+export const MACHINES = [
+  serverMachine,
+  sessionMachine,
+  turnMachine,
+  ttsPipelineMachine,
+  toolboxMachine,
+  groupMachine,
+  groupConversationMachine,
+  proxyHubMachine,
+];
 
 const outIndex = process.argv.indexOf('--out');
 const out = path.resolve(outIndex >= 0 ? process.argv[outIndex + 1]! : 'machines-export');

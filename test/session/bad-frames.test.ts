@@ -53,12 +53,19 @@ describe('bad input gets exactly one clear error and changes nothing else (D26)'
   test('frames of later features answer a clear "not supported yet" error and the session goes on', async () => {
     const client = await TestClient.connect(harness.server.wsUrl);
     await client.ready();
-    client.send({ type: 'add-client-to-group', invitee_uid: 'someone' });
+    client.send({ type: 'raw-audio-data', audio: [0.1, 0.2] });
     client.send({ type: 'heartbeat' });
     await client.next('heartbeat-ack');
     expect(client.frames.slice(5)).toEqual([
-      { type: 'error', message: '"add-client-to-group" is not supported yet by this server' },
+      { type: 'error', message: '"raw-audio-data" is not supported yet by this server' },
       { type: 'heartbeat-ack' },
+    ]);
+    // An invite to nobody is a clear refusal, not an error of the session.
+    client.send({ type: 'add-client-to-group', invitee_uid: 'someone' });
+    await client.next('group-update', 3); // two came with the connect sequence
+    expect(client.frames.slice(7)).toEqual([
+      { type: 'group-operation-result', success: false, message: 'Invitee someone does not exist' },
+      { type: 'group-update', members: [], is_owner: false },
     ]);
     await client.close();
   });
