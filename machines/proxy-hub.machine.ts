@@ -112,7 +112,9 @@ export const proxyHubMachine = setup({
       if (frame.type === 'control' && frame.text === 'conversation-chain-start') enqueue.assign({ chainStarted: true });
       if (frame.type === 'new-history-created') enqueue.assign({ historyUid: frame.history_uid });
       if (frame.type === 'set-model-and-conf') {
-        enqueue.assign({ modelAndConf: frame, sessionReady: true });
+        // Another character (a viewer's switch-config) starts another conversation, with a history of its own.
+        const switched = context.modelAndConf?.type === 'set-model-and-conf' && context.modelAndConf.conf_uid !== frame.conf_uid;
+        enqueue.assign({ modelAndConf: frame, sessionReady: true, ...(switched ? { historyUid: null } : {}) });
         if (!context.sessionReady && context.historyUid) {
           // A new session after everybody had left: it continues the conversation from its history.
           enqueue.sendTo('upstream', toSession({ type: 'fetch-and-set-history', history_uid: context.historyUid }));

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AnyActorRef } from 'xstate';
 import { tokens } from '../fakes/fake-ai-server.js';
+import { shellWrappedServer } from '../helpers/mcp-fixture.js';
+import { processesWith, settleTo } from '../helpers/process-probes.js';
 import { useFakeEngineServer } from '../helpers/server-harness.js';
 import { TestClient, sleep } from '../helpers/ws-client.js';
 import { SERVER_ACTOR_KINDS } from '../../src/server/start-server.js';
@@ -202,6 +204,20 @@ describe('groups (PROTOCOL §6.4, §5.4, §5.5)', () => {
     await noActorsLeft();
   }, 40_000);
 
+  test('voice input in a group: transcribed with the sender\'s recogniser, shown to everybody, answered by the group', async () => {
+    const [a, b, c] = await formGroup();
+    for (const m of [a, b, c]) m.clear();
+    harness.fake.asr.text = 'good morning all';
+    const chunk = Array.from({ length: 4096 }, (_, i) => Math.sin(i / 10) * 0.5);
+    for (let i = 0; i < 2; i++) a.client.send({ type: 'mic-audio-data', audio: chunk });
+    a.client.send({ type: 'mic-audio-end', images: [] });
+    await until('three member turns', () => [a, b, c].every((m) => m.chainEnds() === 3), 15000);
+    for (const m of [a, b, c]) expect(m.of('user-input-transcription')).toEqual([{ type: 'user-input-transcription', text: 'good morning all' }]);
+    expect(harness.fake.chatRequests().slice(-3)[0]!.body.messages.at(-1)).toEqual({ role: 'user', content: 'Human: good morning all' });
+    await Promise.all([a, b, c].map((m) => m.client.close()));
+    await noActorsLeft();
+  }, 30_000);
+
   test('a group interrupt stops the speaker only; a member leaving mid-turn does not stop the others; nothing is left', async () => {
     const [a, b, c] = await formGroup();
     for (const m of [a, b, c]) m.clear();
@@ -240,3 +256,41 @@ describe('groups (PROTOCOL §6.4, §5.4, §5.5)', () => {
     await noActorsLeft();
   }, 40_000);
 });
+
+describe('a group whose characters use MCP tools', () => {
+  const tools = shellWrappedServer();
+  const harness = useFakeEngineServer({
+    conf: {
+      'character_config.agent_config.agent_settings.basic_memory_agent.use_mcpp': true,
+      'character_config.agent_config.agent_settings.basic_memory_agent.mcp_enabled_servers': ['tools'],
+      'system_config.playback_slack_seconds': 1,
+    },
+    prepare: (fixture) => fixture.write('mcp_servers.json', JSON.stringify({ mcp_servers: { tools: tools.spec } })),
+  });
+
+  test('tool status goes to every member, with the speaking character\'s name; the tool servers end with the members', async () => {
+    harness.fake.llm = (body: any) => {
+      const used = body.messages.some((m: F) => m.role === 'tool');
+      const first = harness.fake.chatRequests().length === 1;
+      return first && !used ? { tokens: [], toolCalls: [{ id: 'call_g', name: 'echo', arguments: '{"text":"group"}' }] } : { tokens: tokens('Done.') };
+    };
+    const a = await Member.join(harness.server.wsUrl);
+    const b = await Member.join(harness.server.wsUrl);
+    a.client.send({ type: 'add-client-to-group', invitee_uid: b.uid });
+    await until('b joined', () => b.lastUpdate()?.members.length === 2);
+    a.clear();
+    b.clear();
+    a.client.send({ type: 'text-input', text: 'Use the tool', images: [] });
+    await until('two member turns', () => [a, b].every((m) => m.chainEnds() === 2), 15000);
+    for (const m of [a, b]) {
+      expect(m.of('tool_call_status').map((f) => `${f.tool_id}:${f.status}:${f.content}:${f.name}`)).toEqual([
+        'call_g:running:Input: {"text":"group"}:Mao',
+        'call_g:completed:group:Mao',
+      ]);
+    }
+    expect(processesWith(tools.tag).length).toBeGreaterThanOrEqual(2);
+    await Promise.all([a, b].map((m) => m.client.close()));
+    expect(await settleTo(() => processesWith(tools.tag), [], 5000)).toEqual([]);
+  }, 30_000);
+});
+
