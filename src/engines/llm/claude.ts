@@ -2,7 +2,7 @@ import type { ChatMessage } from '../../agent/chat-memory.js';
 import { postEventStream, readEventStream } from './event-stream.js';
 import {
   LlmError,
-  promptRoundResults,
+  promptRoundMessages,
   usableImages,
   userPromptText,
   type LlmEngine,
@@ -77,12 +77,7 @@ function parseInput(text: string): Record<string, unknown> {
 
 /** A tool round as Messages API turns: the assistant's `tool_use` blocks, then the user's `tool_result` blocks. */
 function roundMessages(round: ToolRound): ClaudeMessage[] {
-  if (round.mode === 'prompt') {
-    return [
-      { role: 'assistant', content: round.text },
-      { role: 'user', content: promptRoundResults(round) },
-    ];
-  }
+  if (round.mode === 'prompt') return promptRoundMessages(round);
   return [
     {
       role: 'assistant',

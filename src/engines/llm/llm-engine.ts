@@ -71,9 +71,16 @@ export interface LlmEngine {
   stream(request: LlmRequest, onText: (text: string) => void, signal: AbortSignal): Promise<LlmStreamEnd | void>;
 }
 
-/** The results of a prompt-mode round, as the user message that reports them to the model. */
-export function promptRoundResults(round: ToolRound): string {
-  return round.results.map((r) => (r.isError ? r.content : `Result of ${round.calls.find((c) => c.id === r.id)?.name ?? 'tool'}: ${r.content}`)).join('\n');
+/**
+ * A prompt-mode round as plain messages, the same for every provider: the model's answer with its JSON, then one
+ * user message with the results.
+ */
+export function promptRoundMessages(round: ToolRound): Array<{ role: 'assistant' | 'user'; content: string }> {
+  const results = round.results.map((r) => (r.isError ? r.content : `Result of ${round.calls.find((c) => c.id === r.id)?.name ?? 'tool'}: ${r.content}`));
+  return [
+    { role: 'assistant', content: round.text },
+    { role: 'user', content: results.join('\n') },
+  ];
 }
 
 /** The user's text as the model sees it (UPSTREAM-BEHAVIOR §2.3): a note when images come with it. */

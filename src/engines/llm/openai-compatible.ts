@@ -1,7 +1,7 @@
 import { postEventStream, readEventStream } from './event-stream.js';
 import {
   LlmError,
-  promptRoundResults,
+  promptRoundMessages,
   ToolsUnsupportedError,
   usableImages,
   userPromptText,
@@ -37,12 +37,7 @@ export function openAiTool(tool: ToolDefinition) {
 
 /** A tool round as Chat Completions messages: the assistant's calls, then one `tool` message per result. */
 function roundMessages(round: ToolRound): unknown[] {
-  if (round.mode === 'prompt') {
-    return [
-      { role: 'assistant', content: round.text },
-      { role: 'user', content: promptRoundResults(round) },
-    ];
-  }
+  if (round.mode === 'prompt') return promptRoundMessages(round);
   return [
     {
       role: 'assistant',
