@@ -10,7 +10,7 @@
  *     calls interleaved one for one so both see the same machine load.
  */
 import { randomUUID } from 'node:crypto';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,32 +26,11 @@ import { createLogger } from '../src/observability/logger.js';
 import { startServer } from '../src/server/start-server.js';
 import { startFakeAiServer, tokens } from '../test/fakes/fake-ai-server.js';
 import { editConf, useFakeEngines } from '../test/helpers/engine-config.js';
+import { alive, processesWith } from '../test/helpers/process-probes.js';
 import { argNumber, median, ms, percentile } from './bench-utils.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const TEST_SERVER = path.join(REPO, 'test/fakes/mcp-test-server.mjs');
-
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-function processesWith(marker: string): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(marker) && alive(Number(entry))) found.push(Number(entry));
-    } catch {
-      // gone while we looked
-    }
-  }
-  return found;
-}
 
 /** Resolves when every pid has exited, polling each one every 0.5 ms. */
 async function allGone(pids: number[]): Promise<number> {

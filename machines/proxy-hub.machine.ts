@@ -4,7 +4,7 @@ import type { ServerFrame } from '../src/protocol/server-frames.js';
 import { ProxyLink } from '../src/proxy/proxy-link.js';
 import type { SocketHandle } from '../src/server/socket-handle.js';
 import { emptyIdPool, idSuffix, releaseId, takeId, type IdPool } from './id-pool.js';
-import { sessionMachine } from './session.machine.js';
+import { connectSequence, sessionMachine } from './session.machine.js';
 
 /**
  * `/proxy-ws` (system_config.enable_proxy): many viewers share one session, e.g. a live stream whose chat feeds the
@@ -41,6 +41,8 @@ interface HubContext {
   pending: Pending[];
   /** The released input has started a reply (conversation-chain-start seen). */
   chainStarted: boolean;
+  /** A new session is loading the conversation's history: input waits until its memory is back. */
+  restoring: boolean;
 }
 
 export type ProxyHubEvent =
@@ -68,14 +70,6 @@ const QUEUED: ReadonlySet<string> = new Set(['text-input', 'mic-audio-end', 'ai-
 const viewerSend = (frame: ServerFrame) => ({ type: 'viewer.send', frame }) as const;
 const toSession = (frame: ClientFrame) => ({ type: `client.${frame.type}`, frame }) as EventObject;
 
-/** The connect sequence of PROTOCOL §2.1, for a viewer who joins a session that is already running. */
-const connectFrames = (modelAndConf: ServerFrame): ServerFrame[] => [
-  { type: 'group-update', members: [], is_owner: false },
-  { type: 'full-text', text: 'Connection established' },
-  modelAndConf,
-  { type: 'group-update', members: [], is_owner: false },
-  { type: 'control', text: 'start-mic' },
-];
 
 export const proxyHubMachine = setup({
   types: {
@@ -93,7 +87,7 @@ export const proxyHubMachine = setup({
     turnBound: 120_000,
   },
   guards: {
-    canRelease: ({ context }) => context.sessionReady && context.queue.length > 0,
+    canRelease: ({ context }) => context.sessionReady && !context.restoring && context.queue.length > 0,
     endsConversation: ({ context, event }) => {
       if (event.type === 'upstream.frame') {
         const { frame } = event;
@@ -118,9 +112,12 @@ export const proxyHubMachine = setup({
         if (!context.sessionReady && context.historyUid) {
           // A new session after everybody had left: it continues the conversation from its history.
           enqueue.sendTo('upstream', toSession({ type: 'fetch-and-set-history', history_uid: context.historyUid }));
-          enqueue.assign({ pending: [...context.pending, { replyType: 'history-data', viewerId: null }] });
+          enqueue.assign({ pending: [...context.pending, { replyType: 'history-data', viewerId: null }], restoring: true });
         }
       }
+      // The history could not be loaded (deleted meanwhile): the conversation starts afresh, and viewers are told.
+      if (frame.type === 'error' && context.restoring) enqueue.assign({ restoring: false, pending: context.pending.filter((p) => p.viewerId !== null) });
+      if (frame.type === 'history-data' && context.restoring) enqueue.assign({ restoring: false });
       const at = context.pending.findIndex((p) => p.replyType === frame.type);
       if (at >= 0) {
         const { viewerId } = context.pending[at]!;
@@ -174,7 +171,7 @@ export const proxyHubMachine = setup({
     }),
     sessionEnded: enqueueActions(({ context, enqueue }) => {
       enqueue(stopChild('upstream'));
-      enqueue.assign({ sessionUid: null, sessionReady: false, queue: context.viewers.length > 0 ? context.queue : [], pending: [] });
+      enqueue.assign({ sessionUid: null, sessionReady: false, restoring: false, queue: context.viewers.length > 0 ? context.queue : [], pending: [] });
     }),
     /** The shared session, when somebody watches and none runs. */
     startSession: enqueueActions(({ context, enqueue, self }) => {
@@ -196,6 +193,7 @@ export const proxyHubMachine = setup({
     historyUid: null,
     pending: [],
     chainStarted: false,
+    restoring: false,
   },
   on: {
     'proxy.connected': {
@@ -206,7 +204,7 @@ export const proxyHubMachine = setup({
           enqueue.spawnChild('viewer', { id, input: { viewerId: id, socket: event.socket } });
           enqueue.assign({ viewers: [...context.viewers, id], viewerIds });
           // Joining a running session: this viewer alone gets the connect frames.
-          if (context.sessionReady && context.modelAndConf) for (const frame of connectFrames(context.modelAndConf)) enqueue.sendTo(id, viewerSend(frame));
+          if (context.sessionReady && context.modelAndConf) for (const frame of connectSequence(context.modelAndConf)) enqueue.sendTo(id, viewerSend(frame));
         }),
         'startSession',
       ],

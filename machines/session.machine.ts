@@ -150,6 +150,17 @@ export function modelAndConf(character: SessionCharacter, clientUid: string): Se
   };
 }
 
+/** The upstream connect sequence, in its exact order (PROTOCOL §2.1). */
+export function connectSequence(modelAndConfFrame: ServerFrame): ServerFrame[] {
+  return [
+    { type: 'group-update', members: [], is_owner: false },
+    { type: 'full-text', text: 'Connection established' },
+    modelAndConfFrame,
+    { type: 'group-update', members: [], is_owner: false },
+    { type: 'control', text: 'start-mic' },
+  ];
+}
+
 const notProvided = (name: string) => () => {
   throw new Error(`actor "${name}" must be provided with machine.provide()`);
 };
@@ -487,12 +498,9 @@ export const sessionMachine = setup({
           target: 'active',
           actions: [
             assign({ character: ({ event }) => event.output.character, limits: ({ event }) => event.output.limits }),
-            // The upstream connect sequence, in its exact order (PROTOCOL §2.1).
-            { type: 'send', params: { type: 'group-update', members: [], is_owner: false } },
-            { type: 'send', params: { type: 'full-text', text: 'Connection established' } },
-            { type: 'send', params: ({ context }) => modelAndConf(context.character!, context.clientUid) },
-            { type: 'send', params: { type: 'group-update', members: [], is_owner: false } },
-            { type: 'send', params: { type: 'control', text: 'start-mic' } },
+            enqueueActions(({ context, enqueue }) => {
+              for (const frame of connectSequence(modelAndConf(context.character!, context.clientUid))) enqueue({ type: 'send', params: frame });
+            }),
             'resumeInput',
           ],
         },

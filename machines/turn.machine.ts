@@ -273,11 +273,10 @@ export const turnMachine = setup({
     anythingSent: ({ context }) => context.framesSent > 0,
     nothingToAnswer: ({ context }) => context.trigger.kind !== 'proactive' && userMemoryText(context.userText, context.trigger.images) === '',
     hasToolbox: ({ context }) => context.tools !== undefined,
-    /** The model asked for tools (native calls, or prompt-mode JSON just completed). */
-    callsTools: ({ context, event }) =>
-      context.toolList.length > 0 &&
-      ((event.type === 'llm.done' && context.toolMode === 'native' && (event.toolCalls?.length ?? 0) > 0) ||
-        (event.type === 'llm.delta' && context.toolMode === 'prompt' && scanToolJson(context.jsonScan, event.text).calls.length > 0)),
+    /** The model's answer asked for tools: native calls at its end, or prompt-mode JSON that just completed. */
+    callsTools: ({ context }) => context.toolList.length > 0 && context.pendingCalls.length > 0,
+    nativeCalls: ({ context, event }) =>
+      event.type === 'llm.done' && context.toolMode === 'native' && context.toolList.length > 0 && (event.toolCalls?.length ?? 0) > 0,
     refusedTools: ({ context, event }) => event.type === 'llm.error' && event.toolsUnsupported === true && context.toolMode === 'native',
     overStepCap: ({ context }) => context.rounds.length >= (context.tools?.maxSteps ?? 0),
     allCalled: ({ context }) => context.roundResults.length >= context.pendingCalls.length,
@@ -388,19 +387,17 @@ export const turnMachine = setup({
       },
     },
     thinking: {
+      always: { guard: 'callsTools', target: 'usingTools' },
       invoke: {
         id: 'llm',
         src: 'llmStream',
         input: ({ context }) => ({ engine: context.engines.llm, request: llmRequest(context), clientUid: context.clientUid }),
       },
       on: {
-        'llm.delta': [
-          // Prompt mode: the JSON of a tool call is complete; the rest of this answer is not wanted.
-          { guard: 'callsTools', target: 'usingTools', actions: { type: 'takeDelta', params: ({ event }) => ({ text: event.text }) } },
-          { actions: { type: 'takeDelta', params: ({ event }) => ({ text: event.text }) } },
-        ],
+        // Prompt mode: once the JSON of a tool call is complete (pendingCalls), the rest of the answer is not wanted.
+        'llm.delta': { actions: { type: 'takeDelta', params: ({ event }) => ({ text: event.text }) } },
         'llm.done': [
-          { guard: 'callsTools', target: 'usingTools', actions: assign({ pendingCalls: ({ event }) => event.toolCalls ?? [] }) },
+          { guard: 'nativeCalls', actions: assign({ pendingCalls: ({ event }) => event.toolCalls ?? [] }) },
           { target: 'speaking', actions: 'finishText' },
         ],
         'llm.error': [

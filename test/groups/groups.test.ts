@@ -5,7 +5,7 @@ import { tokens } from '../fakes/fake-ai-server.js';
 import { shellWrappedServer } from '../helpers/mcp-fixture.js';
 import { processesWith, settleTo } from '../helpers/process-probes.js';
 import { useFakeEngineServer } from '../helpers/server-harness.js';
-import { TestClient, sleep } from '../helpers/ws-client.js';
+import { TestClient, sleep, until } from '../helpers/ws-client.js';
 import { SERVER_ACTOR_KINDS } from '../../src/server/start-server.js';
 
 type F = Record<string, any>;
@@ -59,13 +59,6 @@ class Member {
   }
 }
 
-async function until(what: string, predicate: () => boolean, ms = 8000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 describe('groups (PROTOCOL §6.4, §5.4, §5.5)', () => {
   const harness = useFakeEngineServer({

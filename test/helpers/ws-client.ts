@@ -83,6 +83,15 @@ export class TestClient {
 /** Lets time pass in an integration test (for "nothing else arrives" checks). */
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** Polls `predicate` until it holds; fails naming `what` after `ms`. */
+export async function until(what: string, predicate: () => boolean, ms = 10000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
 /** Fails with a clear message instead of hanging when `promise` does not settle within `ms`. */
 export async function settleOrStall<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

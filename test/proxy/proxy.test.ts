@@ -2,7 +2,7 @@ import type { AnyActorRef } from 'xstate';
 import { tokens } from '../fakes/fake-ai-server.js';
 import { useFakeEngineServer } from '../helpers/server-harness.js';
 import { rawGet } from '../helpers/raw-http.js';
-import { TestClient, sleep } from '../helpers/ws-client.js';
+import { TestClient, sleep, until } from '../helpers/ws-client.js';
 import { SERVER_ACTOR_KINDS } from '../../src/server/start-server.js';
 
 type F = Record<string, any>;
@@ -22,13 +22,6 @@ async function viewer(url: string, history = false): Promise<TestClient> {
   return client;
 }
 
-async function until(what: string, predicate: () => boolean, ms = 10000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 const chainEnds = (c: TestClient) => c.frames.filter((f) => f.type === 'control' && f.text === 'conversation-chain-end').length;
 const controls = (c: TestClient) => c.frames.filter((f) => f.type === 'control' && String(f.text).startsWith('conversation')).map((f) => f.text);
