@@ -715,7 +715,14 @@ export function turnInput(context: SessionContext, toolbox?: AnyActorRef): TurnI
   const { runtime, config, modelInfo } = character;
   const tools =
     runtime.mcp && toolbox
-      ? { toolbox, mode: context.toolMode, maxSteps: context.limits.mcpMaxSteps, promptTemplate: runtime.mcp.promptTemplate }
+      ? {
+          toolbox,
+          mode: context.toolMode,
+          maxSteps: context.limits.mcpMaxSteps,
+          promptTemplate: runtime.mcp.promptTemplate,
+          // The longest any of its servers may take to start and to answer (a server's own `timeout` wins).
+          answerBoundMs: Math.max(context.limits.mcpCallTimeoutMs, ...Object.values(runtime.mcp.servers).map((s) => (s.timeout ?? 0) * 1000)),
+        }
       : undefined;
   return {
     clientUid: context.clientUid,

@@ -43,6 +43,8 @@ export interface TurnTools {
   maxSteps: number;
   /** mcp_prompt: the instructions for prompt mode, with the listing placeholder. */
   promptTemplate: string;
+  /** How long the toolbox itself may take to start a server or answer a call; the turn waits a little longer. */
+  answerBoundMs: number;
 }
 
 export interface TurnInput {
@@ -267,6 +269,11 @@ export const turnMachine = setup({
   delays: {
     /** The bound on the wait for the client's playback (D2): the audio sent plus a slack. */
     playbackDeadline: ({ context }) => Math.round(context.audioMs + context.playbackSlackMs),
+    /**
+     * A toolbox that never answers (it was stopped: the speaker of a group turn switched character) must not hold
+     * the turn: the toolbox's own bounds come first, this one only after them.
+     */
+    toolboxSilence: ({ context }) => (context.tools?.answerBoundMs ?? 0) * 2 + 2000,
   },
   guards: {
     isVoice: ({ context }) => context.trigger.kind === 'audio',
@@ -374,6 +381,7 @@ export const turnMachine = setup({
     },
     listingTools: {
       invoke: { src: 'toolList', input: ({ context }) => ({ toolbox: context.tools!.toolbox }) },
+      after: { toolboxSilence: { target: 'thinking', actions: { type: 'sendFrame', params: { type: 'error', message: 'MCP: the tools did not answer; replying without them' } } } },
       on: {
         'tools.listed': {
           target: 'thinking',
@@ -463,6 +471,17 @@ export const turnMachine = setup({
               const call = context.pendingCalls[context.roundResults.length]!;
               const resolved = resolveCall(call, context.toolList) as { server: string; args: Record<string, unknown> };
               return { toolbox: context.tools!.toolbox, server: resolved.server, tool: call.name, args: resolved.args };
+            },
+          },
+          after: {
+            toolboxSilence: {
+              target: 'next',
+              actions: enqueueActions(({ context, enqueue }) => {
+                const call = context.pendingCalls[context.roundResults.length]!;
+                const content = 'Error: the tool server did not answer';
+                enqueue.sendTo('tts', { type: 'tts.frame', seq: context.seq, frame: statusFrame(context, call, 'error', content) });
+                enqueue.assign({ seq: context.seq + 1, roundResults: [...context.roundResults, { id: call.id, content, isError: true }] });
+              }),
             },
           },
           on: {
