@@ -250,13 +250,11 @@ export const turnMachine = setup({
         enqueue.sendParent({ type: 'turn.user-message', content: userMemoryText(context.userText, context.trigger.images) } satisfies TurnOutputEvent);
       }
     }),
-    /** A call that cannot run gets its error status and an error result for the model; the next call follows. */
-    rejectCall: enqueueActions(({ context, enqueue }) => {
+    /** The current call failed or cannot run: its error status, and the error as its result for the model. */
+    failCall: enqueueActions(({ context, enqueue }, content: string) => {
       const call = context.pendingCalls[context.roundResults.length]!;
-      const resolved = resolveCall(call, context.toolList);
-      const message = 'error' in resolved ? resolved.error : 'not run';
-      enqueue.sendTo('tts', { type: 'tts.frame', seq: context.seq, frame: statusFrame(context, call, 'error', `Error: ${message}`) });
-      enqueue.assign({ seq: context.seq + 1, roundResults: [...context.roundResults, { id: call.id, content: `Error: ${message}`, isError: true }] });
+      enqueue.sendTo('tts', { type: 'tts.frame', seq: context.seq, frame: statusFrame(context, call, 'error', content) });
+      enqueue.assign({ seq: context.seq + 1, roundResults: [...context.roundResults, { id: call.id, content, isError: true }] });
     }),
     closeRound: assign(({ context }) => ({
       rounds: [...context.rounds, { mode: context.toolMode, text: context.roundText, calls: context.pendingCalls, results: context.roundResults }],
@@ -455,7 +453,15 @@ export const turnMachine = setup({
         next: {
           always: [
             { guard: 'allCalled', target: '#turn.thinking', actions: 'closeRound' },
-            { guard: 'callCannotRun', target: 'next', reenter: true, actions: 'rejectCall' },
+            {
+              guard: 'callCannotRun',
+              target: 'next',
+              reenter: true,
+              actions: {
+                type: 'failCall',
+                params: ({ context }) => `Error: ${(resolveCall(context.pendingCalls[context.roundResults.length]!, context.toolList) as { error: string }).error}`,
+              },
+            },
             { target: 'calling' },
           ],
         },
@@ -474,15 +480,7 @@ export const turnMachine = setup({
             },
           },
           after: {
-            toolboxSilence: {
-              target: 'next',
-              actions: enqueueActions(({ context, enqueue }) => {
-                const call = context.pendingCalls[context.roundResults.length]!;
-                const content = 'Error: the tool server did not answer';
-                enqueue.sendTo('tts', { type: 'tts.frame', seq: context.seq, frame: statusFrame(context, call, 'error', content) });
-                enqueue.assign({ seq: context.seq + 1, roundResults: [...context.roundResults, { id: call.id, content, isError: true }] });
-              }),
-            },
+            toolboxSilence: { target: 'next', actions: { type: 'failCall', params: 'Error: the tool server did not answer' } },
           },
           on: {
             'tool.result': {

@@ -1,3 +1,4 @@
+import type { RawData } from 'ws';
 import { z } from 'zod';
 
 /**
@@ -50,6 +51,11 @@ export const CLIENT_FRAME_TYPES: readonly ClientFrameType[] = clientFrameSchema.
 export type ParsedFrame = { ok: true; frame: ClientFrame } | { ok: false; message: string };
 
 /** Raw socket data → a typed frame, or the message of the one `error` frame that answers it. */
+/** A WebSocket message as `ws` delivers it (one buffer, or fragments). */
+export function parseSocketMessage(data: RawData, isBinary: boolean): ParsedFrame {
+  return parseClientFrame(Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer), isBinary);
+}
+
 export function parseClientFrame(data: string | Buffer, isBinary: boolean): ParsedFrame {
   if (isBinary) return { ok: false, message: 'Binary frames are not supported: send JSON text frames' };
   const text = typeof data === 'string' ? data : data.toString('utf8');

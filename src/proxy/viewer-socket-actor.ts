@@ -1,7 +1,8 @@
 import { WebSocket } from 'ws';
 import { fromCallback, type EventObject } from 'xstate';
 import type { Logger } from '../observability/logger.js';
-import { parseClientFrame } from '../protocol/client-frames.js';
+import { parseSocketMessage } from '../protocol/client-frames.js';
+import { keepAlive } from '../server/socket-keepalive.js';
 import type { ServerFrame } from '../protocol/server-frames.js';
 import type { SocketHandle } from '../server/socket-handle.js';
 
@@ -24,7 +25,7 @@ export function createViewerSocket(logger: Logger, pingIntervalMs: number) {
     let stopped = false;
     ws.on('message', (data, isBinary) => {
       if (stopped) return;
-      const parsed = parseClientFrame(Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer), isBinary);
+      const parsed = parseSocketMessage(data, isBinary);
       if (parsed.ok) sendBack({ type: 'viewer.frame', viewerId: input.viewerId, frame: parsed.frame });
       else {
         log.warn(`rejected frame: ${parsed.message}`);
@@ -33,20 +34,10 @@ export function createViewerSocket(logger: Logger, pingIntervalMs: number) {
     });
     ws.on('error', (err) => log.warn(`socket error: ${err.message}`));
     ws.on('close', () => {
-      clearInterval(pinger);
+      stopPinging();
       if (!stopped) sendBack({ type: 'viewer.closed', viewerId: input.viewerId });
     });
-    let alive = true;
-    ws.on('pong', () => (alive = true));
-    const pinger =
-      pingIntervalMs > 0
-        ? setInterval(() => {
-            if (ws.readyState !== WebSocket.OPEN) return;
-            if (!alive) return ws.terminate();
-            alive = false;
-            ws.ping();
-          }, pingIntervalMs)
-        : undefined;
+    const stopPinging = keepAlive(ws, pingIntervalMs, () => log.warn('viewer did not answer a ping: dropping the connection'));
 
     receive((command) => {
       if (ws.readyState !== WebSocket.OPEN) return;
@@ -58,7 +49,7 @@ export function createViewerSocket(logger: Logger, pingIntervalMs: number) {
 
     return () => {
       stopped = true;
-      clearInterval(pinger);
+      stopPinging();
       if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(1001, 'proxy closed');
     };
   });

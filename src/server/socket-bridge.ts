@@ -1,7 +1,8 @@
 import { WebSocket, type RawData } from 'ws';
 import { fromCallback, type EventObject } from 'xstate';
 import type { SocketBridgeInput, SocketCommand } from '../../machines/session.machine.js';
-import { parseClientFrame } from '../protocol/client-frames.js';
+import { parseSocketMessage } from '../protocol/client-frames.js';
+import { keepAlive } from './socket-keepalive.js';
 import type { Logger } from '../observability/logger.js';
 import type { SocketHandle } from './socket-handle.js';
 
@@ -31,7 +32,7 @@ export function createSocketBridge(options: SocketBridgeOptions) {
     const held: Array<[RawData, boolean]> = [];
 
     const deliver = (data: RawData, isBinary: boolean) => {
-      const parsed = parseClientFrame(Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer), isBinary);
+      const parsed = parseSocketMessage(data, isBinary);
       if (parsed.ok) sendBack({ type: `client.${parsed.frame.type}`, frame: parsed.frame });
       else {
         log.warn(`rejected frame: ${parsed.message}`);
@@ -47,24 +48,13 @@ export function createSocketBridge(options: SocketBridgeOptions) {
     });
     ws.on('error', (err) => log.warn(`socket error: ${err.message}`));
     ws.on('close', (code, reason) => {
-      clearInterval(pinger);
+      stopPinging();
       if (stopped) return;
       log.info(`client disconnected (code ${code})`);
       sendBack({ type: 'socket.closed', code, reason: reason.toString('utf8') });
     });
 
-    let alive = true;
-    ws.on('pong', () => (alive = true));
-    const pinger = options.pingIntervalMs > 0 ? setInterval(() => {
-      if (ws.readyState !== WebSocket.OPEN) return;
-      if (!alive) {
-        log.warn('client did not answer a ping: dropping the connection');
-        ws.terminate();
-        return;
-      }
-      alive = false;
-      ws.ping();
-    }, options.pingIntervalMs) : undefined;
+    const stopPinging = keepAlive(ws, options.pingIntervalMs, () => log.warn('client did not answer a ping: dropping the connection'));
 
     receive((command) => {
       if (command.type === 'socket.send') {
@@ -85,7 +75,7 @@ export function createSocketBridge(options: SocketBridgeOptions) {
 
     return () => {
       stopped = true;
-      clearInterval(pinger);
+      stopPinging();
       held.length = 0;
       if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) {
         ws.close(1001, 'session ended');
