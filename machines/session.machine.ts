@@ -1,4 +1,4 @@
-import { assign, enqueueActions, fromCallback, fromPromise, sendTo, setup, stopChild, type AnyActorRef, type EventObject } from 'xstate';
+import { assign, enqueueActions, fromCallback, fromPromise, or, sendTo, setup, stateIn, type AnyActorRef, type EventObject } from 'xstate';
 import { addMessage, INTERRUPT_MARKER, rememberInterrupt, verifiedHeardText, type ChatMessage } from '../src/agent/chat-memory.js';
 import type { SessionCharacter } from '../src/session/character-runtime.js';
 import { joinDisplayTexts, localTimestamp, type HistoryMessage } from '../src/history/history-format.js';
@@ -9,8 +9,8 @@ import type { ProxyLink } from '../src/proxy/proxy-link.js';
 
 /** A client's socket, or the link of a session that a proxy hub runs in-process. */
 export type SessionSocket = SocketHandle | ProxyLink;
-import { emptyIdPool, idSuffix, releaseId, takeId, type IdPool } from './id-pool.js';
 import type { GroupEvent, GroupTrigger, GroupTurnReply, GroupTurnRequest, Membership, SessionGroupEvent } from './group-protocol.js';
+import { requestQueueMachine, type RequestQueueOutputEvent, type RequestResult, type SessionRequest } from './request-queue.machine.js';
 import { toolboxMachine } from './toolbox.machine.js';
 import { turnMachine, type TurnInput, type TurnOutput, type TurnOutputEvent, type TurnTrigger } from './turn.machine.js';
 
@@ -38,20 +38,7 @@ export type SessionEvent =
   | { type: 'server.shutdown' }
   | { type: 'history.failed'; message: string }
   | SessionGroupEvent
-  // Replies of the query children, emitted by XState.
-  | { type: `xstate.done.actor.query.${number}`; actorId: string; output: QueryResult }
-  | { type: `xstate.error.actor.query.${number}`; actorId: string; error: unknown };
-
-/** What a query child (a request/response such as fetch-configs or fetch-and-set-history) produces. */
-export interface QueryResult {
-  frame: ServerFrame;
-  /** The session's current history from now on. */
-  historyUid?: string;
-  /** The session's memory from now on. */
-  memory?: ChatMessage[];
-  /** A deleted history: if it was the current one, the session has none any more. */
-  deletedUid?: string;
-}
+  | RequestQueueOutputEvent;
 
 /** Appends to a history file (the `history` child). */
 export interface HistoryCommand {
@@ -83,6 +70,8 @@ export interface SessionLimits {
   mcpMaxSteps: number;
   /** Bound on an MCP server's start and on one tool call. */
   mcpCallTimeoutMs: number;
+  /** Requests waiting for their answer at most (a client that floods requests gets errors beyond it). */
+  maxPendingRequests: number;
 }
 
 export interface SessionSetup {
@@ -109,8 +98,6 @@ export interface SessionContext {
   turns: number;
   /** The file of the switch in progress. */
   pendingFile: string | null;
-  /** Ids of the short-lived query children (`query.<n>`), reused (see id-pool.ts). */
-  queryIds: IdPool;
   switches: number;
   /** How the model gets its tools: natively, or in the prompt once it refused them (reset by a switch). */
   toolMode: 'native' | 'prompt';
@@ -182,55 +169,26 @@ export const sessionMachine = setup({
     turn: turnMachine,
     /** The character's MCP tool servers (none started until a turn needs them). */
     toolbox: toolboxMachine,
-    /** `config-files` reply. */
-    listConfigs: fromPromise<QueryResult, void>(notProvided('listConfigs')),
-    /** `background-files` reply. */
-    listBackgrounds: fromPromise<QueryResult, void>(notProvided('listBackgrounds')),
-    /** `history-list` reply. */
-    listHistories: fromPromise<QueryResult, { confUid: string }>(notProvided('listHistories')),
-    /** `history-data` reply; the history becomes current and the memory is rebuilt from it. */
-    loadHistory: fromPromise<QueryResult, { confUid: string; historyUid: string; interruptMethod: 'system' | 'user' }>(notProvided('loadHistory')),
-    /** `new-history-created` reply; a fresh history and an empty memory. */
-    createHistory: fromPromise<QueryResult, { confUid: string }>(notProvided('createHistory')),
-    /** `history-deleted` reply. */
-    deleteHistory: fromPromise<QueryResult, { confUid: string; historyUid: string }>(notProvided('deleteHistory')),
+    /** The client's requests, answered in arrival order; invoked in each state where requests are valid. */
+    requestQueue: requestQueueMachine,
     /** Writes turns to the current history; reports `history.failed`. */
     historyWriter: fromCallback<HistoryCommand, { clientUid: string }, EventObject>(notProvided('historyWriter')),
   },
   actions: {
     send: sendTo('socket', (_, frame: ServerFrame): SocketCommand => ({ type: 'socket.send', frame })),
     resumeInput: sendTo('socket', { type: 'socket.resume' } satisfies SocketCommand),
-    startQuery: enqueueActions(({ context, event, enqueue }) => {
-      const [n, queryIds] = takeId(context.queryIds);
-      const id = `query.${n}`;
-      const confUid = context.character?.config.conf_uid ?? '';
-      enqueue.assign({ queryIds });
-      switch (event.type) {
-        case 'client.fetch-configs':
-          return enqueue.spawnChild('listConfigs', { id });
-        case 'client.fetch-backgrounds':
-          return enqueue.spawnChild('listBackgrounds', { id });
-        case 'client.fetch-history-list':
-          return enqueue.spawnChild('listHistories', { id, input: { confUid } });
-        case 'client.create-new-history':
-          return enqueue.spawnChild('createHistory', { id, input: { confUid } });
-        case 'client.fetch-and-set-history':
-          return enqueue.spawnChild('loadHistory', {
-            id,
-            input: { confUid, historyUid: event.frame.history_uid, interruptMethod: context.character!.runtime.interruptMethod },
-          });
-        case 'client.delete-history':
-          return enqueue.spawnChild('deleteHistory', { id, input: { confUid, historyUid: event.frame.history_uid } });
-      }
-    }),
-    applyQueryResult: assign(({ context }, result: QueryResult) => ({
-      historyUid:
-        result.historyUid !== undefined ? result.historyUid : result.deletedUid !== undefined && result.deletedUid === context.historyUid ? null : context.historyUid,
-      memory: result.memory ?? context.memory,
-    })),
-    releaseQuery: enqueueActions(({ context, enqueue }, actorId: string) => {
-      enqueue(stopChild(actorId));
-      enqueue.assign({ queryIds: releaseId(context.queryIds, idSuffix(actorId)) });
+    /** A request frame joins the queue of the state it arrived in. */
+    queueRequest: sendTo('requests', (_, request: SessionRequest) => ({ type: 'requests.add', request })),
+    /** A request's turn has come: its result changes the session (history, memory), then its reply leaves. */
+    answerRequest: enqueueActions(({ context, enqueue }, params: { request: SessionRequest; result: RequestResult }) => {
+      const { request, result } = params;
+      enqueue.assign({
+        historyUid:
+          result.historyUid !== undefined ? result.historyUid : result.deletedUid !== undefined && result.deletedUid === context.historyUid ? null : context.historyUid,
+        memory: result.memory ?? context.memory,
+      });
+      const frame = result.frame ?? (request.kind === 'inline' ? inlineReply(context, request.frame) : null);
+      if (frame) enqueue.sendTo('socket', { type: 'socket.send', frame } satisfies SocketCommand);
     }),
     startTurn: assign((_, trigger: TurnTrigger) => ({ trigger, turnSpoken: [] as string[] })),
     bufferMic: enqueueActions(({ context, event, enqueue }) => {
@@ -342,6 +300,8 @@ export const sessionMachine = setup({
   },
   guards: {
     hasCharacter: ({ context }) => context.character !== null,
+    /** The states that invoke a request queue. */
+    takesRequests: or([stateIn('#session.active'), stateIn('#session.switchingConfig')]),
     noMicAudio: ({ context }) => context.mic.samples === 0,
     /** In a group with somebody else: conversation input goes to the group. */
     inGroup: ({ context }) => context.group !== null && context.group.members.length > 1,
@@ -352,7 +312,7 @@ export const sessionMachine = setup({
     clientUid: input.clientUid,
     socket: input.socket,
     character: null,
-    limits: { ttsConcurrency: 1, playbackSlackMs: 0, micMaxSamples: 0, groupMaxMembers: 0, groupRounds: 1, mcpMaxSteps: 0, mcpCallTimeoutMs: 0 },
+    limits: { ttsConcurrency: 1, playbackSlackMs: 0, micMaxSamples: 0, groupMaxMembers: 0, groupRounds: 1, mcpMaxSteps: 0, mcpCallTimeoutMs: 0, maxPendingRequests: 1 },
     memory: [],
     mic: { chunks: [], samples: 0 },
     trigger: null,
@@ -360,7 +320,6 @@ export const sessionMachine = setup({
     turnSpoken: [],
     turns: 0,
     pendingFile: null,
-    queryIds: emptyIdPool(),
     switches: 0,
     toolMode: 'native',
     group: null,
@@ -376,21 +335,6 @@ export const sessionMachine = setup({
     'socket.closed': { target: '.disconnected', actions: 'saveUnfinishedTurn' },
     'server.shutdown': { target: '.disconnected', actions: 'saveUnfinishedTurn' },
     'client.invalid': { actions: { type: 'send', params: ({ event }) => ({ type: 'error', message: event.message }) } },
-    'client.heartbeat': { actions: { type: 'send', params: { type: 'heartbeat-ack' } } },
-    'client.request-init-config': {
-      guard: 'hasCharacter',
-      actions: { type: 'send', params: ({ context }) => modelAndConf(context.character!, context.clientUid) },
-    },
-    'client.request-group-info': {
-      actions: {
-        type: 'send',
-        params: ({ context }) => ({
-          type: 'group-update',
-          members: context.group?.members ?? [],
-          is_owner: context.group !== null && context.group.ownerUid === context.clientUid,
-        }),
-      },
-    },
     'client.add-client-to-group': { actions: 'inviteToGroup' },
     'client.remove-client-from-group': { actions: 'removeFromGroup' },
     // From the group: an invitation (one group at a time), a new membership and its notices, frames of the group.
@@ -432,27 +376,48 @@ export const sessionMachine = setup({
         if (command) enqueue.sendTo('history', command);
       }),
     },
-    'client.fetch-configs': { actions: 'startQuery' },
-    'client.fetch-backgrounds': { actions: 'startQuery' },
-    'client.fetch-history-list': { guard: 'hasCharacter', actions: 'startQuery' },
-    'client.create-new-history': { guard: 'hasCharacter', actions: 'startQuery' },
-    'client.fetch-and-set-history': { guard: 'hasCharacter', actions: 'startQuery' },
-    'client.delete-history': { guard: 'hasCharacter', actions: 'startQuery' },
+    // Requests are answered in arrival order by the queue of the state they arrived in (request-queue.machine.ts).
+    'client.fetch-configs': { guard: 'takesRequests', actions: { type: 'queueRequest', params: { kind: 'fetch-configs' } } },
+    'client.fetch-backgrounds': { guard: 'takesRequests', actions: { type: 'queueRequest', params: { kind: 'fetch-backgrounds' } } },
+    'client.fetch-history-list': {
+      guard: 'takesRequests',
+      actions: { type: 'queueRequest', params: ({ context }) => ({ kind: 'fetch-history-list', confUid: confUidOf(context) }) },
+    },
+    'client.create-new-history': {
+      guard: 'takesRequests',
+      actions: { type: 'queueRequest', params: ({ context }) => ({ kind: 'create-new-history', confUid: confUidOf(context) }) },
+    },
+    'client.fetch-and-set-history': {
+      guard: 'takesRequests',
+      actions: {
+        type: 'queueRequest',
+        params: ({ context, event }) => ({
+          kind: 'fetch-and-set-history',
+          confUid: confUidOf(context),
+          historyUid: event.frame.history_uid,
+          interruptMethod: context.character!.runtime.interruptMethod,
+        }),
+      },
+    },
+    'client.delete-history': {
+      guard: 'takesRequests',
+      actions: { type: 'queueRequest', params: ({ context, event }) => ({ kind: 'delete-history', confUid: confUidOf(context), historyUid: event.frame.history_uid }) },
+    },
+    'client.heartbeat': { guard: 'takesRequests', actions: { type: 'queueRequest', params: { kind: 'inline', frame: 'heartbeat' } } },
+    'client.request-init-config': { guard: 'takesRequests', actions: { type: 'queueRequest', params: { kind: 'inline', frame: 'request-init-config' } } },
+    'client.request-group-info': { guard: 'takesRequests', actions: { type: 'queueRequest', params: { kind: 'inline', frame: 'request-group-info' } } },
+    'requests.answered': { actions: { type: 'answerRequest', params: ({ event }) => ({ request: event.request, result: event.result }) } },
+    'requests.failed': { actions: { type: 'send', params: ({ event }) => ({ type: 'error', message: errorText(event.error) }) } },
+    'requests.refused': {
+      actions: {
+        type: 'send',
+        params: ({ event }) => ({
+          type: 'error',
+          message: `"${requestFrameType(event.request)}" was refused: ${event.pending} requests are still waiting for their answers; wait for them before asking again`,
+        }),
+      },
+    },
     'history.failed': { actions: { type: 'send', params: ({ event }) => ({ type: 'error', message: event.message }) } },
-    // A query child's output is its reply frame (and maybe a new history or memory); then the child is released.
-    'xstate.done.actor.query.*': {
-      actions: [
-        { type: 'applyQueryResult', params: ({ event }) => event.output },
-        { type: 'send', params: ({ event }) => event.output.frame },
-        { type: 'releaseQuery', params: ({ event }) => event.actorId },
-      ],
-    },
-    'xstate.error.actor.query.*': {
-      actions: [
-        { type: 'send', params: ({ event }) => ({ type: 'error', message: errorText(event.error) }) },
-        { type: 'releaseQuery', params: ({ event }) => event.actorId },
-      ],
-    },
     // Normal client traffic with nothing to act on while no turn runs (D23: an idle interrupt changes nothing),
     // unless the client is in a group: then its group conversation is the one to interrupt, wait for or show.
     'client.interrupt-signal': {
@@ -515,17 +480,21 @@ export const sessionMachine = setup({
     },
     active: {
       initial: 'idle',
-      // The character's tool servers live while it is active: a switch or a disconnect stops them (D3, D4).
-      invoke: {
-        id: 'toolbox',
-        src: 'toolbox',
-        input: ({ context }) => ({
-          clientUid: context.clientUid,
-          servers: context.character!.runtime.mcp?.servers ?? {},
-          toolLists: context.character!.runtime.mcp?.toolLists ?? { get: () => undefined, put: () => undefined },
-          callTimeoutMs: context.limits.mcpCallTimeoutMs,
-        }),
-      },
+      invoke: [
+        // The character's tool servers live while it is active: a switch or a disconnect stops them (D3, D4).
+        {
+          id: 'toolbox',
+          src: 'toolbox',
+          input: ({ context }) => ({
+            clientUid: context.clientUid,
+            servers: context.character!.runtime.mcp?.servers ?? {},
+            toolLists: context.character!.runtime.mcp?.toolLists ?? { get: () => undefined, put: () => undefined },
+            callTimeoutMs: context.limits.mcpCallTimeoutMs,
+          }),
+        },
+        // Requests made now are answered for this character; a switch stops whatever is still pending.
+        { id: 'requests', src: 'requestQueue', input: ({ context }) => ({ maxPending: context.limits.maxPendingRequests }) },
+      ],
       on: {
         'client.switch-config': {
           target: 'switchingConfig',
@@ -619,42 +588,46 @@ export const sessionMachine = setup({
       },
     },
     switchingConfig: {
-      invoke: {
-        src: 'loadCharacter',
-        input: ({ context }) => ({ file: context.pendingFile!, clientUid: context.clientUid }),
-        onDone: {
-          target: 'active',
-          actions: [
-            assign({
-              character: ({ event }) => event.output,
-              pendingFile: null,
-              switches: ({ context }) => context.switches + 1,
-              // A new character starts a new conversation: the client asks for a new history next; until then nothing
-              // is recorded, so no message can land in the previous character's folder.
-              memory: [],
-              historyUid: null,
-              toolMode: 'native',
-            }),
-            { type: 'send', params: ({ context }) => modelAndConf(context.character!, context.clientUid) },
-            {
-              type: 'send',
-              params: ({ context }) => ({ type: 'config-switched', message: `Switched to config: ${context.character!.file}` }),
-            },
-          ],
+      invoke: [
+        // Requests made during the switch; the switch's end stops what is pending (the client asks again then).
+        { id: 'requests', src: 'requestQueue', input: ({ context }) => ({ maxPending: context.limits.maxPendingRequests }) },
+        {
+          src: 'loadCharacter',
+          input: ({ context }) => ({ file: context.pendingFile!, clientUid: context.clientUid }),
+          onDone: {
+            target: 'active',
+            actions: [
+              assign({
+                character: ({ event }) => event.output,
+                pendingFile: null,
+                switches: ({ context }) => context.switches + 1,
+                // A new character starts a new conversation: the client asks for a new history next; until then nothing
+                // is recorded, so no message can land in the previous character's folder.
+                memory: [],
+                historyUid: null,
+                toolMode: 'native',
+              }),
+              { type: 'send', params: ({ context }) => modelAndConf(context.character!, context.clientUid) },
+              {
+                type: 'send',
+                params: ({ context }) => ({ type: 'config-switched', message: `Switched to config: ${context.character!.file}` }),
+              },
+            ],
+          },
+          onError: {
+            target: 'active',
+            // One error, then the configuration that stays active, so the client leaves its loading state (D13).
+            actions: [
+              {
+                type: 'send',
+                params: ({ event }) => ({ type: 'error', message: `Error switching configuration: ${errorText(event.error)}` }),
+              },
+              { type: 'send', params: ({ context }) => modelAndConf(context.character!, context.clientUid) },
+              assign({ pendingFile: null }),
+            ],
+          },
         },
-        onError: {
-          target: 'active',
-          // One error, then the configuration that stays active, so the client leaves its loading state (D13).
-          actions: [
-            {
-              type: 'send',
-              params: ({ event }) => ({ type: 'error', message: `Error switching configuration: ${errorText(event.error)}` }),
-            },
-            { type: 'send', params: ({ context }) => modelAndConf(context.character!, context.clientUid) },
-            assign({ pendingFile: null }),
-          ],
-        },
-      },
+      ],
       on: {
         // A newer switch wins: re-entering stops the running load and starts the new one.
         'client.switch-config': {
@@ -673,6 +646,28 @@ export const sessionMachine = setup({
     },
   },
 });
+
+/** The reply to a request the session answers from its own state, built when its turn in the queue comes. */
+function inlineReply(context: SessionContext, frame: Extract<SessionRequest, { kind: 'inline' }>['frame']): ServerFrame | null {
+  switch (frame) {
+    case 'heartbeat':
+      return { type: 'heartbeat-ack' };
+    case 'request-init-config':
+      return context.character ? modelAndConf(context.character, context.clientUid) : null;
+    case 'request-group-info':
+      return {
+        type: 'group-update',
+        members: context.group?.members ?? [],
+        is_owner: context.group !== null && context.group.ownerUid === context.clientUid,
+      };
+  }
+}
+
+function requestFrameType(request: SessionRequest): string {
+  return request.kind === 'inline' ? request.frame : request.kind;
+}
+
+const confUidOf = (context: SessionContext) => context.character?.config.conf_uid ?? '';
 
 function historyAppend(context: SessionContext, messages: HistoryMessage[]): HistoryCommand | null {
   if (!context.historyUid || !context.character || messages.length === 0) return null;

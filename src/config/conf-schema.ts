@@ -54,6 +54,8 @@ export const systemConfigSchema = z.object({
   mcp_max_tool_steps: z.number().int().min(1).default(8),
   /** Bound on starting an MCP server and on one tool call, unless mcp_servers.json sets the server's `timeout`. */
   mcp_call_timeout_seconds: z.number().positive().default(30),
+  /** Requests (history, configs, heartbeat…) one client may have waiting for their answers; more get an error. */
+  max_pending_requests: z.number().int().min(1).default(32),
 });
 
 export const basicMemoryAgentSchema = z.object({

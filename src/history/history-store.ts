@@ -17,6 +17,29 @@ export interface HistorySummary {
 /** Empty histories (metadata only) are not listed; they are removed once this old, never while a session may use them. */
 export const EMPTY_HISTORY_TTL_MS = 24 * 60 * 60 * 1000;
 
+/** What the store knows of one history file, without holding its messages. */
+interface FileSummary {
+  size: number;
+  mtimeMs: number;
+  /** Its latest message; null for a history with none (metadata only) or a file that cannot be read. */
+  summary: HistorySummary | null;
+  damaged: boolean;
+}
+
+/** One character's folder: a summary per history file, kept current by the store's own writes. */
+interface FolderIndex {
+  files: Map<string, FileSummary>;
+  /**
+   * The folder's mtime as of the store's last look or own change (-1: no folder). Another mtime means somebody else
+   * added, removed or replaced a file since.
+   */
+  dirMtimeMs: number;
+  /** `history-list` order (newest first), rebuilt after a change. */
+  sorted: HistorySummary[] | null;
+}
+
+const TEMP_FILE = /^\.(.+\.json)\.[0-9a-f]{12}\.tmp$/;
+
 /**
  * `chat_history/` in upstream's format, written so that nothing is lost:
  *  - every write is atomic: a temporary file in the same folder, fsync, rename, fsync of the folder;
@@ -24,6 +47,11 @@ export const EMPTY_HISTORY_TTL_MS = 24 * 60 * 60 * 1000;
  *  - a file that cannot be read or parsed is never overwritten: the operation fails with a HistoryError and the
  *    file is left as it is (D22);
  *  - uids are validated before any path is built, and every path is checked to stay inside `chat_history/`.
+ *
+ * `history-list` is answered from a per-character index of summaries (uid, latest message, timestamp), kept current
+ * by the store's own writes and reconciled with the disk only when the folder changed behind its back (a file copied
+ * in or deleted by hand, another process): listing N histories does not read N files. The index holds one message per
+ * history, so its memory stays proportional to the number of files, not to their size.
  *
  * The store holds no per-client state; it is shared by all sessions and owned by the server, which waits for
  * pending writes before it exits (`flush`).
@@ -35,6 +63,10 @@ export class HistoryStore {
    * re-parse the file; a file changed by someone else since is read again.
    */
   private readonly cache = new Map<string, { entries: HistoryEntry[]; size: number; mtimeMs: number }>();
+  /** Summaries by conf_uid (a character's folder), built on the first list of that folder. */
+  private readonly folders = new Map<string, FolderIndex>();
+  /** Temporary files of writes in progress (a crash leaves others behind, which opening a folder removes). */
+  private readonly writing = new Set<string>();
 
   constructor(readonly root: string) {}
 
@@ -95,35 +127,49 @@ export class HistoryStore {
     }
     if (!Array.isArray(data)) throw new HistoryError(`history ${path.basename(file, '.json')} is damaged (not a JSON array); it was left untouched`);
     const entries = data as HistoryEntry[];
-    await this.remember(file, entries);
+    const info = await stat(file).catch(() => undefined);
+    if (info) this.remember(file, entries, info);
     return entries;
   }
 
-  private async remember(file: string, entries: HistoryEntry[]) {
+  /** The file's content as of `info`, for the next append, and its summary for the next list. */
+  private remember(file: string, entries: HistoryEntry[], info: { size: number; mtimeMs: number }) {
     this.cache.delete(file);
-    const info = await stat(file).catch(() => undefined);
-    if (!info) return;
     this.cache.set(file, { entries, size: info.size, mtimeMs: info.mtimeMs });
     // A small cache: the histories being written to right now.
     if (this.cache.size > 32) this.cache.delete(this.cache.keys().next().value!);
+    const folder = this.folders.get(path.basename(path.dirname(file)));
+    if (folder) {
+      folder.files.set(path.basename(file, '.json'), summarize(path.basename(file, '.json'), entries, info));
+      folder.sorted = null;
+    }
   }
 
   private async writeAtomically(file: string, entries: HistoryEntry[]): Promise<void> {
     const dir = path.dirname(file);
     await mkdir(dir, { recursive: true });
     const temp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
-    const handle = await open(temp, 'w');
+    this.writing.add(temp);
+    let info: { size: number; mtimeMs: number };
     try {
-      await handle.writeFile(JSON.stringify(entries, null, 2), 'utf8');
-      await handle.sync();
+      const handle = await open(temp, 'w');
+      try {
+        await handle.writeFile(JSON.stringify(entries, null, 2), 'utf8');
+        await handle.sync();
+        info = await handle.stat();
+      } finally {
+        await handle.close();
+      }
+      await this.changeFolder(dir, async () => {
+        try {
+          await rename(temp, file);
+        } catch (err) {
+          await unlink(temp).catch(() => undefined);
+          throw err;
+        }
+      });
     } finally {
-      await handle.close();
-    }
-    try {
-      await rename(temp, file);
-    } catch (err) {
-      await unlink(temp).catch(() => undefined);
-      throw err;
+      this.writing.delete(temp);
     }
     const dirHandle = await open(dir, 'r');
     try {
@@ -131,15 +177,29 @@ export class HistoryStore {
     } finally {
       await dirHandle.close();
     }
-    await this.remember(file, entries);
+    this.remember(file, entries, info);
   }
 
-  /** `create-new-history`: a new file holding only its metadata. */
-  async create(confUid: string): Promise<string> {
-    const uid = newHistoryUid();
-    const file = this.file(confUid, uid);
-    await this.serial(file, () => this.writeAtomically(file, [{ role: 'metadata', timestamp: localTimestamp() }]));
-    return uid;
+  /**
+   * Runs our own change to a folder (a rename, an unlink) so that the index can tell it from somebody else's: if the
+   * folder was as we last saw it just before, its new mtime is ours; if not, the recorded time stays stale and the
+   * next list reconciles the index with the disk.
+   */
+  private async changeFolder<T>(dir: string, change: () => Promise<T>): Promise<T> {
+    const folder = this.folders.get(path.basename(dir));
+    const before = folder ? await stat(dir).catch(() => undefined) : undefined;
+    const result = await change();
+    if (folder && before && before.mtimeMs === folder.dirMtimeMs) {
+      const after = await stat(dir).catch(() => undefined);
+      if (after) folder.dirMtimeMs = after.mtimeMs;
+    }
+    return result;
+  }
+
+  /** A new history's uid. Its file is written with its first message, so opening a page leaves nothing on disk. */
+  newUid(confUid: string): string {
+    this.confDir(confUid);
+    return newHistoryUid();
   }
 
   /**
@@ -171,8 +231,10 @@ export class HistoryStore {
     const file = this.file(confUid, historyUid);
     return this.serial(file, async () => {
       this.cache.delete(file);
+      const folder = this.folders.get(confUid);
+      if (folder?.files.delete(historyUid)) folder.sorted = null;
       try {
-        await unlink(file);
+        await this.changeFolder(path.dirname(file), () => unlink(file));
         return true;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
@@ -182,37 +244,110 @@ export class HistoryStore {
   }
 
   /**
-   * `fetch-history-list`: histories with at least one message, newest first. Damaged files are skipped (and left
-   * alone). Empty ones are not listed, and removed only when older than EMPTY_HISTORY_TTL_MS, so a history a
-   * session has just created is never deleted under it (D21).
+   * `fetch-history-list`: histories with at least one message, newest first, from the folder's index. Damaged files
+   * are skipped (and left alone). Empty ones (upstream wrote one per page open) are not listed, and removed only when
+   * older than EMPTY_HISTORY_TTL_MS, so a history a session has just created is never deleted under it (D21).
    */
   async list(confUid: string, now = Date.now()): Promise<HistorySummary[]> {
+    const folder = await this.currentIndex(confUid);
+    await this.removeOldEmpty(confUid, folder, now);
+    folder.sorted ??= [...folder.files.values()]
+      .flatMap((f) => (f.summary ? [f.summary] : []))
+      .sort((a, b) => (a.timestamp < b.timestamp ? 1 : a.timestamp > b.timestamp ? -1 : 0));
+    return folder.sorted;
+  }
+
+  /** The folder's index, reconciled with the disk when the folder changed behind the store's back. */
+  private async currentIndex(confUid: string): Promise<FolderIndex> {
     const dir = this.confDir(confUid);
-    const names = await readdir(dir).catch(() => [] as string[]);
-    const found: HistorySummary[] = [];
-    for (const name of names) {
-      const uid = name.endsWith('.json') ? name.slice(0, -5) : '';
-      if (!HISTORY_UID.test(uid)) continue;
-      const file = path.join(dir, name);
-      let messages: HistoryMessage[];
-      try {
-        messages = await this.read(confUid, uid);
-      } catch {
-        continue;
-      }
-      const latest = messages[messages.length - 1];
-      if (latest) {
-        found.push({ uid, latest_message: latest, timestamp: latest.timestamp });
-        continue;
-      }
-      const info = await stat(file).catch(() => undefined);
-      if (info && now - info.mtimeMs > EMPTY_HISTORY_TTL_MS) {
-        await this.serial(file, async () => {
-          this.cache.delete(file);
-          await rm(file, { force: true });
-        });
+    const info = await stat(dir).catch(() => undefined);
+    const mtimeMs = info?.mtimeMs ?? -1;
+    let folder = this.folders.get(confUid);
+    if (!folder) {
+      // First look: every file is read once, and temporary files left by a crash are removed.
+      folder = { files: new Map(), dirMtimeMs: mtimeMs, sorted: null };
+      this.folders.set(confUid, folder);
+      if (info) await this.reconcile(confUid, folder, { removeTemps: true });
+    } else if (mtimeMs !== folder.dirMtimeMs) {
+      // Somebody else added, removed or replaced files: names are compared, and every known file's size and time.
+      folder.dirMtimeMs = mtimeMs;
+      if (info) await this.reconcile(confUid, folder, { removeTemps: false });
+      else if (folder.files.size > 0) {
+        folder.files.clear();
+        folder.sorted = null;
       }
     }
-    return found.sort((a, b) => (a.timestamp < b.timestamp ? 1 : a.timestamp > b.timestamp ? -1 : 0));
+    return folder;
   }
+
+  /**
+   * Brings the index in line with the folder: new files are read once, vanished ones dropped, files whose size or time
+   * changed read again. A first look also removes temporary files left by a crash (none of this store's own writes).
+   */
+  private async reconcile(confUid: string, folder: FolderIndex, options: { removeTemps: boolean }) {
+    const dir = this.confDir(confUid);
+    const names = await readdir(dir).catch(() => [] as string[]);
+    const present = new Set<string>();
+    for (const name of names) {
+      if (options.removeTemps && TEMP_FILE.test(name)) {
+        const temp = path.join(dir, name);
+        if (!this.writing.has(temp)) await rm(temp, { force: true }).catch(() => undefined);
+        continue;
+      }
+      const uid = name.endsWith('.json') ? name.slice(0, -5) : '';
+      if (!HISTORY_UID.test(uid)) continue;
+      present.add(uid);
+      const known = folder.files.get(uid);
+      const file = path.join(dir, name);
+      if (known) {
+        const info = await stat(file).catch(() => undefined);
+        if (info && info.size === known.size && info.mtimeMs === known.mtimeMs) continue;
+      }
+      await this.serial(file, () => this.summarizeFile(folder, uid, file));
+    }
+    for (const uid of folder.files.keys()) {
+      if (!present.has(uid)) {
+        folder.files.delete(uid);
+        folder.sorted = null;
+      }
+    }
+  }
+
+  private async summarizeFile(folder: FolderIndex, uid: string, file: string) {
+    folder.sorted = null;
+    try {
+      const entries = await this.readEntries(file);
+      const info = await stat(file);
+      folder.files.set(uid, summarize(uid, entries, info));
+    } catch {
+      const info = await stat(file).catch(() => undefined);
+      if (info) folder.files.set(uid, { size: info.size, mtimeMs: info.mtimeMs, summary: null, damaged: true });
+      else folder.files.delete(uid);
+    }
+  }
+
+  private async removeOldEmpty(confUid: string, folder: FolderIndex, now: number) {
+    for (const [uid, entry] of folder.files) {
+      if (entry.summary || entry.damaged || now - entry.mtimeMs <= EMPTY_HISTORY_TTL_MS) continue;
+      const file = this.file(confUid, uid);
+      await this.serial(file, async () => {
+        // Only if nobody wrote to it meanwhile.
+        if (folder.files.get(uid) !== entry) return;
+        this.cache.delete(file);
+        folder.files.delete(uid);
+        await this.changeFolder(path.dirname(file), () => rm(file, { force: true }));
+      });
+    }
+  }
+}
+
+function summarize(uid: string, entries: HistoryEntry[], info: { size: number; mtimeMs: number }): FileSummary {
+  let latest: HistoryMessage | undefined;
+  for (let i = entries.length - 1; i >= 0 && !latest; i--) if (isMessage(entries[i])) latest = entries[i] as HistoryMessage;
+  return {
+    size: info.size,
+    mtimeMs: info.mtimeMs,
+    summary: latest ? { uid, latest_message: latest, timestamp: latest.timestamp } : null,
+    damaged: false,
+  };
 }

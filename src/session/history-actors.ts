@@ -1,35 +1,35 @@
-import { fromCallback, fromPromise, type EventObject } from 'xstate';
-import type { HistoryCommand, QueryResult } from '../../machines/session.machine.js';
+import { fromCallback, type EventObject } from 'xstate';
+import type { RequestResult } from '../../machines/request-queue.machine.js';
+import type { HistoryCommand } from '../../machines/session.machine.js';
 import { HistoryError, type HistoryStore } from '../history/history-store.js';
 import { historyDataMessages, memoryFromHistory } from '../history/history-memory.js';
 import type { Logger } from '../observability/logger.js';
 
-/** The session machine's history slots, over the server's shared HistoryStore. */
+/** The answers to the history requests (`history-list`, `history-data`, `new-history-created`, `history-deleted`). */
+export const historyAnswers = (store: HistoryStore) => ({
+  list: async (confUid: string): Promise<RequestResult> => ({ frame: { type: 'history-list', histories: await store.list(confUid) } }),
+
+  /** The history becomes current and the memory is rebuilt from it. */
+  load: async (confUid: string, historyUid: string, interruptMethod: 'system' | 'user'): Promise<RequestResult> => {
+    const messages = await store.read(confUid, historyUid);
+    return { frame: { type: 'history-data', messages: historyDataMessages(messages) }, historyUid, memory: memoryFromHistory(messages, interruptMethod) };
+  },
+
+  /** A fresh history and an empty memory; its file is written with its first message. */
+  create: (confUid: string): RequestResult => {
+    const uid = store.newUid(confUid);
+    return { frame: { type: 'new-history-created', history_uid: uid }, historyUid: uid, memory: [] };
+  },
+
+  delete: async (confUid: string, historyUid: string): Promise<RequestResult> => {
+    const success = await store.delete(confUid, historyUid);
+    return { frame: { type: 'history-deleted', success, history_uid: historyUid }, deletedUid: historyUid };
+  },
+});
+
+/** The session machine's history writer, over the server's shared HistoryStore. */
 export function createHistoryActors(store: HistoryStore, logger: Logger) {
   return {
-    listHistories: fromPromise<QueryResult, { confUid: string }>(async ({ input }) => ({
-      frame: { type: 'history-list', histories: await store.list(input.confUid) },
-    })),
-
-    loadHistory: fromPromise<QueryResult, { confUid: string; historyUid: string; interruptMethod: 'system' | 'user' }>(async ({ input }) => {
-      const messages = await store.read(input.confUid, input.historyUid);
-      return {
-        frame: { type: 'history-data', messages: historyDataMessages(messages) },
-        historyUid: input.historyUid,
-        memory: memoryFromHistory(messages, input.interruptMethod),
-      };
-    }),
-
-    createHistory: fromPromise<QueryResult, { confUid: string }>(async ({ input }) => {
-      const uid = await store.create(input.confUid);
-      return { frame: { type: 'new-history-created', history_uid: uid }, historyUid: uid, memory: [] };
-    }),
-
-    deleteHistory: fromPromise<QueryResult, { confUid: string; historyUid: string }>(async ({ input }) => {
-      const success = await store.delete(input.confUid, input.historyUid);
-      return { frame: { type: 'history-deleted', success, history_uid: input.historyUid }, deletedUid: input.historyUid };
-    }),
-
     /**
      * Appends for the session. Pending appends are the store's to finish: stopping the session (a disconnect right
      * after a turn) must not lose the words of that turn, and the server flushes the store before it exits.

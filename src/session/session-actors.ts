@@ -1,9 +1,10 @@
 import { fromPromise } from 'xstate';
 import { turnMachine } from '../../machines/turn.machine.js';
 import { ttsPipelineMachine } from '../../machines/tts-pipeline.machine.js';
-import type { QueryResult, SessionLimits, SessionSetup } from '../../machines/session.machine.js';
+import type { SessionLimits, SessionSetup } from '../../machines/session.machine.js';
+import { requestQueueMachine, type RequestResult, type SessionRequest } from '../../machines/request-queue.machine.js';
 import type { HistoryStore } from '../history/history-store.js';
-import { createHistoryActors } from './history-actors.js';
+import { createHistoryActors, historyAnswers } from './history-actors.js';
 import type { AppConfig } from '../config/app-config.js';
 import { listConfigFiles, loadCharacterFile } from '../config/character-files.js';
 import { listBackgroundFiles } from '../assets/background-files.js';
@@ -37,6 +38,7 @@ export function sessionLimits(app: AppConfig): SessionLimits {
     groupRounds: app.system.group_conversation_rounds,
     mcpMaxSteps: app.system.mcp_max_tool_steps,
     mcpCallTimeoutMs: app.system.mcp_call_timeout_seconds * 1000,
+    maxPendingRequests: app.system.max_pending_requests,
   };
 }
 
@@ -71,13 +73,7 @@ export function createSessionActors({ app, logger, baseCharacter, history, toolL
       }
     }),
 
-    listConfigs: fromPromise<QueryResult, void>(async () => ({
-      frame: { type: 'config-files', configs: await listConfigFiles(app) },
-    })),
-
-    listBackgrounds: fromPromise<QueryResult, void>(async () => ({
-      frame: { type: 'background-files', files: await listBackgroundFiles(app.paths.backgrounds) },
-    })),
+    requestQueue: requestQueueMachine.provide({ actors: { answerRequest: answerRequest(app, history) } }),
 
     ...createHistoryActors(history, logger),
 
@@ -85,4 +81,25 @@ export function createSessionActors({ app, logger, baseCharacter, history, toolL
 
     toolbox: toolboxMachine.provide({ actors: { mcpServer: createMcpServerActor(logger) } }),
   };
+}
+
+/** The work behind each request a session queues; answered one at a time, in arrival order. */
+function answerRequest(app: AppConfig, store: HistoryStore) {
+  const histories = historyAnswers(store);
+  return fromPromise<RequestResult, Exclude<SessionRequest, { kind: 'inline' }>>(async ({ input }) => {
+    switch (input.kind) {
+      case 'fetch-configs':
+        return { frame: { type: 'config-files', configs: await listConfigFiles(app) } };
+      case 'fetch-backgrounds':
+        return { frame: { type: 'background-files', files: await listBackgroundFiles(app.paths.backgrounds) } };
+      case 'fetch-history-list':
+        return histories.list(input.confUid);
+      case 'create-new-history':
+        return histories.create(input.confUid);
+      case 'fetch-and-set-history':
+        return histories.load(input.confUid, input.historyUid, input.interruptMethod);
+      case 'delete-history':
+        return histories.delete(input.confUid, input.historyUid);
+    }
+  });
 }

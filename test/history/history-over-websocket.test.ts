@@ -116,16 +116,18 @@ describe('history over the WebSocket (PROTOCOL §6.1, D20–D22)', () => {
     client.send({ type: 'delete-history', history_uid: missing });
     expect(await client.next('history-deleted')).toEqual({ type: 'history-deleted', success: false, history_uid: missing });
     expect(readdirSync(historyDir())).not.toContain(`${missing}.json`);
-    expect(readdirSync(historyDir())).toContain(`${uid}.json`);
+    // A page open writes nothing: the new history's file appears with its first message.
+    expect(readdirSync(historyDir())).not.toContain(`${uid}.json`);
     await client.close();
   });
 
   test('delete-history answers history-deleted; deleting the current one stops recording', async () => {
     harness.fake.llm = () => ({ tokens: tokens('Gone.') });
     const { client, uid } = await connectLikeTheClient();
+    await turn(client, 'recorded', 1);
     client.send({ type: 'delete-history', history_uid: uid });
     expect(await client.next('history-deleted')).toEqual({ type: 'history-deleted', success: true, history_uid: uid });
-    await turn(client, 'not recorded', 1);
+    await turn(client, 'not recorded', 2);
     await harness.server.history.flush();
     expect(readdirSync(historyDir())).not.toContain(`${uid}.json`);
     client.send({ type: 'delete-history', history_uid: uid });
@@ -165,7 +167,7 @@ describe('history over the WebSocket (PROTOCOL §6.1, D20–D22)', () => {
     const fresh = (await client.next('new-history-created', 2)).history_uid as string;
     await turn(client, 'after create-new-history', 2);
     await harness.server.history.flush();
-    expect(fileOf(uid).length).toBe(1); // only metadata in the old character's file
+    expect(readdirSync(historyDir())).not.toContain(`${uid}.json`); // nothing in the old character's folder
     const newFile = JSON.parse(readFileSync(path.join(harness.fixture.root, 'chat_history', 'unhelpful_ai', `${fresh}.json`), 'utf8')) as Array<{ content?: string; name?: string }>;
     expect(newFile.slice(1).map((m) => [m.content, m.name])).toEqual([
       ['after create-new-history', 'Human'],
@@ -177,6 +179,7 @@ describe('history over the WebSocket (PROTOCOL §6.1, D20–D22)', () => {
   test('20 sessions appending to the same history at once lose no message', async () => {
     harness.fake.llm = (body) => ({ tokens: tokens(`Reply to ${String(body.messages.at(-1).content)}.`) });
     const { client: owner, uid } = await connectLikeTheClient();
+    await turn(owner, 'message by the owner', 1);
     const clients = await Promise.all(
       Array.from({ length: 20 }, async () => {
         const c = await TestClient.connect(harness.server.wsUrl);
@@ -188,7 +191,7 @@ describe('history over the WebSocket (PROTOCOL §6.1, D20–D22)', () => {
     );
     await Promise.all(clients.map((c, i) => turn(c, `message ${i}`, 1)));
     await harness.server.history.flush();
-    const contents = fileOf(uid).slice(1).map((m) => m.content as string);
+    const contents = fileOf(uid).slice(3).map((m) => m.content as string);
     expect(contents).toHaveLength(40);
     for (let i = 0; i < 20; i++) {
       expect(contents).toContain(`message ${i}`);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { joinDisplayTexts, newHistoryUid } from '../../src/history/history-format.js';
@@ -43,19 +43,29 @@ describe('HistoryStore: the upstream format, and nothing lost', () => {
     expect(readdirSync(path.join(root, 'mao_pro_001'))).toEqual([]);
   });
 
-  test('new histories: upstream uid format, metadata first; empty ones are not listed and not deleted while fresh', async () => {
-    const uid = await store.create('mao_pro_001');
+  test('a new history is a uid only (upstream format): no file until its first message', async () => {
+    const uid = store.newUid('mao_pro_001');
     expect(uid).toMatch(/^\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d_[0-9a-f]{32}$/);
-    const file = path.join(root, 'mao_pro_001', `${uid}.json`);
-    const content = JSON.parse(readFileSync(file, 'utf8'));
-    expect(content).toEqual([{ role: 'metadata', timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/) }]);
-    const other = await store.create('mao_pro_001');
+    expect(readdirSync(path.join(root, 'mao_pro_001'))).toEqual([]);
     expect(await store.list('mao_pro_001')).toEqual([]);
-    expect(readdirSync(path.join(root, 'mao_pro_001')).sort()).toEqual([`${uid}.json`, `${other}.json`].sort()); // D21
-    const old = (Date.now() - 25 * 3600 * 1000) / 1000;
-    utimesSync(file, old, old);
-    await store.list('mao_pro_001');
-    expect(readdirSync(path.join(root, 'mao_pro_001'))).toEqual([`${other}.json`]);
+    await store.append('mao_pro_001', uid, [{ role: 'human', timestamp: '2026-01-01T10:00:00', content: 'first words' }]);
+    const content = JSON.parse(readFileSync(path.join(root, 'mao_pro_001', `${uid}.json`), 'utf8'));
+    expect(content).toEqual([
+      { role: 'metadata', timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/) },
+      { role: 'human', timestamp: '2026-01-01T10:00:00', content: 'first words' },
+    ]);
+    expect((await store.list('mao_pro_001')).map((h) => h.uid)).toEqual([uid]);
+  });
+
+  test("upstream's empty histories are not listed, and removed only once a day old (D21)", async () => {
+    const dir = path.join(root, 'empties');
+    mkdirSync(dir, { recursive: true });
+    const [fresh, old] = [newHistoryUid(), newHistoryUid()];
+    for (const uid of [fresh, old]) writeFileSync(path.join(dir, `${uid}.json`), JSON.stringify([{ role: 'metadata', timestamp: '2026-01-01T10:00:00' }]));
+    const dayAgo = (Date.now() - 25 * 3600 * 1000) / 1000;
+    utimesSync(path.join(dir, `${old}.json`), dayAgo, dayAgo);
+    expect(await store.list('empties')).toEqual([]);
+    expect(readdirSync(dir)).toEqual([`${fresh}.json`]);
   });
 
   test('a damaged file is reported and never overwritten (D22)', async () => {
@@ -107,7 +117,38 @@ describe('HistoryStore: the upstream format, and nothing lost', () => {
 
   test.each(['..', '.', '../x', 'a/b', 'a\\b', ''])('a conf_uid that is not a plain name (%j) cannot name a folder', async (confUid) => {
     await expect(store.list(confUid)).rejects.toThrow(/cannot name a history folder/);
-    await expect(store.create(confUid)).rejects.toThrow(/cannot name a history folder/);
+    expect(() => store.newUid(confUid)).toThrow(/cannot name a history folder/);
+  });
+
+  test('the list follows files copied in, replaced or deleted by hand while the store runs', async () => {
+    const confUid = 'by_hand';
+    const dir = path.join(root, confUid);
+    mkdirSync(dir, { recursive: true });
+    const mine = store.newUid(confUid);
+    await store.append(confUid, mine, [{ role: 'human', timestamp: '2026-01-01T10:00:00', content: 'mine' }]);
+    expect((await store.list(confUid)).map((h) => h.uid)).toEqual([mine]);
+
+    const copied = '2026-01-02_10-00-00_0123456789abcdef0123456789abcdef';
+    const upstreamShaped = (content: string) => JSON.stringify([{ role: 'metadata', timestamp: 't' }, { role: 'ai', timestamp: '2026-01-02T10:00:00', content }]);
+    writeFileSync(path.join(dir, `${copied}.json`), upstreamShaped('copied in'));
+    expect((await store.list(confUid)).map((h) => [h.uid, h.latest_message.content])).toEqual([
+      [copied, 'copied in'],
+      [mine, 'mine'],
+    ]);
+
+    // Replaced the way editors save: a new file renamed over the old one.
+    writeFileSync(path.join(dir, 'edit.tmp'), upstreamShaped('edited by hand'));
+    renameSync(path.join(dir, 'edit.tmp'), path.join(dir, `${copied}.json`));
+    expect((await store.list(confUid))[0]!.latest_message.content).toBe('edited by hand');
+
+    unlinkSync(path.join(dir, `${mine}.json`));
+    expect((await store.list(confUid)).map((h) => h.uid)).toEqual([copied]);
+    // The store's own writes keep the index current without reading the folder again.
+    const next = store.newUid(confUid);
+    await store.append(confUid, next, [{ role: 'human', timestamp: '2026-01-03T10:00:00', content: 'newest' }]);
+    expect((await store.list(confUid)).map((h) => h.uid)).toEqual([next, copied]);
+    await store.delete(confUid, copied);
+    expect((await store.list(confUid)).map((h) => h.uid)).toEqual([next]);
   });
 
   test('20 writers appending to one history at once lose nothing', async () => {
@@ -161,6 +202,9 @@ describe('HistoryStore: the upstream format, and nothing lost', () => {
     }
     expect(acknowledged).toBeGreaterThan(200);
     expect(readdirSync(path.join(root, 'crash')).filter((f) => !f.startsWith('.'))).toEqual([`${uid}.json`]);
+    // Writes cut short leave temporary files; the next store to open the folder removes them (and nothing else).
+    await new HistoryStore(root).list('crash');
+    expect(readdirSync(path.join(root, 'crash'))).toEqual([`${uid}.json`]);
   }, 240_000);
 });
 

@@ -66,9 +66,10 @@ describe('leaks: 1,000 connect/close cycles', () => {
     expect(seenActors.size).toBeGreaterThan(CYCLES * 3);
     // Child ids are reused, so the event types XState memoises per state node stay bounded (machines/id-pool.ts).
     const sessionIds = [...childIds].filter((id) => id.startsWith('session.'));
-    const queryIds = [...childIds].filter((id) => id.startsWith('query.'));
+    const otherIds = [...childIds].filter((id) => !id.startsWith('session.'));
     expect(sessionIds.length).toBeLessThanOrEqual(2 * PARALLEL);
-    expect(queryIds.length).toBeLessThanOrEqual(4);
+    // Requests are answered by invoked workers with the same id each time, not by children with ever-new ids.
+    expect(otherIds.length).toBeLessThanOrEqual(16);
     // A third of the cycles really closed mid-switch, and XState aborted those loads.
     expect(log.aborted.length).toBeGreaterThanOrEqual(Math.floor(CYCLES / 3) - PARALLEL);
     expect(await settleTo(activeResources, baseline)).toEqual(baseline);

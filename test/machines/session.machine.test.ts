@@ -1,7 +1,8 @@
 import { createActor, fromCallback, fromPromise, type AnyActorRef, type EventObject } from 'xstate';
 import { sessionMachine, type SessionEvent, type SocketBridgeInput, type SocketCommand } from '../../machines/session.machine.js';
 import type { SessionCharacter } from '../../src/session/character-runtime.js';
-import type { HistoryCommand, QueryResult, SessionSetup } from '../../machines/session.machine.js';
+import type { HistoryCommand, SessionSetup } from '../../machines/session.machine.js';
+import { requestQueueMachine, type RequestResult, type SessionRequest } from '../../machines/request-queue.machine.js';
 import type { ServerFrame } from '../../src/protocol/server-frames.js';
 import { SocketHandle } from '../../src/server/socket-handle.js';
 import { ActorCensus } from '../../src/observability/actor-census.js';
@@ -13,7 +14,7 @@ const character = (name: string): SessionCharacter =>
     modelInfo: { name: 'mao_pro', url: '/m.json', emotionMap: {} },
     runtime: { interruptMethod: 'system' },
   }) as unknown as SessionCharacter;
-const limits = { ttsConcurrency: 1, playbackSlackMs: 0, micMaxSamples: 16000, groupMaxMembers: 8, groupRounds: 1, mcpMaxSteps: 8, mcpCallTimeoutMs: 5000 };
+const limits = { ttsConcurrency: 1, playbackSlackMs: 0, micMaxSamples: 16000, groupMaxMembers: 8, groupRounds: 1, mcpMaxSteps: 8, mcpCallTimeoutMs: 5000, maxPendingRequests: 4 };
 
 /** The session machine with fake actors at its edges: a socket that records frames, loaders under test control. */
 function harness(options: { initFails?: boolean } = {}) {
@@ -22,6 +23,8 @@ function harness(options: { initFails?: boolean } = {}) {
   let socketStopped = 0;
   let toSession: ((ev: EventObject) => void) | undefined;
   const loads: Array<{ file: string; signal: AbortSignal; resolve: (c: SessionCharacter) => void; reject: (e: Error) => void }> = [];
+  /** History loads wait here until the test answers them. */
+  const historyLoads: Array<{ request: SessionRequest; signal: AbortSignal; resolve: (r: RequestResult) => void }> = [];
   const census = new ActorCensus();
 
   const machine = sessionMachine.provide({
@@ -38,9 +41,16 @@ function harness(options: { initFails?: boolean } = {}) {
       loadCharacter: fromPromise<SessionCharacter, { file: string; clientUid: string }>(
         ({ input, signal }) => new Promise((resolve, reject) => loads.push({ file: input.file, signal, resolve, reject })),
       ),
-      listConfigs: fromPromise<QueryResult, void>(async () => ({ frame: { type: 'config-files', configs: [] } })),
-      listBackgrounds: fromPromise<QueryResult, void>(async () => {
-        throw new Error('disk on fire');
+      requestQueue: requestQueueMachine.provide({
+        actors: {
+          answerRequest: fromPromise<RequestResult, Exclude<SessionRequest, { kind: 'inline' }>>(async ({ input, signal }) => {
+            if (input.kind === 'fetch-configs') return { frame: { type: 'config-files', configs: [] } };
+            if (input.kind === 'fetch-and-set-history') {
+              return new Promise((resolve) => historyLoads.push({ request: input, signal, resolve }));
+            }
+            throw new Error('disk on fire');
+          }),
+        },
       }),
       historyWriter: fromCallback<HistoryCommand, { clientUid: string }, EventObject>(() => () => undefined),
     },
@@ -51,7 +61,7 @@ function harness(options: { initFails?: boolean } = {}) {
   }).start();
   const emit = (ev: SessionEvent) => toSession!(ev);
   const tick = () => new Promise((r) => setImmediate(r));
-  return { actor, sent, loads, census, emit, tick, resumed: () => resumed, socketStopped: () => socketStopped };
+  return { actor, sent, loads, historyLoads, census, emit, tick, resumed: () => resumed, socketStopped: () => socketStopped };
 }
 
 describe('session machine (fake actors at the edges)', () => {
@@ -107,7 +117,7 @@ describe('session machine (fake actors at the edges)', () => {
     const h = harness();
     await h.tick();
     h.emit({ type: 'client.switch-config', frame: { type: 'switch-config', file: 'a.yaml' } });
-    expect(h.census.count()).toBe(4); // session, socket, history writer, loader
+    expect(h.census.count()).toBe(5); // session, socket, history writer, request queue, loader
     h.emit({ type: 'socket.closed', code: 1001, reason: '' });
     expect(h.actor.getSnapshot().status).toBe('done');
     expect(h.actor.getSnapshot().value).toBe('disconnected');
@@ -115,17 +125,66 @@ describe('session machine (fake actors at the edges)', () => {
     expect(h.census.count()).toBe(0);
   });
 
-  test('query children answer once and are released; a failing query answers an error', async () => {
+  test('requests answer once each, in order; a failing one answers an error; no worker is left', async () => {
     const h = harness();
     await h.tick();
     h.emit({ type: 'client.fetch-configs', frame: { type: 'fetch-configs' } });
     h.emit({ type: 'client.fetch-backgrounds', frame: { type: 'fetch-backgrounds' } });
     await h.tick();
     expect(h.sent.slice(5)).toEqual([{ type: 'config-files', configs: [] }, { type: 'error', message: 'disk on fire' }]);
-    expect(Object.keys(h.actor.getSnapshot().children).sort()).toEqual(['history', 'socket', 'toolbox']);
-    expect(h.census.count()).toBe(4); // session, socket, history writer, toolbox (idle: this character has no tools)
+    expect(Object.keys(h.actor.getSnapshot().children).sort()).toEqual(['history', 'requests', 'socket', 'toolbox']);
+    expect(h.census.count()).toBe(5); // session, socket, history writer, toolbox (idle: no tools), request queue (idle)
     const children = Object.values(h.actor.getSnapshot().children) as AnyActorRef[];
     expect(children.every((c) => c.getSnapshot().status === 'active')).toBe(true);
+  });
+
+  test('a quick request waits for a slow one asked before it: replies leave in arrival order', async () => {
+    const h = harness();
+    await h.tick();
+    h.emit({ type: 'client.fetch-and-set-history', frame: { type: 'fetch-and-set-history', history_uid: 'h1' } });
+    h.emit({ type: 'client.heartbeat', frame: { type: 'heartbeat' } });
+    h.emit({ type: 'client.fetch-configs', frame: { type: 'fetch-configs' } });
+    h.emit({ type: 'client.request-group-info', frame: { type: 'request-group-info' } });
+    await h.tick();
+    expect(h.sent.slice(5)).toEqual([]);
+    h.historyLoads[0]!.resolve({ frame: { type: 'history-data', messages: [] }, historyUid: 'h1', memory: [] });
+    await h.tick();
+    expect(h.sent.slice(5).map((f) => f.type)).toEqual(['history-data', 'heartbeat-ack', 'config-files', 'group-update']);
+    expect(h.actor.getSnapshot().context.historyUid).toBe('h1');
+  });
+
+  test('a request still running when switch-config arrives is stopped, never applied, never answered', async () => {
+    const h = harness();
+    await h.tick();
+    h.emit({ type: 'client.fetch-and-set-history', frame: { type: 'fetch-and-set-history', history_uid: 'old' } });
+    h.emit({ type: 'client.heartbeat', frame: { type: 'heartbeat' } });
+    await h.tick();
+    h.emit({ type: 'client.switch-config', frame: { type: 'switch-config', file: 'a.yaml' } });
+    expect(h.historyLoads[0]!.signal.aborted).toBe(true);
+    // The late result has nowhere to land.
+    h.historyLoads[0]!.resolve({ frame: { type: 'history-data', messages: [] }, historyUid: 'old', memory: [{ role: 'user', content: 'x' }] });
+    h.loads[0]!.resolve(character('a'));
+    await h.tick();
+    expect(h.sent.slice(5).map((f) => f.type)).toEqual(['set-model-and-conf', 'config-switched']);
+    expect(h.actor.getSnapshot().context.historyUid).toBeNull();
+    expect(h.actor.getSnapshot().context.memory).toEqual([]);
+  });
+
+  test('a client that floods requests gets an error for each one beyond the bound, the rest in order', async () => {
+    const h = harness();
+    await h.tick();
+    for (const uid of ['a', 'b', 'c', 'd', 'e']) h.emit({ type: 'client.fetch-and-set-history', frame: { type: 'fetch-and-set-history', history_uid: uid } });
+    expect(h.sent.slice(5)).toEqual([
+      { type: 'error', message: '"fetch-and-set-history" was refused: 4 requests are still waiting for their answers; wait for them before asking again' },
+    ]);
+    for (let i = 0; i < 4; i++) {
+      await h.tick();
+      h.historyLoads[i]!.resolve({ frame: { type: 'history-data', messages: [] }, historyUid: (h.historyLoads[i]!.request as { historyUid: string }).historyUid });
+    }
+    await h.tick();
+    expect(h.historyLoads.map((l) => (l.request as { historyUid: string }).historyUid)).toEqual(['a', 'b', 'c', 'd']);
+    expect(h.sent.slice(6).map((f) => f.type)).toEqual(['history-data', 'history-data', 'history-data', 'history-data']);
+    expect(h.actor.getSnapshot().context.historyUid).toBe('d');
   });
 
   test('server.shutdown ends the session like a close', async () => {

@@ -43,7 +43,7 @@ describe('inspection events', () => {
     const belongs = (r: Ref | undefined): boolean => !!r && (r.sessionId === session.sessionId || belongs(r._parent));
     const family = created.filter((r) => belongs(r));
     const kinds = new Set(family.map((r) => String((r as { src?: unknown }).src)));
-    for (const kind of ['session', 'socketBridge', 'historyWriter', 'initSession', 'listConfigs', 'turn', 'ttsPipeline', 'llmStream', 'synthesize']) {
+    for (const kind of ['session', 'socketBridge', 'historyWriter', 'initSession', 'requestQueue', 'answerRequest', 'turn', 'ttsPipeline', 'llmStream', 'synthesize']) {
       expect(kinds).toContain(kind);
     }
 
