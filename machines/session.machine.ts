@@ -1,4 +1,4 @@
-import { assign, enqueueActions, fromCallback, fromPromise, or, sendTo, setup, stateIn, type AnyActorRef, type EventObject } from 'xstate';
+import { assign, enqueueActions, fromCallback, fromPromise, or, sendTo, setup, stateIn, type ActorRefFrom, type AnyActorRef, type EventObject } from 'xstate';
 import { addMessage, INTERRUPT_MARKER, rememberInterrupt, verifiedHeardText, type ChatMessage } from '../src/agent/chat-memory.js';
 import type { SessionCharacter } from '../src/session/character-runtime.js';
 import { joinDisplayTexts, localTimestamp, type HistoryMessage } from '../src/history/history-format.js';
@@ -46,7 +46,12 @@ export interface HistoryCommand {
   confUid: string;
   historyUid: string;
   messages: HistoryMessage[];
+  /** Told `history.saved` once the messages are on disk (or could not be written). */
+  notify?: AnyActorRef;
 }
+
+/** The history writer's answer to a command with `notify`. */
+export type HistorySaved = { type: 'history.saved'; ok: boolean };
 
 /** Events the session sends to its socket bridge. */
 export type SocketCommand = { type: 'socket.send'; frame: ServerFrame } | { type: 'socket.resume' };
@@ -72,6 +77,8 @@ export interface SessionLimits {
   mcpCallTimeoutMs: number;
   /** Requests waiting for their answer at most (a client that floods requests gets errors beyond it). */
   maxPendingRequests: number;
+  /** The longest a turn's chain-end waits for its reply to be on disk. */
+  historyWriteDeadlineMs: number;
 }
 
 export interface SessionSetup {
@@ -190,6 +197,17 @@ export const sessionMachine = setup({
       const frame = result.frame ?? (request.kind === 'inline' ? inlineReply(context, request.frame) : null);
       if (frame) enqueue.sendTo('socket', { type: 'socket.send', frame } satisfies SocketCommand);
     }),
+    /**
+     * A switch stops the request queue and the work it was doing (a late result would land in the new character). The
+     * requests that needed no work (heartbeat, group info, init config) are still answered, in their order.
+     */
+    answerLeftInline: enqueueActions(({ context, enqueue, self }) => {
+      const queue = self.getSnapshot().children.requests as ActorRefFrom<typeof requestQueueMachine> | undefined;
+      for (const request of queue?.getSnapshot().context.pending ?? []) {
+        const frame = request.kind === 'inline' ? inlineReply(context, request.frame) : null;
+        if (frame) enqueue.sendTo('socket', { type: 'socket.send', frame } satisfies SocketCommand);
+      }
+    }),
     startTurn: assign((_, trigger: TurnTrigger) => ({ trigger, turnSpoken: [] as string[] })),
     bufferMic: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'client.mic-audio-data') return;
@@ -226,14 +244,17 @@ export const sessionMachine = setup({
       const command = historyAppend(context, [humanEntry(context, event.content)]);
       if (command) enqueue.sendTo('history', command);
     }),
-    /** The reply, once the turn is over. */
-    rememberReply: enqueueActions(({ context, event, enqueue }) => {
-      const output = (event as { output?: TurnOutput }).output;
-      if (!output) return;
+    /**
+     * The reply, once the turn is over and before its chain ends: the turn waits for `history.saved`, so what the
+     * client is told has ended is on disk (DESIGN rule 7).
+     */
+    rememberReply: enqueueActions(({ context, enqueue }, params: { output: TurnOutput; turn: AnyActorRef }) => {
+      const { output, turn } = params;
       enqueue.assign({ memory: addMessage(context.memory, { role: 'assistant', content: output.reply }), trigger: null });
       const spoken = joinDisplayTexts(output.spoken);
       const command = spoken ? historyAppend(context, [aiEntry(context, spoken)]) : null;
-      if (command) enqueue.sendTo('history', command);
+      if (command) enqueue.sendTo('history', { ...command, notify: turn } satisfies HistoryCommand);
+      else enqueue.sendTo(turn, { type: 'history.saved', ok: true } satisfies HistorySaved);
     }),
     /** A turn stopped by a disconnect or a switch: the history keeps what it had said (upstream lost it). */
     saveUnfinishedTurn: enqueueActions(({ context, enqueue }) => {
@@ -312,7 +333,7 @@ export const sessionMachine = setup({
     clientUid: input.clientUid,
     socket: input.socket,
     character: null,
-    limits: { ttsConcurrency: 1, playbackSlackMs: 0, micMaxSamples: 0, groupMaxMembers: 0, groupRounds: 1, mcpMaxSteps: 0, mcpCallTimeoutMs: 0, maxPendingRequests: 1 },
+    limits: { ttsConcurrency: 1, playbackSlackMs: 0, micMaxSamples: 0, groupMaxMembers: 0, groupRounds: 1, mcpMaxSteps: 0, mcpCallTimeoutMs: 0, maxPendingRequests: 1, historyWriteDeadlineMs: 0 },
     memory: [],
     mic: { chunks: [], samples: 0 },
     trigger: null,
@@ -498,7 +519,7 @@ export const sessionMachine = setup({
       on: {
         'client.switch-config': {
           target: 'switchingConfig',
-          actions: ['saveUnfinishedTurn', assign({ pendingFile: ({ event }) => event.frame.file })],
+          actions: ['saveUnfinishedTurn', 'answerLeftInline', assign({ pendingFile: ({ event }) => event.frame.file })],
         },
         'client.mic-audio-data': { actions: 'bufferMic' },
         // This member's character speaks in its group's conversation: the group turn gets its engines and memory.
@@ -539,7 +560,7 @@ export const sessionMachine = setup({
             id: 'turn',
             src: 'turn',
             input: ({ context, self }) => turnInput(context, self.getSnapshot().children.toolbox),
-            onDone: { target: 'idle', actions: 'rememberReply' },
+            onDone: { target: 'idle', actions: assign({ trigger: null }) },
             // A turn that failed in an unexpected way still ends the chain for the client (D7).
             onError: {
               target: 'idle',
@@ -553,6 +574,7 @@ export const sessionMachine = setup({
           on: {
             'turn.frame': { actions: ['trackSpoken', { type: 'send', params: ({ event }) => event.frame }] },
             'turn.user-message': { actions: 'rememberUserMessage' },
+            'turn.finished': { actions: { type: 'rememberReply', params: ({ event }) => ({ output: event.output, turn: event.turn }) } },
             'turn.tool-mode': { actions: assign({ toolMode: ({ event }) => event.mode }) },
             'client.frontend-playback-complete': { actions: sendTo('turn', { type: 'playback.complete' }) },
             'client.interrupt-signal': {
@@ -633,7 +655,7 @@ export const sessionMachine = setup({
         'client.switch-config': {
           target: 'switchingConfig',
           reenter: true,
-          actions: assign({ pendingFile: ({ event }) => event.frame.file }),
+          actions: ['answerLeftInline', assign({ pendingFile: ({ event }) => event.frame.file })],
         },
       },
     },
@@ -732,6 +754,7 @@ export function turnInput(context: SessionContext, toolbox?: AnyActorRef): TurnI
     asrUnavailable: runtime.asrUnavailable,
     ttsConcurrency: context.limits.ttsConcurrency,
     playbackSlackMs: context.limits.playbackSlackMs,
+    record: { deadlineMs: context.limits.historyWriteDeadlineMs },
     ...(tools ? { tools } : {}),
   };
 }
@@ -742,7 +765,8 @@ export function groupTurnInput(context: SessionContext, request: GroupTurnReques
   const trigger: TurnTrigger = request.proactive
     ? { kind: 'proactive', prompt: runtime.proactivePrompt, images: request.images }
     : { kind: 'text', text: request.text, images: request.images };
-  const base = turnInput({ ...context, trigger }, toolbox);
+  // The group conversation records its members' turns itself.
+  const { record: _record, ...base } = turnInput({ ...context, trigger }, toolbox);
   const groupPrompt = runtime.groupPrompt
     .replaceAll('{human_name}', request.humanName)
     .replaceAll('{other_ais}', request.otherAis.join(', ') || 'none');

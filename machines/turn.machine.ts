@@ -62,6 +62,11 @@ export interface TurnInput {
   ttsConcurrency: number;
   playbackSlackMs: number;
   tools?: TurnTools;
+  /**
+   * The parent records the reply (`turn.finished`) and answers `history.saved` once it is on disk; the chain ends
+   * only then, or after `recordDeadlineMs`. Without it the chain ends at once.
+   */
+  record?: { deadlineMs: number };
 }
 
 export interface TurnOutput {
@@ -100,14 +105,17 @@ export type TurnEvent =
   | { type: 'llm.error'; message: string; toolsUnsupported?: boolean }
   | ToolboxReply
   | PipelineOutputEvent
-  | { type: 'playback.complete' };
+  | { type: 'playback.complete' }
+  | { type: 'history.saved'; ok: boolean };
 
 /** Sent to the session. */
 export type TurnOutputEvent =
   | { type: 'turn.frame'; frame: ServerFrame }
   | { type: 'turn.user-message'; content: string }
   /** The model refused native tools: the session's later turns use prompt mode. */
-  | { type: 'turn.tool-mode'; mode: 'prompt' };
+  | { type: 'turn.tool-mode'; mode: 'prompt' }
+  /** The reply is complete (with `record`): the parent records it and answers `history.saved`. */
+  | { type: 'turn.finished'; output: TurnOutput; turn: AnyActorRef };
 
 export function llmRequest(context: TurnContext): LlmRequest {
   const userText = context.trigger.kind === 'proactive' ? context.trigger.prompt : context.userText;
@@ -272,9 +280,12 @@ export const turnMachine = setup({
      * the turn: the toolbox's own bounds come first, this one only after them.
      */
     toolboxSilence: ({ context }) => (context.tools?.answerBoundMs ?? 0) * 2 + 2000,
+    /** A disk that does not answer must not hold the chain open: the reply is still written when it can be. */
+    recordDeadline: ({ context }) => context.record?.deadlineMs ?? 0,
   },
   guards: {
     isVoice: ({ context }) => context.trigger.kind === 'audio',
+    recordsReply: ({ context }) => context.record !== undefined,
     anythingSent: ({ context }) => context.framesSent > 0,
     nothingToAnswer: ({ context }) => context.trigger.kind !== 'proactive' && userMemoryText(context.userText, context.trigger.images) === '',
     hasToolbox: ({ context }) => context.tools !== undefined,
@@ -507,21 +518,32 @@ export const turnMachine = setup({
       after: { playbackDeadline: { target: 'finishing', actions: assign({ playbackTimedOut: true }) } },
     },
     finishing: {
-      entry: [
-        { type: 'sendFrame', params: { type: 'force-new-message' } },
-        { type: 'sendFrame', params: { type: 'control', text: 'conversation-chain-end' } },
-      ],
+      entry: { type: 'sendFrame', params: { type: 'force-new-message' } },
+      always: [{ guard: 'recordsReply', target: 'recording' }, { target: 'ending' }],
+    },
+    /** The chain ends once the reply is on disk: a client told the turn ended never loses it to a crash. */
+    recording: {
+      entry: sendParent(({ context, self }) => ({ type: 'turn.finished', output: turnOutput(context), turn: self }) satisfies TurnOutputEvent),
+      on: { 'history.saved': 'ending' },
+      after: { recordDeadline: 'ending' },
+    },
+    ending: {
+      entry: { type: 'sendFrame', params: { type: 'control', text: 'conversation-chain-end' } },
       always: 'done',
     },
     done: { type: 'final' },
   },
-  output: ({ context }) => ({
+  output: ({ context }) => turnOutput(context),
+});
+
+function turnOutput(context: TurnContext): TurnOutput {
+  return {
     userText: context.trigger.kind === 'proactive' ? '' : context.userText,
     reply: context.reply,
     spoken: context.spoken,
     playbackTimedOut: context.playbackTimedOut,
-  }),
-});
+  };
+}
 
 function flushTogether(
   pushed: { state: SplitterState; units: TextUnit[] },

@@ -56,6 +56,8 @@ export const systemConfigSchema = z.object({
   mcp_call_timeout_seconds: z.number().positive().default(30),
   /** Requests (history, configs, heartbeat…) one client may have waiting for their answers; more get an error. */
   max_pending_requests: z.number().int().min(1).default(32),
+  /** A turn's conversation-chain-end waits for its reply to be on disk (fsync) at most this long. */
+  history_write_timeout_seconds: z.number().positive().default(5),
 });
 
 export const basicMemoryAgentSchema = z.object({

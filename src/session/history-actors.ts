@@ -1,6 +1,6 @@
 import { fromCallback, type EventObject } from 'xstate';
 import type { RequestResult } from '../../machines/request-queue.machine.js';
-import type { HistoryCommand } from '../../machines/session.machine.js';
+import type { HistoryCommand, HistorySaved } from '../../machines/session.machine.js';
 import { HistoryError, type HistoryStore } from '../history/history-store.js';
 import { historyDataMessages, memoryFromHistory } from '../history/history-memory.js';
 import type { Logger } from '../observability/logger.js';
@@ -37,11 +37,18 @@ export function createHistoryActors(store: HistoryStore, logger: Logger) {
     historyWriter: fromCallback<HistoryCommand, { clientUid: string }, EventObject>(({ input, receive, sendBack }) => {
       let stopped = false;
       receive((command) => {
-        store.append(command.confUid, command.historyUid, command.messages).catch((err: unknown) => {
-          const message = err instanceof HistoryError ? err.message : `history could not be saved: ${(err as Error).message}`;
-          logger.child({ client_uid: input.clientUid }).error(message);
-          if (!stopped) sendBack({ type: 'history.failed', message });
-        });
+        const saved = (ok: boolean) => {
+          if (!stopped && command.notify?.getSnapshot().status === 'active') command.notify.send({ type: 'history.saved', ok } satisfies HistorySaved);
+        };
+        store.append(command.confUid, command.historyUid, command.messages).then(
+          () => saved(true),
+          (err: unknown) => {
+            const message = err instanceof HistoryError ? err.message : `history could not be saved: ${(err as Error).message}`;
+            logger.child({ client_uid: input.clientUid }).error(message);
+            if (!stopped) sendBack({ type: 'history.failed', message });
+            saved(false);
+          },
+        );
       });
       return () => {
         stopped = true;

@@ -39,6 +39,7 @@ export function sessionLimits(app: AppConfig): SessionLimits {
     mcpMaxSteps: app.system.mcp_max_tool_steps,
     mcpCallTimeoutMs: app.system.mcp_call_timeout_seconds * 1000,
     maxPendingRequests: app.system.max_pending_requests,
+    historyWriteDeadlineMs: app.system.history_write_timeout_seconds * 1000,
   };
 }
 

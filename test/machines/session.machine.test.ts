@@ -14,7 +14,7 @@ const character = (name: string): SessionCharacter =>
     modelInfo: { name: 'mao_pro', url: '/m.json', emotionMap: {} },
     runtime: { interruptMethod: 'system' },
   }) as unknown as SessionCharacter;
-const limits = { ttsConcurrency: 1, playbackSlackMs: 0, micMaxSamples: 16000, groupMaxMembers: 8, groupRounds: 1, mcpMaxSteps: 8, mcpCallTimeoutMs: 5000, maxPendingRequests: 4 };
+const limits = { ttsConcurrency: 1, playbackSlackMs: 0, micMaxSamples: 16000, groupMaxMembers: 8, groupRounds: 1, mcpMaxSteps: 8, mcpCallTimeoutMs: 5000, maxPendingRequests: 4, historyWriteDeadlineMs: 5000 };
 
 /** The session machine with fake actors at its edges: a socket that records frames, loaders under test control. */
 function harness(options: { initFails?: boolean } = {}) {
@@ -165,7 +165,8 @@ describe('session machine (fake actors at the edges)', () => {
     h.historyLoads[0]!.resolve({ frame: { type: 'history-data', messages: [] }, historyUid: 'old', memory: [{ role: 'user', content: 'x' }] });
     h.loads[0]!.resolve(character('a'));
     await h.tick();
-    expect(h.sent.slice(5).map((f) => f.type)).toEqual(['set-model-and-conf', 'config-switched']);
+    // The heartbeat asked after it needed no work: it is still answered, before the switch's frames.
+    expect(h.sent.slice(5).map((f) => f.type)).toEqual(['heartbeat-ack', 'set-model-and-conf', 'config-switched']);
     expect(h.actor.getSnapshot().context.historyUid).toBeNull();
     expect(h.actor.getSnapshot().context.memory).toEqual([]);
   });
