@@ -1,5 +1,6 @@
 import { assign, enqueueActions, fromPromise, sendParent, sendTo, setup } from 'xstate';
 import { INTERRUPT_MARKER, verifiedHeardText } from '../src/agent/chat-memory.js';
+import { joinDisplayTexts } from '../src/agent/display-texts.js';
 import { localTimestamp, type HistoryMessage } from '../src/history/history-format.js';
 import type { ServerFrame } from '../src/protocol/server-frames.js';
 import type { ConversationTell, GroupMember, GroupTrigger, GroupTurnReply, SessionGroupEvent } from './group-protocol.js';
@@ -208,7 +209,7 @@ export const groupConversationMachine = setup({
             const output = event.output as TurnOutput;
             const speaker = context.speaker!;
             enqueue.sendParent(tell(speaker.uid, { type: 'group.remember', messages: [{ role: 'assistant', content: output.reply }] }));
-            const said = output.spoken.join(' ').trim();
+            const said = joinDisplayTexts(output.spoken);
             const lines = said ? [...context.lines, `${context.speakerName}: ${said}`] : context.lines;
             if (said) enqueue({ type: 'record', params: [{ role: 'ai', timestamp: localTimestamp(), content: said, name: context.speakerName, avatar: context.speakerAvatar }] });
             enqueue.assign({ lines, seen: { ...context.seen, [speaker.uid]: lines.length }, step: context.step + 1, speaker: null, chainOpen: false });

@@ -37,6 +37,7 @@ export type SessionEvent =
   | { type: 'socket.closed'; code: number; reason: string }
   | { type: 'server.shutdown' }
   | { type: 'history.failed'; message: string }
+  | HistorySaved
   | SessionGroupEvent
   | RequestQueueOutputEvent;
 
@@ -46,11 +47,11 @@ export interface HistoryCommand {
   confUid: string;
   historyUid: string;
   messages: HistoryMessage[];
-  /** Told `history.saved` once the messages are on disk (or could not be written). */
-  notify?: AnyActorRef;
+  /** Answer `history.saved` once the messages are on disk (or could not be written): the turn waits for it. */
+  confirm?: boolean;
 }
 
-/** The history writer's answer to a command with `notify`. */
+/** The history writer's answer to a command with `confirm`. */
 export type HistorySaved = { type: 'history.saved'; ok: boolean };
 
 /** Events the session sends to its socket bridge. */
@@ -248,13 +249,12 @@ export const sessionMachine = setup({
      * The reply, once the turn is over and before its chain ends: the turn waits for `history.saved`, so what the
      * client is told has ended is on disk (DESIGN rule 7).
      */
-    rememberReply: enqueueActions(({ context, enqueue }, params: { output: TurnOutput; turn: AnyActorRef }) => {
-      const { output, turn } = params;
+    rememberReply: enqueueActions(({ context, enqueue }, output: TurnOutput) => {
       enqueue.assign({ memory: addMessage(context.memory, { role: 'assistant', content: output.reply }), trigger: null });
       const spoken = joinDisplayTexts(output.spoken);
       const command = spoken ? historyAppend(context, [aiEntry(context, spoken)]) : null;
-      if (command) enqueue.sendTo('history', { ...command, notify: turn } satisfies HistoryCommand);
-      else enqueue.sendTo(turn, { type: 'history.saved', ok: true } satisfies HistorySaved);
+      if (command) enqueue.sendTo('history', { ...command, confirm: true } satisfies HistoryCommand);
+      else enqueue.sendTo('turn', { type: 'history.saved', ok: true } satisfies HistorySaved);
     }),
     /** A turn stopped by a disconnect or a switch: the history keeps what it had said (upstream lost it). */
     saveUnfinishedTurn: enqueueActions(({ context, enqueue }) => {
@@ -574,7 +574,10 @@ export const sessionMachine = setup({
           on: {
             'turn.frame': { actions: ['trackSpoken', { type: 'send', params: ({ event }) => event.frame }] },
             'turn.user-message': { actions: 'rememberUserMessage' },
-            'turn.finished': { actions: { type: 'rememberReply', params: ({ event }) => ({ output: event.output, turn: event.turn }) } },
+            'turn.finished': { actions: { type: 'rememberReply', params: ({ event }) => event.output } },
+            // Relayed by the session (not sent to the turn directly), so the turn's last frames and its end reach
+            // the session in one order, before anything a frame causes elsewhere (a proxy releasing its next input).
+            'history.saved': { actions: sendTo('turn', ({ event }) => event) },
             'turn.tool-mode': { actions: assign({ toolMode: ({ event }) => event.mode }) },
             'client.frontend-playback-complete': { actions: sendTo('turn', { type: 'playback.complete' }) },
             'client.interrupt-signal': {

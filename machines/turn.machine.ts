@@ -115,7 +115,7 @@ export type TurnOutputEvent =
   /** The model refused native tools: the session's later turns use prompt mode. */
   | { type: 'turn.tool-mode'; mode: 'prompt' }
   /** The reply is complete (with `record`): the parent records it and answers `history.saved`. */
-  | { type: 'turn.finished'; output: TurnOutput; turn: AnyActorRef };
+  | { type: 'turn.finished'; output: TurnOutput };
 
 export function llmRequest(context: TurnContext): LlmRequest {
   const userText = context.trigger.kind === 'proactive' ? context.trigger.prompt : context.userText;
@@ -523,7 +523,7 @@ export const turnMachine = setup({
     },
     /** The chain ends once the reply is on disk: a client told the turn ended never loses it to a crash. */
     recording: {
-      entry: sendParent(({ context, self }) => ({ type: 'turn.finished', output: turnOutput(context), turn: self }) satisfies TurnOutputEvent),
+      entry: sendParent(({ context }) => ({ type: 'turn.finished', output: turnOutput(context) }) satisfies TurnOutputEvent),
       on: { 'history.saved': 'ending' },
       after: { recordDeadline: 'ending' },
     },

@@ -1,3 +1,4 @@
+import { joinDisplayTexts } from './display-texts.js';
 /**
  * A session's agent memory (UPSTREAM-BEHAVIOR §2.2, §2.7): OpenAI-style messages, owned by one session actor and
  * never shared (D1). Pure functions: the session keeps the array in its context.
@@ -36,15 +37,18 @@ export function rememberInterrupt(
 /**
  * The heard text a client reports is only trusted as far as it matches what this turn actually sent (D23: upstream
  * stored any client-supplied text as the assistant's words). The client joins the display texts of the sentences
- * whose playback started, with no separator; we return those sentences joined properly.
+ * whose playback started, with no separator; we return those sentences as the history stores a reply.
  */
 export function verifiedHeardText(reported: string, sent: readonly string[]): string {
   let consumed = 0;
   const heard: string[] = [];
   for (const text of sent) {
-    if (!reported.startsWith(text, consumed)) break;
-    consumed += text.length;
+    // The whitespace a display text ends with may or may not be in the report (a client may trim what it shows).
+    const word = text.trimEnd();
+    if (!reported.startsWith(word, consumed)) break;
+    consumed += word.length;
+    while (consumed < reported.length && /\s/.test(reported[consumed]!)) consumed++;
     heard.push(text);
   }
-  return heard.join(' ');
+  return joinDisplayTexts(heard);
 }

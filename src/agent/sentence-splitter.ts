@@ -2,11 +2,20 @@
  * Streaming sentence splitter for LLM output (UPSTREAM-BEHAVIOR §2.5), as pure functions over a small state so a
  * turn machine can keep it in its context.
  *
- * Sentence boundaries come from `Intl.Segmenter` (Unicode UAX #29): decimals (`3.14`), `|` and URLs do not end a
- * sentence. A sentence is emitted once the next one has begun (or the stream ends), so nothing is cut early, and
- * nothing is ever dropped: text before a `<think>` tag is emitted whole, and the remainder is flushed at the end.
- * Segments ending in a common abbreviation (`Dr.`, `e.g.`) are joined to the next one.
- * With `fasterFirstResponse`, the first sentence is cut at its first comma so speech can start sooner.
+ * The rules are the ones speech needs, not those of text layout (`Intl.Segmenter`, UAX #29, never ends a sentence
+ * before a lower-case word, so a model that writes "…today. we are…" would be spoken in one piece, after it had
+ * streamed whole):
+ *  - a sentence ends at `.` `!` `?` `…` (and their runs, `?!`, `...`, with closing quotes or brackets) followed by
+ *    whitespace, whatever the case of the next letter; at CJK terminators `。！？` with nothing after them; at a line
+ *    break;
+ *  - not inside decimals, URLs or e-mail addresses (no whitespace follows their dots), not after a known abbreviation
+ *    (`Dr.`, `e.g.`), and not after a numbered-list marker (`1. `) at the start of a sentence or line or after a colon;
+ *  - a sentence is emitted as soon as its terminator and the next whitespace character have arrived; that whitespace
+ *    stays with it, so display texts put back together read as the model wrote them ("Hi! " + "It's nice.");
+ *  - nothing is dropped: text before a `<think>` tag is emitted whole, and the remainder is flushed at the end;
+ *  - with `fasterFirstResponse`, the first sentence is cut at its first comma (not inside `1,000`) when that comes
+ *    before its end, so speech can start sooner.
+ * Every decision depends on the text alone, never on how the stream was cut into chunks.
  */
 
 export type TextUnit =
@@ -26,14 +35,19 @@ export interface SplitterOptions {
 
 export const initialSplitter = (): SplitterState => ({ buffer: '', firstEmitted: false, inThink: false });
 
-const segmenter = new Intl.Segmenter(undefined, { granularity: 'sentence' });
-/** Characters after which UAX #29 may end a sentence; without one, the text is a single segment. */
-const MAY_END = /[.!?\n\r\u2028\u2029\u0964\u0965\u061f\u06d4\u3002\uff01\uff1f\uff0e\u2026\u203c\u203d\u2047-\u2049\u0589\u104b\u1362\ufe12\ufe52\ufe56\ufe57\u0085]/;
+/** End a sentence when whitespace follows. */
+const TERMINATORS = new Set([...'.!?…‼⁇⁈⁉؟۔।॥']);
+/** End a sentence on their own (no space is written after them). */
+const CJK_TERMINATORS = new Set([...'。！？｡']);
+/** May follow a terminator and still belong to its sentence. */
+const CLOSERS = new Set([...'"\'”’»)]}」』）】〕〉》']);
+const LINE_BREAKS = new Set(['\n', '\r', '\u2028', '\u2029', '\u0085']);
+const SPACE = /\s/;
+const COMMAS = /[,،，、፣၊;΄‛﹐꓾⹁︐﹑､]/g;
 const THINK_TAG = /<(\/?)think\s*(\/?)>/i;
 const TAG_PREFIXES = ['<think>', '</think>', '<think/>'];
-const COMMAS = /[,،，、፣၊;΄‛﹐꓾⹁︐﹑､]/g;
 /** Titles and Latin abbreviations that end in a period without ending the sentence. */
-const ABBREVIATION = /(?:^|[\s(])(?:mr|mrs|ms|dr|prof|inc|ltd|jr|sr|st|rd|vs|e\.g|i\.e|approx|vol|fig)\.\s*$/i;
+const ABBREVIATIONS = new Set(['mr', 'mrs', 'ms', 'dr', 'prof', 'inc', 'ltd', 'jr', 'sr', 'st', 'rd', 'vs', 'e.g', 'i.e', 'approx', 'vol', 'fig', 'cf']);
 
 /** Length of a trailing fragment that may still grow into a think tag (held back until it is decided). */
 function pendingTagLength(buffer: string): number {
@@ -43,32 +57,71 @@ function pendingTagLength(buffer: string): number {
   return TAG_PREFIXES.some((tag) => tag.startsWith(tail) && tail.length < tag.length) ? buffer.length - lt : 0;
 }
 
-function segments(text: string): string[] {
-  if (!MAY_END.test(text)) return text ? [text] : []; // the common case while a sentence streams in: no segmenter run
-  const raw = Array.from(segmenter.segment(text), (s) => s.segment);
-  const merged: string[] = [];
-  for (const segment of raw) {
-    const last = merged.length - 1;
-    if (last >= 0 && ABBREVIATION.test(merged[last]!)) merged[last] += segment;
-    else merged.push(segment);
+/** A period at `i` (followed by whitespace) that does not end the sentence starting at 0. */
+function periodContinues(text: string, i: number): boolean {
+  let start = i;
+  while (start > 0 && !SPACE.test(text[start - 1]!) && text[start - 1] !== '(') start--;
+  const word = text.slice(start, i).replace(/^[^\p{L}\p{N}]+/u, '');
+  if (ABBREVIATIONS.has(word.toLowerCase())) return true;
+  // "1. " at the start of a sentence or a line, or after a colon: a numbered list, not the end of anything.
+  if (/^\d{1,3}$/.test(word)) {
+    const before = text.slice(0, start).trimEnd();
+    return before === '' || LINE_BREAKS.has(text[start - 1]!) || before.endsWith(':');
   }
-  return merged;
+  return false;
 }
 
-/** Index just past the first comma that is not inside a number (`1,000`), or -1. */
+/**
+ * Index just past the first complete sentence of `text` (its separating whitespace character included), or -1
+ * when none is complete yet. With `final`, the end of the text completes a terminator that waits for what follows.
+ */
+function sentenceEnd(text: string, final: boolean): number {
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (LINE_BREAKS.has(ch)) return i + 1;
+    const cjk = CJK_TERMINATORS.has(ch);
+    if (!cjk && !TERMINATORS.has(ch)) continue;
+    let j = i + 1;
+    while (j < text.length && (TERMINATORS.has(text[j]!) || CJK_TERMINATORS.has(text[j]!) || CLOSERS.has(text[j]!))) j++;
+    if (j === text.length) return final ? j : -1; // what follows decides
+    if (cjk) return SPACE.test(text[j]!) ? j + 1 : j;
+    if (!SPACE.test(text[j]!)) {
+      i = j - 1; // 3.14, example.com, e.g.x: not an end
+      continue;
+    }
+    if (ch === '.' && j === i + 1 && periodContinues(text, i)) continue;
+    return j + 1;
+  }
+  return -1;
+}
+
+/** Index just past the first comma that is not inside a number (`1,000`) and its whitespace, or -1. */
 function firstCommaEnd(text: string): number {
   for (const match of text.matchAll(COMMAS)) {
     const i = match.index!;
     if (/\d/.test(text[i - 1] ?? '') && /\d/.test(text[i + 1] ?? '')) continue;
     if (i + 1 >= text.length) return -1; // the next character decides whether it is a number
-    return i + 1;
+    if (text.slice(0, i).trim().length < 1) continue;
+    return SPACE.test(text[i + 1]!) ? i + 2 : i + 1;
   }
   return -1;
 }
 
 function sentence(text: string, think: boolean): TextUnit[] {
-  const trimmed = text.trim();
-  return trimmed ? [{ kind: 'sentence', text: trimmed, think }] : [];
+  return text.trim() ? [{ kind: 'sentence', text, think }] : [];
+}
+
+/** Every sentence of a text known to be complete (before a tag, or at the end of the stream). */
+function allSentences(text: string, think: boolean): TextUnit[] {
+  const units: TextUnit[] = [];
+  let rest = text;
+  while (rest) {
+    const end = sentenceEnd(rest, true);
+    const cut = end === -1 ? rest.length : end;
+    units.push(...sentence(rest.slice(0, cut), think));
+    rest = rest.slice(cut);
+  }
+  return units;
 }
 
 export function pushText(state: SplitterState, text: string, options: SplitterOptions): { state: SplitterState; units: TextUnit[] } {
@@ -92,7 +145,7 @@ function drain(start: SplitterState, options: SplitterOptions, final: boolean): 
     const tag = THINK_TAG.exec(buffer);
     if (tag) {
       // Text before a tag is complete: the tag is a boundary.
-      for (const s of segments(buffer.slice(0, tag.index))) emit(sentence(s, inThink));
+      emit(allSentences(buffer.slice(0, tag.index), inThink));
       buffer = buffer.slice(tag.index + tag[0].length);
       if (tag[2] === '/') continue; // <think/>: an empty thought
       if (tag[1] === '/') {
@@ -104,25 +157,20 @@ function drain(start: SplitterState, options: SplitterOptions, final: boolean): 
       }
       continue;
     }
-    const held = final ? 0 : pendingTagLength(buffer);
-    const open = buffer.slice(0, buffer.length - held);
-    const parts = segments(open);
-    const complete = final ? parts : parts.slice(0, -1);
-    if (complete.length > 0) {
-      for (const s of complete) emit(sentence(s, inThink));
-      buffer = final ? '' : parts[parts.length - 1]! + buffer.slice(buffer.length - held);
-      continue;
+    if (final) {
+      emit(allSentences(buffer, inThink));
+      buffer = '';
+      break;
     }
-    if (!final && !firstEmitted && !inThink && options.fasterFirstResponse) {
-      const cut = firstCommaEnd(open);
-      if (cut > 0 && open.slice(0, cut).trim().length > 1) {
-        emit(sentence(open.slice(0, cut), false));
-        buffer = buffer.slice(cut);
-        continue;
-      }
+    const open = buffer.slice(0, buffer.length - pendingTagLength(buffer));
+    let cut = sentenceEnd(open, false);
+    if (!firstEmitted && !inThink && options.fasterFirstResponse) {
+      const comma = firstCommaEnd(cut === -1 ? open : open.slice(0, cut));
+      if (comma > 0) cut = comma;
     }
-    if (final) buffer = '';
-    break;
+    if (cut === -1) break;
+    emit(sentence(buffer.slice(0, cut), inThink));
+    buffer = buffer.slice(cut);
   }
   return { state: { buffer, firstEmitted, inThink }, units };
 }

@@ -42,16 +42,4 @@ export function isMessage(entry: unknown): entry is HistoryMessage {
   return (e.role === 'human' || e.role === 'ai' || e.role === 'system') && typeof e.content === 'string';
 }
 
-/**
- * Joins the display texts of a reply for storage: with spaces between sentences (upstream glued them), but none just
- * inside the parentheses that frame a thought. `[emotion]` tags stay: they are part of what the user saw.
- */
-export function joinDisplayTexts(texts: readonly string[]): string {
-  let out = '';
-  for (const text of texts) {
-    if (!text) continue;
-    const glue = out === '' || out.endsWith('(') || text === ')' ? '' : ' ';
-    out += glue + text;
-  }
-  return out;
-}
+export { joinDisplayTexts } from '../agent/display-texts.js';

@@ -145,12 +145,12 @@ describe('groups (PROTOCOL §6.4, §5.4, §5.5)', () => {
     for (const m of [a, c]) expect(m.of('user-input-transcription')).toEqual([{ type: 'user-input-transcription', text: 'Hello everyone' }]);
     // The initiator's character speaks first, then the others in join order: b, c, a.
     const ownAudio = (m: Member) => m.of('audio').filter((f) => !f.forwarded).map((f) => f.display_text.text);
-    expect(ownAudio(b)).toEqual(['Reply number 1.', 'Nice to meet you.']);
-    expect(ownAudio(c)).toEqual(['Reply number 2.', 'Nice to meet you.']);
-    expect(ownAudio(a)).toEqual(['Reply number 3.', 'Nice to meet you.']);
+    expect(ownAudio(b)).toEqual(['Reply number 1. ', 'Nice to meet you.']);
+    expect(ownAudio(c)).toEqual(['Reply number 2. ', 'Nice to meet you.']);
+    expect(ownAudio(a)).toEqual(['Reply number 3. ', 'Nice to meet you.']);
     // Each member sees the others' sentences as silent forwarded payloads.
     const forwarded = (m: Member) => m.of('audio').filter((f) => f.forwarded);
-    expect(forwarded(a).map((f) => f.display_text.text)).toEqual(['Reply number 1.', 'Nice to meet you.', 'Reply number 2.', 'Nice to meet you.']);
+    expect(forwarded(a).map((f) => f.display_text.text)).toEqual(['Reply number 1. ', 'Nice to meet you.', 'Reply number 2. ', 'Nice to meet you.']);
     expect(forwarded(a)[0]).toMatchObject({ audio: null, volumes: [], actions: null, forwarded: true });
     for (const m of [a, b, c]) {
       const control = m.client.frames.filter((f) => f.type === 'control').map((f) => f.text);
@@ -244,7 +244,7 @@ describe('groups (PROTOCOL §6.4, §5.4, §5.5)', () => {
       expect(m.lastUpdate()!.members).toEqual([b.uid, c.uid].sort((x, y) => [a.uid, b.uid, c.uid].indexOf(x) - [a.uid, b.uid, c.uid].indexOf(y)));
       expect(m.of('error')).toEqual([]);
     }
-    expect(b.of('audio').filter((f) => !f.forwarded).map((f) => f.display_text.text)[0]).toBe('Reply number 3.');
+    expect(b.of('audio').filter((f) => !f.forwarded).map((f) => f.display_text.text)[0]).toBe('Reply number 3. ');
     await Promise.all([b, c].map((m) => m.client.close()));
     await noActorsLeft();
   }, 40_000);

@@ -223,5 +223,7 @@ describe('history ⇄ memory', () => {
   test('stored replies join sentences with spaces, but not inside a thought\'s parentheses', () => {
     expect(joinDisplayTexts(['[joy] Hello there!', 'How are you?'])).toBe('[joy] Hello there! How are you?');
     expect(joinDisplayTexts(['(', 'Let me see.', 'Yes.', ')', 'Found it!'])).toBe('(Let me see. Yes.) Found it!');
+    // Texts that keep the model's whitespace are put back as written.
+    expect(joinDisplayTexts(['Hi! ', "It's nice.\n", '(', 'Hmm. ', ')', 'Bye. '])).toBe("Hi! It's nice.\n(Hmm.) Bye.");
   });
 });

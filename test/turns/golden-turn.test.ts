@@ -28,7 +28,7 @@ describe('one text turn (PROTOCOL §5.1, golden transcript §8(b))', () => {
     expect(thinking).toEqual({ type: 'full-text', text: 'Thinking...' });
     expect(first).toMatchObject({
       slice_length: 20,
-      display_text: { text: '[joy] Hello there!', ...speaker },
+      display_text: { text: '[joy] Hello there! ', ...speaker },
       actions: { expressions: [3] },
       forwarded: false,
     });
@@ -117,10 +117,10 @@ describe('one text turn (PROTOCOL §5.1, golden transcript §8(b))', () => {
     const audio = client.ofType('audio');
     expect(audio.map((f) => [(f.display_text as { text: string }).text, f.audio === null])).toEqual([
       ['(', true],
-      ['Let me see.', true],
+      ['Let me see. ', true],
       ['Yes.', true],
       [')', true],
-      ['[joy] Found it!', false],
+      ['[joy] Found it! ', false],
       ['*waves* Bye.', false],
     ]);
     expect(harness.fake.speechRequests().slice(before).map((r) => r.body.input)).toEqual(['Found it!', 'Bye.']);

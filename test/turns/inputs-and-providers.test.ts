@@ -114,7 +114,7 @@ describe('voice, proactive speech, Claude, and memory per session', () => {
     expect(request.headers['anthropic-version']).toBe('2023-06-01');
     expect(request.body).toMatchObject({ model: 'claude-fake', max_tokens: 1024, stream: true, messages: [{ role: 'user', content: 'Salut' }] });
     expect(request.body.system).toContain('You are Mao');
-    expect(client.ofType('audio').map((f) => (f.display_text as { text: string }).text)).toEqual(['Bonjour!', 'I am Claude-flavoured.']);
+    expect(client.ofType('audio').map((f) => (f.display_text as { text: string }).text)).toEqual(['Bonjour! ', 'I am Claude-flavoured.']);
     await client.close();
   });
 

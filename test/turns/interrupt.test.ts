@@ -14,7 +14,7 @@ describe('interrupt (PROTOCOL §5.3, golden transcript §8(c))', () => {
     const before = harness.fake.chatRequests().length;
     client.send({ type: 'text-input', text: 'Tell me a long story', images: [] });
     const first = await client.next('audio');
-    expect((first.display_text as { text: string }).text).toBe('Once upon a time there was a sea.');
+    expect((first.display_text as { text: string }).text).toBe('Once upon a time there was a sea. ');
     client.send({ type: 'audio-play-start', display_text: first.display_text, forwarded: true });
 
     const sentAt = Date.now();

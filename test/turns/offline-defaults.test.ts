@@ -18,7 +18,7 @@ describe('the shipped conf.yaml: built-in offline talker + espeak-ng, no service
     client.send({ type: 'text-input', text: 'Hello! My name is Sam.', images: [] });
     await client.next('backend-synth-complete', 1, 10000);
     const first = client.ofType('audio');
-    expect(first.map((f) => (f.display_text as { text: string }).text).join(' ')).toMatch(/^\[joy\] Nice to meet you, Sam!/);
+    expect(first.map((f) => (f.display_text as { text: string }).text).join('')).toMatch(/^\[joy\] Nice to meet you, Sam!/);
     expect(first[0]!.actions).toEqual({ expressions: [3] });
     if (espeak) {
       const wav = decodeWav(Buffer.from(first[0]!.audio as string, 'base64'));
@@ -29,7 +29,7 @@ describe('the shipped conf.yaml: built-in offline talker + espeak-ng, no service
     client.send({ type: 'text-input', text: "What's my name?", images: [] });
     await client.next('backend-synth-complete', 2, 10000);
     const second = client.ofType('audio').slice(first.length);
-    expect(second.map((f) => (f.display_text as { text: string }).text).join(' ')).toBe("[joy] You're Sam, of course!");
+    expect(second.map((f) => (f.display_text as { text: string }).text).join('')).toBe("[joy] You're Sam, of course!");
     await client.close();
   }, 20000);
 
@@ -38,7 +38,7 @@ describe('the shipped conf.yaml: built-in offline talker + espeak-ng, no service
     await client.ready();
     client.send({ type: 'text-input', text: "What's my name?", images: [] });
     await client.next('backend-synth-complete', 1, 10000);
-    expect(client.ofType('audio').map((f) => (f.display_text as { text: string }).text).join(' ')).toMatch(/haven't told me your name/);
+    expect(client.ofType('audio').map((f) => (f.display_text as { text: string }).text).join('')).toMatch(/haven't told me your name/);
     await client.close();
   }, 20000);
 });

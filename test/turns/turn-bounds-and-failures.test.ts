@@ -99,7 +99,7 @@ describe('turn bounds and failures (D2, D7, D8, D9, §5.6)', () => {
     await client.next('backend-synth-complete');
     expect(client.frames.map((f) => f.type)).toEqual(['control', 'full-text', 'error', 'audio', 'audio', 'backend-synth-complete']);
     expect(client.ofType('error')[0]!.message).toBe('Error processing agent response: openai_compatible_llm: model overloaded');
-    expect(client.ofType('audio').map((f) => (f.display_text as { text: string }).text)).toEqual(['Part one is fine.', 'Part two']);
+    expect(client.ofType('audio').map((f) => (f.display_text as { text: string }).text)).toEqual(['Part one is fine. ', 'Part two']);
     client.send({ type: 'frontend-playback-complete' });
     await client.next('control', 2);
     await client.close();
@@ -132,8 +132,8 @@ describe('turn bounds and failures (D2, D7, D8, D9, §5.6)', () => {
     client.send({ type: 'text-input', text: 'go', images: [] });
     await client.next('backend-synth-complete');
     expect(client.ofType('audio').map((f) => [(f.display_text as { text: string }).text, f.audio !== null])).toEqual([
-      ['First works.', true],
-      ['Second breaks.', false],
+      ['First works. ', true],
+      ['Second breaks. ', false],
       ['Third works.', true],
     ]);
     await client.close();
@@ -149,8 +149,8 @@ describe('turn bounds and failures (D2, D7, D8, D9, §5.6)', () => {
     const starts = harness.fake.speechRequests().slice(before).map((r) => r.receivedAt);
     expect(Math.max(...starts) - Math.min(...starts)).toBeLessThan(50);
     expect(client.ofType('audio').map((f) => (f.display_text as { text: string }).text)).toEqual([
-      'A long first sentence that takes a while to say.',
-      'Short.',
+      'A long first sentence that takes a while to say. ',
+      'Short. ',
       'Tiny.',
     ]);
     await client.close();
