@@ -54,6 +54,10 @@ export const systemConfigSchema = z.object({
   mcp_max_tool_steps: z.number().int().min(1).default(8),
   /** Bound on starting an MCP server and on one tool call, unless mcp_servers.json sets the server's `timeout`. */
   mcp_call_timeout_seconds: z.number().positive().default(30),
+  /** Bound on one speech synthesis or translation request (connect, answer and audio). */
+  tts_timeout_seconds: z.number().positive().default(60),
+  /** Bound on unloading Ollama models (`unload_at_exit`) when the server stops. */
+  ollama_unload_timeout_seconds: z.number().positive().default(1),
 });
 
 export const basicMemoryAgentSchema = z.object({
