@@ -2,6 +2,7 @@ import type http from 'node:http';
 import { decodeWav } from '../../src/audio/wav.js';
 import { createTtsEngine } from '../../src/engines/tts/create-tts-engine.js';
 import { CARTESIA_VERSION } from '../../src/engines/tts/cartesia-tts.js';
+import { hasWordsToTranslate } from '../../src/engines/tts/translated-speech.js';
 import {
   cutAudio,
   sendAudio,
@@ -441,4 +442,10 @@ describe('other answers engines give', () => {
 test('decoded WAV from a float source is the canonical 16-bit kind the client lip-syncs with', () => {
   const wav = toneWavFloat(100, 44100);
   expect(decodeWav(wav).samples.length).toBe(4410);
+});
+
+test('only sentences with words are translated (upstream skips punctuation-only text)', () => {
+  expect(hasWordsToTranslate('...')).toBe(false);
+  expect(hasWordsToTranslate(' 。！？」 ')).toBe(false);
+  expect(hasWordsToTranslate('Hi!')).toBe(true);
 });
