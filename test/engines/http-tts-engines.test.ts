@@ -449,3 +449,8 @@ test('only sentences with words are translated (upstream skips punctuation-only 
   expect(hasWordsToTranslate(' 。！？」 ')).toBe(false);
   expect(hasWordsToTranslate('Hi!')).toBe(true);
 });
+
+test('an address that is not an http(s) URL is refused when the character loads, naming the key', () => {
+  expect(() => createTtsEngine('x_tts', { api_url: 'localhost:8020/tts_to_audio' })).toThrow(/api_url[\s\S]*expected an http\(s\) URL/);
+  expect(() => createTtsEngine('cosyvoice2_tts', { client_url: 'ftp://host/' })).toThrow(/client_url/);
+});

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { synthesizeOverHttp, type HttpEngineOptions } from './http-synthesis.js';
+import { synthesizeOverHttp, type HttpEngineOptions, httpUrl } from './http-synthesis.js';
 import type { TtsEngine } from './tts-engine.js';
 
 /** The API version this request shape belongs to (sent as `Cartesia-Version`). */
@@ -15,7 +15,7 @@ export const cartesiaSchema = z.looseObject({
   volume: z.number().default(1),
   speed: z.number().default(1),
   /** This server's own: another endpoint (a proxy, or a test server). */
-  base_url: z.string().min(1).default('https://api.cartesia.ai'),
+  base_url: httpUrl('https://api.cartesia.ai'),
 });
 
 /** Cartesia's `POST /tts/bytes` with upstream's output formats (WAV of 32-bit floats at 44.1 kHz, or MP3). */

@@ -8,6 +8,7 @@ import {
   SpeechServiceError,
   withDeadline,
   DEFAULT_SPEECH_TIMEOUT_MS,
+  httpUrl,
   type HttpEngineOptions,
 } from './http-synthesis.js';
 import type { TtsEngine } from './tts-engine.js';
@@ -15,7 +16,7 @@ import type { TtsEngine } from './tts-engine.js';
 const SAMPLE_WAV = 'https://github.com/gradio-app/gradio/raw/main/test/test_files/audio_sample.wav';
 
 export const cosyvoice2Schema = z.looseObject({
-  client_url: z.string().min(1).default('http://127.0.0.1:50000/'),
+  client_url: httpUrl('http://127.0.0.1:50000/'),
   mode_checkbox_group: z.string().default('预训练音色'),
   sft_dropdown: z.string().default('中文女'),
   prompt_text: z.string().default(''),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { synthesizeOverHttp, SpeechServiceError, type HttpEngineOptions } from './http-synthesis.js';
+import { synthesizeOverHttp, SpeechServiceError, type HttpEngineOptions, httpUrl } from './http-synthesis.js';
 import type { TtsEngine } from './tts-engine.js';
 
 export const elevenlabsSchema = z.looseObject({
@@ -12,7 +12,7 @@ export const elevenlabsSchema = z.looseObject({
   style: z.number().default(0),
   use_speaker_boost: z.boolean().default(true),
   /** This server's own: another endpoint (a proxy, or a test server). */
-  base_url: z.string().min(1).default('https://api.elevenlabs.io'),
+  base_url: httpUrl('https://api.elevenlabs.io'),
 });
 
 /**

@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { synthesizeOverHttp, type HttpEngineOptions } from './http-synthesis.js';
+import { synthesizeOverHttp, type HttpEngineOptions, httpUrl } from './http-synthesis.js';
 import type { TtsEngine } from './tts-engine.js';
 
 export const fishApiSchema = z.looseObject({
   api_key: z.string().default(''),
   reference_id: z.string().default('7f92f8afb8ec43bf81429cc1c9199cb1'),
   latency: z.enum(['normal', 'balanced']).default('balanced'),
-  base_url: z.string().min(1).default('https://api.fish.audio'),
+  base_url: httpUrl('https://api.fish.audio'),
 });
 
 /**

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { synthesizeOverHttp, SpeechServiceError, type HttpEngineOptions } from './http-synthesis.js';
+import { synthesizeOverHttp, SpeechServiceError, type HttpEngineOptions, httpUrl } from './http-synthesis.js';
 import type { TtsEngine } from './tts-engine.js';
 
 /** Upstream's `gpt_sovits_tts` block (its defaults). */
 export const gptSovitsSchema = z.looseObject({
-  api_url: z.string().min(1).default('http://127.0.0.1:9880/tts'),
+  api_url: httpUrl('http://127.0.0.1:9880/tts'),
   text_lang: z.string().default('zh'),
   ref_audio_path: z.string().default(''),
   prompt_lang: z.string().default('zh'),

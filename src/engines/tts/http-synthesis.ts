@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { EventSourceMessage } from 'eventsource-parser';
 import { createParser } from 'eventsource-parser';
 import { decodeAudio, type AudioHint } from '../../audio/decode-audio.js';
@@ -172,3 +173,16 @@ export async function synthesizeOverHttp(
 export interface HttpEngineOptions {
   timeoutMs?: number;
 }
+
+/** A config value that must be an http(s) URL (checked when the character loads, not at the first sentence). */
+export const httpUrl = (fallback: string) =>
+  z
+    .string()
+    .refine((value) => {
+      try {
+        return ['http:', 'https:'].includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    }, 'expected an http(s) URL')
+    .default(fallback);

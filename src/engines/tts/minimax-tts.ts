@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { callService, decodeServiceAudio, readBody, readServiceEvents, SpeechServiceError, withDeadline, DEFAULT_SPEECH_TIMEOUT_MS, type HttpEngineOptions } from './http-synthesis.js';
+import { callService, decodeServiceAudio, readBody, readServiceEvents, SpeechServiceError, withDeadline, DEFAULT_SPEECH_TIMEOUT_MS, type HttpEngineOptions, httpUrl } from './http-synthesis.js';
 import type { TtsEngine } from './tts-engine.js';
 
 export const minimaxSchema = z.looseObject({
@@ -9,7 +9,7 @@ export const minimaxSchema = z.looseObject({
   voice_id: z.string().min(1).default('male-qn-qingse'),
   pronunciation_dict: z.string().default(''),
   /** This server's own: another endpoint (api.minimaxi.chat outside China, a proxy, a test server). */
-  base_url: z.string().min(1).default('https://api.minimax.chat'),
+  base_url: httpUrl('https://api.minimax.chat'),
 });
 
 interface MinimaxChunk {

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { synthesizeOverHttp, SpeechServiceError, type HttpEngineOptions } from './http-synthesis.js';
+import { synthesizeOverHttp, SpeechServiceError, type HttpEngineOptions, httpUrl } from './http-synthesis.js';
 import type { TtsEngine } from './tts-engine.js';
 
 export const siliconflowSchema = z.looseObject({
-  api_url: z.string().min(1).default('https://api.siliconflow.cn/v1/audio/speech'),
+  api_url: httpUrl('https://api.siliconflow.cn/v1/audio/speech'),
   api_key: z.string().default(''),
   default_model: z.string().min(1).default('FunAudioLLM/CosyVoice2-0.5B'),
   default_voice: z.string().default(''),

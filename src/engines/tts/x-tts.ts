@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { synthesizeOverHttp, type HttpEngineOptions } from './http-synthesis.js';
+import { synthesizeOverHttp, type HttpEngineOptions, httpUrl } from './http-synthesis.js';
 import type { TtsEngine } from './tts-engine.js';
 
 export const xTtsSchema = z.looseObject({
-  api_url: z.string().min(1).default('http://127.0.0.1:8020/tts_to_audio'),
+  api_url: httpUrl('http://127.0.0.1:8020/tts_to_audio'),
   speaker_wav: z.string().default('female'),
   language: z.string().default('en'),
 });
