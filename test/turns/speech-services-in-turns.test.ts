@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import winston from 'winston';
 import { decodeWav } from '../../src/audio/wav.js';
 import { startFakeAiServer, tokens, type FakeAiServer } from '../fakes/fake-ai-server.js';
-import { sendAudio, sendJson, sseEvent, startFakeServices, toneWav, type FakeServices, type SeenRequest } from '../fakes/fake-speech-services.js';
+import { sendAudio, sendJson, sseEvent, stall, startFakeServices, toneWav, type FakeServices, type SeenRequest } from '../fakes/fake-speech-services.js';
 import { editConf, useFakeEngines } from '../helpers/engine-config.js';
 import { makeFixtureRoot } from '../helpers/fixture-root.js';
 import { startTestServer } from '../helpers/test-server.js';
@@ -111,6 +111,36 @@ describe('an HTTP engine in a turn', () => {
     client.send({ type: 'text-input', text: 'again', images: [] });
     await client.waitUntil((fs) => fs.filter((f) => f.type === 'control' && f.text === 'conversation-chain-end').length === 2, 8000, 'second turn');
     expect(client.ofType('error')).toHaveLength(2);
+    await client.close();
+  });
+});
+
+describe('an interrupt while an HTTP engine is speaking', () => {
+  let setup: Setup;
+  afterEach(() => setup.stop());
+
+  test('closes the synthesis request at the service; the next turn speaks', async () => {
+    setup = await serve((services) => ({
+      'character_config.tts_config.tts_model': 'fish_api_tts',
+      'character_config.tts_config.fish_api_tts': { api_key: 'k', reference_id: 'r', latency: 'balanced', base_url: services.url },
+    }));
+    let hang = true;
+    setup.services.on('POST /v1/tts', (_req, res) => {
+      if (hang) return stall(res);
+      sendAudio(res, toneWav(300, 24000), 'audio/wav');
+    });
+    setup.fake.llm = () => ({ tokens: tokens('A sentence that will never be heard.') });
+    const arrived = setup.services.nextRequest('POST /v1/tts');
+    const client = await turn(setup);
+    const request = await arrived;
+    client.send({ type: 'interrupt-signal', text: '' });
+    await request.closed;
+    expect(request.closedEarly).toBe(true);
+    hang = false;
+    client.send({ type: 'text-input', text: 'again', images: [] });
+    await client.next('backend-synth-complete', 1, 8000);
+    expect(client.ofType('audio').map((f) => typeof f.audio)).toEqual(['string']);
+    expect(client.ofType('error')).toEqual([]);
     await client.close();
   });
 });
