@@ -24,6 +24,8 @@ export interface SynthResult {
   audio: string | null;
   volumes: number[];
   durationMs: number;
+  /** Why the engine produced nothing (what it answered), when it failed. */
+  error?: string;
 }
 
 export interface PipelineInput {
@@ -33,7 +35,7 @@ export interface PipelineInput {
   engine: unknown;
 }
 
-type Ready = { frame: AudioFrame; durationMs: number } | { passthrough: ServerFrame };
+type Ready = { frame: AudioFrame; durationMs: number; error?: string } | { passthrough: ServerFrame };
 
 export interface PipelineContext extends PipelineInput {
   queue: SpeechJob[];
@@ -53,7 +55,7 @@ export type PipelineEvent =
 
 /** Sent to the parent. */
 export type PipelineOutputEvent =
-  | { type: 'tts.payload'; frame: AudioFrame; durationMs: number }
+  | { type: 'tts.payload'; frame: AudioFrame; durationMs: number; error?: string }
   | { type: 'tts.passthrough'; frame: ServerFrame }
   | { type: 'tts.drained' };
 
@@ -100,7 +102,7 @@ export const ttsPipelineMachine = setup({
         enqueue.sendParent(
           ('passthrough' in entry
             ? { type: 'tts.passthrough', frame: entry.passthrough }
-            : { type: 'tts.payload', frame: entry.frame, durationMs: entry.durationMs }) satisfies PipelineOutputEvent,
+            : { type: 'tts.payload', frame: entry.frame, durationMs: entry.durationMs, ...(entry.error ? { error: entry.error } : {}) }) satisfies PipelineOutputEvent,
         );
         delete ready[next];
         next++;
@@ -138,7 +140,7 @@ export const ttsPipelineMachine = setup({
             enqueueActions(({ context, event, enqueue }) => {
               const job = context.running[event.actorId]!;
               const { [event.actorId]: _finished, ...running } = context.running;
-              const entry = { frame: audioFrame(job, event.output, context.speaker), durationMs: event.output.durationMs };
+              const entry = { frame: audioFrame(job, event.output, context.speaker), durationMs: event.output.durationMs, error: event.output.error };
               enqueue(stopChild(event.actorId));
               enqueue.assign({ running, ids: releaseId(context.ids, idSuffix(event.actorId)), ready: { ...context.ready, [job.seq]: entry } });
             }),

@@ -97,6 +97,8 @@ export interface TurnContext extends TurnInput {
   pendingCalls: ToolCallRequest[];
   roundResults: ToolCallResult[];
   jsonScan: ToolJsonState;
+  /** A synthesis failure was reported: one error frame per turn, however many sentences fail. */
+  speechFailureReported: boolean;
 }
 
 export type TurnEvent =
@@ -317,6 +319,7 @@ export const turnMachine = setup({
     pendingCalls: [],
     roundResults: [],
     jsonScan: initialToolJson(),
+    speechFailureReported: false,
   }),
   invoke: {
     id: 'tts',
@@ -327,6 +330,11 @@ export const turnMachine = setup({
     // Payloads arrive from the pipeline already in sentence order.
     'tts.payload': {
       actions: [
+        enqueueActions(({ context, event, enqueue }) => {
+          if (!event.error || context.speechFailureReported) return;
+          enqueue({ type: 'sendFrame', params: { type: 'error', message: `Speech synthesis failed: ${event.error}` } });
+          enqueue.assign({ speechFailureReported: true });
+        }),
         assign({
           framesSent: ({ context }) => context.framesSent + 1,
           audioMs: ({ context, event }) => context.audioMs + event.durationMs,

@@ -58,6 +58,10 @@ export const systemConfigSchema = z.object({
   max_pending_requests: z.number().int().min(1).default(32),
   /** A turn's conversation-chain-end waits for its reply to be on disk (fsync) at most this long. */
   history_write_timeout_seconds: z.number().positive().default(5),
+  /** Bound on one speech synthesis or translation request (connect, answer and audio). */
+  tts_timeout_seconds: z.number().positive().default(60),
+  /** Bound on unloading Ollama models (`unload_at_exit`) when the server stops. */
+  ollama_unload_timeout_seconds: z.number().positive().default(1),
 });
 
 export const basicMemoryAgentSchema = z.object({

@@ -18,6 +18,7 @@ import { createProxyBridge } from '../proxy/proxy-bridge.js';
 import { createViewerSocket } from '../proxy/viewer-socket-actor.js';
 import { createHttpListener } from './http-listener.js';
 import { HistoryStore } from '../history/history-store.js';
+import { OllamaModelsInUse, unloadOllamaModels } from '../engines/llm/ollama-unload.js';
 
 export type SessionActorOverrides = Partial<ReturnType<typeof createSessionActors>>;
 
@@ -64,10 +65,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
 
   // conf.yaml's character and its engines, built once; what the user should know about them is said once.
   const toolLists = new ToolListCache();
-  const baseCharacter = await buildCharacterRuntime(app, app.baseCharacter, toolLists);
+  const ollamaModels = new OllamaModelsInUse();
+  const baseCharacter = await buildCharacterRuntime(app, app.baseCharacter, toolLists, { logger, ollamaModels });
   for (const warning of baseCharacter.runtime.warnings) logger.warn(`${baseCharacter.file}: ${warning}`);
   const history = new HistoryStore(app.paths.chatHistory);
-  const sessionActors = { ...createSessionActors({ app, logger, baseCharacter, history, toolLists }), ...options.sessionActors };
+  const sessionActors = { ...createSessionActors({ app, logger, baseCharacter, history, toolLists, ollamaModels }), ...options.sessionActors };
   const session = sessionMachine.provide({ actors: sessionActors });
   const group = groupMachine.provide({
     actors: { conversation: groupConversationMachine.provide({ actors: { turn: sessionActors.turn, transcribe: createTranscribe(logger) } }) },
@@ -117,8 +119,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       stopping ??= (async () => {
         running.send({ type: 'server.stop' });
         running.stop();
-        // Sessions are gone; the words of their last turns are still being written.
-        await Promise.all([closed, history.flush()]);
+        // Sessions are gone; the words of their last turns are still being written. Ollama models of
+        // `unload_at_exit` are unloaded meanwhile, within their own bound.
+        const unloading = unloadOllamaModels(ollamaModels.list(), app.system.ollama_unload_timeout_seconds * 1000, logger);
+        await Promise.all([closed, history.flush(), unloading]);
       })();
       return stopping;
     },

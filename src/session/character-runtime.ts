@@ -8,6 +8,11 @@ import type { AsrEngine } from '../engines/asr/asr-engine.js';
 import { createLlmEngine, LlmConfigError, SUPPORTED_LLM_PROVIDERS } from '../engines/llm/create-llm-engine.js';
 import type { LlmEngine } from '../engines/llm/llm-engine.js';
 import { createTtsEngine } from '../engines/tts/create-tts-engine.js';
+import { translatedSpeech } from '../engines/tts/translated-speech.js';
+import { createTranslator } from '../engines/translate/create-translator.js';
+import { lettaEngine, lettaSchema } from '../engines/llm/letta.js';
+import type { OllamaModelsInUse } from '../engines/llm/ollama-unload.js';
+import type { Logger } from '../observability/logger.js';
 import type { TtsEngine } from '../engines/tts/tts-engine.js';
 import { findProgram } from '../engines/find-program.js';
 import { loadMcpServers, type McpServerSpec } from '../mcp/mcp-servers-file.js';
@@ -81,8 +86,24 @@ async function mcpSettings(
   return { servers, promptTemplate: await readPromptFile(stem, 'mcp_prompt', where), toolLists };
 }
 
+/** Server-wide things a character's engines report to (all optional: tests build runtimes without them). */
+export interface RuntimeServices {
+  /** Where an engine logs what it finds out while running (a failed translation). */
+  logger?: Logger;
+  /** Ollama models to unload when the server stops. */
+  ollamaModels?: OllamaModelsInUse;
+}
+
+/** Agents upstream has that are not built here: their character talks through basic_memory_agent's LLM instead. */
+const UNBUILT_AGENTS = new Set(['mem0_agent', 'hume_ai_agent']);
+
 /** Throws ConfigError naming the character file and the key when a selected provider's block is invalid. */
-export async function buildCharacterRuntime(app: AppConfig, character: Character, toolLists?: ToolListCache): Promise<SessionCharacter> {
+export async function buildCharacterRuntime(
+  app: AppConfig,
+  character: Character,
+  toolLists?: ToolListCache,
+  services: RuntimeServices = {},
+): Promise<SessionCharacter> {
   const { config, modelInfo, file } = character;
   const warnings: string[] = [];
   const agentPath = 'character_config.agent_config';
@@ -90,31 +111,63 @@ export async function buildCharacterRuntime(app: AppConfig, character: Character
   const persona = { name: config.character_name ?? config.conf_name, emotionKeys };
 
   const agentSettings = config.agent_config.agent_settings.basic_memory_agent;
-  let provider = agentSettings?.llm_provider ?? 'builtin_offline_llm';
-  if (config.agent_config.conversation_agent_choice !== 'basic_memory_agent') {
-    warnings.push(`${agentPath}.conversation_agent_choice "${config.agent_config.conversation_agent_choice}" is not supported yet; using basic_memory_agent with builtin_offline_llm`);
-    provider = 'builtin_offline_llm';
+  const agentChoice = config.agent_config.conversation_agent_choice;
+  const provider = agentSettings?.llm_provider ?? 'builtin_offline_llm';
+  if (UNBUILT_AGENTS.has(agentChoice)) {
+    warnings.push(
+      agentSettings
+        ? `${agentPath}.conversation_agent_choice "${agentChoice}" is not built in this server; the character talks through basic_memory_agent's llm_provider "${provider}" instead`
+        : `${agentPath}.conversation_agent_choice "${agentChoice}" is not built in this server and no basic_memory_agent is configured; using builtin_offline_llm`,
+    );
   }
   const llmBlockPath = (p: string) => `${agentPath}.llm_configs.${p}`;
-  let llm;
-  try {
-    llm = createLlmEngine(provider, config.agent_config.llm_configs[provider], persona);
-  } catch (err) {
-    throw blockError(file, llmBlockPath(provider), err);
+  let llm: ReturnType<typeof createLlmEngine>;
+  let fasterFirstResponse = agentSettings?.faster_first_response ?? true;
+  if (agentChoice === 'letta_agent') {
+    let letta;
+    try {
+      letta = lettaSchema.parse(config.agent_config.agent_settings.letta_agent ?? {});
+    } catch (err) {
+      throw blockError(file, `${agentPath}.agent_settings.letta_agent`, err);
+    }
+    fasterFirstResponse = letta.faster_first_response;
+    llm = { engine: lettaEngine({ baseUrl: `http://${letta.host}:${letta.port}`, agentId: letta.id, apiKey: letta.api_key }), interruptMethod: 'user' };
+  } else {
+    try {
+      llm = createLlmEngine(provider, config.agent_config.llm_configs[provider], persona);
+    } catch (err) {
+      throw blockError(file, llmBlockPath(provider), err);
+    }
   }
+  if (llm?.unloadAtExit) services.ollamaModels?.add(llm.unloadAtExit);
   if (!llm) {
     warnings.push(`llm_provider "${provider}" is not supported yet (supported: ${SUPPORTED_LLM_PROVIDERS.join(', ')}); using builtin_offline_llm`);
     llm = createLlmEngine('builtin_offline_llm', config.agent_config.llm_configs.builtin_offline_llm, persona)!;
   }
 
   const ttsModel = config.tts_config.tts_model;
+  const timeoutMs = app.system.tts_timeout_seconds * 1000;
+  // Upstream's field for gpt_sovits_tts has the alias `gpt_sovits`: both spellings load.
+  const ttsBlock = config.tts_config[ttsModel] ?? (ttsModel === 'gpt_sovits_tts' ? config.tts_config.gpt_sovits : undefined);
   let tts;
   try {
-    tts = createTtsEngine(ttsModel, config.tts_config[ttsModel]);
+    tts = createTtsEngine(ttsModel, ttsBlock, { timeoutMs });
   } catch (err) {
     throw blockError(file, `character_config.tts_config.${ttsModel}`, err);
   }
   if (tts.warning) warnings.push(tts.warning);
+  const translatorConfig = config.tts_preprocessor_config.translator_config;
+  let translator;
+  try {
+    translator = createTranslator(translatorConfig, { timeoutMs });
+  } catch (err) {
+    const where = `character_config.tts_preprocessor_config.translator_config${translatorConfig.translate_provider ? `.${translatorConfig.translate_provider}` : '.translate_provider'}`;
+    throw blockError(file, where, err);
+  }
+  const logger = services.logger;
+  const ttsEngine = translator
+    ? translatedSpeech(tts.engine, translator, (message) => logger?.warn(`${file}: ${translator.provider} ${message}`))
+    : tts.engine;
 
   const asrModel = config.asr_config.asr_model;
   let asr;
@@ -142,7 +195,7 @@ export async function buildCharacterRuntime(app: AppConfig, character: Character
   const groupPrompt = groupStem ? await readPromptFile(groupStem, 'group_conversation_prompt', where) : '';
 
   let mcp: McpSettings | undefined;
-  if (agentSettings?.use_mcpp && agentSettings.mcp_enabled_servers.length > 0 && toolLists) {
+  if (agentChoice !== 'letta_agent' && agentSettings?.use_mcpp && agentSettings.mcp_enabled_servers.length > 0 && toolLists) {
     if (llm.engine.toolStyle === 'none') warnings.push(`use_mcpp is on, but ${llm.engine.provider} cannot call tools; MCP is off for this character`);
     else mcp = await mcpSettings(app, agentSettings.mcp_enabled_servers, where, toolLists, warnings);
   }
@@ -153,12 +206,12 @@ export async function buildCharacterRuntime(app: AppConfig, character: Character
       systemPrompt,
       llm: llm.engine,
       interruptMethod: llm.interruptMethod,
-      tts: tts.engine,
+      tts: ttsEngine,
       asr: asr.engine,
       asrUnavailable: asr.warning,
       proactivePrompt,
       groupPrompt,
-      fasterFirstResponse: agentSettings?.faster_first_response ?? true,
+      fasterFirstResponse,
       ...(mcp ? { mcp } : {}),
       warnings,
     },

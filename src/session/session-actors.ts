@@ -17,6 +17,7 @@ import { createSynthesize } from '../engines/tts/synthesize-actor.js';
 import { toolboxMachine } from '../../machines/toolbox.machine.js';
 import { createMcpServerActor } from '../mcp/mcp-server-actor.js';
 import type { ToolListCache } from '../mcp/tool-catalog.js';
+import type { OllamaModelsInUse } from '../engines/llm/ollama-unload.js';
 
 export interface SessionDeps {
   app: AppConfig;
@@ -27,6 +28,8 @@ export interface SessionDeps {
   history: HistoryStore;
   /** MCP tool lists by server configuration, discovered once for all sessions (D34). */
   toolLists: ToolListCache;
+  /** Ollama models to unload at shutdown (unload_at_exit). */
+  ollamaModels?: OllamaModelsInUse;
 }
 
 export function sessionLimits(app: AppConfig): SessionLimits {
@@ -44,7 +47,7 @@ export function sessionLimits(app: AppConfig): SessionLimits {
 }
 
 /** The real implementations of the session machine's actor slots (and of the turn's, below it). */
-export function createSessionActors({ app, logger, baseCharacter, history, toolLists }: SessionDeps) {
+export function createSessionActors({ app, logger, baseCharacter, history, toolLists, ollamaModels }: SessionDeps) {
   const turn = turnMachine.provide({
     actors: {
       llmStream: createLlmStream(logger),
@@ -63,7 +66,7 @@ export function createSessionActors({ app, logger, baseCharacter, history, toolL
     loadCharacter: fromPromise<SessionCharacter, { file: string; clientUid: string }>(async ({ input, signal }) => {
       const log = logger.child({ client_uid: input.clientUid });
       try {
-        const character = await buildCharacterRuntime(app, await loadCharacterFile(app, input.file), toolLists);
+        const character = await buildCharacterRuntime(app, await loadCharacterFile(app, input.file), toolLists, { logger: log, ollamaModels });
         signal.throwIfAborted();
         log.info(`switched to ${input.file} (${character.config.conf_name})`);
         for (const warning of character.runtime.warnings) log.warn(`${input.file}: ${warning}`);

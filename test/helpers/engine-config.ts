@@ -17,7 +17,7 @@ export function useFakeEngines(root: string, baseUrl: string, extra: Record<stri
     'character_config.agent_config.llm_configs.openai_compatible_llm': { base_url: baseUrl, llm_api_key: 'test-key', model: 'fake-model', temperature: 0.5 },
     'character_config.agent_config.llm_configs.claude_llm': { base_url: baseUrl.replace(/\/v1$/, ''), llm_api_key: 'claude-key', model: 'claude-fake' },
     'character_config.tts_config.tts_model': 'openai_tts',
-    'character_config.tts_config.openai_tts': { base_url: baseUrl, api_key: 'k', model: 'kokoro', voice: 'af_sky' },
+    'character_config.tts_config.openai_tts': { base_url: baseUrl, api_key: 'k', model: 'kokoro', voice: 'af_sky', file_extension: 'wav' },
     'character_config.asr_config.asr_model': 'openai_compatible_asr',
     'character_config.asr_config.openai_compatible_asr': { base_url: baseUrl, api_key: 'k', model: 'whisper-1' },
     'system_config.playback_slack_seconds': 2,

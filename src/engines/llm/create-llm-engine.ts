@@ -32,6 +32,12 @@ const openAiFamilySchema = (defaults: (typeof OPENAI_FAMILY)[string]) =>
     interrupt_method: interruptMethod,
   });
 
+/** Upstream's Ollama keys: how long the model stays loaded (seconds, or a duration like "5m"; -1 = always) and unloading at exit. */
+const ollamaExtras = z.looseObject({
+  keep_alive: z.union([z.number(), z.string()]).default(-1),
+  unload_at_exit: z.boolean().default(true),
+});
+
 const claudeSchema = z.looseObject({
   base_url: z.string().min(1).default('https://api.anthropic.com'),
   llm_api_key: z.string().min(1),
@@ -48,6 +54,8 @@ const builtinSchema = z.looseObject({
 export interface LlmChoice {
   engine: LlmEngine;
   interruptMethod: 'system' | 'user';
+  /** An Ollama model to unload when the server stops (`unload_at_exit`). */
+  unloadAtExit?: { baseUrl: string; model: string };
 }
 
 /** Thrown for a provider block that does not validate; `path` is relative to the provider block. */
@@ -77,6 +85,7 @@ export function createLlmEngine(
   const family = OPENAI_FAMILY[provider];
   if (family) {
     const c = parse(openAiFamilySchema(family), block);
+    const ollama = provider === 'ollama_llm' ? parse(ollamaExtras, block) : undefined;
     return {
       engine: openAiCompatibleEngine({
         provider,
@@ -86,8 +95,10 @@ export function createLlmEngine(
         temperature: c.temperature,
         organizationId: c.organization_id,
         projectId: c.project_id,
+        ...(ollama ? { extraBody: { keep_alive: ollama.keep_alive } } : {}),
       }),
       interruptMethod: c.interrupt_method ?? family.interrupt,
+      ...(ollama?.unload_at_exit ? { unloadAtExit: { baseUrl: c.base_url, model: c.model } } : {}),
     };
   }
   if (provider === 'claude_llm') {

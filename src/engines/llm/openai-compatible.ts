@@ -20,6 +20,8 @@ export interface OpenAiCompatibleSettings {
   temperature: number;
   organizationId?: string | null;
   projectId?: string | null;
+  /** Provider-specific fields sent with every request (Ollama's `keep_alive`). */
+  extraBody?: Record<string, unknown>;
 }
 
 /** A tool in the Chat Completions `tools` format; the server's JSON Schema is passed on whole. */
@@ -64,6 +66,7 @@ export function chatCompletionBody(settings: OpenAiCompatibleSettings, request: 
         };
   const tools = request.tools ?? [];
   return {
+    ...settings.extraBody,
     model: settings.model,
     stream: true,
     temperature: settings.temperature,

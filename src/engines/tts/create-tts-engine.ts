@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { findProgram } from '../find-program.js';
 import { edgeTtsEngine } from './edge-tts.js';
 import { espeakTtsEngine } from './espeak-tts.js';
+import type { HttpEngineOptions } from './http-synthesis.js';
+import { HTTP_TTS_ENGINES } from './http-tts-engines.js';
 import { openAiTtsEngine } from './openai-tts.js';
 import { silentEngine, type TtsEngine } from './tts-engine.js';
 
@@ -17,6 +19,7 @@ const openAiTtsSchema = z.looseObject({
   model: z.string().min(1).default('tts-1'),
   voice: z.string().min(1).default('alloy'),
   speed: z.number().positive().optional(),
+  file_extension: z.enum(['mp3', 'wav']).default('mp3'),
 });
 
 const espeakSchema = z.looseObject({
@@ -34,14 +37,18 @@ const edgeSchema = z.looseObject({
 });
 
 /** Builds the engine named by `tts_model` from its block; never fails a character: no engine means silent payloads. */
-export function createTtsEngine(model: string, block: unknown): TtsChoice {
+export function createTtsEngine(model: string, block: unknown, options: HttpEngineOptions = {}): TtsChoice {
+  const httpEngine = HTTP_TTS_ENGINES[model];
+  if (httpEngine) return { engine: httpEngine(block, options) };
   if (model === 'edge_tts') {
     const c = edgeSchema.parse(block ?? {});
     return { engine: edgeTtsEngine({ voice: c.voice, rate: c.rate, pitch: c.pitch, volume: c.volume, endpoint: c.endpoint }) };
   }
   if (model === 'openai_tts') {
     const c = openAiTtsSchema.parse(block ?? {});
-    return { engine: openAiTtsEngine({ baseUrl: c.base_url, apiKey: c.api_key, model: c.model, voice: c.voice, speed: c.speed }) };
+    return {
+      engine: openAiTtsEngine({ baseUrl: c.base_url, apiKey: c.api_key, model: c.model, voice: c.voice, speed: c.speed, fileExtension: c.file_extension }, options),
+    };
   }
   if (model === 'espeak_tts') {
     const c = espeakSchema.parse(block ?? {});
@@ -57,6 +64,6 @@ export function createTtsEngine(model: string, block: unknown): TtsChoice {
   if (model === 'silent_tts') return { engine: silentEngine() };
   return {
     engine: silentEngine(model),
-    warning: `${model} is not supported yet by this server, so replies are shown without speech (supported: edge_tts, openai_tts, espeak_tts, silent_tts)`,
+    warning: `${model} is not supported yet by this server, so replies are shown without speech (supported: edge_tts, openai_tts, ${Object.keys(HTTP_TTS_ENGINES).join(', ')}, espeak_tts, silent_tts)`,
   };
 }

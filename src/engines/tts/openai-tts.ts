@@ -1,4 +1,4 @@
-import { decodeWav, pcm16 } from '../../audio/wav.js';
+import { synthesizeOverHttp, type HttpEngineOptions } from './http-synthesis.js';
 import type { TtsEngine } from './tts-engine.js';
 
 export interface OpenAiTtsSettings {
@@ -7,24 +7,24 @@ export interface OpenAiTtsSettings {
   model: string;
   voice: string;
   speed?: number;
+  /** Upstream's `file_extension`: what to ask for (`mp3`, upstream's default, or `wav`). */
+  fileExtension?: 'mp3' | 'wav';
 }
 
 /**
- * OpenAI-compatible `POST /audio/speech` (OpenAI, Kokoro-FastAPI, LocalAI, …). We always ask for WAV, which every
- * such server can produce and we can pass on without a decoder; a server that answers raw PCM is read as 24 kHz mono.
+ * OpenAI-compatible `POST /audio/speech` (OpenAI, Kokoro-FastAPI, LocalAI, …) with `response_format` from
+ * `file_extension`. The answer is decoded by what it is (WAV, MP3, or OpenAI's raw 24 kHz PCM), not by what was asked.
  */
-export function openAiTtsEngine(settings: OpenAiTtsSettings): TtsEngine {
+export function openAiTtsEngine(settings: OpenAiTtsSettings, options: HttpEngineOptions = {}): TtsEngine {
   const url = `${settings.baseUrl.replace(/\/+$/, '')}/audio/speech`;
+  const format = settings.fileExtension ?? 'mp3';
   return {
     provider: 'openai_tts',
-    async synthesize(text, signal) {
-      const headers: Record<string, string> = { 'content-type': 'application/json' };
+    synthesize(text, signal) {
+      const headers: Record<string, string> = {};
       if (settings.apiKey) headers.authorization = `Bearer ${settings.apiKey}`;
-      const body = { model: settings.model, voice: settings.voice, input: text, response_format: 'wav', ...(settings.speed ? { speed: settings.speed } : {}) };
-      const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body), signal });
-      const bytes = Buffer.from(await res.arrayBuffer());
-      if (!res.ok) throw new Error(`openai_tts answered HTTP ${res.status}: ${bytes.toString('utf8', 0, 200)}`);
-      return bytes.toString('ascii', 0, 4) === 'RIFF' ? decodeWav(bytes) : pcm16(bytes, 24000);
+      const body = { model: settings.model, voice: settings.voice, input: text, response_format: format, ...(settings.speed ? { speed: settings.speed } : {}) };
+      return synthesizeOverHttp('openai_tts', { url, headers, json: body }, signal, { timeoutMs: options.timeoutMs });
     },
   };
 }
