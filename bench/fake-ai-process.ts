@@ -4,6 +4,7 @@
  *   FAKE_TOKEN_DELAY_MS   delay before each streamed token
  *   FAKE_TTS_DELAY_MS     delay before each synthesis answer
  *   FAKE_ECHO=1           the reply names the user's last message ("Answer to <text>. …"), so a client can tell replies apart
+ *   FAKE_REPLY            the reply to stream (words with their spaces are the tokens)
  */
 import { startFakeAiServer, tokens } from '../test/fakes/fake-ai-server.js';
 
@@ -12,7 +13,11 @@ const ttsDelay = Number(process.env.FAKE_TTS_DELAY_MS ?? 20);
 const fake = await startFakeAiServer();
 const echo = process.env.FAKE_ECHO === '1';
 fake.llm = (body: { messages: Array<{ content: unknown }> }) => ({
-  tokens: tokens(echo ? `Answer to ${String(body.messages.at(-1)?.content)}. I hope you are well.` : 'Hello there! How are you today? I hope you are well.'),
+  tokens: tokens(
+    echo
+      ? `Answer to ${String(body.messages.at(-1)?.content)}. I hope you are well.`
+      : (process.env.FAKE_REPLY ?? 'Hello there! How are you today? I hope you are well.'),
+  ),
   delayMs: tokenDelay,
 });
 fake.tts = { msPerChar: 5, delayMs: ttsDelay, sampleRate: 16000 };

@@ -1,0 +1,118 @@
+/**
+ * npm run bench:pageopen [-- --opens 10000 --histories 1000]
+ *
+ * The workload this server exists for: the web client's page being opened and closed, again and again. Each open
+ * (bench/pageopen-client.ts, in its own process) connects, sends the four requests the client sends at load, has one
+ * text-input turn with the playback handshake, and closes. The server runs in this process, on a copy of the
+ * repository's configuration with --histories saved conversations already on disk; the OpenAI-compatible LLM
+ * (20 tokens at 5 ms, four sentences that start lower-case) and TTS (20 ms) are the test fakes in a third process.
+ *
+ * Printed for opens 1–100, around 1,000 and around 10,000 (windows of 100 opens): the open-sequence median (the four
+ * replies), the first-audio median, server CPU per open, replies out of request order, and RSS and heap after GC.
+ */
+import { fork, spawn } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadAppConfig } from '../src/config/app-config.js';
+import { newHistoryUid } from '../src/history/history-format.js';
+import { createLogger } from '../src/observability/logger.js';
+import { startServer } from '../src/server/start-server.js';
+import { useFakeEngines } from '../test/helpers/engine-config.js';
+import { argNumber, collectGarbage, median, ms } from './bench-utils.js';
+import type { OpenSample, PageOpenCommand } from './pageopen-client.js';
+
+const TOKEN_DELAY = 5;
+const TTS_DELAY = 20;
+/** 20 tokens, four sentences, each starting lower-case after the first. */
+const REPLY = 'sure, it is sunny today. we could go for a walk. the park is lovely now. bring a hat for the sun.';
+
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+
+async function main() {
+  const opens = argNumber('opens', 1000);
+  const histories = argNumber('histories', 1000);
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const ext = path.extname(fileURLToPath(import.meta.url));
+  const execArgv = ext === '.ts' ? ['--import', 'tsx'] : [];
+  const fake = spawn(process.execPath, [...execArgv, path.join(here, `fake-ai-process${ext}`)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, FAKE_TOKEN_DELAY_MS: String(TOKEN_DELAY), FAKE_TTS_DELAY_MS: String(TTS_DELAY), FAKE_REPLY: REPLY },
+  });
+  const baseUrl = await new Promise<string>((resolve) => fake.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())));
+  const client = fork(path.join(here, `pageopen-client${ext}`), [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const run = (command: PageOpenCommand) =>
+    new Promise<OpenSample[]>((resolve, reject) => {
+      client.once('message', (reply: { ok: boolean; result?: OpenSample[]; error?: string }) => (reply.ok ? resolve(reply.result!) : reject(new Error(reply.error))));
+      client.send(command);
+    });
+
+  const root = mkdtempSync(path.join(os.tmpdir(), 'vas-pageopen-'));
+  for (const f of ['conf.yaml', 'model_dict.json', 'characters']) cpSync(f, path.join(root, f), { recursive: true });
+  useFakeEngines(root, baseUrl, { 'system_config.tts_concurrency': 3 });
+  const app = await loadAppConfig({ root, packageRoot: process.cwd() });
+  const folder = path.join(app.paths.chatHistory, app.baseCharacter.config.conf_uid);
+  mkdirSync(folder, { recursive: true });
+  for (let i = 0; i < histories; i++) {
+    const stamp = new Date(Date.UTC(2025, 0, 1) + i * 60_000).toISOString().slice(0, 19);
+    writeFileSync(
+      path.join(folder, `${newHistoryUid(new Date(Date.UTC(2025, 0, 1) + i * 60_000))}.json`),
+      JSON.stringify([
+        { role: 'metadata', timestamp: stamp },
+        { role: 'human', timestamp: stamp, content: `Saved conversation number ${i}`, name: 'Human' },
+        { role: 'ai', timestamp: stamp, content: 'sure, it is sunny today. we could go for a walk.', name: 'Mao', avatar: 'mao.png' },
+      ]),
+    );
+  }
+  const server = await startServer({ app, host: '127.0.0.1', port: 0, logger: createLogger({ level: 'error' }) });
+  console.log(
+    `bench:pageopen  node ${process.version}; ${opens} opens, ${histories} histories on disk at start; fake LLM ${TOKEN_DELAY} ms/token ` +
+      `(first sentence: 5 tokens) and TTS ${TTS_DELAY} ms in their own process; client in a third process`,
+  );
+  console.log(`engine floor for first audio ≈ ${5 * TOKEN_DELAY} ms (LLM streams the first sentence) + ${TTS_DELAY} ms (one synthesis) = ${5 * TOKEN_DELAY + TTS_DELAY} ms`);
+  console.log('window          open seq median  first audio median  server CPU/open  out of order  RSS after GC  heap after GC  histories listed');
+
+  let done = 0;
+  const windowAt = (center: number) => Math.max(0, Math.min(opens - 100, center - 50));
+  const starts = [...new Set([0, ...(opens >= 1000 ? [windowAt(1000)] : []), ...(opens >= 10_000 ? [windowAt(10_000)] : []), opens - 100])]
+    .filter((s) => s >= 0)
+    .sort((a, b) => a - b);
+  let outOfOrder = 0;
+  try {
+    for (const start of starts) {
+      if (start > done) {
+        const skipped = await runInChunks(run, server.wsUrl, start - done);
+        outOfOrder += skipped.filter((s) => s.outOfOrder).length;
+        done = start;
+      }
+      const cpuBefore = process.cpuUsage();
+      const samples = await run({ cmd: 'opens', url: server.wsUrl, count: 100 });
+      const cpu = process.cpuUsage(cpuBefore);
+      done += samples.length;
+      outOfOrder += samples.filter((s) => s.outOfOrder).length;
+      await collectGarbage();
+      const mem = process.memoryUsage();
+      const label = `opens ${start + 1}–${done}`.padEnd(16);
+      console.log(
+        `${label}${ms(median(samples.map((s) => s.openMs))).padStart(15)}  ${ms(median(samples.map((s) => s.firstAudioMs))).padStart(18)}  ` +
+          `${ms((cpu.user + cpu.system) / 1000 / samples.length).padStart(15)}  ${String(samples.filter((s) => s.outOfOrder).length).padStart(12)}  ` +
+          `${mib(mem.rss).padStart(12)}  ${mib(mem.heapUsed).padStart(13)}  ${String(readdirSync(folder).length).padStart(16)}`,
+      );
+    }
+    console.log(`replies out of request order in all ${done} opens: ${outOfOrder}`);
+  } finally {
+    client.kill();
+    fake.kill('SIGTERM');
+    await server.stop();
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+async function runInChunks(run: (c: PageOpenCommand) => Promise<OpenSample[]>, url: string, count: number): Promise<OpenSample[]> {
+  const all: OpenSample[] = [];
+  for (let left = count; left > 0; left -= 500) all.push(...(await run({ cmd: 'opens', url, count: Math.min(500, left) })));
+  return all;
+}
+
+await main();
