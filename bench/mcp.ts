@@ -109,6 +109,7 @@ async function callLatency(calls: number) {
       clientUid: 'bench',
       servers: { tools: { command: process.execPath, args: [TEST_SERVER, `--tag=${tag}`] } },
       toolLists: new ToolListCache(),
+      startTimeoutMs: 120_000,
       callTimeoutMs: 30_000,
     },
   }).start();

@@ -52,8 +52,12 @@ export const systemConfigSchema = z.object({
   group_conversation_rounds: z.number().int().min(1).default(1),
   /** Rounds of tool calls the model may make in one reply (upstream had no cap, §8 #11). */
   mcp_max_tool_steps: z.number().int().min(1).default(8),
-  /** Bound on starting an MCP server and on one tool call, unless mcp_servers.json sets the server's `timeout`. */
+  /** Bound on one MCP tool call, unless mcp_servers.json sets the server's `timeout`. */
   mcp_call_timeout_seconds: z.number().positive().default(30),
+  /** Bound on starting an MCP server (process, handshake, tool list): a first npx/uvx start may download packages. */
+  mcp_start_timeout_seconds: z.number().positive().default(120),
+  /** A shared MCP server with no call for this long is stopped (the next call starts it again). */
+  mcp_idle_stop_seconds: z.number().positive().default(600),
 });
 
 export const basicMemoryAgentSchema = z.object({

@@ -18,6 +18,10 @@ import { createProxyBridge } from '../proxy/proxy-bridge.js';
 import { createViewerSocket } from '../proxy/viewer-socket-actor.js';
 import { createHttpListener } from './http-listener.js';
 import { HistoryStore } from '../history/history-store.js';
+import { toolServersMachine } from '../../machines/tool-servers.machine.js';
+import { sharedToolServerMachine } from '../../machines/shared-tool-server.machine.js';
+import { createMcpServerActor } from '../mcp/mcp-server-actor.js';
+import { ToolProcesses } from '../mcp/tool-processes.js';
 
 export type SessionActorOverrides = Partial<ReturnType<typeof createSessionActors>>;
 
@@ -48,7 +52,7 @@ export interface RunningServer {
 }
 
 /** The kinds of the server's own long-lived actors: everything else a client caused. */
-export const SERVER_ACTOR_KINDS = ['server', 'httpListener', 'proxyHub'] as const;
+export const SERVER_ACTOR_KINDS = ['server', 'httpListener', 'proxyHub', 'toolServers'] as const;
 
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const { app } = options;
@@ -67,7 +71,17 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const baseCharacter = await buildCharacterRuntime(app, app.baseCharacter, toolLists);
   for (const warning of baseCharacter.runtime.warnings) logger.warn(`${baseCharacter.file}: ${warning}`);
   const history = new HistoryStore(app.paths.chatHistory);
-  const sessionActors = { ...createSessionActors({ app, logger, baseCharacter, history, toolLists }), ...options.sessionActors };
+  // Tool server process groups being ended; stop() waits for them.
+  const toolProcesses = new ToolProcesses();
+  const sessionActors = { ...createSessionActors({ app, logger, baseCharacter, history, toolLists, toolProcesses }), ...options.sessionActors };
+  const toolServers = toolServersMachine.provide({
+    actors: {
+      sharedToolServer: sharedToolServerMachine.provide({
+        actors: { sharedMcpServer: createMcpServerActor(logger, toolProcesses) },
+        delays: { idleStop: app.system.mcp_idle_stop_seconds * 1000 },
+      }),
+    },
+  });
   const session = sessionMachine.provide({ actors: sessionActors });
   const group = groupMachine.provide({
     actors: { conversation: groupConversationMachine.provide({ actors: { turn: sessionActors.turn, transcribe: createTranscribe(logger) } }) },
@@ -92,7 +106,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     onClosed: () => httpClosed(),
   });
 
-  actor = createActor(serverMachine.provide({ actors: { httpListener, session, group, proxyHub } }), {
+  actor = createActor(serverMachine.provide({ actors: { httpListener, session, group, proxyHub, toolServers } }), {
     inspect: census.observe,
     input: { proxyEnabled: app.system.enable_proxy },
   });
@@ -117,8 +131,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       stopping ??= (async () => {
         running.send({ type: 'server.stop' });
         running.stop();
-        // Sessions are gone; the words of their last turns are still being written.
-        await Promise.all([closed, history.flush()]);
+        // Sessions are gone; the words of their last turns are still being written, tool servers still ending.
+        await Promise.all([closed, history.flush(), toolProcesses.drain()]);
       })();
       return stopping;
     },

@@ -16,6 +16,7 @@ import { createSynthesize } from '../engines/tts/synthesize-actor.js';
 import { toolboxMachine } from '../../machines/toolbox.machine.js';
 import { createMcpServerActor } from '../mcp/mcp-server-actor.js';
 import type { ToolListCache } from '../mcp/tool-catalog.js';
+import type { ToolProcesses } from '../mcp/tool-processes.js';
 
 export interface SessionDeps {
   app: AppConfig;
@@ -26,6 +27,8 @@ export interface SessionDeps {
   history: HistoryStore;
   /** MCP tool lists by server configuration, discovered once for all sessions (D34). */
   toolLists: ToolListCache;
+  /** Per-session tool server groups being ended (the server's stop waits for them). */
+  toolProcesses?: ToolProcesses;
 }
 
 export function sessionLimits(app: AppConfig): SessionLimits {
@@ -36,12 +39,13 @@ export function sessionLimits(app: AppConfig): SessionLimits {
     groupMaxMembers: app.system.group_max_members,
     groupRounds: app.system.group_conversation_rounds,
     mcpMaxSteps: app.system.mcp_max_tool_steps,
+    mcpStartTimeoutMs: app.system.mcp_start_timeout_seconds * 1000,
     mcpCallTimeoutMs: app.system.mcp_call_timeout_seconds * 1000,
   };
 }
 
 /** The real implementations of the session machine's actor slots (and of the turn's, below it). */
-export function createSessionActors({ app, logger, baseCharacter, history, toolLists }: SessionDeps) {
+export function createSessionActors({ app, logger, baseCharacter, history, toolLists, toolProcesses }: SessionDeps) {
   const turn = turnMachine.provide({
     actors: {
       llmStream: createLlmStream(logger),
@@ -83,6 +87,6 @@ export function createSessionActors({ app, logger, baseCharacter, history, toolL
 
     turn,
 
-    toolbox: toolboxMachine.provide({ actors: { mcpServer: createMcpServerActor(logger) } }),
+    toolbox: toolboxMachine.provide({ actors: { mcpServer: createMcpServerActor(logger, toolProcesses) } }),
   };
 }

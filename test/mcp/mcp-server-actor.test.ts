@@ -13,7 +13,7 @@ import { sleep } from '../helpers/ws-client.js';
 const viaShell = (...flags: string[]) => shellWrappedServer(flags).spec;
 
 /** A parent machine that invokes one mcpServer actor and records what it reports. */
-function harness(input: Omit<McpServerInput, 'clientUid' | 'callTimeoutMs'> & { callTimeoutMs?: number }) {
+function harness(input: Omit<McpServerInput, 'clientUid' | 'callTimeoutMs' | 'startTimeoutMs'> & { callTimeoutMs?: number; startTimeoutMs?: number }) {
   const events: McpEvent[] = [];
   const parent = setup({
     actors: { mcpServer: createMcpServerActor(createLogger({ silent: true })) },
@@ -21,7 +21,7 @@ function harness(input: Omit<McpServerInput, 'clientUid' | 'callTimeoutMs'> & { 
     initial: 'running',
     states: {
       running: {
-        invoke: { id: 'mcp', src: 'mcpServer', input: { clientUid: 'test', callTimeoutMs: input.callTimeoutMs ?? 5000, ...input } },
+        invoke: { id: 'mcp', src: 'mcpServer', input: { clientUid: 'test', callTimeoutMs: input.callTimeoutMs ?? 5000, startTimeoutMs: input.startTimeoutMs ?? 5000, ...input } },
         on: { stop: 'stopped', '*': { actions: ({ event }) => events.push(event as McpEvent) } },
       },
       stopped: {},
