@@ -15,7 +15,7 @@ const AGENT = 'character_config.agent_config.agent_settings.basic_memory_agent';
  * One shared tool server (the default) through a shell wrapper, logging to a file in the fixture: `start <pid>`,
  * `call wait <id>`, `cancelled wait <id>`.
  */
-function useSharedToolServer(conf: Record<string, unknown> = {}) {
+function useSharedToolServer(conf: Record<string, unknown> = {}, options: { perSession?: boolean } = {}) {
   let logFile = '';
   let server!: ReturnType<typeof shellWrappedServer>;
   const harness = useFakeEngineServer({
@@ -23,7 +23,8 @@ function useSharedToolServer(conf: Record<string, unknown> = {}) {
     prepare: (fixture) => {
       logFile = path.join(fixture.root, 'tool-server.log');
       server = shellWrappedServer([`--log=${logFile}`]);
-      fixture.write('mcp_servers.json', JSON.stringify({ mcp_servers: { tools: server.spec } }));
+      const spec = options.perSession ? { ...server.spec, per_session: true } : server.spec;
+      fixture.write('mcp_servers.json', JSON.stringify({ mcp_servers: { tools: spec } }));
     },
   });
   const log = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').filter(Boolean) : []);
@@ -165,6 +166,36 @@ describe('a shared tool server with no call for mcp_idle_stop_seconds is stopped
     expect(s.starts()).toHaveLength(2);
     await client.close();
   }, 30_000);
+});
+
+describe('per_session: true, sessions that connected before the tool list was known (issue 11, point 7)', () => {
+  const s = useSharedToolServer({}, { perSession: true });
+
+  test('once one session discovered the list, the others start nothing until they call a tool; each then has its own', async () => {
+    const clients = await Promise.all(Array.from({ length: 10 }, () => connected(s.harness.server.wsUrl)));
+    s.harness.fake.llm = () => ({ tokens: tokens('Just talking.') });
+    clients[0]!.send({ type: 'text-input', text: 'hello', images: [] });
+    await clients[0]!.next('backend-synth-complete', 1, 15000);
+    expect(s.starts()).toHaveLength(1); // session 0 started its own server to discover the list
+    for (const client of clients.slice(1)) client.send({ type: 'text-input', text: 'hello', images: [] });
+    await Promise.all(clients.slice(1).map((c) => c.next('backend-synth-complete', 1, 15000)));
+    expect(s.harness.fake.chatRequests().at(-1)!.body.tools).toHaveLength(3);
+    expect(s.starts()).toHaveLength(1);
+
+    s.harness.fake.llm = toolModel;
+    clients[1]!.send({ type: 'frontend-playback-complete' });
+    clients[2]!.send({ type: 'frontend-playback-complete' });
+    await Promise.all([1, 2].map((i) => clients[i]!.waitUntil((fs) => fs.some((f) => f.text === 'conversation-chain-end'), 5000, 'chain end')));
+    clients[1]!.send({ type: 'text-input', text: 'echo one', images: [] });
+    clients[2]!.send({ type: 'text-input', text: 'echo two', images: [] });
+    await Promise.all([1, 2].map((i) => toolStatus(clients[i]!, 'completed')));
+    expect(s.starts()).toHaveLength(3); // per session: one process each for the two sessions that called
+    const metrics = await (await fetch(`${s.harness.server.url}/metrics`)).text();
+    expect(metrics).toMatch(/^vas_mcp_processes\{scope="per_session"\} 3$/m);
+    expect(metrics).toMatch(/^vas_mcp_processes\{scope="shared"\} 0$/m);
+    await Promise.all(clients.map((c) => c.close()));
+    expect(await settleTo(() => processesWith(s.tag()), [], 5000)).toEqual([]);
+  }, 60_000);
 });
 
 describe('SIGTERM to the real server while shared tool servers are busy', () => {
