@@ -28,7 +28,8 @@ export type ToolServersEvent =
   | ({ type: 'toolServers.list'; replyTo: AnyActorRef } & Target)
   | ({ type: 'toolServers.call'; callId: string; tool: string; args: Record<string, unknown>; replyTo: AnyActorRef } & Target)
   | { type: 'toolServers.cancel'; spec: McpServerSpec; callId: string }
-  | { type: `xstate.done.actor.shared.${string}`; actorId: string; output?: unknown };
+  | { type: `xstate.done.actor.shared.${string}`; actorId: string; output?: unknown }
+  | { type: `xstate.error.actor.shared.${string}`; actorId: string; error: unknown };
 
 export interface ToolServersContext {
   /** Child id (`shared.<n>`) of the running server, by configuration key. */
@@ -51,6 +52,11 @@ export const toolServersMachine = setup({
     sharedToolServer: sharedToolServerMachine,
   },
   actions: {
+    release: enqueueActions(({ context, event, enqueue }) => {
+      const { actorId } = event as { actorId: string };
+      enqueue(stopChild(actorId));
+      enqueue.assign({ running: Object.fromEntries(Object.entries(context.running).filter(([, id]) => id !== actorId)) });
+    }),
     /** Passes a request to the configuration's running server, starting one first if there is none (or it ended). */
     route: enqueueActions(({ context, event, self, enqueue }) => {
       if (event.type !== 'toolServers.list' && event.type !== 'toolServers.call') return;
@@ -79,18 +85,14 @@ export const toolServersMachine = setup({
     'toolServers.list': { actions: 'route' },
     'toolServers.call': { actions: 'route' },
     'toolServers.cancel': {
-      actions: enqueueActions(({ context, event, enqueue }) => {
+      actions: enqueueActions(({ context, event, self, enqueue }) => {
         const id = context.running[sharedServerKey(event.spec)];
-        if (id) enqueue.sendTo(id, { type: 'shared.cancel', callId: event.callId } satisfies SharedToolServerCommand);
+        const child = id ? (self.getSnapshot().children[id] as AnyActorRef | undefined) : undefined;
+        if (child?.getSnapshot().status === 'active') enqueue.sendTo(child, { type: 'shared.cancel', callId: event.callId } satisfies SharedToolServerCommand);
       }),
     },
     // A server that went idle or crashed is released at once; the next request starts a fresh one.
-    'xstate.done.actor.shared.*': {
-      actions: enqueueActions(({ context, event, enqueue }) => {
-        enqueue(stopChild(event.actorId));
-        const running = Object.fromEntries(Object.entries(context.running).filter(([, id]) => id !== event.actorId));
-        enqueue.assign({ running });
-      }),
-    },
+    'xstate.done.actor.shared.*': { actions: 'release' },
+    'xstate.error.actor.shared.*': { actions: 'release' },
   },
 });

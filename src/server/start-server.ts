@@ -51,8 +51,8 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** The kinds of the server's own long-lived actors: everything else a client caused. */
-export const SERVER_ACTOR_KINDS = ['server', 'httpListener', 'proxyHub', 'toolServers'] as const;
+/** The kinds of the server's own long-lived actors (shared tool servers included): everything else a client caused. */
+export const SERVER_ACTOR_KINDS = ['server', 'httpListener', 'proxyHub', 'toolServers', 'sharedToolServer', 'sharedMcpServer'] as const;
 
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const { app } = options;

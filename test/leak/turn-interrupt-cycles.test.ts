@@ -5,6 +5,7 @@ import { makeFixtureRoot } from '../helpers/fixture-root.js';
 import { activeResources, childPids, settleTo } from '../helpers/process-probes.js';
 import { startTestServer } from '../helpers/test-server.js';
 import { TestClient, sleep } from '../helpers/ws-client.js';
+import { SERVER_ACTOR_KINDS } from '../../src/server/start-server.js';
 
 const TURNS = 1000;
 const SOCKETS = 1000;
@@ -83,7 +84,7 @@ describe('leaks: 1,000 interrupted turns and 1,000 sockets closed mid-reply', ()
     }
 
     expect(interruptedTurns).toBe(TURNS);
-    expect(await settleTo(() => server.census.countExcept(['server', 'httpListener']), 0)).toBe(0);
+    expect(await settleTo(() => server.census.countExcept(SERVER_ACTOR_KINDS), 0)).toBe(0);
     expect(server.sessionCount()).toBe(0);
     expect(Object.keys(server.actor.getSnapshot().children)).toEqual(['http']);
     expect(await settleTo(() => fake.openResponses(), 0)).toBe(0);
