@@ -65,10 +65,8 @@ export type ToolboxEvent =
   | { type: 'tools.list'; replyTo: AnyActorRef }
   | { type: 'tool.call'; callId: string; server: string; tool: string; args: Record<string, unknown>; replyTo: AnyActorRef }
   | { type: 'tool.cancel'; callId: string }
-  | { type: 'mcp.ready'; server: string; tools: McpToolInfo[] }
-  | { type: 'mcp.failed'; server: string; message: string }
-  | { type: 'mcp.result'; server: string; callId: string; content: string; isError: boolean }
-  | { type: 'mcp.exited'; server: string };
+  /** From its children (`mcpServer` or `sharedServerLink`). */
+  | McpEvent;
 
 /** Answers to the actors named in `replyTo`. */
 export type ToolboxReply =

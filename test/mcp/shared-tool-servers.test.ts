@@ -4,6 +4,7 @@ import { startFakeAiServer, tokens } from '../fakes/fake-ai-server.js';
 import { useFakeEngines } from '../helpers/engine-config.js';
 import { makeFixtureRoot } from '../helpers/fixture-root.js';
 import { runServerProcess } from '../helpers/server-process.js';
+import { SERVER_ACTOR_KINDS } from '../../src/server/start-server.js';
 import { shellWrappedServer } from '../helpers/mcp-fixture.js';
 import { alive, processesWith, settleTo } from '../helpers/process-probes.js';
 import { useFakeEngineServer } from '../helpers/server-harness.js';
@@ -90,6 +91,9 @@ describe('shared tool servers over sockets (one warm process for every session)'
     await Promise.all(clients.map((c) => c.close()));
     await settleTo(() => s.harness.server.sessionCount(), 0);
     expect(processesWith(s.tag())).toHaveLength(2);
+    // Nothing of the sessions is left: their links to the shared server went with them.
+    expect(await settleTo(() => s.harness.server.census.countExcept(SERVER_ACTOR_KINDS), 0)).toBe(0);
+    expect(s.harness.server.census.byKind()).toMatchObject({ sharedToolServer: 1, sharedMcpServer: 1 });
   }, 60_000);
 
   test('an interrupt during a shared call cancels it at the server; another session\'s call is unaffected', async () => {
