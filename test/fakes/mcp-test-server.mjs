@@ -3,7 +3,7 @@
 // non-JSON lines between answers), --hang (never answers `add`), --exit-on-call (exits in the middle of `add`),
 // --grandchild (starts a long-lived `sleep` child, as npx/uvx wrappers do), --fail-start (exits before the handshake),
 // --slow-start=<ms> (answers nothing before then, as a first npx/uvx start that downloads), --ignore-term (survives
-// SIGTERM). --log=<file> appends one line per event a test may want to observe: `start <pid>`,
+// SIGTERM and the end of its stdin). --log=<file> appends one line per event a test may want to observe: `start <pid>`,
 // `call <tool> <request id>`, `cancelled <tool> <request id>` (the client's notifications/cancelled reached the tool).
 import { spawn } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
@@ -18,7 +18,11 @@ const log = (line) => {
   if (logFile) appendFileSync(logFile, `${line}\n`);
 };
 log(`start ${process.pid}`);
-if (mode.has('--ignore-term')) process.on('SIGTERM', () => log(`ignored SIGTERM ${process.pid}`));
+if (mode.has('--ignore-term')) {
+  // Ignores SIGTERM and the end of stdin: only SIGKILL ends it.
+  process.on('SIGTERM', () => log(`ignored SIGTERM ${process.pid}`));
+  setInterval(() => undefined, 1000);
+}
 if (option('slow-start')) await new Promise((resolve) => setTimeout(resolve, Number(option('slow-start'))));
 if (mode.has('--fail-start')) {
   process.stderr.write('cannot start: scripted failure\n');

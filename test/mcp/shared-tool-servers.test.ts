@@ -202,24 +202,29 @@ describe('per_session: true, sessions that connected before the tool list was kn
   }, 60_000);
 });
 
-describe('SIGTERM to the real server while shared tool servers are busy', () => {
-  test('every tool process is gone when the server has exited, even one that ignores SIGTERM', async () => {
+describe('SIGTERM to the real server with shared tool servers running', () => {
+  /** The real entry point with one shared server that ignores SIGTERM; `sessions` clients each in a 20 s tool call. */
+  async function sigterm(busy: boolean) {
     const fixture = makeFixtureRoot();
     const fake = await startFakeAiServer();
     const logFile = path.join(fixture.root, 'tool-server.log');
     const stubborn = shellWrappedServer([`--log=${logFile}`, '--ignore-term']);
     fixture.write('mcp_servers.json', JSON.stringify({ mcp_servers: { stubborn: stubborn.spec } }));
     useFakeEngines(fixture.root, fake.baseUrl, { [`${AGENT}.use_mcpp`]: true, [`${AGENT}.mcp_enabled_servers`]: ['stubborn'] });
-    fake.llm = () => ({ tokens: [], toolCalls: [{ id: 'call_1', name: 'wait', arguments: '{"ms": 20000}' }] });
+    fake.llm = (body: any) =>
+      body.messages.some((m: any) => m.role === 'tool')
+        ? { tokens: tokens('Done.') }
+        : { tokens: [], toolCalls: [{ id: 'call_1', name: 'wait', arguments: JSON.stringify({ ms: busy ? 20000 : 1 }) }] };
     const server = runServerProcess(fixture.root, ['--port', '0', '--host', '127.0.0.1']);
     try {
       const [, url] = await server.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
       const clients = await Promise.all([1, 2, 3].map(() => connected(`${url!.replace('http', 'ws')}/client-ws`)));
       clients.forEach((c) => c.send({ type: 'text-input', text: 'take your time', images: [] }));
-      await Promise.all(clients.map((c) => toolStatus(c, 'running')));
+      await Promise.all(clients.map((c) => toolStatus(c, busy ? 'running' : 'completed')));
       const waits = () => readFileSync(logFile, 'utf8').split('\n').filter((l) => l.startsWith('call wait')).length;
       expect(await settleTo(waits, 3, 5000)).toBe(3);
       expect(processesWith(stubborn.tag)).toHaveLength(2); // one shared group (sh and the server), not one per session
+      if (!busy) await Promise.all(clients.map((c) => c.close())); // idle and warm, no session left
       server.child.kill('SIGTERM');
       expect(await server.exited).toEqual({ code: 0, signal: null });
       expect(readFileSync(logFile, 'utf8')).toMatch(/ignored SIGTERM/);
@@ -229,5 +234,9 @@ describe('SIGTERM to the real server while shared tool servers are busy', () => 
       await fake.close();
       fixture.cleanup();
     }
-  }, 30_000);
+  }
+
+  test('busy with three sessions\' calls: every tool process is gone once the server has exited, even one that ignores SIGTERM', () => sigterm(true), 30_000);
+
+  test('warm with no session left: the server still waits for the group to end before it exits', () => sigterm(false), 30_000);
 });
