@@ -1,7 +1,6 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { fromCallback, type EventObject } from 'xstate';
 import type { Logger } from '../observability/logger.js';
-import type { McpServerSpec } from './mcp-servers-file.js';
 import { ProcessGroupStdioTransport } from './process-group-transport.js';
 import type { McpToolInfo } from './tool-catalog.js';
 import type { McpCommand, McpEvent, McpServerInput } from '../../machines/mcp-server-protocol.js';
