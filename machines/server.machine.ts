@@ -4,13 +4,15 @@ import { emptyIdPool, idSuffix, releaseId, takeId, type IdPool } from './id-pool
 import { groupMachine } from './group.machine.js';
 import { proxyHubMachine } from './proxy-hub.machine.js';
 import { sessionMachine, type GroupCreateRequest } from './session.machine.js';
+import { TOOL_SERVERS_SYSTEM_ID, toolServersMachine } from './tool-servers.machine.js';
 
 /**
  * The process: an HTTP/WebSocket listener and one spawned session actor per accepted client. The actor system is
  * the registry of sessions (systemId `session:<client_uid>`), so nothing keeps a map of clients on the side.
  * A finished session is released at once; stopping the server moves every session to `disconnected` first.
  * Chat groups outlive any one member, so they are the server's children too (`group.<n>`), created on a client's
- * first invite and released when they close.
+ * first invite and released when they close. The MCP tool servers shared by all sessions (`toolServers`) live as
+ * long as the server serves.
  */
 
 export type ServerEvent =
@@ -60,6 +62,8 @@ export const serverMachine = setup({
     group: groupMachine,
     /** `/proxy-ws`: viewers sharing one session (system_config.enable_proxy). */
     proxyHub: proxyHubMachine,
+    /** MCP tool servers kept warm for every session (mcp_servers.json entries without `per_session`). */
+    toolServers: toolServersMachine,
   },
   actions: {
     releaseSession: enqueueActions(({ context, event, enqueue }) => {
@@ -104,7 +108,10 @@ export const serverMachine = setup({
   },
   states: {
     serving: {
-      invoke: { id: 'http', src: 'httpListener' },
+      invoke: [
+        { id: 'http', src: 'httpListener' },
+        { id: 'toolServers', src: 'toolServers', systemId: TOOL_SERVERS_SYSTEM_ID },
+      ],
       // Spawned, not invoked, so it exists only when enabled; it stops with the server (a final state).
       entry: enqueueActions(({ context, enqueue }) => {
         if (context.proxyEnabled) enqueue.spawnChild('proxyHub', { id: 'proxy' });

@@ -74,7 +74,9 @@ export interface SessionLimits {
   groupRounds: number;
   /** Rounds of tool calls in one reply. */
   mcpMaxSteps: number;
-  /** Bound on an MCP server's start and on one tool call. */
+  /** Bound on starting an MCP server (process, handshake, tool list). */
+  mcpStartTimeoutMs: number;
+  /** Bound on one MCP tool call. */
   mcpCallTimeoutMs: number;
   /** Requests waiting for their answer at most (a client that floods requests gets errors beyond it). */
   maxPendingRequests: number;
@@ -333,7 +335,7 @@ export const sessionMachine = setup({
     clientUid: input.clientUid,
     socket: input.socket,
     character: null,
-    limits: { ttsConcurrency: 1, playbackSlackMs: 0, micMaxSamples: 0, groupMaxMembers: 0, groupRounds: 1, mcpMaxSteps: 0, mcpCallTimeoutMs: 0, maxPendingRequests: 1, historyWriteDeadlineMs: 0 },
+    limits: { ttsConcurrency: 1, playbackSlackMs: 0, micMaxSamples: 0, groupMaxMembers: 0, groupRounds: 1, mcpMaxSteps: 0, mcpStartTimeoutMs: 0, mcpCallTimeoutMs: 0, maxPendingRequests: 1, historyWriteDeadlineMs: 0 },
     memory: [],
     mic: { chunks: [], samples: 0 },
     trigger: null,
@@ -510,6 +512,7 @@ export const sessionMachine = setup({
             clientUid: context.clientUid,
             servers: context.character!.runtime.mcp?.servers ?? {},
             toolLists: context.character!.runtime.mcp?.toolLists ?? { get: () => undefined, put: () => undefined },
+            startTimeoutMs: context.limits.mcpStartTimeoutMs,
             callTimeoutMs: context.limits.mcpCallTimeoutMs,
           }),
         },
@@ -741,7 +744,8 @@ export function turnInput(context: SessionContext, toolbox?: AnyActorRef): TurnI
           maxSteps: context.limits.mcpMaxSteps,
           promptTemplate: runtime.mcp.promptTemplate,
           // The longest any of its servers may take to start and to answer (a server's own `timeout` wins).
-          answerBoundMs: Math.max(context.limits.mcpCallTimeoutMs, ...Object.values(runtime.mcp.servers).map((s) => (s.timeout ?? 0) * 1000)),
+          answerBoundMs:
+            context.limits.mcpStartTimeoutMs + Math.max(context.limits.mcpCallTimeoutMs, ...Object.values(runtime.mcp.servers).map((s) => (s.timeout ?? 0) * 1000)),
         }
       : undefined;
   return {

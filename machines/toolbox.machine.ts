@@ -1,17 +1,24 @@
 import { enqueueActions, fromCallback, setup, type ActorRefFrom, type AnyActorRef } from 'xstate';
 import type { ToolDefinition } from '../src/engines/llm/llm-engine.js';
 import type { McpServerSpec } from '../src/mcp/mcp-servers-file.js';
-import type { McpCommand, McpServerInput } from '../src/mcp/mcp-server-actor.js';
 import { toolDefinitions, type McpToolInfo } from '../src/mcp/tool-catalog.js';
+import type { McpBounds, McpCommand, McpEvent, McpServerInput } from './mcp-server-protocol.js';
+import { TOOL_SERVERS_SYSTEM_ID, type ToolServersEvent } from './tool-servers.machine.js';
 
 /**
  * A session's MCP tools, invoked by the session while it is `active`: leaving `active` (switch-config, disconnect)
- * stops it, and with it every `mcpServer` child and that server's whole process group (D3, D4).
+ * stops it and every child it has, one per server in use:
  *
- * Servers start lazily: a tool list already discovered for the same configuration (by any session) is answered at
- * once without starting anything (D34); a server starts when a turn needs its unknown tool list or calls one of its
- * tools. A server that exits is restarted by the next call. Turns talk to it with `tools.list` / `tool.call` /
- * `tool.cancel`, naming an actor to answer (`tools.listed`, `tool.result`).
+ * - a server shared by all sessions (the default) is reached through a `sharedServerLink` child, which passes calls
+ *   to the server's `toolServers` pool and owns them: stopping it (interrupt, switch, disconnect) cancels them at
+ *   the server, and the warm process stays for the next session;
+ * - a `per_session: true` server is an `mcpServer` child owning its process group, ended with the session (D3, D4).
+ *   Without a pool in the actor system (a toolbox on its own) every server is per session.
+ *
+ * Servers start lazily: a tool list already discovered for the same configuration (by any session, also after this
+ * one started) is answered at once without starting anything (D34); a server starts when a turn needs its unknown
+ * tool list or calls one of its tools. A server that exits is restarted by the next call. Turns talk to it with
+ * `tools.list` / `tool.call` / `tool.cancel`, naming an actor to answer (`tools.listed`, `tool.result`).
  */
 
 /** Tool lists by server configuration, shared by all sessions (src/mcp/tool-catalog.ts). */
@@ -24,7 +31,19 @@ export interface ToolboxInput {
   clientUid: string;
   servers: Record<string, McpServerSpec>;
   toolLists: ToolListStore;
+  /** system_config.mcp_start_timeout_seconds: starting a server (a first npx/uvx start may download packages). */
+  startTimeoutMs: number;
+  /** system_config.mcp_call_timeout_seconds: one tool call. */
   callTimeoutMs: number;
+}
+
+/** A shared server as one session sees it: commands and events of an `mcpServer`, carried to and from the pool. */
+export interface SharedServerLinkInput {
+  name: string;
+  spec: McpServerSpec;
+  bounds: McpBounds;
+  knownTools?: McpToolInfo[];
+  pool: AnyActorRef;
 }
 
 interface PendingCall {
@@ -46,10 +65,8 @@ export type ToolboxEvent =
   | { type: 'tools.list'; replyTo: AnyActorRef }
   | { type: 'tool.call'; callId: string; server: string; tool: string; args: Record<string, unknown>; replyTo: AnyActorRef }
   | { type: 'tool.cancel'; callId: string }
-  | { type: 'mcp.ready'; server: string; tools: McpToolInfo[] }
-  | { type: 'mcp.failed'; server: string; message: string }
-  | { type: 'mcp.result'; server: string; callId: string; content: string; isError: boolean }
-  | { type: 'mcp.exited'; server: string };
+  /** From its children (`mcpServer` or `sharedServerLink`). */
+  | McpEvent;
 
 /** Answers to the actors named in `replyTo`. */
 export type ToolboxReply =
@@ -71,8 +88,49 @@ export const toolboxMachine = setup({
     mcpServer: fromCallback<McpCommand, McpServerInput>(() => {
       throw new Error('actor "mcpServer" must be provided with machine.provide()');
     }),
+    /**
+     * A shared server's stand-in: the toolbox talks to it as to an `mcpServer`; it carries the commands to the pool
+     * (replies come back to it) and, when stopped, cancels at the server the calls still in flight.
+     */
+    sharedServerLink: fromCallback<McpCommand | McpEvent, SharedServerLinkInput>(({ input, self, sendBack, receive }) => {
+      const target = { server: input.name, spec: input.spec, bounds: input.bounds, knownTools: input.knownTools };
+      const inFlight = new Set<string>();
+      const toPool = (event: ToolServersEvent) => {
+        if (input.pool.getSnapshot().status === 'active') input.pool.send(event);
+      };
+      if (!input.knownTools) toPool({ type: 'toolServers.list', ...target, replyTo: self });
+      receive((event) => {
+        switch (event.type) {
+          case 'mcp.call':
+            inFlight.add(event.callId);
+            toPool({ type: 'toolServers.call', ...target, callId: event.callId, tool: event.tool, args: event.args, replyTo: self });
+            return;
+          case 'mcp.cancel':
+            if (inFlight.delete(event.callId)) toPool({ type: 'toolServers.cancel', spec: input.spec, callId: event.callId });
+            return;
+          case 'mcp.result':
+            if (inFlight.delete(event.callId)) sendBack(event);
+            return;
+          default:
+            sendBack(event); // mcp.ready / mcp.failed of the tool list
+        }
+      });
+      return () => {
+        for (const callId of inFlight) toPool({ type: 'toolServers.cancel', spec: input.spec, callId });
+      };
+    }),
   },
   actions: {
+    /** Starts the child for a server: a link to its shared process, or a process of this session's own. */
+    startServer: enqueueActions(({ context, system, enqueue }, params: { server: string; knownTools?: McpToolInfo[] }) => {
+      const spec = context.servers[params.server]!;
+      const bounds = { startTimeoutMs: context.startTimeoutMs, callTimeoutMs: context.callTimeoutMs };
+      const pool = spec.per_session ? undefined : (system.get(TOOL_SERVERS_SYSTEM_ID) as AnyActorRef | undefined);
+      const id = childId(params.server);
+      const { server: name, knownTools } = params;
+      if (pool) enqueue.spawnChild('sharedServerLink', { id, input: { name, spec, bounds, knownTools, pool } });
+      else enqueue.spawnChild('mcpServer', { id, input: { name, spec, clientUid: context.clientUid, ...bounds, knownTools } });
+    }),
     /** Keeps a discovered tool list for every later session with the same server configuration. */
     rememberTools: ({ context }, params: { spec: McpServerSpec; tools: McpToolInfo[] }) => context.toolLists.put(params.spec, params.tools),
     /** Answers every turn waiting for the list, once each server's list is known or has failed. */
@@ -119,14 +177,22 @@ export const toolboxMachine = setup({
         enqueueActions(({ context, event, enqueue }) => {
           const running = { ...context.running };
           const failures = { ...context.failures };
+          const known = { ...context.known };
           for (const [name, spec] of Object.entries(context.servers)) {
-            if (context.known[name] !== undefined || running[name]) continue;
+            if (known[name] !== undefined || running[name]) continue;
+            // Discovered by another session since this one started (issue 11, point 7): nothing to start.
+            const stored = context.toolLists.get(spec);
+            if (stored) {
+              known[name] = stored;
+              delete failures[name];
+              continue;
+            }
             // An unknown list: start the server to discover it (a past failure is tried again).
             delete failures[name];
             running[name] = true;
-            enqueue.spawnChild('mcpServer', { id: childId(name), input: { name, spec, clientUid: context.clientUid, callTimeoutMs: context.callTimeoutMs } });
+            enqueue({ type: 'startServer', params: { server: name } });
           }
-          enqueue.assign({ running, failures, listeners: [...context.listeners, event.replyTo] });
+          enqueue.assign({ known, running, failures, listeners: [...context.listeners, event.replyTo] });
         }),
         'answerListeners',
       ],
@@ -139,10 +205,7 @@ export const toolboxMachine = setup({
           return;
         }
         if (!context.running[event.server]) {
-          enqueue.spawnChild('mcpServer', {
-            id: childId(event.server),
-            input: { name: event.server, spec, clientUid: context.clientUid, callTimeoutMs: context.callTimeoutMs, knownTools: context.known[event.server] },
-          });
+          enqueue({ type: 'startServer', params: { server: event.server, knownTools: context.known[event.server] ?? context.toolLists.get(spec) } });
           enqueue.assign({ running: { ...context.running, [event.server]: true } });
         }
         enqueue.sendTo(childId(event.server), { type: 'mcp.call', callId: event.callId, tool: event.tool, args: event.args });

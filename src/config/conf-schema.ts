@@ -52,7 +52,7 @@ export const systemConfigSchema = z.object({
   group_conversation_rounds: z.number().int().min(1).default(1),
   /** Rounds of tool calls the model may make in one reply (upstream had no cap, §8 #11). */
   mcp_max_tool_steps: z.number().int().min(1).default(8),
-  /** Bound on starting an MCP server and on one tool call, unless mcp_servers.json sets the server's `timeout`. */
+  /** Bound on one MCP tool call, unless mcp_servers.json sets the server's `timeout`. */
   mcp_call_timeout_seconds: z.number().positive().default(30),
   /** Requests (history, configs, heartbeat…) one client may have waiting for their answers; more get an error. */
   max_pending_requests: z.number().int().min(1).default(32),
@@ -62,6 +62,10 @@ export const systemConfigSchema = z.object({
   tts_timeout_seconds: z.number().positive().default(60),
   /** Bound on unloading Ollama models (`unload_at_exit`) when the server stops. */
   ollama_unload_timeout_seconds: z.number().positive().default(1),
+  /** Bound on starting an MCP server (process, handshake, tool list): a first npx/uvx start may download packages. */
+  mcp_start_timeout_seconds: z.number().positive().default(120),
+  /** A shared MCP server with no call for this long is stopped (the next call starts it again). */
+  mcp_idle_stop_seconds: z.number().positive().default(600),
 });
 
 export const basicMemoryAgentSchema = z.object({

@@ -10,7 +10,8 @@ export function mayViewSessions(remoteAddress: string | undefined, isPublic: boo
 }
 
 /**
- * `/sessions`: every connected session, its state, children, character, turn count and last turn latency, updated
+ * `/sessions`: every connected session, its state, children, character, turn count, last turn latency and tool
+ * servers (its own, per_session, apart from shared ones), and the tool servers shared by all sessions, updated
  * live over server-sent events (`/sessions/events`) from the inspection stream, with the session machine drawn and
  * each session's active states highlighted (from `/sessions/machine.json`).
  */
@@ -39,7 +40,9 @@ export function mountSessionsPage(app: Express, options: { board: SessionBoard; 
       // Many inspection events arrive in one tick: send the board once, after them.
       queueMicrotask(() => {
         pending = false;
-        if (!res.writableEnded) res.write(`event: sessions\ndata: ${JSON.stringify(options.board.views())}\n\n`);
+        if (res.writableEnded) return;
+        res.write(`event: sessions\ndata: ${JSON.stringify(options.board.views())}\n\n`);
+        res.write(`event: tool-servers\ndata: ${JSON.stringify(options.board.toolServers())}\n\n`);
       });
     };
     const unsubscribe = options.board.subscribe(push);
@@ -56,7 +59,7 @@ h1{font-size:1.3rem} .empty{color:#777}
 .session{border:1px solid #ccc;border-radius:8px;padding:.75rem;margin:.75rem 0}
 .meta span{margin-right:1.2rem} .uid{font-family:monospace}
 .state{font-weight:bold;color:#0a5}
-.children{font-family:monospace;font-size:12px;color:#555;margin:.3rem 0}
+.children,.tools{font-family:monospace;font-size:12px;color:#555;margin:.3rem 0}
 .machine{display:flex;gap:.4rem;flex-wrap:wrap;margin-top:.4rem}
 .node{border:1px solid #bbb;border-radius:6px;padding:.2rem .45rem;font-size:12px;background:#fafafa}
 .node .node{margin:.2rem 0 0 .2rem;display:inline-block}
@@ -66,6 +69,9 @@ h1{font-size:1.3rem} .empty{color:#777}
 <h1>Sessions <small id="count"></small></h1>
 <p class="empty" id="empty">No session is connected.</p>
 <div id="sessions"></div>
+<h2>Shared tool servers <small id="shared-count"></small></h2>
+<p class="empty" id="no-shared">None running (a shared MCP server starts on its first call and stops when idle).</p>
+<ul id="shared"></ul>
 <script>
 let machine = null;
 function drawNode(key, node, path, active) {
@@ -96,15 +102,29 @@ function render(sessions) {
     const children = document.createElement('div');
     children.className = 'children';
     children.textContent = 'children: ' + (s.children.map((c) => c.id + ' (' + c.kind + ')').join(', ') || 'none');
+    const tools = document.createElement('div');
+    tools.className = 'tools';
+    tools.textContent = 'tool servers: ' + (s.toolServers.map((t) => t.name + ' (' + (t.scope === 'shared' ? 'shared' : 'per-session process') + ')').join(', ') || 'none');
     const drawing = document.createElement('div');
     drawing.className = 'machine';
     if (machine) for (const [k, node] of Object.entries(machine.states)) drawing.append(drawNode(k, node, k, s.activePaths));
-    box.append(meta, children, drawing);
+    box.append(meta, children, tools, drawing);
     return box;
   }));
 }
 fetch('/sessions/machine.json').then((r) => r.json()).then((m) => { machine = m; });
 let last = [];
-new EventSource('/sessions/events').addEventListener('sessions', (e) => { last = JSON.parse(e.data); render(last); });
+function renderShared(servers) {
+  document.getElementById('shared-count').textContent = '(' + servers.length + ')';
+  document.getElementById('no-shared').hidden = servers.length > 0;
+  document.getElementById('shared').replaceChildren(...servers.map((t) => {
+    const li = document.createElement('li');
+    li.textContent = t.name + ' — ' + t.state + ', ' + t.calls + ' call(s) in flight';
+    return li;
+  }));
+}
+const events = new EventSource('/sessions/events');
+events.addEventListener('sessions', (e) => { last = JSON.parse(e.data); render(last); });
+events.addEventListener('tool-servers', (e) => renderShared(JSON.parse(e.data)));
 </script>
 </body></html>`;

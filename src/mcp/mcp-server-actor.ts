@@ -1,33 +1,15 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { fromCallback, type EventObject } from 'xstate';
 import type { Logger } from '../observability/logger.js';
-import type { McpServerSpec } from './mcp-servers-file.js';
 import { ProcessGroupStdioTransport } from './process-group-transport.js';
 import type { McpToolInfo } from './tool-catalog.js';
+import type { McpCommand, McpEvent, McpServerInput } from '../../machines/mcp-server-protocol.js';
+import type { ToolProcesses } from './tool-processes.js';
 
 export type { McpToolInfo };
+export type { McpCommand, McpEvent, McpServerInput };
 
-export type McpCommand =
-  | { type: 'mcp.call'; callId: string; tool: string; args: Record<string, unknown> }
-  /** The caller is gone (the turn was interrupted): the request is cancelled at the server. */
-  | { type: 'mcp.cancel'; callId: string };
-
-/** What an `mcpServer` actor reports to its parent. */
-export type McpEvent =
-  | { type: 'mcp.ready'; server: string; tools: McpToolInfo[] }
-  | { type: 'mcp.failed'; server: string; message: string }
-  | { type: 'mcp.result'; server: string; callId: string; content: string; isError: boolean }
-  | { type: 'mcp.exited'; server: string };
-
-export interface McpServerInput {
-  name: string;
-  spec: McpServerSpec;
-  clientUid: string;
-  /** Bound on starting the server and on one tool call (spec.timeout, in seconds, wins). */
-  callTimeoutMs: number;
-  /** The tool list from an earlier discovery of the same configuration: it is not asked for again. */
-  knownTools?: McpToolInfo[];
-}
+const seconds = (ms: number) => Math.max(1, Math.round(ms / 1000));
 
 /** A tool result as the client's `tool_call_status.content` shows it (UPSTREAM-BEHAVIOR §6.4). */
 export function resultText(content: unknown, isError: boolean): string {
@@ -38,17 +20,33 @@ export function resultText(content: unknown, isError: boolean): string {
   return isError ? `Error: ${withImages}` : withImages;
 }
 
+/** Rejects with `message` after `ms` unless `work` settles first (the timer is cleared either way). */
+async function within<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expiry = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  try {
+    return await Promise.race([work, expiry]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * One MCP tool server, as an actor: it starts the server (in its own process group), lists its tools
- * (`mcp.ready`), runs `mcp.call`s (each bounded by a timeout) and reports `mcp.result`. Its cleanup closes the client
- * and ends the process group, so a stopped session never leaves a tool server or its children behind (D3, D4).
+ * (`mcp.ready`), runs `mcp.call`s and reports `mcp.result`. Starting is bounded by `startTimeoutMs` (a first
+ * `npx`/`uvx` start may download packages), each call by `callTimeoutMs`. Its cleanup closes the client and ends
+ * the process group, so a stopped owner never leaves a tool server or its children behind (D3, D4); `processes`
+ * learns of each close, so a server shutting down can wait for the groups to be gone.
  */
-export function createMcpServerActor(logger: Logger) {
+export function createMcpServerActor(logger: Logger, processes?: ToolProcesses) {
   return fromCallback<McpCommand, McpServerInput, EventObject>(({ input, sendBack, receive }) => {
     const log = logger.child({ client_uid: input.clientUid });
     const transport = new ProcessGroupStdioTransport(input.spec);
     const client = new Client({ name: 'vtuber-actor-server', version: '0.1.0' });
     const timeout = input.spec.timeout ? input.spec.timeout * 1000 : input.callTimeoutMs;
+    const startTimeout = input.startTimeoutMs;
     let stopped = false;
     const report = (event: McpEvent) => {
       if (!stopped) sendBack(event);
@@ -56,11 +54,15 @@ export function createMcpServerActor(logger: Logger) {
     transport.onerror = (err) => log.warn(`MCP server "${input.name}": ${err.message}`);
     transport.onclose = () => report({ type: 'mcp.exited', server: input.name });
 
-    const ready = (async () => {
-      await client.connect(transport, { timeout });
-      const tools = input.knownTools ?? ((await client.listTools(undefined, { timeout })).tools as McpToolInfo[]);
-      report({ type: 'mcp.ready', server: input.name, tools });
-    })();
+    const ready = within(
+      (async () => {
+        await client.connect(transport, { timeout: startTimeout });
+        const tools = input.knownTools ?? ((await client.listTools(undefined, { timeout: startTimeout })).tools as McpToolInfo[]);
+        report({ type: 'mcp.ready', server: input.name, tools });
+      })(),
+      startTimeout,
+      `no answer within ${seconds(startTimeout)} s`,
+    );
     ready.catch((err: unknown) => {
       log.warn(`MCP server "${input.name}" did not start: ${(err as Error).message}`);
       report({ type: 'mcp.failed', server: input.name, message: `tool server "${input.name}" did not start: ${(err as Error).message}` });
@@ -85,7 +87,7 @@ export function createMcpServerActor(logger: Logger) {
           if (controller.signal.aborted) return;
           const message = (err as Error).message;
           const text = /timed? ?out/i.test(message)
-            ? `tool server "${input.name}" did not answer within ${Math.round(timeout / 1000)} s`
+            ? `tool server "${input.name}" did not answer within ${seconds(timeout)} s`
             : `tool server "${input.name}" failed: ${message}`;
           report({ type: 'mcp.result', server: input.name, callId: command.callId, content: `Error: ${text}`, isError: true });
         } finally {
@@ -97,7 +99,8 @@ export function createMcpServerActor(logger: Logger) {
     return () => {
       stopped = true;
       void client.close().catch(() => undefined);
-      void transport.close();
+      const closing = transport.close();
+      processes?.track(closing);
     };
   });
 }

@@ -30,13 +30,17 @@ export function createMetrics(census: ActorCensus, sessionCount: () => number) {
       for (const [kind, n] of Object.entries(census.byKind())) this.set({ kind }, n);
     },
   });
-  // One per MCP tool server process: the actors of kind `mcpServer` (each owns one process).
+  // One per MCP tool server process: each `sharedMcpServer` (the server's, shared by all sessions) and each
+  // `mcpServer` (a session's, per_session: true) actor owns one.
   new Gauge({
     name: 'vas_mcp_processes',
-    help: 'MCP tool server processes running (one per live mcpServer actor)',
+    help: 'MCP tool server processes running, shared by all sessions or per session',
+    labelNames: ['scope'],
     registers: [registry],
     collect() {
-      this.set(census.byKind().mcpServer ?? 0);
+      const kinds = census.byKind();
+      this.set({ scope: 'shared' }, kinds.sharedMcpServer ?? 0);
+      this.set({ scope: 'per_session' }, kinds.mcpServer ?? 0);
     },
   });
   const turns = new Counter({ name: 'vas_turns_total', help: 'Conversation turns started', registers: [registry] });

@@ -13,6 +13,24 @@ export interface SessionView {
   /** text-input → first audio frame of the last text turn, in ms. */
   lastTurnMs: number | null;
   children: Array<{ id: string; kind: string }>;
+  /** The MCP servers this session has in use: its own process (`per_session`) or a link to a shared one. */
+  toolServers: Array<{ name: string; scope: 'shared' | 'per_session' }>;
+}
+
+/** A tool server kept warm for every session (owned by the server, not by a session). */
+export interface SharedToolServerView {
+  name: string;
+  /** `busy` (calls in flight or a tool list awaited) or `idle` (counting down to its idle stop). */
+  state: string;
+  calls: number;
+}
+
+/** A toolbox's children `mcp:<name>`: an `mcpServer` owns a process of the session's, a `sharedServerLink` does not. */
+function toolServersOf(toolbox: AnyActorRef | undefined): SessionView['toolServers'] {
+  const children = (toolbox?.getSnapshot() as { children?: Record<string, AnyActorRef> } | undefined)?.children ?? {};
+  return Object.entries(children)
+    .filter(([id]) => id.startsWith('mcp:'))
+    .map(([id, child]) => ({ name: id.slice(4), scope: actorKind(child) === 'mcpServer' ? 'per_session' : 'shared' }));
 }
 
 export function stateString(value: unknown): string[] {
@@ -35,6 +53,7 @@ interface Tracked {
  */
 export class SessionBoard {
   private readonly sessions = new Map<string, Tracked>();
+  private readonly sharedToolServers = new Map<string, AnyActorRef>();
   private listeners = new Set<() => void>();
 
   constructor(census: ActorCensus) {
@@ -44,12 +63,17 @@ export class SessionBoard {
   private observe(ev: InspectionEvent): void {
     const ref = ev.actorRef as AnyActorRef;
     if (ev.type === '@xstate.actor') {
-      if (actorKind(ref) === 'session') this.sessions.set(ref.sessionId, { ref, lastTurnMs: null });
+      const kind = actorKind(ref);
+      if (kind === 'session') this.sessions.set(ref.sessionId, { ref, lastTurnMs: null });
+      else if (kind === 'sharedToolServer') this.sharedToolServers.set(ref.sessionId, ref);
       this.changed();
       return;
     }
     if (ev.type === '@xstate.snapshot') {
-      if ((ev.snapshot as { status?: string }).status !== 'active') this.sessions.delete(ref.sessionId);
+      if ((ev.snapshot as { status?: string }).status !== 'active') {
+        this.sessions.delete(ref.sessionId);
+        this.sharedToolServers.delete(ref.sessionId);
+      }
       this.changed();
       return;
     }
@@ -90,7 +114,17 @@ export class SessionBoard {
         turns: snapshot.context.turns,
         lastTurnMs,
         children: Object.entries(snapshot.children).map(([id, child]) => ({ id, kind: actorKind(child) })),
+        toolServers: toolServersOf(snapshot.children.toolbox),
       };
+    });
+  }
+
+  /** The shared tool servers running now. */
+  toolServers(): SharedToolServerView[] {
+    return [...this.sharedToolServers.values()].map((ref) => {
+      const snapshot = ref.getSnapshot() as { value: unknown; context: { name: string; calls: Record<string, unknown> } };
+      const paths = stateString(snapshot.value);
+      return { name: snapshot.context.name, state: (paths.at(-1) ?? '').replace(/^running\./, ''), calls: Object.keys(snapshot.context.calls).length };
     });
   }
 }

@@ -19,6 +19,10 @@ import { createViewerSocket } from '../proxy/viewer-socket-actor.js';
 import { createHttpListener } from './http-listener.js';
 import { HistoryStore } from '../history/history-store.js';
 import { OllamaModelsInUse, unloadOllamaModels } from '../engines/llm/ollama-unload.js';
+import { toolServersMachine } from '../../machines/tool-servers.machine.js';
+import { sharedToolServerMachine } from '../../machines/shared-tool-server.machine.js';
+import { createMcpServerActor } from '../mcp/mcp-server-actor.js';
+import { ToolProcesses } from '../mcp/tool-processes.js';
 
 export type SessionActorOverrides = Partial<ReturnType<typeof createSessionActors>>;
 
@@ -48,8 +52,8 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** The kinds of the server's own long-lived actors: everything else a client caused. */
-export const SERVER_ACTOR_KINDS = ['server', 'httpListener', 'proxyHub'] as const;
+/** The kinds of the server's own long-lived actors (shared tool servers included): everything else a client caused. */
+export const SERVER_ACTOR_KINDS = ['server', 'httpListener', 'proxyHub', 'toolServers', 'sharedToolServer', 'sharedMcpServer'] as const;
 
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const { app } = options;
@@ -69,7 +73,17 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const baseCharacter = await buildCharacterRuntime(app, app.baseCharacter, toolLists, { logger, ollamaModels });
   for (const warning of baseCharacter.runtime.warnings) logger.warn(`${baseCharacter.file}: ${warning}`);
   const history = new HistoryStore(app.paths.chatHistory);
-  const sessionActors = { ...createSessionActors({ app, logger, baseCharacter, history, toolLists, ollamaModels }), ...options.sessionActors };
+  // Tool server process groups being ended; stop() waits for them.
+  const toolProcesses = new ToolProcesses();
+  const sessionActors = { ...createSessionActors({ app, logger, baseCharacter, history, toolLists, ollamaModels, toolProcesses }), ...options.sessionActors };
+  const toolServers = toolServersMachine.provide({
+    actors: {
+      sharedToolServer: sharedToolServerMachine.provide({
+        actors: { sharedMcpServer: createMcpServerActor(logger, toolProcesses) },
+        delays: { idleStop: app.system.mcp_idle_stop_seconds * 1000 },
+      }),
+    },
+  });
   const session = sessionMachine.provide({ actors: sessionActors });
   const group = groupMachine.provide({
     actors: { conversation: groupConversationMachine.provide({ actors: { turn: sessionActors.turn, transcribe: createTranscribe(logger) } }) },
@@ -94,7 +108,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     onClosed: () => httpClosed(),
   });
 
-  actor = createActor(serverMachine.provide({ actors: { httpListener, session, group, proxyHub } }), {
+  actor = createActor(serverMachine.provide({ actors: { httpListener, session, group, proxyHub, toolServers } }), {
     inspect: census.observe,
     input: { proxyEnabled: app.system.enable_proxy },
   });
@@ -119,10 +133,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       stopping ??= (async () => {
         running.send({ type: 'server.stop' });
         running.stop();
-        // Sessions are gone; the words of their last turns are still being written. Ollama models of
-        // `unload_at_exit` are unloaded meanwhile, within their own bound.
+        // Sessions are gone; the words of their last turns are still being written, tool servers still ending. Ollama
+        // models of `unload_at_exit` are unloaded meanwhile, within their own bound.
         const unloading = unloadOllamaModels(ollamaModels.list(), app.system.ollama_unload_timeout_seconds * 1000, logger);
-        await Promise.all([closed, history.flush(), unloading]);
+        await Promise.all([closed, history.flush(), toolProcesses.drain(), unloading]);
       })();
       return stopping;
     },

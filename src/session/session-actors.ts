@@ -18,6 +18,7 @@ import { toolboxMachine } from '../../machines/toolbox.machine.js';
 import { createMcpServerActor } from '../mcp/mcp-server-actor.js';
 import type { ToolListCache } from '../mcp/tool-catalog.js';
 import type { OllamaModelsInUse } from '../engines/llm/ollama-unload.js';
+import type { ToolProcesses } from '../mcp/tool-processes.js';
 
 export interface SessionDeps {
   app: AppConfig;
@@ -30,6 +31,8 @@ export interface SessionDeps {
   toolLists: ToolListCache;
   /** Ollama models to unload at shutdown (unload_at_exit). */
   ollamaModels?: OllamaModelsInUse;
+  /** Per-session tool server groups being ended (the server's stop waits for them). */
+  toolProcesses?: ToolProcesses;
 }
 
 export function sessionLimits(app: AppConfig): SessionLimits {
@@ -40,6 +43,7 @@ export function sessionLimits(app: AppConfig): SessionLimits {
     groupMaxMembers: app.system.group_max_members,
     groupRounds: app.system.group_conversation_rounds,
     mcpMaxSteps: app.system.mcp_max_tool_steps,
+    mcpStartTimeoutMs: app.system.mcp_start_timeout_seconds * 1000,
     mcpCallTimeoutMs: app.system.mcp_call_timeout_seconds * 1000,
     maxPendingRequests: app.system.max_pending_requests,
     historyWriteDeadlineMs: app.system.history_write_timeout_seconds * 1000,
@@ -47,7 +51,7 @@ export function sessionLimits(app: AppConfig): SessionLimits {
 }
 
 /** The real implementations of the session machine's actor slots (and of the turn's, below it). */
-export function createSessionActors({ app, logger, baseCharacter, history, toolLists, ollamaModels }: SessionDeps) {
+export function createSessionActors({ app, logger, baseCharacter, history, toolLists, ollamaModels, toolProcesses }: SessionDeps) {
   const turn = turnMachine.provide({
     actors: {
       llmStream: createLlmStream(logger),
@@ -83,7 +87,7 @@ export function createSessionActors({ app, logger, baseCharacter, history, toolL
 
     turn,
 
-    toolbox: toolboxMachine.provide({ actors: { mcpServer: createMcpServerActor(logger) } }),
+    toolbox: toolboxMachine.provide({ actors: { mcpServer: createMcpServerActor(logger, toolProcesses) } }),
   };
 }
 

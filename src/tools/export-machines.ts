@@ -14,6 +14,8 @@ import { serverMachine } from '../../machines/server.machine.js';
 import { sessionMachine } from '../../machines/session.machine.js';
 import { ttsPipelineMachine } from '../../machines/tts-pipeline.machine.js';
 import { toolboxMachine } from '../../machines/toolbox.machine.js';
+import { toolServersMachine } from '../../machines/tool-servers.machine.js';
+import { sharedToolServerMachine } from '../../machines/shared-tool-server.machine.js';
 import { turnMachine } from '../../machines/turn.machine.js';
 import { findProgram } from '../engines/find-program.js';
 import { machineToDot, machineToJson } from './machine-export.js';
@@ -24,6 +26,8 @@ export const MACHINES = [
   turnMachine,
   ttsPipelineMachine,
   toolboxMachine,
+  toolServersMachine,
+  sharedToolServerMachine,
   groupMachine,
   groupConversationMachine,
   proxyHubMachine,

@@ -4,6 +4,7 @@ import { activeResources, childPids, settleTo } from '../helpers/process-probes.
 import { newSwitchLog, slowLoadCharacter } from '../helpers/slow-switch.js';
 import { startTestServer } from '../helpers/test-server.js';
 import { TestClient, sleep } from '../helpers/ws-client.js';
+import { SERVER_ACTOR_KINDS } from '../../src/server/start-server.js';
 
 const CYCLES = 1000;
 const PARALLEL = 10;
@@ -59,10 +60,10 @@ describe('leaks: 1,000 connect/close cycles', () => {
     unsubscribe();
 
     // Every session, socket bridge, query and switch loader that was created is gone again…
-    expect(await settleTo(() => server.census.countExcept(['server', 'httpListener']), 0)).toBe(0);
+    expect(await settleTo(() => server.census.countExcept(SERVER_ACTOR_KINDS), 0)).toBe(0);
     expect(server.sessionCount()).toBe(0);
     // …including finished children the server would otherwise keep referencing in its snapshot.
-    expect(Object.keys(server.actor.getSnapshot().children)).toEqual(['http']);
+    expect(Object.keys(server.actor.getSnapshot().children)).toEqual(['http', 'toolServers']);
     expect(seenActors.size).toBeGreaterThan(CYCLES * 3);
     // Child ids are reused, so the event types XState memoises per state node stay bounded (machines/id-pool.ts).
     const sessionIds = [...childIds].filter((id) => id.startsWith('session.'));

@@ -6,14 +6,14 @@ import { ConfigError } from '../../src/config/config-error.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { makeFixtureRoot } from '../helpers/fixture-root.js';
 import { shellWrappedServer } from '../helpers/mcp-fixture.js';
-import { alive, descendants, settleTo } from '../helpers/process-probes.js';
+import { alive, descendants, processesWith, settleTo } from '../helpers/process-probes.js';
 import { sleep } from '../helpers/ws-client.js';
 
 /** Launched through a shell wrapper, the way `npx`/`uvx` servers are: the tool server is a grandchild. */
 const viaShell = (...flags: string[]) => shellWrappedServer(flags).spec;
 
 /** A parent machine that invokes one mcpServer actor and records what it reports. */
-function harness(input: Omit<McpServerInput, 'clientUid' | 'callTimeoutMs'> & { callTimeoutMs?: number }) {
+function harness(input: Omit<McpServerInput, 'clientUid' | 'callTimeoutMs' | 'startTimeoutMs'> & { callTimeoutMs?: number; startTimeoutMs?: number }) {
   const events: McpEvent[] = [];
   const parent = setup({
     actors: { mcpServer: createMcpServerActor(createLogger({ silent: true })) },
@@ -21,7 +21,7 @@ function harness(input: Omit<McpServerInput, 'clientUid' | 'callTimeoutMs'> & { 
     initial: 'running',
     states: {
       running: {
-        invoke: { id: 'mcp', src: 'mcpServer', input: { clientUid: 'test', callTimeoutMs: input.callTimeoutMs ?? 5000, ...input } },
+        invoke: { id: 'mcp', src: 'mcpServer', input: { clientUid: 'test', callTimeoutMs: input.callTimeoutMs ?? 5000, startTimeoutMs: input.startTimeoutMs ?? 5000, ...input } },
         on: { stop: 'stopped', '*': { actions: ({ event }) => events.push(event as McpEvent) } },
       },
       stopped: {},
@@ -90,6 +90,30 @@ describe('an MCP tool server as an actor (stdio, own process group)', () => {
     h.call('c2', 'echo', { text: 'still works' });
     expect(await h.waitFor((e) => e.type === 'mcp.result' && e.callId === 'c2')).toMatchObject({ content: 'still works', isError: false });
     h.actor.stop();
+  }, 30_000);
+
+  test('starting has its own bound: a slow start within it works even when the call bound is shorter', async () => {
+    const h = harness({ name: 'downloading', spec: viaShell('--slow-start=1500'), startTimeoutMs: 10_000, callTimeoutMs: 500 });
+    h.call('c1', 'echo', { text: 'after a slow start' });
+    expect(await h.waitFor((e) => e.type === 'mcp.result')).toMatchObject({ content: 'after a slow start', isError: false });
+    expect(h.events.some((e) => e.type === 'mcp.failed')).toBe(false);
+    // …and the call bound still holds for calls.
+    h.call('c2', 'wait', { ms: 5000 });
+    expect(await h.waitFor((e) => e.type === 'mcp.result' && e.callId === 'c2')).toMatchObject({
+      isError: true,
+      content: 'Error: tool server "downloading" did not answer within 1 s',
+    });
+    h.actor.stop();
+  }, 30_000);
+
+  test('a start beyond the start bound: mcp.failed naming the bound, the calls waiting get an error, nothing left running', async () => {
+    const { spec, tag } = shellWrappedServer(['--slow-start=20000']);
+    const h = harness({ name: 'stuck', spec, startTimeoutMs: 600, callTimeoutMs: 30_000 });
+    h.call('c1', 'echo', { text: 'never' });
+    expect(await h.waitFor((e) => e.type === 'mcp.failed')).toEqual({ type: 'mcp.failed', server: 'stuck', message: 'tool server "stuck" did not start: no answer within 1 s' });
+    expect(await h.waitFor((e) => e.type === 'mcp.result')).toMatchObject({ callId: 'c1', isError: true });
+    h.actor.send({ type: 'stop' });
+    expect(await settleTo(() => processesWith(tag), [], 4000)).toEqual([]);
   }, 30_000);
 
   test('a server that prints garbage between answers still works', async () => {

@@ -9,7 +9,7 @@ const AGENT = 'character_config.agent_config.agent_settings.basic_memory_agent';
 const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 /** A character with MCP on, and mcp_servers.json naming the given test servers. */
-function mcpConf(servers: Record<string, { command: string; args: string[] }>, extra: Record<string, unknown> = {}) {
+function mcpConf(servers: Record<string, { command: string; args: string[]; per_session?: boolean }>, extra: Record<string, unknown> = {}) {
   return {
     conf: { [`${AGENT}.use_mcpp`]: true, [`${AGENT}.mcp_enabled_servers`]: Object.keys(servers), ...extra },
     prepare: (fixture: { write(rel: string, content: string): string }) => fixture.write('mcp_servers.json', JSON.stringify({ mcp_servers: servers })),
@@ -46,9 +46,9 @@ function outline(frames: Array<Record<string, any>>): string[] {
   });
 }
 
-describe('MCP tools in a turn (OpenAI-compatible native tools)', () => {
+describe('MCP tools in a turn (OpenAI-compatible native tools), per_session: true (a process per session, as before issue 15)', () => {
   const tools = shellWrappedServer();
-  const harness = useFakeEngineServer(mcpConf({ tools: tools.spec }));
+  const harness = useFakeEngineServer(mcpConf({ tools: { ...tools.spec, per_session: true } }));
 
   test('the model calls a tool: tool_call_status frames in order with the audio, and the result reaches its next request', async () => {
     harness.fake.llm = callsOnceThenAnswers({ name: 'add', arguments: '{"a": 2, "b": 40}' }, () => 'The answer is 42.');
@@ -264,7 +264,7 @@ describe('prompt mode: a model that refuses native tools (upstream §8 #6–8)',
   }, 30_000);
 });
 
-describe('tool servers that misbehave, and the step cap', () => {
+describe('tool servers that misbehave, and the step cap (shared servers, the default)', () => {
   const crashy = shellWrappedServer(['--exit-on-call']);
   const sleepy = shellWrappedServer(['--hang']);
   const noisy = shellWrappedServer(['--garbage']);
@@ -317,7 +317,8 @@ describe('tool servers that misbehave, and the step cap', () => {
     await client.next('backend-synth-complete', 1, 15000);
     expect(of(client, 'tool_call_status').map((s) => `${s.status}:${s.content}`)).toEqual(['running:Input: {"text":"back"}', 'completed:back']);
     await client.close();
-    expect(await settleTo(() => processesWith(crashy.tag), [], 5000)).toEqual([]);
+    // Shared (the default): the restarted server stays warm after the session, one group (sh and the server).
+    expect(processesWith(crashy.tag)).toHaveLength(2);
   }, 30_000);
 
   test('a server that never answers: an error status after the configured bound', async () => {
@@ -331,7 +332,8 @@ describe('tool servers that misbehave, and the step cap', () => {
       'error:Error: tool server "sleepy" did not answer within 1 s',
     ]);
     await client.close();
-    expect(await settleTo(() => processesWith(sleepy.tag), [], 5000)).toEqual([]);
+    expect(processesWith(sleepy.tag)).toHaveLength(2); // shared: still warm, and still one
+
   }, 30_000);
 
   test('a server that prints garbage between its answers still works', async () => {

@@ -23,7 +23,8 @@ describe('/metrics (Prometheus text format) follows sessions, turns and errors, 
     const before = await scrape(harness.server.url);
     expect(before.get('vas_sessions')).toBe(0);
     expect(before.get('vas_turns_total')).toBe(0);
-    expect(before.get('vas_mcp_processes')).toBe(0);
+    expect(before.get('vas_mcp_processes{scope="shared"}')).toBe(0);
+    expect(before.get('vas_mcp_processes{scope="per_session"}')).toBe(0);
 
     const client = await TestClient.connect(harness.server.wsUrl);
     await client.ready();
@@ -60,7 +61,7 @@ describe('/metrics (Prometheus text format) follows sessions, turns and errors, 
     await settleTo(() => harness.server.sessionCount(), 0);
     const final = await scrape(harness.server.url);
     expect(final.get('vas_sessions')).toBe(0);
-    const sessionKinds = [...final].filter(([k, v]) => k.startsWith('vas_live_actors') && !/kind="(server|httpListener)"/.test(k) && v !== 0);
+    const sessionKinds = [...final].filter(([k, v]) => k.startsWith('vas_live_actors') && !/kind="(server|httpListener|toolServers)"/.test(k) && v !== 0);
     expect(sessionKinds).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import { makeFixtureRoot } from '../helpers/fixture-root.js';
 import { useTestServer } from '../helpers/server-harness.js';
 import { TestClient, sleep } from '../helpers/ws-client.js';
+import { SERVER_ACTOR_KINDS } from '../../src/server/start-server.js';
 
 describe('bad input gets exactly one clear error and changes nothing else (D26)', () => {
   const fixture = makeFixtureRoot();
@@ -83,6 +84,6 @@ describe('bad input gets exactly one clear error and changes nothing else (D26)'
     await bystander.next('heartbeat-ack');
     await bystander.close();
     await sleep(20);
-    expect(harness.server.census.countExcept(['server', 'httpListener'])).toBe(0);
+    expect(harness.server.census.countExcept(SERVER_ACTOR_KINDS)).toBe(0);
   });
 });

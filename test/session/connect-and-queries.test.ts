@@ -1,6 +1,7 @@
 import { makeFixtureRoot } from '../helpers/fixture-root.js';
 import { useTestServer } from '../helpers/server-harness.js';
 import { TestClient, sleep } from '../helpers/ws-client.js';
+import { SERVER_ACTOR_KINDS } from '../../src/server/start-server.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -116,7 +117,7 @@ describe('connect sequence and stateless requests (PROTOCOL §2.1, §6.2, §6.3,
     await Promise.all(clients.map((c) => c.close()));
     await sleep(20);
     expect(harness.server.sessionCount()).toBe(0);
-    expect(harness.server.census.countExcept(['server', 'httpListener'])).toBe(0);
+    expect(harness.server.census.countExcept(SERVER_ACTOR_KINDS)).toBe(0);
     expect(await (await fetch(`${harness.server.url}/healthz`)).json()).toEqual({ status: 'ok', sessions: 0, actors: 0 });
   });
 });

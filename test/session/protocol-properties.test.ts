@@ -5,6 +5,7 @@ import { makeFixtureRoot } from '../helpers/fixture-root.js';
 import { settleTo } from '../helpers/process-probes.js';
 import { startTestServer } from '../helpers/test-server.js';
 import { TestClient, sleep, type Frame } from '../helpers/ws-client.js';
+import { SERVER_ACTOR_KINDS } from '../../src/server/start-server.js';
 
 type Step =
   | { kind: 'text'; text: string }
@@ -111,7 +112,7 @@ describe('random protocol sessions (model-based): invariants hold and nothing is
         } finally {
           await client.close();
         }
-        expect(await settleTo(() => server.census.countExcept(['server', 'httpListener']), 0, 2000)).toBe(0);
+        expect(await settleTo(() => server.census.countExcept(SERVER_ACTOR_KINDS), 0, 2000)).toBe(0);
       }),
       { numRuns: 100 },
     );

@@ -4,6 +4,7 @@ import { makeFixtureRoot } from '../helpers/fixture-root.js';
 import { newSwitchLog, slowLoadCharacter } from '../helpers/slow-switch.js';
 import { useTestServer } from '../helpers/server-harness.js';
 import { TestClient, sleep } from '../helpers/ws-client.js';
+import { SERVER_ACTOR_KINDS } from '../../src/server/start-server.js';
 
 function addSecondModel(write: (rel: string, content: string) => string, root: string) {
   const models = JSON.parse(readFileSync(path.join(root, 'model_dict.json'), 'utf8')) as Array<Record<string, unknown>>;
@@ -136,7 +137,7 @@ describe('switch-config while a switch is running', () => {
     await sleep(20);
     expect(log.aborted).toEqual(['en_unhelpful_ai.yaml']);
     expect(harness.server.sessionCount()).toBe(0);
-    expect(harness.server.census.countExcept(['server', 'httpListener'])).toBe(0);
+    expect(harness.server.census.countExcept(SERVER_ACTOR_KINDS)).toBe(0);
     await sleep(350);
     expect(log.finished).toEqual([]);
   });
