@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { EncodedJsonArray } from '../protocol/encoded-json.js';
 import { HISTORY_UID, isMessage, localTimestamp, newHistoryUid, type HistoryEntry, type HistoryMessage } from './history-format.js';
 
 /** A history problem with a message a person can act on (sent as an `error` frame). */
@@ -21,8 +22,11 @@ export const EMPTY_HISTORY_TTL_MS = 24 * 60 * 60 * 1000;
 interface FileSummary {
   size: number;
   mtimeMs: number;
-  /** Its latest message; null for a history with none (metadata only) or a file that cannot be read. */
-  summary: HistorySummary | null;
+  /**
+   * Its `history-list` entry (uid, latest message, timestamp), kept encoded: a flat string is small, and a list is
+   * one join. Null for a history with no message (metadata only) or a file that cannot be read.
+   */
+  summary: { json: string; timestamp: string } | null;
   damaged: boolean;
 }
 
@@ -34,8 +38,11 @@ interface FolderIndex {
    * added, removed or replaced a file since.
    */
   dirMtimeMs: number;
-  /** `history-list` order (newest first), rebuilt after a change. */
-  sorted: HistorySummary[] | null;
+  /** Our own changes to the folder in progress, and whether the folder was as recorded when they began. */
+  ownChanges: number;
+  trusted: boolean;
+  /** The `histories` of a `history-list` (newest first), rebuilt after a change. */
+  sorted: EncodedJsonArray | null;
 }
 
 const TEMP_FILE = /^\.(.+\.json)\.[0-9a-f]{12}\.tmp$/;
@@ -150,27 +157,26 @@ export class HistoryStore {
     await mkdir(dir, { recursive: true });
     const temp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
     this.writing.add(temp);
-    let info: { size: number; mtimeMs: number };
-    try {
-      const handle = await open(temp, 'w');
+    const info = await this.changeFolder(dir, async () => {
       try {
-        await handle.writeFile(JSON.stringify(entries, null, 2), 'utf8');
-        await handle.sync();
-        info = await handle.stat();
-      } finally {
-        await handle.close();
-      }
-      await this.changeFolder(dir, async () => {
+        const handle = await open(temp, 'w');
+        let written: { size: number; mtimeMs: number };
         try {
-          await rename(temp, file);
-        } catch (err) {
-          await unlink(temp).catch(() => undefined);
-          throw err;
+          await handle.writeFile(JSON.stringify(entries, null, 2), 'utf8');
+          await handle.sync();
+          written = await handle.stat();
+        } finally {
+          await handle.close();
         }
-      });
-    } finally {
-      this.writing.delete(temp);
-    }
+        await rename(temp, file);
+        return written;
+      } catch (err) {
+        await unlink(temp).catch(() => undefined);
+        throw err;
+      } finally {
+        this.writing.delete(temp);
+      }
+    });
     const dirHandle = await open(dir, 'r');
     try {
       await dirHandle.sync();
@@ -181,19 +187,26 @@ export class HistoryStore {
   }
 
   /**
-   * Runs our own change to a folder (a rename, an unlink) so that the index can tell it from somebody else's: if the
-   * folder was as we last saw it just before, its new mtime is ours; if not, the recorded time stays stale and the
-   * next list reconciles the index with the disk.
+   * Runs our own change to a folder (a temporary file, a rename, an unlink) so that the index can tell it from somebody
+   * else's: if the folder was as we last saw it when our changes began, its mtime once they are all done is ours; if
+   * not, the recorded time stays stale and the next list reconciles the index with the disk.
    */
   private async changeFolder<T>(dir: string, change: () => Promise<T>): Promise<T> {
     const folder = this.folders.get(path.basename(dir));
-    const before = folder ? await stat(dir).catch(() => undefined) : undefined;
-    const result = await change();
-    if (folder && before && before.mtimeMs === folder.dirMtimeMs) {
-      const after = await stat(dir).catch(() => undefined);
-      if (after) folder.dirMtimeMs = after.mtimeMs;
+    if (!folder) return change();
+    if (folder.ownChanges++ === 0) {
+      const before = await stat(dir).catch(() => undefined);
+      folder.trusted = before !== undefined && before.mtimeMs === folder.dirMtimeMs;
     }
-    return result;
+    try {
+      return await change();
+    } finally {
+      if (--folder.ownChanges === 0 && folder.trusted) {
+        const after = await stat(dir).catch(() => undefined);
+        // Another change of ours may have begun meanwhile: it takes over the bookkeeping.
+        if (after && folder.ownChanges === 0) folder.dirMtimeMs = after.mtimeMs;
+      }
+    }
   }
 
   /** A new history's uid. Its file is written with its first message, so opening a page leaves nothing on disk. */
@@ -244,17 +257,25 @@ export class HistoryStore {
   }
 
   /**
-   * `fetch-history-list`: histories with at least one message, newest first, from the folder's index. Damaged files
+   * `fetch-history-list`, encoded: histories with at least one message, newest first, from the folder's index. Damaged files
    * are skipped (and left alone). Empty ones (upstream wrote one per page open) are not listed, and removed only when
    * older than EMPTY_HISTORY_TTL_MS, so a history a session has just created is never deleted under it (D21).
    */
-  async list(confUid: string, now = Date.now()): Promise<HistorySummary[]> {
+  async listEncoded(confUid: string, now = Date.now()): Promise<EncodedJsonArray> {
     const folder = await this.currentIndex(confUid);
     await this.removeOldEmpty(confUid, folder, now);
-    folder.sorted ??= [...folder.files.values()]
-      .flatMap((f) => (f.summary ? [f.summary] : []))
-      .sort((a, b) => (a.timestamp < b.timestamp ? 1 : a.timestamp > b.timestamp ? -1 : 0));
+    if (!folder.sorted) {
+      const summaries = [...folder.files.values()]
+        .flatMap((f) => (f.summary ? [f.summary] : []))
+        .sort((a, b) => (a.timestamp < b.timestamp ? 1 : a.timestamp > b.timestamp ? -1 : 0));
+      folder.sorted = new EncodedJsonArray(`[${summaries.map((s) => s.json).join(',')}]`, summaries.length);
+    }
     return folder.sorted;
+  }
+
+  /** The same list, decoded. */
+  async list(confUid: string, now = Date.now()): Promise<HistorySummary[]> {
+    return JSON.parse((await this.listEncoded(confUid, now)).text) as HistorySummary[];
   }
 
   /** The folder's index, reconciled with the disk when the folder changed behind the store's back. */
@@ -265,7 +286,7 @@ export class HistoryStore {
     let folder = this.folders.get(confUid);
     if (!folder) {
       // First look: every file is read once, and temporary files left by a crash are removed.
-      folder = { files: new Map(), dirMtimeMs: mtimeMs, sorted: null };
+      folder = { files: new Map(), dirMtimeMs: mtimeMs, ownChanges: 0, trusted: false, sorted: null };
       this.folders.set(confUid, folder);
       if (info) await this.reconcile(confUid, folder, { removeTemps: true });
     } else if (mtimeMs !== folder.dirMtimeMs) {
@@ -347,7 +368,7 @@ function summarize(uid: string, entries: HistoryEntry[], info: { size: number; m
   return {
     size: info.size,
     mtimeMs: info.mtimeMs,
-    summary: latest ? { uid, latest_message: latest, timestamp: latest.timestamp } : null,
+    summary: latest ? { json: JSON.stringify({ uid, latest_message: latest, timestamp: latest.timestamp } satisfies HistorySummary), timestamp: latest.timestamp } : null,
     damaged: false,
   };
 }

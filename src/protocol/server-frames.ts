@@ -2,6 +2,7 @@ import type { ModelInfo } from '../config/model-dict.js';
 import type { ConfigFileEntry } from '../config/character-files.js';
 import type { HistoryMessage } from '../history/history-format.js';
 import type { HistorySummary } from '../history/history-store.js';
+import { EncodedJsonArray } from './encoded-json.js';
 
 /** One sentence of a reply (PROTOCOL §4.3). `audio` is a base64 16-bit PCM WAV, or null for a silent payload. */
 export interface AudioFrame {
@@ -38,7 +39,7 @@ export type ServerFrame =
   | { type: 'group-update'; members: string[]; is_owner: boolean }
   | { type: 'group-operation-result'; success: boolean; message: string }
   | { type: 'heartbeat-ack' }
-  | { type: 'history-list'; histories: HistorySummary[] }
+  | { type: 'history-list'; histories: HistorySummary[] | EncodedJsonArray }
   | { type: 'history-data'; messages: HistoryMessage[] }
   | { type: 'new-history-created'; history_uid: string }
   | { type: 'history-deleted'; success: boolean; history_uid: string }
@@ -50,3 +51,11 @@ export type ServerFrame =
   /** A group conversation was interrupted by a member (PROTOCOL §5.4): every member's client stops its playback. */
   | { type: 'interrupt-signal'; text: 'conversation-interrupted' }
   | { type: 'error'; message: string };
+
+/** A frame as it goes on the wire; a pre-encoded `history-list` is written without encoding it again. */
+export function encodeServerFrame(frame: ServerFrame): string {
+  if (frame.type === 'history-list' && frame.histories instanceof EncodedJsonArray) {
+    return `{"type":"history-list","histories":${frame.histories.text}}`;
+  }
+  return JSON.stringify(frame);
+}

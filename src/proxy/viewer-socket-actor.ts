@@ -3,7 +3,7 @@ import { fromCallback, type EventObject } from 'xstate';
 import type { Logger } from '../observability/logger.js';
 import { parseSocketMessage } from '../protocol/client-frames.js';
 import { keepAlive } from '../server/socket-keepalive.js';
-import type { ServerFrame } from '../protocol/server-frames.js';
+import { encodeServerFrame, type ServerFrame } from '../protocol/server-frames.js';
 import type { SocketHandle } from '../server/socket-handle.js';
 
 export type ViewerCommand = { type: 'viewer.send'; frame: ServerFrame };
@@ -41,7 +41,7 @@ export function createViewerSocket(logger: Logger, pingIntervalMs: number) {
 
     receive((command) => {
       if (ws.readyState !== WebSocket.OPEN) return;
-      ws.send(JSON.stringify(command.frame), (err) => {
+      ws.send(encodeServerFrame(command.frame), (err) => {
         if (err && !stopped) log.warn(`could not send ${command.frame.type}: ${err.message}`);
       });
     });

@@ -2,6 +2,7 @@ import { WebSocket, type RawData } from 'ws';
 import { fromCallback, type EventObject } from 'xstate';
 import type { SocketBridgeInput, SocketCommand } from '../../machines/session.machine.js';
 import { parseSocketMessage } from '../protocol/client-frames.js';
+import { encodeServerFrame } from '../protocol/server-frames.js';
 import { keepAlive } from './socket-keepalive.js';
 import type { Logger } from '../observability/logger.js';
 import type { SocketHandle } from './socket-handle.js';
@@ -58,7 +59,7 @@ export function createSocketBridge(options: SocketBridgeOptions) {
 
     receive((command) => {
       if (command.type === 'socket.send') {
-        if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(command.frame));
+        if (ws.readyState === WebSocket.OPEN) ws.send(encodeServerFrame(command.frame));
       } else if (command.type === 'socket.resume' && paused) {
         paused = false;
         for (const [data, isBinary] of held.splice(0)) deliver(data, isBinary);

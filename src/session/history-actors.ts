@@ -7,7 +7,7 @@ import type { Logger } from '../observability/logger.js';
 
 /** The answers to the history requests (`history-list`, `history-data`, `new-history-created`, `history-deleted`). */
 export const historyAnswers = (store: HistoryStore) => ({
-  list: async (confUid: string): Promise<RequestResult> => ({ frame: { type: 'history-list', histories: await store.list(confUid) } }),
+  list: async (confUid: string): Promise<RequestResult> => ({ frame: { type: 'history-list', histories: await store.listEncoded(confUid) } }),
 
   /** The history becomes current and the memory is rebuilt from it. */
   load: async (confUid: string, historyUid: string, interruptMethod: 'system' | 'user'): Promise<RequestResult> => {
