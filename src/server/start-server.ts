@@ -18,6 +18,7 @@ import { createProxyBridge } from '../proxy/proxy-bridge.js';
 import { createViewerSocket } from '../proxy/viewer-socket-actor.js';
 import { createHttpListener } from './http-listener.js';
 import { HistoryStore } from '../history/history-store.js';
+import { closeSherpaHosts, isPreparable } from '../engines/sherpa/sherpa-hosts.js';
 
 export type SessionActorOverrides = Partial<ReturnType<typeof createSessionActors>>;
 
@@ -66,6 +67,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const toolLists = new ToolListCache();
   const baseCharacter = await buildCharacterRuntime(app, app.baseCharacter, toolLists);
   for (const warning of baseCharacter.runtime.warnings) logger.warn(`${baseCharacter.file}: ${warning}`);
+  // Local models (sherpa-onnx) download and load now, not on the first voice turn.
+  for (const engine of [baseCharacter.runtime.asr, baseCharacter.runtime.tts]) if (isPreparable(engine)) engine.prepare(logger);
   const history = new HistoryStore(app.paths.chatHistory);
   const sessionActors = { ...createSessionActors({ app, logger, baseCharacter, history, toolLists }), ...options.sessionActors };
   const session = sessionMachine.provide({ actors: sessionActors });
@@ -118,7 +121,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         running.send({ type: 'server.stop' });
         running.stop();
         // Sessions are gone; the words of their last turns are still being written.
-        await Promise.all([closed, history.flush()]);
+        await Promise.all([closed, history.flush(), closeSherpaHosts()]);
       })();
       return stopping;
     },

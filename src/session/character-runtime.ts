@@ -110,7 +110,7 @@ export async function buildCharacterRuntime(app: AppConfig, character: Character
   const ttsModel = config.tts_config.tts_model;
   let tts;
   try {
-    tts = createTtsEngine(ttsModel, config.tts_config[ttsModel]);
+    tts = createTtsEngine(ttsModel, config.tts_config[ttsModel], app.paths.root);
   } catch (err) {
     throw blockError(file, `character_config.tts_config.${ttsModel}`, err);
   }
@@ -119,7 +119,7 @@ export async function buildCharacterRuntime(app: AppConfig, character: Character
   const asrModel = config.asr_config.asr_model;
   let asr;
   try {
-    asr = createAsrEngine(asrModel, config.asr_config[asrModel]);
+    asr = createAsrEngine(asrModel, config.asr_config[asrModel], app.paths.root);
   } catch (err) {
     throw blockError(file, `character_config.asr_config.${asrModel}`, err);
   }

@@ -3,6 +3,7 @@ import { findProgram } from '../find-program.js';
 import { edgeTtsEngine } from './edge-tts.js';
 import { espeakTtsEngine } from './espeak-tts.js';
 import { openAiTtsEngine } from './openai-tts.js';
+import { sherpaOnnxTts, sherpaOnnxTtsSchema } from './sherpa-onnx-tts.js';
 import { silentEngine, type TtsEngine } from './tts-engine.js';
 
 export interface TtsChoice {
@@ -34,7 +35,8 @@ const edgeSchema = z.looseObject({
 });
 
 /** Builds the engine named by `tts_model` from its block; never fails a character: no engine means silent payloads. */
-export function createTtsEngine(model: string, block: unknown): TtsChoice {
+export function createTtsEngine(model: string, block: unknown, root = process.cwd()): TtsChoice {
+  if (model === 'sherpa_onnx_tts') return { engine: sherpaOnnxTts(sherpaOnnxTtsSchema.parse(block ?? {}), root) };
   if (model === 'edge_tts') {
     const c = edgeSchema.parse(block ?? {});
     return { engine: edgeTtsEngine({ voice: c.voice, rate: c.rate, pitch: c.pitch, volume: c.volume, endpoint: c.endpoint }) };
@@ -57,6 +59,6 @@ export function createTtsEngine(model: string, block: unknown): TtsChoice {
   if (model === 'silent_tts') return { engine: silentEngine() };
   return {
     engine: silentEngine(model),
-    warning: `${model} is not supported yet by this server, so replies are shown without speech (supported: edge_tts, openai_tts, espeak_tts, silent_tts)`,
+    warning: `${model} is not supported yet by this server, so replies are shown without speech (supported: edge_tts, openai_tts, sherpa_onnx_tts, espeak_tts, silent_tts)`,
   };
 }

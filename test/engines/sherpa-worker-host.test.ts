@@ -1,0 +1,116 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { SherpaWorkerHost, type SherpaModelSpec } from '../../src/engines/sherpa/sherpa-worker-host.js';
+import { REPO_ROOT } from '../helpers/fixture-root.js';
+
+const FAKE_MODULE = path.join(REPO_ROOT, 'test/fakes/fake-sherpa-module.cjs');
+
+function spec(kind: 'asr' | 'tts', config: Record<string, unknown> = {}, maxQueued = 4): SherpaModelSpec {
+  return { kind, provider: `sherpa_onnx_${kind}`, config, files: [], maxQueued, modulePath: FAKE_MODULE };
+}
+
+/** A gate the fake model waits on inside the worker: while closed, the job is "running". */
+function gate() {
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  return { flag, open: () => (Atomics.store(flag, 0, 1), Atomics.notify(flag, 0)) };
+}
+
+const hosts: SherpaWorkerHost[] = [];
+function host(s: SherpaModelSpec) {
+  const h = new SherpaWorkerHost(s);
+  hosts.push(h);
+  return h;
+}
+afterEach(async () => {
+  await Promise.all(hosts.splice(0).map((h) => h.close()));
+});
+
+describe('sherpa-onnx worker host', () => {
+  test('recognition runs on the worker thread: the event loop keeps turning while a decode is in progress', async () => {
+    const g = gate();
+    const h = host(spec('asr', { gate: g.flag }));
+    let done = false;
+    const result = h.run({ kind: 'asr', samples: new Float32Array(1600), sampleRate: 16000 }, new AbortController().signal).then((r) => {
+      done = true;
+      return r;
+    });
+    // The decode blocks on the gate inside the worker; this thread still serves timers and I/O meanwhile.
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    expect(done).toBe(false);
+    g.open();
+    await expect(result).resolves.toEqual({ text: ' heard 1600 samples ' });
+  });
+
+  test('synthesis returns the model samples and rate; a decode error is that request failing, the thread goes on', async () => {
+    const h = host(spec('tts'));
+    const audio = await h.run({ kind: 'tts', text: 'hello', sid: 2, speed: 1 }, new AbortController().signal);
+    expect('samples' in audio && audio.samples.length).toBe(50);
+    expect('sampleRate' in audio && audio.sampleRate).toBe(22053);
+    const asr = host(spec('asr'));
+    await expect(asr.run({ kind: 'asr', samples: new Float32Array(13), sampleRate: 16000 }, new AbortController().signal)).rejects.toThrow(
+      'sherpa_onnx_asr: cannot decode 13 samples',
+    );
+    await expect(asr.run({ kind: 'asr', samples: new Float32Array(7), sampleRate: 16000 }, new AbortController().signal)).resolves.toEqual({
+      text: ' heard 7 samples ',
+    });
+  });
+
+  test("an aborted request fails at once; a queued one is never run, a running one's result is dropped", async () => {
+    const g = gate();
+    const h = host(spec('asr', { gate: g.flag }));
+    const running = new AbortController();
+    const queued = new AbortController();
+    const first = h.run({ kind: 'asr', samples: new Float32Array(1), sampleRate: 16000 }, running.signal);
+    const second = h.run({ kind: 'asr', samples: new Float32Array(2), sampleRate: 16000 }, queued.signal);
+    const third = h.run({ kind: 'asr', samples: new Float32Array(3), sampleRate: 16000 }, new AbortController().signal);
+    running.abort(new Error('turn stopped'));
+    queued.abort(new Error('turn stopped'));
+    await expect(first).rejects.toThrow('turn stopped');
+    await expect(second).rejects.toThrow('turn stopped');
+    g.open();
+    await expect(third).resolves.toEqual({ text: ' heard 3 samples ' });
+  });
+
+  test('the queue is bounded: past max_queued a request is refused with a clear error', async () => {
+    const g = gate();
+    const h = host(spec('asr', { gate: g.flag }, 2));
+    const signal = new AbortController().signal;
+    const a = h.run({ kind: 'asr', samples: new Float32Array(1), sampleRate: 16000 }, signal);
+    const b = h.run({ kind: 'asr', samples: new Float32Array(2), sampleRate: 16000 }, signal);
+    await expect(h.run({ kind: 'asr', samples: new Float32Array(3), sampleRate: 16000 }, signal)).rejects.toThrow(
+      'sherpa_onnx_asr is busy (2 requests waiting); try again',
+    );
+    g.open();
+    await expect(Promise.all([a, b])).resolves.toHaveLength(2);
+  });
+
+  test('a model that fails to load, or that aborts the process loading it, is a clear error and the server lives on', async () => {
+    const failing = host(spec('asr', { fail: 'Please check your config!' }));
+    await expect(failing.run({ kind: 'asr', samples: new Float32Array(1), sampleRate: 16000 }, new AbortController().signal)).rejects.toThrow(
+      'sherpa_onnx_asr: the model failed to load: Please check your config!',
+    );
+    const crashing = host(spec('tts', { crash: true }));
+    await expect(crashing.run({ kind: 'tts', text: 'hi', sid: 0, speed: 1 }, new AbortController().signal)).rejects.toThrow(
+      /^sherpa_onnx_tts: the model failed to load: .*\(loading it aborted the process\)$/,
+    );
+  });
+
+  test('the worker thread does not keep the process alive: a script that never closes its host still exits', async () => {
+    const script = `
+      import { SherpaWorkerHost } from ${JSON.stringify(path.join(REPO_ROOT, 'src/engines/sherpa/sherpa-worker-host.ts'))};
+      const host = new SherpaWorkerHost({ kind: 'asr', provider: 'sherpa_onnx_asr', config: {}, files: [], maxQueued: 1, modulePath: ${JSON.stringify(FAKE_MODULE)} });
+      const r = await host.run({ kind: 'asr', samples: new Float32Array(5), sampleRate: 16000 }, new AbortController().signal);
+      console.log(JSON.stringify(r));
+    `;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    // A regression would hang the child: a stall guard ends it, so the test fails instead of leaving it behind.
+    const stall = setTimeout(() => child.kill('SIGKILL'), 25_000);
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    clearTimeout(stall);
+    expect({ code, out: out.trim(), err }).toEqual({ code: 0, out: '{"text":" heard 5 samples "}', err: '' });
+  }, 30_000);
+});
