@@ -73,6 +73,10 @@ export async function ensureModelFolder({ folder, url, signal, onProgress }: Ens
   const parent = path.dirname(folder);
   const name = path.basename(folder);
   await mkdir(parent, { recursive: true });
+  // What a killed earlier run left (never a folder under the model's own name).
+  for (const entry of await readdir(parent)) {
+    if (entry.startsWith(`.${name}.download-`)) await rm(path.join(parent, entry), { recursive: true, force: true });
+  }
   const work = await mkdtemp(path.join(parent, `.${name}.download-`));
   try {
     let expected: string | undefined;
