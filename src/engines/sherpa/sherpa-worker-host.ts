@@ -226,6 +226,8 @@ export class SherpaWorkerHost {
 function probeFailure(message: string): string {
   const m = /^\S+ exited with (\S+): ([\s\S]*)$/.exec(message);
   const lines = (m ? m[2]! : message).split('\n').map((l) => l.trim()).filter(Boolean);
-  const said = lines.slice(-2).join(' ').slice(0, 300) || 'no message';
+  // A C++ exception that ended the process: its what() is the useful part.
+  const what = lines.map((l) => /what\(\):\s*(.*)$/.exec(l)?.[1]).filter(Boolean).at(-1);
+  const said = (what ?? lines.slice(-2).join(' ')).slice(0, 300) || 'no message';
   return m?.[1] === 'null' ? `${said} (loading it aborted the process)` : said;
 }
