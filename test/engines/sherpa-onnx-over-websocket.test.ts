@@ -76,6 +76,25 @@ describe('a model that fails to load', () => {
   }, 60_000);
 });
 
+/** A valid ONNX file that is not a recogniser: the web client's Silero VAD (shared test data, STACK.md). */
+const SILERO = path.resolve(__dirname, '../../../shared/web-client/libs/silero_vad_v5.onnx');
+
+(existsSync(SILERO) ? describe : describe.skip)('a valid ONNX file that is not a sherpa-onnx recogniser', () => {
+  const harness = useSherpaServer(
+    () => senseVoiceBlock(),
+    (root) => {
+      writeBrokenModel(path.join(root, 'models', MODEL));
+      writeFileSync(path.join(root, 'models', MODEL, 'model.int8.onnx'), readFileSync(SILERO));
+    },
+  );
+
+  test("is a clear error with sherpa-onnx's own words (it exits the process that loads it)", async () => {
+    const { client, error } = await voiceTurn(harness);
+    expect(error).toMatch(/^Speech recognition failed: sherpa_onnx_asr: the model failed to load: .*'vocab_size' does not exist in the metadata$/);
+    await client.close();
+  }, 30_000);
+});
+
 describe('a missing model file (folder present)', () => {
   const harness = useSherpaServer(
     () => senseVoiceBlock({ sense_voice: `./models/${MODEL}/model.onnx` }),
