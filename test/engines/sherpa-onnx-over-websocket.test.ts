@@ -7,7 +7,7 @@ import path from 'node:path';
 import { tokens } from '../fakes/fake-ai-server.js';
 import { editConf } from '../helpers/engine-config.js';
 import { useFakeEngineServer, type Harness } from '../helpers/server-harness.js';
-import { TestClient } from '../helpers/ws-client.js';
+import { TestClient, until } from '../helpers/ws-client.js';
 
 /**
  * sherpa_onnx_asr through a real socket with the real sherpa-onnx-node library, on model files that cannot work
@@ -151,11 +151,12 @@ describe('a missing model folder, release reachable', () => {
   const harness = useSherpaServer(() => senseVoiceBlock({ download_base_url: base }));
 
   test('is downloaded at server start from the release archive, into models/, then loaded', async () => {
+    const models = path.join(harness.fixture.root, 'models');
+    await until('the download at start is in place', () => existsSync(path.join(models, MODEL)));
     const { client, error } = await voiceTurn(harness);
     // The archive held a broken model: downloaded and unpacked, then refused by the loader.
     expect(error).toMatch(/^Speech recognition failed: sherpa_onnx_asr: the model failed to load: /);
     expect(requests.filter((r) => r.endsWith('.tar.bz2'))).toEqual([`/rel/asr-models/${MODEL}.tar.bz2`]);
-    const models = path.join(harness.fixture.root, 'models');
     expect(readdirSync(models)).toEqual([MODEL]);
     expect(existsSync(path.join(models, MODEL, 'tokens.txt'))).toBe(true);
     await client.close();

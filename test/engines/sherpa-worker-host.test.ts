@@ -1,7 +1,12 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { SherpaWorkerHost, type SherpaModelSpec } from '../../src/engines/sherpa/sherpa-worker-host.js';
 import { REPO_ROOT } from '../helpers/fixture-root.js';
+import { until } from '../helpers/ws-client.js';
 
 const FAKE_MODULE = path.join(REPO_ROOT, 'test/fakes/fake-sherpa-module.cjs');
 
@@ -113,4 +118,37 @@ describe('sherpa-onnx worker host', () => {
     clearTimeout(stall);
     expect({ code, out: out.trim(), err }).toEqual({ code: 0, out: '{"text":" heard 5 samples "}', err: '' });
   }, 30_000);
+});
+
+describe('sherpa-onnx worker host while its model downloads', () => {
+  test('a request during the download is answered at once with how far it is; close() ends the download, leaving nothing', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'vas-host-dl-'));
+    mkdirSync(path.join(dir, 'src', 'm1'), { recursive: true });
+    writeFileSync(path.join(dir, 'src', 'm1', 'model.onnx'), Buffer.alloc(200_000, 1));
+    execFileSync('tar', ['-cjf', path.join(dir, 'm1.tar.bz2'), '-C', path.join(dir, 'src'), 'm1']);
+    const archive = readFileSync(path.join(dir, 'm1.tar.bz2'));
+    const server = http.createServer((req, res) => {
+      if (!req.url!.endsWith('.tar.bz2')) return void res.writeHead(404).end();
+      res.writeHead(200, { 'content-length': archive.length });
+      res.write(archive.subarray(0, archive.length >> 1)); // and then nothing more: a slow link
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/asr-models/m1.tar.bz2`;
+    const folder = path.join(dir, 'models', 'm1');
+    try {
+      const h = host({ ...spec('asr'), download: { folder, url }, files: [{ key: 'sense_voice', file: path.join(folder, 'model.onnx') }] });
+      const firstBytes = new Promise<void>((resolve) => h.prepare({ info: () => resolve(), warn: () => {} }));
+      await firstBytes; // the progress log's first line: bytes are flowing
+      await expect(h.run({ kind: 'asr', samples: new Float32Array(1), sampleRate: 16000 }, new AbortController().signal)).rejects.toThrow(
+        new RegExp(`^sherpa_onnx_asr: its model is still being downloaded into ${folder} \\(\\d+% of 0\\.\\d MB\\); try again when it is done$`),
+      );
+      await h.close();
+      expect(existsSync(folder)).toBe(false);
+      await until('the temporary folder is removed', () => readdirSync(path.join(dir, 'models')).length === 0);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

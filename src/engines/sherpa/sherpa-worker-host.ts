@@ -71,6 +71,8 @@ export class SherpaWorkerHost {
   private readonly lifetime = new AbortController();
   private log: HostLog | undefined;
   private probed = false;
+  /** Set once a download's bytes flow: requests are then answered at once instead of waiting minutes for it. */
+  private downloading: DownloadProgress | undefined;
 
   constructor(readonly spec: SherpaModelSpec) {}
 
@@ -97,7 +99,14 @@ export class SherpaWorkerHost {
       const settle = { resolve: (a: SherpaAnswer) => (signal.removeEventListener('abort', onAbort), resolve(a)), reject: (e: Error) => (signal.removeEventListener('abort', onAbort), reject(e)) };
       this.pending.set(id, settle);
       this.holdProcess();
-      this.ready().then(
+      const ready = this.ready();
+      if (this.downloading && this.pending.delete(id)) {
+        ready.catch(() => undefined); // its outcome is reported to those who wait for it
+        this.holdProcess();
+        settle.reject(new Error(this.downloadingMessage(this.downloading)));
+        return;
+      }
+      ready.then(
         (worker) => {
           if (!this.pending.has(id)) return;
           if (job.kind === 'asr') worker.postMessage({ type: 'job', id, samples: job.samples, sampleRate: job.sampleRate });
@@ -119,6 +128,12 @@ export class SherpaWorkerHost {
     this.worker = undefined;
     this.starting = undefined;
     await worker?.terminate();
+  }
+
+  private downloadingMessage({ received, total }: DownloadProgress): string {
+    const mb = (b: number) => (b / 1024 / 1024).toFixed(1);
+    const done = total ? `${Math.floor((received / total) * 100)}% of ${mb(total)} MB` : `${mb(received)} MB so far`;
+    return `${this.spec.provider}: its model is still being downloaded into ${this.spec.download?.folder} (${done}); try again when it is done`;
   }
 
   private failAll(err: Error): void {
@@ -151,12 +166,20 @@ export class SherpaWorkerHost {
     if (spec.download) {
       const log = this.log;
       const reporter = log ? downloadProgressReporter(`downloading ${spec.download.url}`, (l) => log.info(l)) : undefined;
-      const outcome = await ensureModelFolder({
-        ...spec.download,
-        signal,
-        onProgress: (p: DownloadProgress) => reporter?.update(p),
-      });
-      reporter?.done();
+      let outcome;
+      try {
+        outcome = await ensureModelFolder({
+          ...spec.download,
+          signal,
+          onProgress: (p: DownloadProgress) => {
+            this.downloading = p;
+            reporter?.update(p);
+          },
+        });
+      } finally {
+        this.downloading = undefined;
+        reporter?.done();
+      }
       if (outcome === 'downloaded') log?.info(`${spec.provider}: model unpacked into ${spec.download.folder}`);
     }
     for (const { key, file } of spec.files) {
