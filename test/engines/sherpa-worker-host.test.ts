@@ -5,7 +5,9 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { SherpaWorkerHost, type SherpaModelSpec } from '../../src/engines/sherpa/sherpa-worker-host.js';
-import { REPO_ROOT } from '../helpers/fixture-root.js';
+import { sharedSherpaHost } from '../../src/engines/sherpa/sherpa-hosts.js';
+import { makeFixtureRoot, REPO_ROOT } from '../helpers/fixture-root.js';
+import { startTestServer } from '../helpers/test-server.js';
 import { until } from '../helpers/ws-client.js';
 
 const FAKE_MODULE = path.join(REPO_ROOT, 'test/fakes/fake-sherpa-module.cjs');
@@ -149,6 +151,33 @@ describe('sherpa-onnx worker host while its model downloads', () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('sherpa-onnx threads and the server', () => {
+  const threads = () => readdirSync('/proc/self/task').length;
+
+  test("a server's stop ends every sherpa-onnx thread (its OS thread is gone from /proc)", async () => {
+    const fixture = makeFixtureRoot();
+    try {
+      // Warm up once, so thread pools that start lazily are already there when the baseline is taken.
+      const warm = sharedSherpaHost('warm', spec('asr'));
+      await warm.run({ kind: 'asr', samples: new Float32Array(1), sampleRate: 16000 }, new AbortController().signal);
+      await warm.close();
+      const server = await startTestServer(fixture.root);
+      const baseline = threads();
+      const shared = sharedSherpaHost('shared', spec('tts'));
+      await shared.run({ kind: 'tts', text: 'hi', sid: 0, speed: 1 }, new AbortController().signal);
+      expect(threads()).toBe(baseline + 1);
+      await server.stop();
+      expect(threads()).toBe(baseline);
+      // A request after that starts a fresh host rather than failing forever.
+      const again = sharedSherpaHost('shared', spec('tts'));
+      expect(again).not.toBe(shared);
+      await again.close();
+    } finally {
+      fixture.cleanup();
     }
   });
 });
