@@ -8,6 +8,20 @@ import { tokens } from '../fakes/fake-ai-server.js';
 import { editConf } from '../helpers/engine-config.js';
 import { useFakeEngineServer, type Harness } from '../helpers/server-harness.js';
 import { TestClient, until } from '../helpers/ws-client.js';
+import { Writable } from 'node:stream';
+import winston from 'winston';
+import type { Logger } from '../../src/observability/logger.js';
+
+/** A logger whose lines the test can read. */
+function recordingLogger(lines: string[]): Logger {
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  return winston.createLogger({ level: 'info', format: winston.format.simple(), transports: [new winston.transports.Stream({ stream })] });
+}
 
 /**
  * sherpa_onnx_asr through a real socket with the real sherpa-onnx-node library, on model files that cannot work
@@ -16,8 +30,9 @@ import { TestClient, until } from '../helpers/ws-client.js';
 
 const MODEL = 'sherpa-onnx-test-broken-2024-01-01';
 
-function useSherpaServer(asrBlock: (root: string) => Record<string, unknown>, prepare?: (root: string) => void): Harness {
+function useSherpaServer(asrBlock: (root: string) => Record<string, unknown>, prepare?: (root: string) => void, logger?: Logger): Harness {
   return useFakeEngineServer({
+    start: logger ? { logger } : undefined,
     prepare: (fixture) => {
       prepare?.(fixture.root);
       editConf(fixture.root, { 'character_config.asr_config.asr_model': 'sherpa_onnx_asr', 'character_config.asr_config.sherpa_onnx_asr': asrBlock(fixture.root) });
@@ -65,7 +80,7 @@ describe('a model that fails to load', () => {
   test('is one clear error frame per voice turn (onnxruntime aborting does not take the server down); text still works', async () => {
     const first = await voiceTurn(harness);
     expect(first.error).toMatch(
-      new RegExp(`^Speech recognition failed: sherpa_onnx_asr: the model failed to load: Load model from .*${MODEL}/model\\.int8\\.onnx failed:Protobuf parsing failed \\(loading it aborted the process\\)$`),
+      new RegExp(`^Speech recognition failed: sherpa_onnx_asr: the model failed to load: Load model from .*${MODEL}/model\\.int8\\.onnx failed:Protobuf parsing failed\\. \\(loading it aborted the process\\)$`),
     );
     await textStillAnswered(harness, first.client);
     await first.client.close();
@@ -148,11 +163,13 @@ describe('a missing model folder, release reachable', () => {
     base = `http://127.0.0.1:${(release.address() as AddressInfo).port}/rel`;
   });
   afterAll(() => new Promise<void>((resolve) => (release.closeAllConnections(), release.close(() => resolve()))));
-  const harness = useSherpaServer(() => senseVoiceBlock({ download_base_url: base }));
+  const logLines: string[] = [];
+  const harness = useSherpaServer(() => senseVoiceBlock({ download_base_url: base }), undefined, recordingLogger(logLines));
 
   test('is downloaded at server start from the release archive, into models/, then loaded', async () => {
     const models = path.join(harness.fixture.root, 'models');
-    await until('the download at start is in place', () => existsSync(path.join(models, MODEL)));
+    await until('the download at start is in place', () => logLines.some((l) => l.includes(`sherpa_onnx_asr: model unpacked into ${path.join(models, MODEL)}`)));
+    expect(logLines.some((l) => l.includes(`downloading ${base}/asr-models/${MODEL}.tar.bz2: `))).toBe(true); // progress
     const { client, error } = await voiceTurn(harness);
     // The archive held a broken model: downloaded and unpacked, then refused by the loader.
     expect(error).toMatch(/^Speech recognition failed: sherpa_onnx_asr: the model failed to load: /);

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { spawn } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
-import { runProgram } from '../run-program.js';
 import { downloadProgressReporter } from './download-progress.js';
 import { ensureModelFolder, type DownloadProgress } from './model-download.js';
 import { SHERPA_LOAD_PROBE_SOURCE, SHERPA_WORKER_SOURCE } from './sherpa-worker-source.js';
@@ -131,9 +131,11 @@ export class SherpaWorkerHost {
   }
 
   private downloadingMessage({ received, total }: DownloadProgress): string {
+    const folder = this.spec.download?.folder;
+    if (total !== undefined && received >= total) return `${this.spec.provider}: its model is being unpacked into ${folder}; try again in a moment`;
     const mb = (b: number) => (b / 1024 / 1024).toFixed(1);
     const done = total ? `${Math.floor((received / total) * 100)}% of ${mb(total)} MB` : `${mb(received)} MB so far`;
-    return `${this.spec.provider}: its model is still being downloaded into ${this.spec.download?.folder} (${done}); try again when it is done`;
+    return `${this.spec.provider}: its model is still being downloaded into ${folder} (${done}); try again when it is done`;
   }
 
   private failAll(err: Error): void {
@@ -188,12 +190,9 @@ export class SherpaWorkerHost {
     const modulePath = spec.modulePath ?? findPackageDir('sherpa-onnx-node');
     if (!modulePath) throw new Error(`${spec.provider}: the sherpa-onnx-node package is not installed (npm install)`);
     if (!this.probed) {
-      try {
-        await runProgram(process.execPath, ['-e', SHERPA_LOAD_PROBE_SOURCE, modulePath, spec.kind, JSON.stringify(spec.config)], signal);
-      } catch (err) {
-        if (signal.aborted) throw abortError(signal);
-        throw new Error(`${spec.provider}: the model failed to load: ${probeFailure((err as Error).message)}`);
-      }
+      const failure = await probeLoad(modulePath, spec, signal);
+      if (signal.aborted) throw abortError(signal);
+      if (failure) throw new Error(`${spec.provider}: the model failed to load: ${failure}`);
       this.probed = true;
     }
     return this.spawnWorker(modulePath, signal);
@@ -202,6 +201,7 @@ export class SherpaWorkerHost {
   private spawnWorker(modulePath: string, signal: AbortSignal): Promise<Worker> {
     const { spec } = this;
     return new Promise<Worker>((resolve, reject) => {
+      if (signal.aborted) return reject(abortError(signal));
       // execArgv: [] — the source is CommonJS even when the parent runs with --input-type=module or loaders.
       const worker = new Worker(SHERPA_WORKER_SOURCE, { eval: true, execArgv: [], workerData: { modulePath, kind: spec.kind, config: spec.config } });
       let loaded = false;
@@ -245,12 +245,28 @@ export class SherpaWorkerHost {
   }
 }
 
-/** What the load probe said (runProgram's "node exited with <code>: <stderr>"), its last lines, and whether it aborted. */
-function probeFailure(message: string): string {
-  const m = /^\S+ exited with (\S+): ([\s\S]*)$/.exec(message);
-  const lines = (m ? m[2]! : message).split('\n').map((l) => l.trim()).filter(Boolean);
-  // A C++ exception that ended the process: its what() is the useful part.
+/**
+ * Loads the model once in a child process (SHERPA_LOAD_PROBE_SOURCE) and says why it failed, or undefined when it
+ * loaded. The host's signal kills it. Only the end of its error output is kept (sherpa-onnx's debug output is long).
+ */
+function probeLoad(modulePath: string, spec: SherpaModelSpec, signal: AbortSignal): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['-e', SHERPA_LOAD_PROBE_SOURCE, modulePath, spec.kind, JSON.stringify(spec.config)], {
+      signal,
+      killSignal: 'SIGKILL',
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString('utf8')).slice(-4096)));
+    child.on('error', (err) => resolve(signal.aborted ? 'aborted' : err.message));
+    child.on('close', (code, killedBy) => resolve(code === 0 ? undefined : probeFailure(stderr, killedBy)));
+  });
+}
+
+/** The probe's last words: a C++ exception's what(), else its last lines; and whether loading killed the process. */
+function probeFailure(stderr: string, killedBy: NodeJS.Signals | null): string {
+  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
   const what = lines.map((l) => /what\(\):\s*(.*)$/.exec(l)?.[1]).filter(Boolean).at(-1);
-  const said = (what ?? lines.slice(-2).join(' ')).slice(0, 300) || 'no message';
-  return m?.[1] === 'null' ? `${said} (loading it aborted the process)` : said;
+  const said = (what ?? lines.slice(-2).join(' ')).slice(0, 400) || 'no message';
+  return killedBy ? `${said} (loading it aborted the process)` : said;
 }
