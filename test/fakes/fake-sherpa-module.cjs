@@ -1,7 +1,8 @@
 // A stand-in for sherpa-onnx-node with its OfflineRecognizer/OfflineTts surface, for tests of the worker host.
 // config.fail: the constructor throws with that message. config.crash: the process aborts (like onnxruntime does on
 // a corrupt model). config.gate: an Int32Array over a SharedArrayBuffer; decode/generate wait until gate[0] is 1,
-// so a test can hold a job "running" for as long as it needs without any timing.
+// so a test can hold a job "running" for as long as it needs without any timing. config.busyMs: decode/generate
+// spend that much CPU (bench/sherpa.ts: a stand-in for a model's compute).
 class Base {
   constructor(config) {
     this.config = config;
@@ -11,6 +12,10 @@ class Base {
   }
   hold() {
     if (this.config.gate) Atomics.wait(this.config.gate, 0, 0);
+    if (this.config.busyMs) {
+      const end = performance.now() + this.config.busyMs;
+      while (performance.now() < end);
+    }
   }
 }
 class OfflineRecognizer extends Base {
