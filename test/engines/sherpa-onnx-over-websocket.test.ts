@@ -179,3 +179,36 @@ describe('a missing model folder, release reachable', () => {
     await client.close();
   }, 30_000);
 });
+
+describe('sherpa_onnx_tts with a voice that fails to load', () => {
+  const logLines: string[] = [];
+  const harness = useFakeEngineServer({
+    start: { logger: recordingLogger(logLines) },
+    prepare: (fixture) => {
+      const voice = path.join(fixture.root, 'models', 'vits-piper-test-broken');
+      writeBrokenModel(voice);
+      editConf(fixture.root, {
+        'character_config.tts_config.tts_model': 'sherpa_onnx_tts',
+        'character_config.tts_config.sherpa_onnx_tts': { vits_model: './models/vits-piper-test-broken/model.int8.onnx', vits_tokens: './models/vits-piper-test-broken/tokens.txt', sid: 0 },
+      });
+    },
+  });
+
+  test('the reply is shown without speech, the log says why, and the next reply is too', async () => {
+    harness.fake.llm = () => ({ tokens: tokens('First sentence. Second one.') });
+    const client = await TestClient.connect(harness.server.wsUrl);
+    await client.ready();
+    for (const round of [1, 2]) {
+      client.frames.length = 0;
+      client.send({ type: 'text-input', text: `hello ${round}`, images: [] });
+      await client.next('backend-synth-complete', 1, 20_000);
+      const audio = client.ofType('audio');
+      expect(audio.map((f) => [f.audio, (f.display_text as { text: string }).text])).toEqual([
+        [null, 'First sentence.'],
+        [null, 'Second one.'],
+      ]);
+    }
+    expect(logLines.some((l) => /sherpa_onnx_tts could not speak "First sentence\.": sherpa_onnx_tts: the model failed to load: Load model from .*Protobuf parsing failed/.test(l))).toBe(true);
+    await client.close();
+  }, 60_000);
+});

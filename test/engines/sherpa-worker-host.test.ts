@@ -102,6 +102,25 @@ describe('sherpa-onnx worker host', () => {
     );
   });
 
+  test('a failed load is not retried on the same files (a sentence each would cost a load); changed files are tried again', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'vas-host-retry-'));
+    try {
+      const model = path.join(dir, 'model.onnx');
+      writeFileSync(model, 'broken');
+      const countFile = path.join(dir, 'loads');
+      const h = host({ ...spec('tts', { fail: 'Protobuf parsing failed', countFile }), files: [{ key: 'vits_model', file: model }] });
+      const speak = () => h.run({ kind: 'tts', text: 'hi', sid: 0, speed: 1 }, new AbortController().signal);
+      await expect(speak()).rejects.toThrow('sherpa_onnx_tts: the model failed to load: Protobuf parsing failed');
+      await expect(speak()).rejects.toThrow('sherpa_onnx_tts: the model failed to load: Protobuf parsing failed');
+      expect(readFileSync(countFile, 'utf8')).toBe('x');
+      writeFileSync(model, 'replaced by the user');
+      await expect(speak()).rejects.toThrow('the model failed to load');
+      expect(readFileSync(countFile, 'utf8')).toBe('xx');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('the worker thread does not keep the process alive: a script that never closes its host still exits', async () => {
     const script = `
       import { SherpaWorkerHost } from ${JSON.stringify(path.join(REPO_ROOT, 'src/engines/sherpa/sherpa-worker-host.ts'))};

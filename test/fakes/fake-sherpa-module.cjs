@@ -2,10 +2,11 @@
 // config.fail: the constructor throws with that message. config.crash: the process aborts (like onnxruntime does on
 // a corrupt model). config.gate: an Int32Array over a SharedArrayBuffer; decode/generate wait until gate[0] is 1,
 // so a test can hold a job "running" for as long as it needs without any timing. config.busyMs: decode/generate
-// spend that much CPU (bench/sherpa.ts: a stand-in for a model's compute).
+// spend that much CPU (bench/sherpa.ts: a stand-in for a model's compute). config.countFile: each load appends a byte.
 class Base {
   constructor(config) {
     this.config = config;
+    if (config.countFile) require('node:fs').appendFileSync(config.countFile, 'x');
     if (config.crash) process.abort();
     if (config.fail) throw new Error(config.fail);
     this.sampleRate = 22050;

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
@@ -71,6 +71,8 @@ export class SherpaWorkerHost {
   private readonly lifetime = new AbortController();
   private log: HostLog | undefined;
   private probed = false;
+  /** The last failed load and the files it was tried on: unchanged files fail at once instead of being tried again. */
+  private failedLoad: { fingerprint: string; error: Error } | undefined;
   /** Set once a download's bytes flow: requests are then answered at once instead of waiting minutes for it. */
   private downloading: DownloadProgress | undefined;
 
@@ -190,9 +192,14 @@ export class SherpaWorkerHost {
     const modulePath = spec.modulePath ?? findPackageDir('sherpa-onnx-node');
     if (!modulePath) throw new Error(`${spec.provider}: the sherpa-onnx-node package is not installed (npm install)`);
     if (!this.probed) {
+      const fingerprint = spec.files.map(({ file }) => `${file}:${statSync(file).size}:${statSync(file).mtimeMs}`).join('|');
+      if (this.failedLoad?.fingerprint === fingerprint) throw this.failedLoad.error;
       const failure = await probeLoad(modulePath, spec, signal);
       if (signal.aborted) throw abortError(signal);
-      if (failure) throw new Error(`${spec.provider}: the model failed to load: ${failure}`);
+      if (failure) {
+        this.failedLoad = { fingerprint, error: new Error(`${spec.provider}: the model failed to load: ${failure}`) };
+        throw this.failedLoad.error;
+      }
       this.probed = true;
     }
     return this.spawnWorker(modulePath, signal);
