@@ -15,7 +15,8 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { SherpaWorkerHost, findPackageDir, type SherpaModelSpec } from '../src/engines/sherpa/sherpa-worker-host.js';
-import { sherpaAsrSpec, sherpaOnnxAsrSchema } from '../src/engines/asr/sherpa-onnx-asr.js';
+import { sherpaAsrSpec } from '../src/engines/asr/sherpa-onnx-asr.js';
+import { sherpaOnnxAsrSchema } from '../src/config/sherpa-onnx-schema.js';
 import { argNumber, median, ms, percentile } from './bench-utils.js';
 
 const JOBS = argNumber('jobs', 12);

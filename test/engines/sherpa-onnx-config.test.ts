@@ -1,8 +1,10 @@
 import path from 'node:path';
 import { loadAppConfig } from '../../src/config/app-config.js';
+import { loadCharacterFile } from '../../src/config/character-files.js';
 import { ConfigError } from '../../src/config/config-error.js';
-import { sherpaAsrSpec, sherpaOnnxAsrSchema } from '../../src/engines/asr/sherpa-onnx-asr.js';
-import { sherpaOnnxTtsSchema, sherpaTtsSpec } from '../../src/engines/tts/sherpa-onnx-tts.js';
+import { sherpaOnnxAsrSchema, sherpaOnnxTtsSchema } from '../../src/config/sherpa-onnx-schema.js';
+import { sherpaAsrSpec } from '../../src/engines/asr/sherpa-onnx-asr.js';
+import { sherpaTtsSpec } from '../../src/engines/tts/sherpa-onnx-tts.js';
 import { buildCharacterRuntime } from '../../src/session/character-runtime.js';
 import { editConf } from '../helpers/engine-config.js';
 import { makeFixtureRoot, REPO_ROOT } from '../helpers/fixture-root.js';
@@ -72,7 +74,7 @@ describe('sherpa_onnx_asr / sherpa_onnx_tts configuration', () => {
     const err = await configError({ 'character_config.asr_config.sherpa_onnx_asr': withoutModel });
     expect(err.file).toBe('conf.yaml');
     expect(err.keyPath).toBe('character_config.asr_config.sherpa_onnx_asr.sense_voice');
-    expect(err.message).toBe('conf.yaml: character_config.asr_config.sherpa_onnx_asr.sense_voice: required for model_type "sense_voice" (the path of its .onnx file)');
+    expect(err.message).toMatch(/^conf\.yaml: character_config\.asr_config\.sherpa_onnx_asr\.sense_voice \(line \d+\): required for model_type "sense_voice" \(the path of its \.onnx file\)$/);
   });
 
   test('an unknown model_type lists the valid ones; tokens is required; a transducer needs its joiner', async () => {
@@ -85,19 +87,35 @@ describe('sherpa_onnx_asr / sherpa_onnx_tts configuration', () => {
     err = await configError({ 'character_config.asr_config.sherpa_onnx_asr': { model_type: 'transducer', encoder: 'e.onnx', decoder: 'd.onnx', tokens: 't.txt' } });
     expect(err.keyPath).toBe('character_config.asr_config.sherpa_onnx_asr.joiner');
     err = await configError({ 'character_config.asr_config.sherpa_onnx_asr': { ...UPSTREAM_ASR, num_threads: 'four' } });
-    expect(err.message).toMatch(/sherpa_onnx_asr\.num_threads: expected number/);
+    expect(err.message).toMatch(/sherpa_onnx_asr\.num_threads \(line \d+\): expected number, got "four"$/);
   });
 
   test('sherpa_onnx_tts: a Kokoro voice needs its voices file; a bad value names the key', async () => {
     let err = await configError({
       'character_config.tts_config.sherpa_onnx_tts': { model_type: 'kokoro', kokoro_model: 'k/model.onnx', kokoro_tokens: 'k/tokens.txt' },
     });
-    expect(err.message).toBe('conf.yaml: character_config.tts_config.sherpa_onnx_tts.kokoro_voices: required for model_type "kokoro" (a file path)');
+    expect(err.message).toMatch(/^conf\.yaml: character_config\.tts_config\.sherpa_onnx_tts\.kokoro_voices \(line \d+\): required for model_type "kokoro" \(a file path\)$/);
     err = await configError({ 'character_config.tts_config.sherpa_onnx_tts': { ...UPSTREAM_TTS, provider: 'tpu' } });
     expect(err.keyPath).toBe('character_config.tts_config.sherpa_onnx_tts.provider');
     const { vits_model: _m, ...noModel } = UPSTREAM_TTS;
     err = await configError({ 'character_config.tts_config.sherpa_onnx_tts': noModel });
     expect(err.keyPath).toBe('character_config.tts_config.sherpa_onnx_tts.vits_model');
+  });
+
+  test('a block is validated when present, as upstream does, even when another engine is chosen; a character file is named', async () => {
+    let err = await configError({ 'character_config.asr_config.asr_model': 'pocketsphinx_asr', 'character_config.asr_config.sherpa_onnx_asr': { ...UPSTREAM_ASR, use_itn: 'yes' } });
+    expect(err.keyPath).toBe('character_config.asr_config.sherpa_onnx_asr.use_itn');
+    editConf(fixture.root, { 'character_config.asr_config.sherpa_onnx_asr': UPSTREAM_ASR });
+    fixture.write('characters/whisper_voice.yaml', "character_config:\n  conf_name: 'whisper_voice'\n  conf_uid: 'whisper_voice_001'\n  asr_config:\n    asr_model: 'sherpa_onnx_asr'\n    sherpa_onnx_asr:\n      model_type: 'whisper'\n      whisper_encoder: './models/w/encoder.onnx'\n");
+    const app = await loadAppConfig({ root: fixture.root, packageRoot: REPO_ROOT });
+    err = await loadCharacterFile(app, 'whisper_voice.yaml').then(
+      () => undefined as never,
+      (e: ConfigError) => e,
+    );
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.file).toBe('characters/whisper_voice.yaml');
+    // Merged over conf.yaml's block, so tokens is there; the decoder a whisper model needs is not.
+    expect(err.keyPath).toBe('character_config.asr_config.sherpa_onnx_asr.whisper_decoder');
   });
 
   test("the recogniser config sherpa-onnx gets: paths from the config's folder, the folder under models/ downloadable", () => {

@@ -3,7 +3,8 @@ import type { AsrEngine } from './asr-engine.js';
 import { findProgram } from '../find-program.js';
 import { openAiCompatibleAsr } from './openai-compatible-asr.js';
 import { pocketsphinxAsr } from './pocketsphinx-asr.js';
-import { sherpaOnnxAsr, sherpaOnnxAsrSchema } from './sherpa-onnx-asr.js';
+import { sherpaOnnxAsrSchema } from '../../config/sherpa-onnx-schema.js';
+import { sherpaOnnxAsr } from './sherpa-onnx-asr.js';
 
 export interface AsrChoice {
   engine?: AsrEngine;

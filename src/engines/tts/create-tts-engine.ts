@@ -3,7 +3,8 @@ import { findProgram } from '../find-program.js';
 import { edgeTtsEngine } from './edge-tts.js';
 import { espeakTtsEngine } from './espeak-tts.js';
 import { openAiTtsEngine } from './openai-tts.js';
-import { sherpaOnnxTts, sherpaOnnxTtsSchema } from './sherpa-onnx-tts.js';
+import { sherpaOnnxTtsSchema } from '../../config/sherpa-onnx-schema.js';
+import { sherpaOnnxTts } from './sherpa-onnx-tts.js';
 import { silentEngine, type TtsEngine } from './tts-engine.js';
 
 export interface TtsChoice {
