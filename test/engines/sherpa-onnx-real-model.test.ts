@@ -106,8 +106,10 @@ const SENTENCE = 'Hello, what is your name?';
     await client.ready();
     for (let i = 0; i < samples.length; i += 4096) client.send({ type: 'mic-audio-data', audio: samples.slice(i, i + 4096) });
     client.send({ type: 'mic-audio-end', images: [] });
-    const heard = await client.next('user-input-transcription', 1, 120_000);
-    expect(heard.text).toMatch(expectWords);
+    const answered = (f: { type: string }) => f.type === 'user-input-transcription' || f.type === 'error';
+    await client.waitUntil((frames) => frames.some(answered), 120_000, 'a transcription or an error');
+    expect(client.ofType('error')).toEqual([]); // a failure shows its message here, not after a timeout
+    expect(client.ofType('user-input-transcription')[0]!.text).toMatch(expectWords);
     await client.close();
   }, 180_000);
 });
