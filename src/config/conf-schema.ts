@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { sherpaOnnxAsrSchema, sherpaOnnxTtsSchema } from './sherpa-onnx-schema.js';
 
 /**
  * The schema of `conf.yaml` and of the character alternates in `characters/`, as upstream Open-LLM-VTuber defines it
@@ -100,7 +101,7 @@ export const ASR_MODELS = [
   'pocketsphinx_asr',
 ] as const;
 
-export const asrConfigSchema = z.object({ asr_model: z.enum(ASR_MODELS) }).catchall(z.unknown());
+export const asrConfigSchema = z.object({ asr_model: z.enum(ASR_MODELS), sherpa_onnx_asr: sherpaOnnxAsrSchema.optional() }).catchall(z.unknown());
 
 export const TTS_MODELS = [
   'azure_tts',
@@ -126,7 +127,7 @@ export const TTS_MODELS = [
   'silent_tts',
 ] as const;
 
-export const ttsConfigSchema = z.object({ tts_model: z.enum(TTS_MODELS) }).catchall(z.unknown());
+export const ttsConfigSchema = z.object({ tts_model: z.enum(TTS_MODELS), sherpa_onnx_tts: sherpaOnnxTtsSchema.optional() }).catchall(z.unknown());
 
 export const vadConfigSchema = z
   .object({

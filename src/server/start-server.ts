@@ -23,6 +23,7 @@ import { toolServersMachine } from '../../machines/tool-servers.machine.js';
 import { sharedToolServerMachine } from '../../machines/shared-tool-server.machine.js';
 import { createMcpServerActor } from '../mcp/mcp-server-actor.js';
 import { ToolProcesses } from '../mcp/tool-processes.js';
+import { closeSherpaHosts, isPreparable } from '../engines/sherpa/sherpa-hosts.js';
 
 export type SessionActorOverrides = Partial<ReturnType<typeof createSessionActors>>;
 
@@ -72,6 +73,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const ollamaModels = new OllamaModelsInUse();
   const baseCharacter = await buildCharacterRuntime(app, app.baseCharacter, toolLists, { logger, ollamaModels });
   for (const warning of baseCharacter.runtime.warnings) logger.warn(`${baseCharacter.file}: ${warning}`);
+  // Local models (sherpa-onnx) download and load now, not on the first voice turn.
+  for (const engine of [baseCharacter.runtime.asr, baseCharacter.runtime.tts]) if (isPreparable(engine)) engine.prepare(logger);
   const history = new HistoryStore(app.paths.chatHistory);
   // Tool server process groups being ended; stop() waits for them.
   const toolProcesses = new ToolProcesses();
@@ -136,7 +139,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         // Sessions are gone; the words of their last turns are still being written, tool servers still ending. Ollama
         // models of `unload_at_exit` are unloaded meanwhile, within their own bound.
         const unloading = unloadOllamaModels(ollamaModels.list(), app.system.ollama_unload_timeout_seconds * 1000, logger);
-        await Promise.all([closed, history.flush(), toolProcesses.drain(), unloading]);
+        await Promise.all([closed, history.flush(), toolProcesses.drain(), unloading, closeSherpaHosts()]);
       })();
       return stopping;
     },

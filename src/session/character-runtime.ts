@@ -151,7 +151,7 @@ export async function buildCharacterRuntime(
   const ttsBlock = config.tts_config[ttsModel] ?? (ttsModel === 'gpt_sovits_tts' ? config.tts_config.gpt_sovits : undefined);
   let tts;
   try {
-    tts = createTtsEngine(ttsModel, ttsBlock, { timeoutMs });
+    tts = createTtsEngine(ttsModel, ttsBlock, { timeoutMs }, app.paths.root);
   } catch (err) {
     throw blockError(file, `character_config.tts_config.${ttsModel}`, err);
   }
@@ -172,7 +172,7 @@ export async function buildCharacterRuntime(
   const asrModel = config.asr_config.asr_model;
   let asr;
   try {
-    asr = createAsrEngine(asrModel, config.asr_config[asrModel]);
+    asr = createAsrEngine(asrModel, config.asr_config[asrModel], app.paths.root);
   } catch (err) {
     throw blockError(file, `character_config.asr_config.${asrModel}`, err);
   }

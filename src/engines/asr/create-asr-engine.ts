@@ -3,6 +3,8 @@ import type { AsrEngine } from './asr-engine.js';
 import { findProgram } from '../find-program.js';
 import { openAiCompatibleAsr } from './openai-compatible-asr.js';
 import { pocketsphinxAsr } from './pocketsphinx-asr.js';
+import { sherpaOnnxAsrSchema } from '../../config/sherpa-onnx-schema.js';
+import { sherpaOnnxAsr } from './sherpa-onnx-asr.js';
 
 export interface AsrChoice {
   engine?: AsrEngine;
@@ -31,7 +33,9 @@ const pocketsphinxSchema = z.looseObject({
   dict: z.string().optional(),
 });
 
-export function createAsrEngine(model: string, block: unknown): AsrChoice {
+/** `root` is the folder relative model paths start from (upstream: the working directory). */
+export function createAsrEngine(model: string, block: unknown, root = process.cwd()): AsrChoice {
+  if (model === 'sherpa_onnx_asr') return { engine: sherpaOnnxAsr(sherpaOnnxAsrSchema.parse(block ?? {}), root) };
   if (model === 'pocketsphinx_asr') {
     const c = pocketsphinxSchema.parse(block ?? {});
     const program = findProgram(c.program ?? 'pocketsphinx_continuous') ?? (c.program?.includes('/') ? c.program : undefined);
@@ -49,6 +53,6 @@ export function createAsrEngine(model: string, block: unknown): AsrChoice {
     return { engine: openAiCompatibleAsr({ provider: model, baseUrl: c.base_url, apiKey: c.api_key, model: c.model, language: c.lang || undefined }) };
   }
   return {
-    warning: `speech recognition "${model}" is not supported yet by this server; voice input cannot be understood (supported: openai_compatible_asr, groq_whisper_asr, pocketsphinx_asr), type instead`,
+    warning: `speech recognition "${model}" is not supported yet by this server; voice input cannot be understood (supported: sherpa_onnx_asr, openai_compatible_asr, groq_whisper_asr, pocketsphinx_asr), type instead`,
   };
 }

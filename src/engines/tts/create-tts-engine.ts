@@ -5,6 +5,8 @@ import { espeakTtsEngine } from './espeak-tts.js';
 import type { HttpEngineOptions } from './http-synthesis.js';
 import { HTTP_TTS_ENGINES } from './http-tts-engines.js';
 import { openAiTtsEngine } from './openai-tts.js';
+import { sherpaOnnxTtsSchema } from '../../config/sherpa-onnx-schema.js';
+import { sherpaOnnxTts } from './sherpa-onnx-tts.js';
 import { silentEngine, type TtsEngine } from './tts-engine.js';
 
 export interface TtsChoice {
@@ -37,7 +39,8 @@ const edgeSchema = z.looseObject({
 });
 
 /** Builds the engine named by `tts_model` from its block; never fails a character: no engine means silent payloads. */
-export function createTtsEngine(model: string, block: unknown, options: HttpEngineOptions = {}): TtsChoice {
+export function createTtsEngine(model: string, block: unknown, options: HttpEngineOptions = {}, root = process.cwd()): TtsChoice {
+  if (model === 'sherpa_onnx_tts') return { engine: sherpaOnnxTts(sherpaOnnxTtsSchema.parse(block ?? {}), root) };
   const httpEngine = HTTP_TTS_ENGINES[model];
   if (httpEngine) return { engine: httpEngine(block, options) };
   if (model === 'edge_tts') {
@@ -64,6 +67,6 @@ export function createTtsEngine(model: string, block: unknown, options: HttpEngi
   if (model === 'silent_tts') return { engine: silentEngine() };
   return {
     engine: silentEngine(model),
-    warning: `${model} is not supported yet by this server, so replies are shown without speech (supported: edge_tts, openai_tts, ${Object.keys(HTTP_TTS_ENGINES).join(', ')}, espeak_tts, silent_tts)`,
+    warning: `${model} is not supported yet by this server, so replies are shown without speech (supported: edge_tts, openai_tts, sherpa_onnx_tts, ${Object.keys(HTTP_TTS_ENGINES).join(', ')}, espeak_tts, silent_tts)`,
   };
 }
