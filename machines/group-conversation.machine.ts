@@ -138,7 +138,7 @@ export const groupConversationMachine = setup({
         onError: {
           target: 'done',
           actions: sendParent(({ context, event }) =>
-            deliver(context.initiatorUid, [{ type: 'error', message: `Speech recognition failed: ${(event.error as Error)?.message ?? String(event.error)}` }]),
+            deliver(context.initiatorUid, [{ type: 'error', code: 'asr', message: `Speech recognition failed: ${(event.error as Error)?.message ?? String(event.error)}` }]),
           ),
         },
       },
@@ -219,7 +219,7 @@ export const groupConversationMachine = setup({
           actions: [
             sendParent(({ event }) =>
               deliver('all', [
-                { type: 'error', message: `Error in conversation: ${(event.error as Error)?.message ?? String(event.error)}` },
+                { type: 'error', code: 'conversation', message: `Error in conversation: ${(event.error as Error)?.message ?? String(event.error)}` },
                 { type: 'control', text: 'conversation-chain-end' },
               ]),
             ),

@@ -238,7 +238,7 @@ export const sessionMachine = setup({
       const samples = context.mic.samples + event.frame.audio.length;
       if (samples > context.limits.micMaxSamples) {
         const seconds = Math.round(context.limits.micMaxSamples / 16000);
-        const frame: ServerFrame = { type: 'error', message: `Voice input longer than ${seconds} s was dropped; please speak in shorter parts` };
+        const frame: ServerFrame = { type: 'error', code: 'mic_too_long', message: `Voice input longer than ${seconds} s was dropped; please speak in shorter parts` };
         enqueue.sendTo('socket', { type: 'socket.send', frame } satisfies SocketCommand);
         enqueue.assign({ mic: { chunks: [], samples: 0 } });
         return;
@@ -248,7 +248,7 @@ export const sessionMachine = setup({
     clearMic: assign({ mic: { chunks: [], samples: 0 } }),
     reportNoMicAudio: sendTo('socket', {
       type: 'socket.send',
-      frame: { type: 'error', message: 'mic-audio-end arrived without any mic-audio-data: there is nothing to transcribe' },
+      frame: { type: 'error', code: 'no_mic_audio', message: 'mic-audio-end arrived without any mic-audio-data: there is nothing to transcribe' },
     } satisfies SocketCommand),
     /** A turn replaced by new input: memory and history get the interrupt, the client the chain-end it was owed. */
     closeReplacedTurn: enqueueActions(({ context, enqueue }) => {
@@ -375,7 +375,7 @@ export const sessionMachine = setup({
     // Whatever a running turn had said is kept in the history before everything stops.
     'socket.closed': { target: '.disconnected', actions: 'saveUnfinishedTurn' },
     'server.shutdown': { target: '.disconnected', actions: 'saveUnfinishedTurn' },
-    'client.invalid': { actions: { type: 'send', params: ({ event }) => ({ type: 'error', message: event.message }) } },
+    'client.invalid': { actions: { type: 'send', params: ({ event }) => ({ type: 'error', code: 'invalid_frame', message: event.message }) } },
     'client.heartbeat': { actions: { type: 'send', params: { type: 'heartbeat-ack' } } },
     'client.request-init-config': {
       guard: 'hasCharacter',
@@ -438,7 +438,7 @@ export const sessionMachine = setup({
     'client.create-new-history': { guard: 'hasCharacter', actions: 'startQuery' },
     'client.fetch-and-set-history': { guard: 'hasCharacter', actions: 'startQuery' },
     'client.delete-history': { guard: 'hasCharacter', actions: 'startQuery' },
-    'history.failed': { actions: { type: 'send', params: ({ event }) => ({ type: 'error', message: event.message }) } },
+    'history.failed': { actions: { type: 'send', params: ({ event }) => ({ type: 'error', code: 'history', message: event.message }) } },
     // A query child's output is its reply frame (and maybe a new history or memory); then the child is released.
     'xstate.done.actor.query.*': {
       actions: [
@@ -449,7 +449,7 @@ export const sessionMachine = setup({
     },
     'xstate.error.actor.query.*': {
       actions: [
-        { type: 'send', params: ({ event }) => ({ type: 'error', message: errorText(event.error) }) },
+        { type: 'send', params: ({ event }) => ({ type: 'error', code: 'query_failed', message: errorText(event.error) }) },
         { type: 'releaseQuery', params: ({ event }) => event.actorId },
       ],
     },
@@ -482,9 +482,9 @@ export const sessionMachine = setup({
       actions: enqueueActions(({ event, enqueue }) => {
         const type = event.type.slice('client.'.length);
         if (NOT_YET.has(event.type)) {
-          enqueue({ type: 'send', params: { type: 'error', message: `"${type}" is not supported yet by this server` } });
+          enqueue({ type: 'send', params: { type: 'error', code: 'not_supported', message: `"${type}" is not supported yet by this server` } });
         } else if (TURN_TRIGGERS.has(event.type)) {
-          enqueue({ type: 'send', params: { type: 'error', message: `"${type}" arrived during a character switch; send it again once the new character is loaded` } });
+          enqueue({ type: 'send', params: { type: 'error', code: 'busy_switching', message: `"${type}" arrived during a character switch; send it again once the new character is loaded` } });
         }
       }),
     },
@@ -508,7 +508,7 @@ export const sessionMachine = setup({
           target: 'disconnected',
           actions: {
             type: 'send',
-            params: ({ event }) => ({ type: 'error', message: `Session setup failed: ${errorText(event.error)}` }),
+            params: ({ event }) => ({ type: 'error', code: 'session_setup', message: `Session setup failed: ${errorText(event.error)}` }),
           },
         },
       },
@@ -575,7 +575,7 @@ export const sessionMachine = setup({
             onError: {
               target: 'idle',
               actions: [
-                { type: 'send', params: ({ event }) => ({ type: 'error', message: `Conversation error: ${errorText(event.error)}` }) },
+                { type: 'send', params: ({ event }) => ({ type: 'error', code: 'conversation', message: `Conversation error: ${errorText(event.error)}` }) },
                 { type: 'send', params: { type: 'control', text: 'conversation-chain-end' } },
                 assign({ trigger: null }),
               ],
@@ -648,7 +648,7 @@ export const sessionMachine = setup({
           actions: [
             {
               type: 'send',
-              params: ({ event }) => ({ type: 'error', message: `Error switching configuration: ${errorText(event.error)}` }),
+              params: ({ event }) => ({ type: 'error', code: 'switch_failed', message: `Error switching configuration: ${errorText(event.error)}` }),
             },
             { type: 'send', params: ({ context }) => modelAndConf(context.character!, context.clientUid) },
             assign({ pendingFile: null }),

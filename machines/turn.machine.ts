@@ -369,7 +369,7 @@ export const turnMachine = setup({
           target: 'finishing',
           actions: {
             type: 'sendFrame',
-            params: ({ event }) => ({ type: 'error', message: `Speech recognition failed: ${(event.error as Error)?.message ?? String(event.error)}` }),
+            params: ({ event }) => ({ type: 'error', code: 'asr', message: `Speech recognition failed: ${(event.error as Error)?.message ?? String(event.error)}` }),
           },
         },
       },
@@ -379,14 +379,14 @@ export const turnMachine = setup({
     },
     listingTools: {
       invoke: { src: 'toolList', input: ({ context }) => ({ toolbox: context.tools!.toolbox }) },
-      after: { toolboxSilence: { target: 'thinking', actions: { type: 'sendFrame', params: { type: 'error', message: 'MCP: the tools did not answer; replying without them' } } } },
+      after: { toolboxSilence: { target: 'thinking', actions: { type: 'sendFrame', params: { type: 'error', code: 'mcp', message: 'MCP: the tools did not answer; replying without them' } } } },
       on: {
         'tools.listed': {
           target: 'thinking',
           actions: [
             assign({ toolList: ({ event }) => event.tools }),
             enqueueActions(({ event, enqueue }) => {
-              for (const problem of event.problems) enqueue({ type: 'sendFrame', params: { type: 'error', message: `MCP: ${problem}` } });
+              for (const problem of event.problems) enqueue({ type: 'sendFrame', params: { type: 'error', code: 'mcp', message: `MCP: ${problem}` } });
             }),
           ],
         },
@@ -420,7 +420,7 @@ export const turnMachine = setup({
           {
             target: 'speaking',
             actions: [
-              { type: 'sendFrame', params: ({ event }) => ({ type: 'error', message: `Error processing agent response: ${event.message}` }) },
+              { type: 'sendFrame', params: ({ event }) => ({ type: 'error', code: 'llm', message: `Error processing agent response: ${event.message}` }) },
               'finishText',
             ],
           },

@@ -2,6 +2,7 @@ import type { ModelInfo } from '../config/model-dict.js';
 import type { ConfigFileEntry } from '../config/character-files.js';
 import type { HistoryMessage } from '../history/history-format.js';
 import type { HistorySummary } from '../history/history-store.js';
+import type { ErrorFrame } from './error-codes.js';
 
 /** One sentence of a reply (PROTOCOL §4.3). `audio` is a base64 16-bit PCM WAV, or null for a silent payload. */
 export interface AudioFrame {
@@ -49,4 +50,5 @@ export type ServerFrame =
   | { type: 'force-new-message' }
   /** A group conversation was interrupted by a member (PROTOCOL §5.4): every member's client stops its playback. */
   | { type: 'interrupt-signal'; text: 'conversation-interrupted' }
-  | { type: 'error'; message: string };
+  /** `message` is what clients show; `code` (error-codes.ts) is stable and what metrics count. */
+  | ErrorFrame;

@@ -29,7 +29,7 @@ export function createViewerSocket(logger: Logger, pingIntervalMs: number) {
       if (parsed.ok) sendBack({ type: 'viewer.frame', viewerId: input.viewerId, frame: parsed.frame });
       else {
         log.warn(`rejected frame: ${parsed.message}`);
-        if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'error', message: parsed.message } satisfies ServerFrame));
+        if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'error', code: 'invalid_frame', message: parsed.message } satisfies ServerFrame));
       }
     });
     ws.on('error', (err) => log.warn(`socket error: ${err.message}`));
