@@ -4,6 +4,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { AppPaths } from '../config/app-config.js';
 import { listLive2dModels } from '../assets/live2d-catalog.js';
 import { landingPage } from './landing-page.js';
+import { resolveInsideRoot } from './real-path.js';
 import { mountSessionsPage } from './sessions-page.js';
 import type { SessionBoard } from '../observability/session-board.js';
 
@@ -38,7 +39,8 @@ function cors(req: Request, res: Response, next: NextFunction) {
 /**
  * Static files as upstream serves them (`Access-Control-Allow-Origin: *`, `.js` as application/javascript),
  * never outside their folder: traversal segments, encoded separators and NUL bytes are refused before the
- * file system is touched, and dot files are not served.
+ * file system is touched, dot files are not served, and a file whose real path (symlinks resolved) is outside
+ * the folder's real path is not found.
  */
 function staticFolder(dir: string, filter?: (file: string) => boolean, index: string[] | false = false) {
   const serve = express.static(dir, {
@@ -61,7 +63,17 @@ function staticFolder(dir: string, filter?: (file: string) => boolean, index: st
       res.status(403).type('text/plain').send('Forbidden file type');
       return;
     }
-    serve(req, res, next);
+    // Symlinks are followed only while they stay inside the folder's real path (a model folder is a download).
+    resolveInsideRoot(dir, decodeURIComponent(req.path), index || []).then(
+      (verdict) => {
+        if (verdict.kind === 'outside') {
+          res.status(404).type('text/plain').send('Not found');
+          return;
+        }
+        serve(req, res, next);
+      },
+      next,
+    );
   };
 }
 
