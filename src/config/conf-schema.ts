@@ -28,6 +28,8 @@ export const systemConfigSchema = z.object({
   // --- keys of this server (not upstream) ---
   /** Origins allowed to open /client-ws besides the page's own, loopback and the Electron app (README "Origins"). */
   allowed_origins: z.array(z.string()).default([]),
+  /** Host names this server may be addressed by besides loopback, IP addresses and this machine's name (DNS rebinding). */
+  allowed_hosts: z.array(z.string()).default([]),
   /** Largest inbound WebSocket frame; larger closes that socket with 1009 (upstream: Uvicorn's 16 MiB). */
   ws_max_payload_bytes: z.number().int().min(1024).default(16 * 1024 * 1024),
   /** Protocol-level ping interval; a peer that misses a pong for one interval is dropped (Uvicorn: 20 s). 0 = off. */
