@@ -48,6 +48,8 @@ export const systemConfigSchema = z.object({
   mic_max_seconds: z.number().positive().default(60),
   /** /proxy-ws: the longest one queued input holds the queue when the session does not end its reply. */
   proxy_turn_timeout_seconds: z.number().positive().default(120),
+  /** /proxy-ws: the longest the session may take to answer one viewer request (history, configs…). */
+  proxy_request_timeout_seconds: z.number().positive().default(15),
   /** Largest chat group (upstream had no limit). */
   group_max_members: z.number().int().min(2).default(8),
   /** Rounds of a group conversation: each member's character speaks once per round (upstream's never ended, D17). */

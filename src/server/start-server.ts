@@ -77,7 +77,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       session: sessionMachine.provide({ actors: { ...sessionActors, socketBridge: createProxyBridge() } }),
       viewer: createViewerSocket(logger, app.system.ws_ping_interval_seconds * 1000),
     },
-    delays: { turnBound: app.system.proxy_turn_timeout_seconds * 1000 },
+    delays: { turnBound: app.system.proxy_turn_timeout_seconds * 1000, requestBound: app.system.proxy_request_timeout_seconds * 1000 },
   });
   const metrics = createMetrics(census, sessionCount);
   const board = new SessionBoard(census);
