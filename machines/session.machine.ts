@@ -13,6 +13,7 @@ import { emptyIdPool, idSuffix, releaseId, takeId, type IdPool } from './id-pool
 import type { GroupEvent, GroupTrigger, GroupTurnReply, GroupTurnRequest, Membership, SessionGroupEvent } from './group-protocol.js';
 import { toolboxMachine } from './toolbox.machine.js';
 import { turnMachine, type TurnInput, type TurnOutput, type TurnOutputEvent, type TurnTrigger } from './turn.machine.js';
+import type { EngineDeadlines } from './engine-deadlines.js';
 
 /**
  * One actor per connected client (`/client-ws`). Everything the client causes to run is a child of this actor,
@@ -83,6 +84,8 @@ export interface SessionLimits {
   mcpMaxSteps: number;
   /** Bound on an MCP server's start and on one tool call. */
   mcpCallTimeoutMs: number;
+  /** Bounds on each engine wait of a turn (default: DEFAULT_ENGINE_DEADLINES). */
+  deadlines?: EngineDeadlines;
 }
 
 export interface SessionSetup {
@@ -329,7 +332,7 @@ export const sessionMachine = setup({
     /** Conversation input of a group member starts (or queues) a group conversation instead of a turn of its own. */
     toGroup: enqueueActions(({ context, enqueue }, trigger: TurnTrigger) => {
       const runtime = context.character!.runtime;
-      const input: GroupTrigger = { trigger, humanName: context.character!.config.human_name, asr: runtime.asr, asrUnavailable: runtime.asrUnavailable };
+      const input: GroupTrigger = { trigger, humanName: context.character!.config.human_name, asr: runtime.asr, asrUnavailable: runtime.asrUnavailable, deadlines: context.limits.deadlines };
       enqueue.sendTo(context.group!.ref, { type: 'group.input', uid: context.clientUid, input } satisfies GroupEvent);
     }),
     /** A running turn was cut short: memory and history keep what the user heard of it, then the interrupt marker. */
@@ -737,6 +740,7 @@ export function turnInput(context: SessionContext, toolbox?: AnyActorRef): TurnI
     asrUnavailable: runtime.asrUnavailable,
     ttsConcurrency: context.limits.ttsConcurrency,
     playbackSlackMs: context.limits.playbackSlackMs,
+    deadlines: context.limits.deadlines,
     ...(tools ? { tools } : {}),
   };
 }

@@ -8,6 +8,7 @@ import { flushToolJson, initialToolJson, scanToolJson, type ToolJsonState } from
 import { promptModeSystem } from '../src/mcp/tool-catalog.js';
 import type { ServerFrame, ToolCallStatusFrame } from '../src/protocol/server-frames.js';
 import type { ToolboxReply } from './toolbox.machine.js';
+import { DEFAULT_ENGINE_DEADLINES, engineName, formatBound, type EngineDeadlines } from './engine-deadlines.js';
 import { ttsPipelineMachine, type PipelineOutputEvent, type SpeechJob } from './tts-pipeline.machine.js';
 
 /**
@@ -62,6 +63,8 @@ export interface TurnInput {
   ttsConcurrency: number;
   playbackSlackMs: number;
   tools?: TurnTools;
+  /** Bounds on each engine wait (defaults: DEFAULT_ENGINE_DEADLINES). */
+  deadlines?: EngineDeadlines;
 }
 
 export interface TurnOutput {
@@ -76,6 +79,7 @@ export interface TurnOutput {
 }
 
 export interface TurnContext extends TurnInput {
+  deadlines: EngineDeadlines;
   userText: string;
   splitter: SplitterState;
   reply: string;
@@ -265,6 +269,12 @@ export const turnMachine = setup({
     })),
   },
   delays: {
+    /** The model's first output of a call (each call of a tool round has its own). */
+    llmFirstOutput: ({ context }) => context.deadlines.llmFirstOutputMs,
+    /** The model's silence between two chunks once it has started. */
+    llmIdle: ({ context }) => context.deadlines.llmIdleMs,
+    /** One transcription of the user's voice. */
+    transcription: ({ context }) => context.deadlines.transcriptionMs,
     /** The bound on the wait for the client's playback (D2): the audio sent plus a slack. */
     playbackDeadline: ({ context }) => Math.round(context.audioMs + context.playbackSlackMs),
     /**
@@ -291,6 +301,7 @@ export const turnMachine = setup({
   id: 'turn',
   context: ({ input }) => ({
     ...input,
+    deadlines: input.deadlines ?? DEFAULT_ENGINE_DEADLINES,
     userText: input.trigger.kind === 'text' ? input.trigger.text : '',
     splitter: initialSplitter(),
     reply: '',
@@ -310,7 +321,12 @@ export const turnMachine = setup({
   invoke: {
     id: 'tts',
     src: 'ttsPipeline',
-    input: ({ context }) => ({ concurrency: context.ttsConcurrency, speaker: context.speaker, engine: context.engines.tts }),
+    input: ({ context }) => ({
+      concurrency: context.ttsConcurrency,
+      speaker: context.speaker,
+      engine: context.engines.tts,
+      synthesisDeadlineMs: context.deadlines.synthesisMs,
+    }),
   },
   on: {
     // Payloads arrive from the pipeline already in sentence order.
@@ -373,6 +389,20 @@ export const turnMachine = setup({
           },
         },
       },
+      // Leaving the state stops (aborts) the recognition.
+      after: {
+        transcription: {
+          target: 'finishing',
+          actions: {
+            type: 'sendFrame',
+            params: ({ context }) => ({
+              type: 'error',
+              code: 'asr_timeout',
+              message: `Speech recognition failed: ${engineName(context.engines.asr, 'the speech recognizer')} did not answer within ${formatBound(context.deadlines.transcriptionMs)}`,
+            }),
+          },
+        },
+      },
     },
     listingOrThinking: {
       always: [{ guard: 'hasToolbox', target: 'listingTools' }, { target: 'thinking' }],
@@ -399,9 +429,51 @@ export const turnMachine = setup({
         src: 'llmStream',
         input: ({ context }) => ({ engine: context.engines.llm, request: llmRequest(context), clientUid: context.clientUid }),
       },
+      // Each wait on the model is bounded: its first output, then the silence between two chunks. On expiry the
+      // request is aborted (leaving the state stops it) and the turn ends with what was said.
+      initial: 'awaitingFirstOutput',
+      states: {
+        awaitingFirstOutput: {
+          on: { 'llm.delta': { target: 'streaming', actions: { type: 'takeDelta', params: ({ event }) => ({ text: event.text }) } } },
+          after: {
+            llmFirstOutput: {
+              target: '#turn.speaking',
+              actions: [
+                {
+                  type: 'sendFrame',
+                  params: ({ context }) => ({
+                    type: 'error',
+                    code: 'llm_timeout',
+                    message: `Error processing agent response: ${engineName(context.engines.llm, 'the language model')} sent nothing within ${formatBound(context.deadlines.llmFirstOutputMs)}`,
+                  }),
+                },
+                'finishText',
+              ],
+            },
+          },
+        },
+        streaming: {
+          // Prompt mode: once the JSON of a tool call is complete (pendingCalls), the rest of the answer is not wanted.
+          on: { 'llm.delta': { target: 'streaming', reenter: true, actions: { type: 'takeDelta', params: ({ event }) => ({ text: event.text }) } } },
+          after: {
+            llmIdle: {
+              target: '#turn.speaking',
+              actions: [
+                {
+                  type: 'sendFrame',
+                  params: ({ context }) => ({
+                    type: 'error',
+                    code: 'llm_timeout',
+                    message: `Error processing agent response: ${engineName(context.engines.llm, 'the language model')} stopped sending for ${formatBound(context.deadlines.llmIdleMs)}; the reply ends here`,
+                  }),
+                },
+                'finishText',
+              ],
+            },
+          },
+        },
+      },
       on: {
-        // Prompt mode: once the JSON of a tool call is complete (pendingCalls), the rest of the answer is not wanted.
-        'llm.delta': { actions: { type: 'takeDelta', params: ({ event }) => ({ text: event.text }) } },
         'llm.done': [
           { guard: 'nativeCalls', actions: assign({ pendingCalls: ({ event }) => event.toolCalls ?? [] }) },
           { target: 'speaking', actions: 'finishText' },

@@ -54,6 +54,12 @@ export const systemConfigSchema = z.object({
   group_max_members: z.number().int().min(2).default(8),
   /** Rounds of a group conversation: each member's character speaks once per round (upstream's never ended, D17). */
   group_conversation_rounds: z.number().int().min(1).default(1),
+  /** Engine deadlines (upstream waited for ever): the model's first output, its silence between chunks … */
+  llm_first_output_timeout_seconds: z.number().positive().default(120),
+  llm_idle_timeout_seconds: z.number().positive().default(60),
+  /** … one sentence synthesised, one utterance transcribed. */
+  tts_timeout_seconds: z.number().positive().default(60),
+  asr_timeout_seconds: z.number().positive().default(60),
   /** Rounds of tool calls the model may make in one reply (upstream had no cap, §8 #11). */
   mcp_max_tool_steps: z.number().int().min(1).default(8),
   /** Bound on starting an MCP server and on one tool call, unless mcp_servers.json sets the server's `timeout`. */

@@ -2,6 +2,7 @@ import { fromPromise } from 'xstate';
 import { turnMachine } from '../../machines/turn.machine.js';
 import { ttsPipelineMachine } from '../../machines/tts-pipeline.machine.js';
 import type { QueryResult, SessionLimits, SessionSetup } from '../../machines/session.machine.js';
+import type { EngineDeadlines } from '../../machines/engine-deadlines.js';
 import type { HistoryStore } from '../history/history-store.js';
 import { createHistoryActors } from './history-actors.js';
 import type { AppConfig } from '../config/app-config.js';
@@ -37,6 +38,17 @@ export function sessionLimits(app: AppConfig): SessionLimits {
     groupRounds: app.system.group_conversation_rounds,
     mcpMaxSteps: app.system.mcp_max_tool_steps,
     mcpCallTimeoutMs: app.system.mcp_call_timeout_seconds * 1000,
+    deadlines: engineDeadlines(app),
+  };
+}
+
+/** system_config's engine bounds, for the turn and the group conversation. */
+export function engineDeadlines(app: AppConfig): EngineDeadlines {
+  return {
+    llmFirstOutputMs: app.system.llm_first_output_timeout_seconds * 1000,
+    llmIdleMs: app.system.llm_idle_timeout_seconds * 1000,
+    synthesisMs: app.system.tts_timeout_seconds * 1000,
+    transcriptionMs: app.system.asr_timeout_seconds * 1000,
   };
 }
 
