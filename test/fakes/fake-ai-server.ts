@@ -44,8 +44,16 @@ export interface FakeAiServer {
   openResponses(): number;
   llm: (body: any) => LlmScript;
   /** ms of tone per character of input, and the delay before answering. */
-  tts: { msPerChar: number; delayMs: number; failWhen?: (text: string) => boolean; sampleRate: number };
-  asr: { text: string; delayMs: number };
+  tts: {
+    msPerChar: number;
+    delayMs: number;
+    failWhen?: (text: string) => boolean;
+    /** Never answer these (the request stays open until the client goes away). */
+    stallWhen?: (text: string) => boolean;
+    sampleRate: number;
+  };
+  /** `stall`: never answer. */
+  asr: { text: string; delayMs: number; stall?: boolean };
   close(): Promise<void>;
 }
 
@@ -136,6 +144,7 @@ export async function startFakeAiServer(): Promise<FakeAiServer> {
       }
       if (req.url?.endsWith('/audio/speech')) {
         const text = String(body.input ?? '');
+        if (fake.tts.stallWhen?.(text)) return; // stays open until the client goes away
         if (fake.tts.delayMs) await sleep(fake.tts.delayMs);
         if (closed()) return;
         if (fake.tts.failWhen?.(text)) {
@@ -146,6 +155,7 @@ export async function startFakeAiServer(): Promise<FakeAiServer> {
         return end(tone(text.length * fake.tts.msPerChar, fake.tts.sampleRate));
       }
       if (req.url?.endsWith('/audio/transcriptions')) {
+        if (fake.asr.stall) return;
         if (fake.asr.delayMs) await sleep(fake.asr.delayMs);
         if (closed()) return;
         res.writeHead(200, { 'content-type': 'application/json' });
