@@ -15,6 +15,8 @@ export interface LlmScript {
   /** Answer with this HTTP status and body instead of a stream. */
   status?: number;
   errorBody?: unknown;
+  /** Headers of that error answer (e.g. `retry-after`). */
+  errorHeaders?: Record<string, string>;
   /** After the tokens, send an error event in the stream instead of finishing. */
   streamError?: string;
   /** Never finish (the stream stays open until the client closes it). */
@@ -48,12 +50,14 @@ export interface FakeAiServer {
     msPerChar: number;
     delayMs: number;
     failWhen?: (text: string) => boolean;
+    /** HTTP status of a scripted failure (default 500). */
+    failStatus?: number;
     /** Never answer these (the request stays open until the client goes away). */
     stallWhen?: (text: string) => boolean;
     sampleRate: number;
   };
   /** `stall`: never answer. */
-  asr: { text: string; delayMs: number; stall?: boolean };
+  asr: { text: string; delayMs: number; stall?: boolean; failWhen?: () => boolean; failStatus?: number };
   close(): Promise<void>;
 }
 
@@ -105,7 +109,7 @@ export async function startFakeAiServer(): Promise<FakeAiServer> {
         const claude = req.url.endsWith('/v1/messages');
         const script = fake.llm(body);
         if (script.status) {
-          res.writeHead(script.status, { 'content-type': 'application/json' });
+          res.writeHead(script.status, { 'content-type': 'application/json', ...script.errorHeaders });
           return end(JSON.stringify(script.errorBody ?? { error: { message: `scripted failure ${script.status}` } }));
         }
         res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
@@ -148,7 +152,7 @@ export async function startFakeAiServer(): Promise<FakeAiServer> {
         if (fake.tts.delayMs) await sleep(fake.tts.delayMs);
         if (closed()) return;
         if (fake.tts.failWhen?.(text)) {
-          res.writeHead(500, { 'content-type': 'application/json' });
+          res.writeHead(fake.tts.failStatus ?? 500, { 'content-type': 'application/json' });
           return end('{"error":"scripted TTS failure"}');
         }
         res.writeHead(200, { 'content-type': 'audio/wav' });
@@ -156,6 +160,10 @@ export async function startFakeAiServer(): Promise<FakeAiServer> {
       }
       if (req.url?.endsWith('/audio/transcriptions')) {
         if (fake.asr.stall) return;
+        if (fake.asr.failWhen?.()) {
+          res.writeHead(fake.asr.failStatus ?? 500, { 'content-type': 'application/json' });
+          return end('{"error":"scripted ASR failure"}');
+        }
         if (fake.asr.delayMs) await sleep(fake.asr.delayMs);
         if (closed()) return;
         res.writeHead(200, { 'content-type': 'application/json' });
