@@ -34,6 +34,11 @@ export const systemConfigSchema = z.object({
   ws_max_payload_bytes: z.number().int().min(1024).default(16 * 1024 * 1024),
   /** Protocol-level ping interval; a peer that misses a pong for one interval is dropped (Uvicorn: 20 s). 0 = off. */
   ws_ping_interval_seconds: z.number().min(0).default(20),
+  /**
+   * Bytes queued for one client that stops reading: beyond it, no audio for the rest of the turn (text still goes);
+   * beyond four times it, the connection is closed with 1013. Other clients are never slowed.
+   */
+  ws_max_buffered_bytes: z.number().int().min(64 * 1024).default(4 * 1024 * 1024),
   /** Sentences synthesised at once per reply (delivery stays in sentence order). */
   tts_concurrency: z.number().int().min(1).max(16).default(3),
   /** The wait for the client's "playback finished" is bounded by the audio sent plus this slack (upstream: no bound, D2). */

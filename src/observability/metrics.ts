@@ -37,6 +37,12 @@ export function createMetrics(census: ActorCensus, sessionCount: () => number) {
   const turns = new Counter({ name: 'vas_turns_total', help: 'Conversation turns started', registers: [registry] });
   const interrupts = new Counter({ name: 'vas_interrupts_total', help: 'Turns interrupted by the client', registers: [registry] });
   const errors = new Counter({ name: 'vas_errors_total', help: 'Error frames sent, by code (src/protocol/error-codes.ts)', labelNames: ['code'], registers: [registry] });
+  const backpressure = new Counter({
+    name: 'vas_backpressure_total',
+    help: 'Clients and viewers that stopped reading: audio dropped for the rest of a turn, connections closed (1013)',
+    labelNames: ['action'],
+    registers: [registry],
+  });
   const timeouts = new Counter({ name: 'vas_playback_wait_timeouts_total', help: 'Turns whose playback wait ended by its bound', registers: [registry] });
   const buckets = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
   const llm = new Histogram({ name: 'vas_llm_first_text_seconds', help: 'LLM request → first streamed text', buckets, registers: [registry] });
@@ -75,6 +81,8 @@ export function createMetrics(census: ActorCensus, sessionCount: () => number) {
       }
     } else if (event.type === 'client.interrupt-signal') {
       if ((ref.getSnapshot() as { matches?: (v: unknown) => boolean }).matches?.({ active: 'responding' })) interrupts.inc();
+    } else if (event.type === 'socket.backpressure') {
+      backpressure.inc({ action: String((event as { action?: unknown }).action) });
     } else if (event.type === 'socket.send' && event.frame?.type === 'error') {
       errors.inc({ code: errorCodeLabel(event.frame) });
     } else if (event.type.startsWith('xstate.done.actor.') && event.output?.playbackTimedOut) {

@@ -10,6 +10,7 @@ import { listConfigFiles, loadCharacterFile } from '../config/character-files.js
 import { listBackgroundFiles } from '../assets/background-files.js';
 import type { Logger } from '../observability/logger.js';
 import { createSocketBridge } from '../server/socket-bridge.js';
+import { outboundBounds } from '../server/outbound-gate.js';
 import { buildCharacterRuntime, type SessionCharacter } from './character-runtime.js';
 import { createLlmStream } from '../engines/llm/llm-stream-actor.js';
 import { createTranscribe } from '../engines/asr/transcribe-actor.js';
@@ -62,7 +63,11 @@ export function createSessionActors({ app, logger, baseCharacter, history, toolL
     },
   });
   return {
-    socketBridge: createSocketBridge({ logger, pingIntervalMs: app.system.ws_ping_interval_seconds * 1000 }),
+    socketBridge: createSocketBridge({
+      logger,
+      pingIntervalMs: app.system.ws_ping_interval_seconds * 1000,
+      outbound: outboundBounds(app.system.ws_max_buffered_bytes),
+    }),
 
     initSession: fromPromise<SessionSetup, { clientUid: string }>(async () => ({
       character: baseCharacter,

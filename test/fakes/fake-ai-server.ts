@@ -61,7 +61,20 @@ export interface FakeAiServer {
   close(): Promise<void>;
 }
 
+/** The last tones made, by length: long tests ask for the same lengths again and again. */
+const tones = new Map<string, Buffer>();
+
 function tone(ms: number, sampleRate: number): Buffer {
+  const key = `${Math.round(ms)}@${sampleRate}`;
+  const known = tones.get(key);
+  if (known) return known;
+  const made = makeTone(ms, sampleRate);
+  if (tones.size >= 16) tones.delete(tones.keys().next().value!);
+  tones.set(key, made);
+  return made;
+}
+
+function makeTone(ms: number, sampleRate: number): Buffer {
   const n = Math.max(1, Math.round((ms / 1000) * sampleRate));
   const samples = new Int16Array(n);
   for (let i = 0; i < n; i++) samples[i] = Math.round(Math.sin((2 * Math.PI * 220 * i) / sampleRate) * 8000 * (0.5 + 0.5 * Math.sin(i / 500)));
