@@ -5,6 +5,7 @@ import { localTimestamp, type HistoryMessage } from '../src/history/history-form
 import type { ServerFrame } from '../src/protocol/server-frames.js';
 import type { ConversationTell, GroupMember, GroupTrigger, GroupTurnReply, SessionGroupEvent } from './group-protocol.js';
 import { turnMachine, type TurnInput, type TurnOutput, type TurnOutputEvent } from './turn.machine.js';
+import { DEFAULT_ENGINE_DEADLINES, engineName, formatBound } from './engine-deadlines.js';
 
 /**
  * One group conversation, invoked by its group while it is `conversing`: the members' characters answer in turn,
@@ -68,6 +69,10 @@ export const groupConversationMachine = setup({
     transcribe: fromPromise<string, { engine: unknown; unavailable?: string; samples: Float32Array; clientUid: string }>(() => {
       throw new Error('actor "transcribe" must be provided with machine.provide()');
     }),
+  },
+  delays: {
+    /** The initiator's voice transcribed (a speaker's own engines are bounded inside its turn). */
+    transcription: ({ context }) => (context.input.deadlines ?? DEFAULT_ENGINE_DEADLINES).transcriptionMs,
   },
   actions: {
     record: sendParent((_, messages: HistoryMessage[]) => tell('all', { type: 'group.record', messages })),
@@ -139,8 +144,18 @@ export const groupConversationMachine = setup({
         onError: {
           target: 'done',
           actions: sendParent(({ context, event }) =>
-            deliver(context.initiatorUid, [{ type: 'error', message: `Speech recognition failed: ${(event.error as Error)?.message ?? String(event.error)}` }]),
+            deliver(context.initiatorUid, [{ type: 'error', code: 'asr', message: `Speech recognition failed: ${(event.error as Error)?.message ?? String(event.error)}` }]),
           ),
+        },
+      },
+      after: {
+        transcription: {
+          target: 'done',
+          actions: sendParent(({ context }) => {
+            const bound = formatBound((context.input.deadlines ?? DEFAULT_ENGINE_DEADLINES).transcriptionMs);
+            const message = `Speech recognition failed: ${engineName(context.input.asr, 'the speech recognizer')} did not answer within ${bound}`;
+            return deliver(context.initiatorUid, [{ type: 'error', code: 'asr_timeout', message }]);
+          }),
         },
       },
     },
@@ -220,7 +235,7 @@ export const groupConversationMachine = setup({
           actions: [
             sendParent(({ event }) =>
               deliver('all', [
-                { type: 'error', message: `Error in conversation: ${(event.error as Error)?.message ?? String(event.error)}` },
+                { type: 'error', code: 'conversation', message: `Error in conversation: ${(event.error as Error)?.message ?? String(event.error)}` },
                 { type: 'control', text: 'conversation-chain-end' },
               ]),
             ),

@@ -3,6 +3,7 @@ import type { ChatMessage } from '../src/agent/chat-memory.js';
 import type { HistoryMessage } from '../src/history/history-format.js';
 import type { ServerFrame } from '../src/protocol/server-frames.js';
 import type { TurnInput, TurnTrigger } from './turn.machine.js';
+import type { EngineDeadlines } from './engine-deadlines.js';
 
 /**
  * The events between sessions, their group and the group's conversation. A group knows its members by uid and
@@ -29,6 +30,8 @@ export interface GroupTrigger {
   humanName: string;
   asr?: unknown;
   asrUnavailable?: string;
+  /** The initiator's engine bounds (its transcription is bounded by them). */
+  deadlines?: EngineDeadlines;
 }
 
 /** Session → group. */

@@ -22,10 +22,12 @@ import { connectSequence, sessionMachine } from './session.machine.js';
  * its history.
  */
 
+/** A request whose answer belongs to whoever asked. */
 interface Pending {
   replyType: ServerFrame['type'];
   /** null: the hub asked for it and swallows the answer. */
   viewerId: string | null;
+  frame: ClientFrame;
 }
 
 interface HubContext {
@@ -38,7 +40,10 @@ interface HubContext {
   /** The session's last `set-model-and-conf`, for viewers who join later. */
   modelAndConf: ServerFrame | null;
   historyUid: string | null;
-  pending: Pending[];
+  /** Requests waiting for their turn: one is in flight at a time, so its answer (or its error) is known to be its own. */
+  requests: Pending[];
+  inFlight: (Pending & { seq: number }) | null;
+  requestSeq: number;
   /** The released input has started a reply (conversation-chain-start seen). */
   chainStarted: boolean;
   /** A new session is loading the conversation's history: input waits until its memory is back. */
@@ -50,6 +55,7 @@ export type ProxyHubEvent =
   | { type: 'viewer.frame'; viewerId: string; frame: ClientFrame }
   | { type: 'viewer.closed'; viewerId: string }
   | { type: 'upstream.frame'; frame: ServerFrame }
+  | { type: 'request.overdue'; seq: number }
   | { type: 'xstate.done.actor.upstream' }
   | { type: 'xstate.error.actor.upstream'; error: unknown };
 
@@ -64,6 +70,14 @@ const REPLY_OF: Partial<Record<ClientFrame['type'], ServerFrame['type']>> = {
   heartbeat: 'heartbeat-ack',
   'request-group-info': 'group-update',
 };
+
+/** Error codes with which the session answers a request it could not serve (session.machine: its request queue). */
+const REQUEST_FAILED: ReadonlySet<string> = new Set(['query_failed', 'too_many_requests']);
+
+/** Whether `frame` is the session's answer to the request in flight: its reply type, or the error of a failed query. */
+export function answersRequest(request: { replyType: ServerFrame['type'] }, frame: ServerFrame): boolean {
+  return frame.type === request.replyType || (frame.type === 'error' && frame.code !== undefined && REQUEST_FAILED.has(frame.code));
+}
 
 const QUEUED: ReadonlySet<string> = new Set(['text-input', 'mic-audio-end', 'ai-speak-signal']);
 
@@ -85,6 +99,8 @@ export const proxyHubMachine = setup({
   delays: {
     /** The longest a released input may hold the queue without the session ending its reply. */
     turnBound: 120_000,
+    /** The longest the session may take to answer one viewer request before the viewer is told it failed. */
+    requestBound: 15_000,
   },
   guards: {
     canRelease: ({ context }) => context.sessionReady && !context.restoring && context.queue.length > 0,
@@ -92,8 +108,8 @@ export const proxyHubMachine = setup({
       if (event.type === 'upstream.frame') {
         const { frame } = event;
         if (frame.type === 'control' && frame.text === 'conversation-chain-end') return true;
-        // The session refused the input (no reply started): nothing will end it.
-        return frame.type === 'error' && !context.chainStarted;
+        // The session refused the input (no reply started): nothing will end it. A failed request is not a refusal.
+        return frame.type === 'error' && !context.chainStarted && !(context.inFlight && answersRequest(context.inFlight, frame));
       }
       return event.type === 'viewer.frame' && event.frame.type === 'interrupt-signal';
     },
@@ -111,18 +127,19 @@ export const proxyHubMachine = setup({
         enqueue.assign({ modelAndConf: frame, sessionReady: true, ...(switched ? { historyUid: null } : {}) });
         if (!context.sessionReady && context.historyUid) {
           // A new session after everybody had left: it continues the conversation from its history.
-          enqueue.sendTo('upstream', toSession({ type: 'fetch-and-set-history', history_uid: context.historyUid }));
-          enqueue.assign({ pending: [...context.pending, { replyType: 'history-data', viewerId: null }], restoring: true });
+          const frame: ClientFrame = { type: 'fetch-and-set-history', history_uid: context.historyUid };
+          enqueue.assign({ requests: [{ replyType: 'history-data', viewerId: null, frame }, ...context.requests], restoring: true });
         }
       }
-      // The history could not be loaded (deleted meanwhile): the conversation starts afresh, and viewers are told.
-      if (frame.type === 'error' && context.restoring) enqueue.assign({ restoring: false, pending: context.pending.filter((p) => p.viewerId !== null) });
-      if (frame.type === 'history-data' && context.restoring) enqueue.assign({ restoring: false });
-      const at = context.pending.findIndex((p) => p.replyType === frame.type);
-      if (at >= 0) {
-        const { viewerId } = context.pending[at]!;
-        enqueue.assign({ pending: context.pending.filter((_, i) => i !== at) });
-        if (viewerId && context.viewers.includes(viewerId)) enqueue.sendTo(viewerId, viewerSend(frame));
+      const request = context.inFlight;
+      if (request && answersRequest(request, frame)) {
+        enqueue.cancel('requestBound');
+        enqueue.assign({ inFlight: null });
+        if (request.viewerId === null) {
+          // The hub's own restore: loaded, or (deleted meanwhile) the conversation starts afresh and viewers are told.
+          enqueue.assign({ restoring: false });
+          if (frame.type === 'error') for (const viewerId of context.viewers) enqueue.sendTo(viewerId, viewerSend(frame));
+        } else if (context.viewers.includes(request.viewerId)) enqueue.sendTo(request.viewerId, viewerSend(frame));
         return;
       }
       for (const viewerId of context.viewers) enqueue.sendTo(viewerId, viewerSend(frame));
@@ -154,8 +171,27 @@ export const proxyHubMachine = setup({
       }
       if (context.sessionUid === null) return;
       const replyType = REPLY_OF[frame.type];
-      if (replyType) enqueue.assign({ pending: [...context.pending, { replyType, viewerId }] });
-      enqueue.sendTo('upstream', toSession(frame));
+      if (replyType) enqueue.assign({ requests: [...context.requests, { replyType, viewerId, frame }] });
+      else enqueue.sendTo('upstream', toSession(frame));
+    }),
+    /** The next request goes to the session once the previous one is answered (or overdue). */
+    dispatchRequest: enqueueActions(({ context, enqueue }) => {
+      if (context.inFlight || !context.sessionReady || context.sessionUid === null) return;
+      const [next, ...rest] = context.requests;
+      if (!next) return;
+      const seq = context.requestSeq + 1;
+      enqueue.sendTo('upstream', toSession(next.frame));
+      enqueue.raise({ type: 'request.overdue', seq }, { id: 'requestBound', delay: 'requestBound' });
+      enqueue.assign({ requests: rest, inFlight: { ...next, seq }, requestSeq: seq });
+    }),
+    /** The session did not answer in time: the viewer hears so, and the next request goes. */
+    requestOverdue: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'request.overdue' || context.inFlight?.seq !== event.seq) return;
+      const { viewerId, frame } = context.inFlight;
+      enqueue.assign({ inFlight: null, ...(viewerId === null ? { restoring: false } : {}) });
+      if (viewerId && context.viewers.includes(viewerId)) {
+        enqueue.sendTo(viewerId, viewerSend({ type: 'error', code: 'proxy', message: `The session did not answer "${frame.type}" in time; please try again` }));
+      }
     }),
     /** The oldest queued input goes to the session; the other viewers see what was said (the sender shows it). */
     releaseNext: enqueueActions(({ context, enqueue }) => {
@@ -171,7 +207,12 @@ export const proxyHubMachine = setup({
     }),
     sessionEnded: enqueueActions(({ context, enqueue }) => {
       enqueue(stopChild('upstream'));
-      enqueue.assign({ sessionUid: null, sessionReady: false, restoring: false, queue: context.viewers.length > 0 ? context.queue : [], pending: [] });
+      enqueue.cancel('requestBound');
+      // A viewer's request the ended session did not answer goes to the next session first.
+      const unanswered = context.inFlight && context.inFlight.viewerId !== null ? [context.inFlight] : [];
+      const requests = [...unanswered, ...context.requests].filter((r) => r.viewerId !== null && context.viewers.includes(r.viewerId));
+      const keep = context.viewers.length > 0;
+      enqueue.assign({ sessionUid: null, sessionReady: false, restoring: false, queue: keep ? context.queue : [], requests: keep ? requests : [], inFlight: null });
     }),
     /** The shared session, when somebody watches and none runs. */
     startSession: enqueueActions(({ context, enqueue, self }) => {
@@ -191,7 +232,9 @@ export const proxyHubMachine = setup({
     sessionReady: false,
     modelAndConf: null,
     historyUid: null,
-    pending: [],
+    requests: [],
+    inFlight: null,
+    requestSeq: 0,
     chainStarted: false,
     restoring: false,
   },
@@ -217,14 +260,16 @@ export const proxyHubMachine = setup({
           viewers,
           viewerIds: releaseId(context.viewerIds, idSuffix(event.viewerId)),
           // Answers still owed to the viewer are dropped, not sent to somebody else.
-          pending: context.pending.map((p) => (p.viewerId === event.viewerId ? { ...p, viewerId: null } : p)),
+          requests: context.requests.filter((r) => r.viewerId !== event.viewerId),
+
         });
         // Nobody watches: the session ends (and with it everything it runs); its history keeps the conversation.
         if (viewers.length === 0 && context.sessionUid !== null) enqueue.sendTo('upstream', { type: 'server.shutdown' });
       }),
     },
-    'viewer.frame': { actions: 'takeViewerFrame' },
-    'upstream.frame': { actions: 'routeUpstream' },
+    'viewer.frame': { actions: ['takeViewerFrame', 'dispatchRequest'] },
+    'upstream.frame': { actions: ['routeUpstream', 'dispatchRequest'] },
+    'request.overdue': { actions: ['requestOverdue', 'dispatchRequest'] },
     // The session ended (everybody left, or it failed): released; somebody who joined meanwhile gets a new one.
     'xstate.done.actor.upstream': { target: '.waiting', actions: ['sessionEnded', 'startSession'] },
     'xstate.error.actor.upstream': { target: '.waiting', actions: ['sessionEnded', 'startSession'] },
@@ -237,8 +282,14 @@ export const proxyHubMachine = setup({
     conversing: {
       after: { turnBound: 'waiting' },
       on: {
-        'upstream.frame': [{ guard: 'endsConversation', target: 'waiting', actions: 'routeUpstream' }, { actions: 'routeUpstream' }],
-        'viewer.frame': [{ guard: 'endsConversation', target: 'waiting', actions: 'takeViewerFrame' }, { actions: 'takeViewerFrame' }],
+        'upstream.frame': [
+          { guard: 'endsConversation', target: 'waiting', actions: ['routeUpstream', 'dispatchRequest'] },
+          { actions: ['routeUpstream', 'dispatchRequest'] },
+        ],
+        'viewer.frame': [
+          { guard: 'endsConversation', target: 'waiting', actions: ['takeViewerFrame', 'dispatchRequest'] },
+          { actions: ['takeViewerFrame', 'dispatchRequest'] },
+        ],
       },
     },
   },

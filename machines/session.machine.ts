@@ -13,6 +13,7 @@ import type { GroupEvent, GroupTrigger, GroupTurnReply, GroupTurnRequest, Member
 import { requestQueueMachine, type RequestQueueOutputEvent, type RequestResult, type SessionRequest } from './request-queue.machine.js';
 import { toolboxMachine } from './toolbox.machine.js';
 import { turnMachine, type TurnInput, type TurnOutput, type TurnOutputEvent, type TurnTrigger } from './turn.machine.js';
+import type { EngineDeadlines } from './engine-deadlines.js';
 
 /**
  * One actor per connected client (`/client-ws`). Everything the client causes to run is a child of this actor,
@@ -82,6 +83,8 @@ export interface SessionLimits {
   maxPendingRequests: number;
   /** The longest a turn's chain-end waits for its reply to be on disk. */
   historyWriteDeadlineMs: number;
+  /** Bounds on each engine wait of a turn (default: DEFAULT_ENGINE_DEADLINES). */
+  deadlines?: EngineDeadlines;
 }
 
 export interface SessionSetup {
@@ -217,7 +220,7 @@ export const sessionMachine = setup({
       const samples = context.mic.samples + event.frame.audio.length;
       if (samples > context.limits.micMaxSamples) {
         const seconds = Math.round(context.limits.micMaxSamples / 16000);
-        const frame: ServerFrame = { type: 'error', message: `Voice input longer than ${seconds} s was dropped; please speak in shorter parts` };
+        const frame: ServerFrame = { type: 'error', code: 'mic_too_long', message: `Voice input longer than ${seconds} s was dropped; please speak in shorter parts` };
         enqueue.sendTo('socket', { type: 'socket.send', frame } satisfies SocketCommand);
         enqueue.assign({ mic: { chunks: [], samples: 0 } });
         return;
@@ -227,7 +230,7 @@ export const sessionMachine = setup({
     clearMic: assign({ mic: { chunks: [], samples: 0 } }),
     reportNoMicAudio: sendTo('socket', {
       type: 'socket.send',
-      frame: { type: 'error', message: 'mic-audio-end arrived without any mic-audio-data: there is nothing to transcribe' },
+      frame: { type: 'error', code: 'no_mic_audio', message: 'mic-audio-end arrived without any mic-audio-data: there is nothing to transcribe' },
     } satisfies SocketCommand),
     /** A turn replaced by new input: memory and history get the interrupt, the client the chain-end it was owed. */
     closeReplacedTurn: enqueueActions(({ context, enqueue }) => {
@@ -310,7 +313,7 @@ export const sessionMachine = setup({
     /** Conversation input of a group member starts (or queues) a group conversation instead of a turn of its own. */
     toGroup: enqueueActions(({ context, enqueue }, trigger: TurnTrigger) => {
       const runtime = context.character!.runtime;
-      const input: GroupTrigger = { trigger, humanName: context.character!.config.human_name, asr: runtime.asr, asrUnavailable: runtime.asrUnavailable };
+      const input: GroupTrigger = { trigger, humanName: context.character!.config.human_name, asr: runtime.asr, asrUnavailable: runtime.asrUnavailable, deadlines: context.limits.deadlines };
       enqueue.sendTo(context.group!.ref, { type: 'group.input', uid: context.clientUid, input } satisfies GroupEvent);
     }),
     /** A running turn was cut short: memory and history keep what the user heard of it, then the interrupt marker. */
@@ -357,7 +360,7 @@ export const sessionMachine = setup({
     // Whatever a running turn had said is kept in the history before everything stops.
     'socket.closed': { target: '.disconnected', actions: 'saveUnfinishedTurn' },
     'server.shutdown': { target: '.disconnected', actions: 'saveUnfinishedTurn' },
-    'client.invalid': { actions: { type: 'send', params: ({ event }) => ({ type: 'error', message: event.message }) } },
+    'client.invalid': { actions: { type: 'send', params: ({ event }) => ({ type: 'error', code: 'invalid_frame', message: event.message }) } },
     'client.add-client-to-group': { actions: 'inviteToGroup' },
     'client.remove-client-from-group': { actions: 'removeFromGroup' },
     // From the group: an invitation (one group at a time), a new membership and its notices, frames of the group.
@@ -430,17 +433,18 @@ export const sessionMachine = setup({
     'client.request-init-config': { guard: 'takesRequests', actions: { type: 'queueRequest', params: { kind: 'inline', frame: 'request-init-config' } } },
     'client.request-group-info': { guard: 'takesRequests', actions: { type: 'queueRequest', params: { kind: 'inline', frame: 'request-group-info' } } },
     'requests.answered': { actions: { type: 'answerRequest', params: ({ event }) => ({ request: event.request, result: event.result }) } },
-    'requests.failed': { actions: { type: 'send', params: ({ event }) => ({ type: 'error', message: errorText(event.error) }) } },
+    'requests.failed': { actions: { type: 'send', params: ({ event }) => ({ type: 'error', code: 'query_failed', message: errorText(event.error) }) } },
     'requests.refused': {
       actions: {
         type: 'send',
         params: ({ event }) => ({
           type: 'error',
+          code: 'too_many_requests',
           message: `"${requestFrameType(event.request)}" was refused: ${event.pending} requests are still waiting for their answers; wait for them before asking again`,
         }),
       },
     },
-    'history.failed': { actions: { type: 'send', params: ({ event }) => ({ type: 'error', message: event.message }) } },
+    'history.failed': { actions: { type: 'send', params: ({ event }) => ({ type: 'error', code: 'history', message: event.message }) } },
     // Normal client traffic with nothing to act on while no turn runs (D23: an idle interrupt changes nothing),
     // unless the client is in a group: then its group conversation is the one to interrupt, wait for or show.
     'client.interrupt-signal': {
@@ -470,9 +474,9 @@ export const sessionMachine = setup({
       actions: enqueueActions(({ event, enqueue }) => {
         const type = event.type.slice('client.'.length);
         if (NOT_YET.has(event.type)) {
-          enqueue({ type: 'send', params: { type: 'error', message: `"${type}" is not supported yet by this server` } });
+          enqueue({ type: 'send', params: { type: 'error', code: 'not_supported', message: `"${type}" is not supported yet by this server` } });
         } else if (TURN_TRIGGERS.has(event.type)) {
-          enqueue({ type: 'send', params: { type: 'error', message: `"${type}" arrived during a character switch; send it again once the new character is loaded` } });
+          enqueue({ type: 'send', params: { type: 'error', code: 'busy_switching', message: `"${type}" arrived during a character switch; send it again once the new character is loaded` } });
         }
       }),
     },
@@ -496,7 +500,7 @@ export const sessionMachine = setup({
           target: 'disconnected',
           actions: {
             type: 'send',
-            params: ({ event }) => ({ type: 'error', message: `Session setup failed: ${errorText(event.error)}` }),
+            params: ({ event }) => ({ type: 'error', code: 'session_setup', message: `Session setup failed: ${errorText(event.error)}` }),
           },
         },
       },
@@ -568,7 +572,7 @@ export const sessionMachine = setup({
             onError: {
               target: 'idle',
               actions: [
-                { type: 'send', params: ({ event }) => ({ type: 'error', message: `Conversation error: ${errorText(event.error)}` }) },
+                { type: 'send', params: ({ event }) => ({ type: 'error', code: 'conversation', message: `Conversation error: ${errorText(event.error)}` }) },
                 { type: 'send', params: { type: 'control', text: 'conversation-chain-end' } },
                 assign({ trigger: null }),
               ],
@@ -648,7 +652,7 @@ export const sessionMachine = setup({
             actions: [
               {
                 type: 'send',
-                params: ({ event }) => ({ type: 'error', message: `Error switching configuration: ${errorText(event.error)}` }),
+                params: ({ event }) => ({ type: 'error', code: 'switch_failed', message: `Error switching configuration: ${errorText(event.error)}` }),
               },
               { type: 'send', params: ({ context }) => modelAndConf(context.character!, context.clientUid) },
               assign({ pendingFile: null }),
@@ -762,6 +766,7 @@ export function turnInput(context: SessionContext, toolbox?: AnyActorRef): TurnI
     ttsConcurrency: context.limits.ttsConcurrency,
     playbackSlackMs: context.limits.playbackSlackMs,
     record: { deadlineMs: context.limits.historyWriteDeadlineMs },
+    deadlines: context.limits.deadlines,
     ...(tools ? { tools } : {}),
   };
 }

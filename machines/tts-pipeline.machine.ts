@@ -1,4 +1,5 @@
 import { assign, enqueueActions, fromPromise, sendParent, setup, stopChild } from 'xstate';
+import { DEFAULT_ENGINE_DEADLINES, engineName, formatBound } from './engine-deadlines.js';
 import type { AudioFrame, ServerFrame } from '../src/protocol/server-frames.js';
 import { emptyIdPool, idSuffix, releaseId, takeId, type IdPool } from './id-pool.js';
 
@@ -8,6 +9,10 @@ import { emptyIdPool, idSuffix, releaseId, takeId, type IdPool } from './id-pool
  * `tts.end`, once the last payload is out, it sends `tts.drained` and finishes. Other frames that belong between two
  * sentences (tool status) take a sequence number too and are delivered in their place as `tts.passthrough`. Stopping the pipeline (the turn
  * ends, is interrupted, the session leaves) stops every synthesis in flight.
+ *
+ * Each synthesis is bounded (`synthesis`, a named delay). The first one over its bound stops every synthesis in
+ * flight and sends one `error` frame; that sentence and every later one of the reply are delivered silent (their
+ * text is still shown), so a hung engine costs one bound per reply, not one per sentence.
  */
 
 export interface SpeechJob {
@@ -33,6 +38,8 @@ export interface PipelineInput {
   speaker: { name: string; avatar: string };
   /** Passed through to each synthesis (the engine to use). */
   engine: unknown;
+  /** The bound on one synthesis (default: DEFAULT_ENGINE_DEADLINES.synthesisMs). */
+  synthesisDeadlineMs?: number;
 }
 
 type Ready = { frame: AudioFrame; durationMs: number; error?: string } | { passthrough: ServerFrame };
@@ -44,12 +51,15 @@ export interface PipelineContext extends PipelineInput {
   ready: Record<number, Ready>;
   next: number;
   total: number | null;
+  /** A synthesis overran its bound: the rest of the reply is silent. */
+  stalled: boolean;
 }
 
 export type PipelineEvent =
   | { type: 'tts.sentence'; job: SpeechJob }
   | { type: 'tts.end'; total: number }
   | { type: 'tts.frame'; seq: number; frame: ServerFrame }
+  | { type: 'tts.overdue'; actorId: string; seq: number }
   | { type: `xstate.done.actor.synth.${number}`; actorId: string; output: SynthResult }
   | { type: `xstate.error.actor.synth.${number}`; actorId: string; error: unknown };
 
@@ -94,6 +104,7 @@ export const ttsPipelineMachine = setup({
         ids = nextIds;
         running[`synth.${n}`] = job;
         enqueue.spawnChild('synthesize', { id: `synth.${n}`, input: { text: job.speech, engine: context.engine } });
+        enqueue.raise({ type: 'tts.overdue', actorId: `synth.${n}`, seq: job.seq }, { id: `overdue.synth.${n}`, delay: 'synthesis' });
       }
       const ready = { ...context.ready };
       let next = context.next;
@@ -110,12 +121,15 @@ export const ttsPipelineMachine = setup({
       enqueue.assign({ queue, running, ids, ready, next });
     }),
   },
+  delays: {
+    synthesis: ({ context }) => context.synthesisDeadlineMs ?? DEFAULT_ENGINE_DEADLINES.synthesisMs,
+  },
   guards: {
     allDelivered: ({ context }) => context.total !== null && context.next >= context.total,
   },
 }).createMachine({
   id: 'ttsPipeline',
-  context: ({ input }) => ({ ...input, queue: [], running: {}, ids: emptyIdPool(), ready: {}, next: 0, total: null }),
+  context: ({ input }) => ({ ...input, queue: [], running: {}, ids: emptyIdPool(), ready: {}, next: 0, total: null, stalled: false }),
   initial: 'running',
   states: {
     running: {
@@ -125,7 +139,7 @@ export const ttsPipelineMachine = setup({
           actions: [
             enqueueActions(({ context, event, enqueue }) => {
               const { job } = event;
-              if (job.speech) enqueue.assign({ queue: [...context.queue, job] });
+              if (job.speech && !context.stalled) enqueue.assign({ queue: [...context.queue, job] });
               else enqueue.assign({ ready: { ...context.ready, [job.seq]: { frame: audioFrame(job, null, context.speaker), durationMs: 0 } } });
             }),
             'advance',
@@ -134,6 +148,28 @@ export const ttsPipelineMachine = setup({
         'tts.frame': {
           actions: [assign({ ready: ({ context, event }) => ({ ...context.ready, [event.seq]: { passthrough: event.frame } }) }), 'advance'],
         },
+        // A synthesis overran its bound: one error, then every sentence in flight or still to come is silent.
+        'tts.overdue': {
+          guard: ({ context, event }) => context.running[event.actorId]?.seq === event.seq,
+          actions: [
+            enqueueActions(({ context, enqueue }) => {
+              const ready = { ...context.ready };
+              let ids = context.ids;
+              for (const [actorId, job] of Object.entries(context.running)) {
+                enqueue.cancel(`overdue.${actorId}`);
+                enqueue(stopChild(actorId));
+                ids = releaseId(ids, idSuffix(actorId));
+                ready[job.seq] = { frame: audioFrame(job, null, context.speaker), durationMs: 0 };
+              }
+              for (const job of context.queue) ready[job.seq] = { frame: audioFrame(job, null, context.speaker), durationMs: 0 };
+              const bound = formatBound(context.synthesisDeadlineMs ?? DEFAULT_ENGINE_DEADLINES.synthesisMs);
+              const message = `Speech synthesis (${engineName(context.engine, 'the speech engine')}) did not finish a sentence within ${bound}; the rest of this reply is shown without voice`;
+              enqueue.sendParent({ type: 'tts.passthrough', frame: { type: 'error', code: 'tts_timeout', message } } satisfies PipelineOutputEvent);
+              enqueue.assign({ running: {}, queue: [], ids, ready, stalled: true });
+            }),
+            'advance',
+          ],
+        },
         'tts.end': { actions: enqueueActions(({ event, enqueue }) => enqueue.assign({ total: event.total })) },
         'xstate.done.actor.synth.*': {
           actions: [
@@ -141,6 +177,7 @@ export const ttsPipelineMachine = setup({
               const job = context.running[event.actorId]!;
               const { [event.actorId]: _finished, ...running } = context.running;
               const entry = { frame: audioFrame(job, event.output, context.speaker), durationMs: event.output.durationMs, error: event.output.error };
+              enqueue.cancel(`overdue.${event.actorId}`);
               enqueue(stopChild(event.actorId));
               enqueue.assign({ running, ids: releaseId(context.ids, idSuffix(event.actorId)), ready: { ...context.ready, [job.seq]: entry } });
             }),
@@ -153,6 +190,7 @@ export const ttsPipelineMachine = setup({
             enqueueActions(({ context, event, enqueue }) => {
               const job = context.running[event.actorId]!;
               const { [event.actorId]: _failed, ...running } = context.running;
+              enqueue.cancel(`overdue.${event.actorId}`);
               enqueue(stopChild(event.actorId));
               enqueue.assign({
                 running,

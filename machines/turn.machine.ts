@@ -8,6 +8,7 @@ import { flushToolJson, initialToolJson, scanToolJson, type ToolJsonState } from
 import { promptModeSystem } from '../src/mcp/tool-catalog.js';
 import type { ServerFrame, ToolCallStatusFrame } from '../src/protocol/server-frames.js';
 import type { ToolboxReply } from './toolbox.machine.js';
+import { DEFAULT_ENGINE_DEADLINES, engineName, formatBound, type EngineDeadlines } from './engine-deadlines.js';
 import { ttsPipelineMachine, type PipelineOutputEvent, type SpeechJob } from './tts-pipeline.machine.js';
 
 /**
@@ -67,6 +68,8 @@ export interface TurnInput {
    * only then, or after `recordDeadlineMs`. Without it the chain ends at once.
    */
   record?: { deadlineMs: number };
+  /** Bounds on each engine wait (defaults: DEFAULT_ENGINE_DEADLINES). */
+  deadlines?: EngineDeadlines;
 }
 
 export interface TurnOutput {
@@ -81,6 +84,7 @@ export interface TurnOutput {
 }
 
 export interface TurnContext extends TurnInput {
+  deadlines: EngineDeadlines;
   userText: string;
   splitter: SplitterState;
   reply: string;
@@ -275,6 +279,12 @@ export const turnMachine = setup({
     })),
   },
   delays: {
+    /** The model's first output of a call (each call of a tool round has its own). */
+    llmFirstOutput: ({ context }) => context.deadlines.llmFirstOutputMs,
+    /** The model's silence between two chunks once it has started. */
+    llmIdle: ({ context }) => context.deadlines.llmIdleMs,
+    /** One transcription of the user's voice. */
+    transcription: ({ context }) => context.deadlines.transcriptionMs,
     /** The bound on the wait for the client's playback (D2): the audio sent plus a slack. */
     playbackDeadline: ({ context }) => Math.round(context.audioMs + context.playbackSlackMs),
     /**
@@ -304,6 +314,7 @@ export const turnMachine = setup({
   id: 'turn',
   context: ({ input }) => ({
     ...input,
+    deadlines: input.deadlines ?? DEFAULT_ENGINE_DEADLINES,
     userText: input.trigger.kind === 'text' ? input.trigger.text : '',
     splitter: initialSplitter(),
     reply: '',
@@ -324,7 +335,12 @@ export const turnMachine = setup({
   invoke: {
     id: 'tts',
     src: 'ttsPipeline',
-    input: ({ context }) => ({ concurrency: context.ttsConcurrency, speaker: context.speaker, engine: context.engines.tts }),
+    input: ({ context }) => ({
+      concurrency: context.ttsConcurrency,
+      speaker: context.speaker,
+      engine: context.engines.tts,
+      synthesisDeadlineMs: context.deadlines.synthesisMs,
+    }),
   },
   on: {
     // Payloads arrive from the pipeline already in sentence order.
@@ -332,7 +348,7 @@ export const turnMachine = setup({
       actions: [
         enqueueActions(({ context, event, enqueue }) => {
           if (!event.error || context.speechFailureReported) return;
-          enqueue({ type: 'sendFrame', params: { type: 'error', message: `Speech synthesis failed: ${event.error}` } });
+          enqueue({ type: 'sendFrame', params: { type: 'error', code: 'tts', message: `Speech synthesis failed: ${event.error}` } });
           enqueue.assign({ speechFailureReported: true });
         }),
         assign({
@@ -388,7 +404,21 @@ export const turnMachine = setup({
           target: 'finishing',
           actions: {
             type: 'sendFrame',
-            params: ({ event }) => ({ type: 'error', message: `Speech recognition failed: ${(event.error as Error)?.message ?? String(event.error)}` }),
+            params: ({ event }) => ({ type: 'error', code: 'asr', message: `Speech recognition failed: ${(event.error as Error)?.message ?? String(event.error)}` }),
+          },
+        },
+      },
+      // Leaving the state stops (aborts) the recognition.
+      after: {
+        transcription: {
+          target: 'finishing',
+          actions: {
+            type: 'sendFrame',
+            params: ({ context }) => ({
+              type: 'error',
+              code: 'asr_timeout',
+              message: `Speech recognition failed: ${engineName(context.engines.asr, 'the speech recognizer')} did not answer within ${formatBound(context.deadlines.transcriptionMs)}`,
+            }),
           },
         },
       },
@@ -398,14 +428,14 @@ export const turnMachine = setup({
     },
     listingTools: {
       invoke: { src: 'toolList', input: ({ context }) => ({ toolbox: context.tools!.toolbox }) },
-      after: { toolboxSilence: { target: 'thinking', actions: { type: 'sendFrame', params: { type: 'error', message: 'MCP: the tools did not answer; replying without them' } } } },
+      after: { toolboxSilence: { target: 'thinking', actions: { type: 'sendFrame', params: { type: 'error', code: 'mcp', message: 'MCP: the tools did not answer; replying without them' } } } },
       on: {
         'tools.listed': {
           target: 'thinking',
           actions: [
             assign({ toolList: ({ event }) => event.tools }),
             enqueueActions(({ event, enqueue }) => {
-              for (const problem of event.problems) enqueue({ type: 'sendFrame', params: { type: 'error', message: `MCP: ${problem}` } });
+              for (const problem of event.problems) enqueue({ type: 'sendFrame', params: { type: 'error', code: 'mcp', message: `MCP: ${problem}` } });
             }),
           ],
         },
@@ -418,9 +448,51 @@ export const turnMachine = setup({
         src: 'llmStream',
         input: ({ context }) => ({ engine: context.engines.llm, request: llmRequest(context), clientUid: context.clientUid }),
       },
+      // Each wait on the model is bounded: its first output, then the silence between two chunks. On expiry the
+      // request is aborted (leaving the state stops it) and the turn ends with what was said.
+      initial: 'awaitingFirstOutput',
+      states: {
+        awaitingFirstOutput: {
+          on: { 'llm.delta': { target: 'streaming', actions: { type: 'takeDelta', params: ({ event }) => ({ text: event.text }) } } },
+          after: {
+            llmFirstOutput: {
+              target: '#turn.speaking',
+              actions: [
+                {
+                  type: 'sendFrame',
+                  params: ({ context }) => ({
+                    type: 'error',
+                    code: 'llm_timeout',
+                    message: `Error processing agent response: ${engineName(context.engines.llm, 'the language model')} sent nothing within ${formatBound(context.deadlines.llmFirstOutputMs)}`,
+                  }),
+                },
+                'finishText',
+              ],
+            },
+          },
+        },
+        streaming: {
+          // Prompt mode: once the JSON of a tool call is complete (pendingCalls), the rest of the answer is not wanted.
+          on: { 'llm.delta': { target: 'streaming', reenter: true, actions: { type: 'takeDelta', params: ({ event }) => ({ text: event.text }) } } },
+          after: {
+            llmIdle: {
+              target: '#turn.speaking',
+              actions: [
+                {
+                  type: 'sendFrame',
+                  params: ({ context }) => ({
+                    type: 'error',
+                    code: 'llm_timeout',
+                    message: `Error processing agent response: ${engineName(context.engines.llm, 'the language model')} stopped sending for ${formatBound(context.deadlines.llmIdleMs)}; the reply ends here`,
+                  }),
+                },
+                'finishText',
+              ],
+            },
+          },
+        },
+      },
       on: {
-        // Prompt mode: once the JSON of a tool call is complete (pendingCalls), the rest of the answer is not wanted.
-        'llm.delta': { actions: { type: 'takeDelta', params: ({ event }) => ({ text: event.text }) } },
         'llm.done': [
           { guard: 'nativeCalls', actions: assign({ pendingCalls: ({ event }) => event.toolCalls ?? [] }) },
           { target: 'speaking', actions: 'finishText' },
@@ -439,7 +511,7 @@ export const turnMachine = setup({
           {
             target: 'speaking',
             actions: [
-              { type: 'sendFrame', params: ({ event }) => ({ type: 'error', message: `Error processing agent response: ${event.message}` }) },
+              { type: 'sendFrame', params: ({ event }) => ({ type: 'error', code: 'llm', message: `Error processing agent response: ${event.message}` }) },
               'finishText',
             ],
           },

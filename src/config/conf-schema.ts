@@ -29,10 +29,17 @@ export const systemConfigSchema = z.object({
   // --- keys of this server (not upstream) ---
   /** Origins allowed to open /client-ws besides the page's own, loopback and the Electron app (README "Origins"). */
   allowed_origins: z.array(z.string()).default([]),
+  /** Host names this server may be addressed by besides loopback, IP addresses and this machine's name (DNS rebinding). */
+  allowed_hosts: z.array(z.string()).default([]),
   /** Largest inbound WebSocket frame; larger closes that socket with 1009 (upstream: Uvicorn's 16 MiB). */
   ws_max_payload_bytes: z.number().int().min(1024).default(16 * 1024 * 1024),
   /** Protocol-level ping interval; a peer that misses a pong for one interval is dropped (Uvicorn: 20 s). 0 = off. */
   ws_ping_interval_seconds: z.number().min(0).default(20),
+  /**
+   * Bytes queued for one client that stops reading: beyond it, no audio for the rest of the turn (text still goes);
+   * beyond four times it, the connection is closed with 1013. Other clients are never slowed.
+   */
+  ws_max_buffered_bytes: z.number().int().min(64 * 1024).default(4 * 1024 * 1024),
   /** Sentences synthesised at once per reply (delivery stays in sentence order). */
   tts_concurrency: z.number().int().min(1).max(16).default(3),
   /** The wait for the client's "playback finished" is bounded by the audio sent plus this slack (upstream: no bound, D2). */
@@ -47,10 +54,18 @@ export const systemConfigSchema = z.object({
   mic_max_seconds: z.number().positive().default(60),
   /** /proxy-ws: the longest one queued input holds the queue when the session does not end its reply. */
   proxy_turn_timeout_seconds: z.number().positive().default(120),
+  /** /proxy-ws: the longest the session may take to answer one viewer request (history, configs…). */
+  proxy_request_timeout_seconds: z.number().positive().default(15),
   /** Largest chat group (upstream had no limit). */
   group_max_members: z.number().int().min(2).default(8),
   /** Rounds of a group conversation: each member's character speaks once per round (upstream's never ended, D17). */
   group_conversation_rounds: z.number().int().min(1).default(1),
+  /** Engine deadlines (upstream waited for ever): the model's first output, its silence between chunks … */
+  llm_first_output_timeout_seconds: z.number().positive().default(120),
+  llm_idle_timeout_seconds: z.number().positive().default(60),
+  /** … one sentence synthesised (or translated before speech), one utterance transcribed. */
+  tts_timeout_seconds: z.number().positive().default(60),
+  asr_timeout_seconds: z.number().positive().default(60),
   /** Rounds of tool calls the model may make in one reply (upstream had no cap, §8 #11). */
   mcp_max_tool_steps: z.number().int().min(1).default(8),
   /** Bound on one MCP tool call, unless mcp_servers.json sets the server's `timeout`. */
@@ -59,8 +74,6 @@ export const systemConfigSchema = z.object({
   max_pending_requests: z.number().int().min(1).default(32),
   /** A turn's conversation-chain-end waits for its reply to be on disk (fsync) at most this long. */
   history_write_timeout_seconds: z.number().positive().default(5),
-  /** Bound on one speech synthesis or translation request (connect, answer and audio). */
-  tts_timeout_seconds: z.number().positive().default(60),
   /** Bound on unloading Ollama models (`unload_at_exit`) when the server stops. */
   ollama_unload_timeout_seconds: z.number().positive().default(1),
   /** Bound on starting an MCP server (process, handshake, tool list): a first npx/uvx start may download packages. */

@@ -4,6 +4,8 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { AppPaths } from '../config/app-config.js';
 import { listLive2dModels } from '../assets/live2d-catalog.js';
 import { landingPage } from './landing-page.js';
+import { resolveInsideRoot } from './real-path.js';
+import { checkHost, checkOrigin } from './origin-check.js';
 import { mountSessionsPage } from './sessions-page.js';
 import type { SessionBoard } from '../observability/session-board.js';
 
@@ -15,30 +17,75 @@ export interface HttpAppOptions {
   metrics?: () => Promise<{ contentType: string; body: string }>;
   /** The live sessions page. */
   sessions?: { board: SessionBoard; sessionMachineJson: unknown; isPublic: boolean };
+  /** Host and Origin rules (system_config.allowed_hosts / allowed_origins). */
+  access?: HttpAccess;
+}
+
+export interface HttpAccess {
+  allowedHosts: readonly string[];
+  allowedOrigins: readonly string[];
+  /** Told about each refused request (logged by the listener). */
+  onRefused?: (message: string) => void;
 }
 
 const AVATAR_EXT = /\.(jpe?g|png|gif|svg)$/i;
 
-/** Any origin, any method, any header, credentials allowed: upstream's global CORS middleware. */
-function cors(req: Request, res: Response, next: NextFunction) {
-  const origin = req.headers.origin;
-  res.setHeader('Access-Control-Allow-Origin', origin ?? '*');
-  res.setHeader('Access-Control-Allow-Credentials', 'true');
-  res.vary('Origin');
-  if (req.method === 'OPTIONS') {
-    res.setHeader('Access-Control-Allow-Methods', req.headers['access-control-request-method'] ?? 'GET, POST, OPTIONS');
-    res.setHeader('Access-Control-Allow-Headers', req.headers['access-control-request-headers'] ?? '*');
-    res.setHeader('Access-Control-Max-Age', '600');
-    res.status(200).end();
-    return;
+/** Paths of files any page may load (the web client loads models, backgrounds and avatars from another origin). */
+const PUBLIC_ASSETS = /^\/(live2d-models|bg|avatars)(\/|$)/;
+
+function sameHost(origin: string, host: string | undefined): boolean {
+  try {
+    return host !== undefined && new URL(origin).host.toLowerCase() === host.toLowerCase();
+  } catch {
+    return false;
   }
-  next();
+}
+
+/**
+ * Host and Origin rules for every route (the ones /client-ws has): a `Host` that is not this machine (DNS
+ * rebinding) is refused everywhere. Public assets are readable by any page (`*`, never with credentials); other
+ * routes (/sessions*, /metrics, …) refuse a browser `Origin` that may not open /client-ws, and reflect an allowed
+ * one. No route allows credentials: this server sets no cookies.
+ */
+function hostAndOrigin(access: HttpAccess) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const host = checkHost(req.headers.host, access.allowedHosts);
+    if (!host.ok) {
+      access.onRefused?.(`refused ${req.method} ${req.path} from ${req.socket.remoteAddress}: ${host.reason}`);
+      res.status(403).type('text/plain').send(`Forbidden: ${host.reason}`);
+      return;
+    }
+    const origin = req.headers.origin;
+    const publicAsset = PUBLIC_ASSETS.test(req.path);
+    if (origin !== undefined && !publicAsset) {
+      // The page's own origin is fine once its Host passed (an allowed_hosts domain serving the web client).
+      const verdict = sameHost(origin, req.headers.host) ? ({ ok: true } as const) : checkOrigin(origin, req.headers.host, access.allowedOrigins);
+      if (!verdict.ok) {
+        access.onRefused?.(`refused ${req.method} ${req.path} from ${req.socket.remoteAddress}: ${verdict.reason}`);
+        res.status(403).type('text/plain').send(`Forbidden: ${verdict.reason}`);
+        return;
+      }
+      res.setHeader('Access-Control-Allow-Origin', origin);
+      res.vary('Origin');
+    } else if (origin !== undefined) {
+      res.setHeader('Access-Control-Allow-Origin', '*');
+    }
+    if (req.method === 'OPTIONS' && origin !== undefined) {
+      res.setHeader('Access-Control-Allow-Methods', publicAsset ? 'GET, OPTIONS' : 'GET, POST, OPTIONS');
+      res.setHeader('Access-Control-Allow-Headers', req.headers['access-control-request-headers'] ?? '*');
+      res.setHeader('Access-Control-Max-Age', '600');
+      res.status(204).end();
+      return;
+    }
+    next();
+  };
 }
 
 /**
  * Static files as upstream serves them (`Access-Control-Allow-Origin: *`, `.js` as application/javascript),
  * never outside their folder: traversal segments, encoded separators and NUL bytes are refused before the
- * file system is touched, and dot files are not served.
+ * file system is touched, dot files are not served, and a file whose real path (symlinks resolved) is outside
+ * the folder's real path is not found.
  */
 function staticFolder(dir: string, filter?: (file: string) => boolean, index: string[] | false = false) {
   const serve = express.static(dir, {
@@ -61,7 +108,17 @@ function staticFolder(dir: string, filter?: (file: string) => boolean, index: st
       res.status(403).type('text/plain').send('Forbidden file type');
       return;
     }
-    serve(req, res, next);
+    // Symlinks are followed only while they stay inside the folder's real path (a model folder is a download).
+    resolveInsideRoot(dir, decodeURIComponent(req.path), index || []).then(
+      (verdict) => {
+        if (verdict.kind === 'outside') {
+          res.status(404).type('text/plain').send('Not found');
+          return;
+        }
+        serve(req, res, next);
+      },
+      next,
+    );
   };
 }
 
@@ -77,10 +134,10 @@ export function isSafeRequestPath(urlPath: string): boolean {
   return !decoded.split('/').some((segment) => segment === '..' || segment === '.');
 }
 
-export function createHttpApp({ paths, health, metrics, sessions }: HttpAppOptions): express.Express {
+export function createHttpApp({ paths, health, metrics, sessions, access: rules }: HttpAppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
-  app.use(cors);
+  app.use(hostAndOrigin(rules ?? { allowedHosts: [], allowedOrigins: [] }));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', ...health() });

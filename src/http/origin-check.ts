@@ -47,3 +47,24 @@ export function checkOrigin(origin: string | undefined, hostHeader: string | und
     reason: `origin ${normalized} is not allowed; add it to system_config.allowed_origins in conf.yaml if you trust it`,
   };
 }
+
+/**
+ * Whether a request's `Host` names this server: absent (not a browser), a loopback name, an IP address, this
+ * machine's name, or one of `allowed` (host names, with or without port; `*` allows any). A domain name that is none
+ * of these is how a DNS-rebinding page reaches a loopback server, so it is refused on every route.
+ */
+export function checkHost(hostHeader: string | undefined, allowed: readonly string[]): OriginVerdict {
+  if (hostHeader === undefined || hostHeader === '') return { ok: true };
+  if (allowed.includes('*')) return { ok: true };
+  let url: URL;
+  try {
+    url = new URL(`http://${hostHeader}`);
+  } catch {
+    return { ok: false, reason: `malformed Host header "${hostHeader}"` };
+  }
+  const hostname = url.hostname.toLowerCase();
+  if (isMachineName(hostname)) return { ok: true };
+  const host = url.host.toLowerCase();
+  if (allowed.some((a) => a.toLowerCase() === hostname || a.toLowerCase() === host)) return { ok: true };
+  return { ok: false, reason: `host "${hostname}" is not this machine; add it to system_config.allowed_hosts in conf.yaml if it is` };
+}

@@ -1,16 +1,11 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AnyActorRef, InspectionEvent } from 'xstate';
 import { actorKind, type ActorCensus } from './actor-census.js';
+import { isErrorCode } from '../protocol/error-codes.js';
 
-/** Error frames by what failed, from the start of their message. */
-export function errorKind(message: string): string {
-  if (/^(Invalid|Unknown message type|Binary frames)/.test(message)) return 'invalid_frame';
-  if (message.startsWith('Error processing agent response')) return 'llm';
-  if (message.startsWith('Speech recognition failed')) return 'asr';
-  if (message.startsWith('Error switching configuration')) return 'switch';
-  if (/history/i.test(message)) return 'history';
-  if (message.includes('not supported yet')) return 'not_supported';
-  return 'other';
+/** The label of an error frame: its stable code (error-codes.ts), never its wording. */
+export function errorCodeLabel(frame: { code?: unknown }): string {
+  return isErrorCode(frame.code) ? frame.code : 'unclassified';
 }
 
 /**
@@ -45,7 +40,13 @@ export function createMetrics(census: ActorCensus, sessionCount: () => number) {
   });
   const turns = new Counter({ name: 'vas_turns_total', help: 'Conversation turns started', registers: [registry] });
   const interrupts = new Counter({ name: 'vas_interrupts_total', help: 'Turns interrupted by the client', registers: [registry] });
-  const errors = new Counter({ name: 'vas_errors_total', help: 'Error frames sent, by kind', labelNames: ['kind'], registers: [registry] });
+  const errors = new Counter({ name: 'vas_errors_total', help: 'Error frames sent, by code (src/protocol/error-codes.ts)', labelNames: ['code'], registers: [registry] });
+  const backpressure = new Counter({
+    name: 'vas_backpressure_total',
+    help: 'Clients and viewers that stopped reading: audio dropped for the rest of a turn, connections closed (1013)',
+    labelNames: ['action'],
+    registers: [registry],
+  });
   const timeouts = new Counter({ name: 'vas_playback_wait_timeouts_total', help: 'Turns whose playback wait ended by its bound', registers: [registry] });
   const buckets = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
   const llm = new Histogram({ name: 'vas_llm_first_text_seconds', help: 'LLM request → first streamed text', buckets, registers: [registry] });
@@ -73,7 +74,7 @@ export function createMetrics(census: ActorCensus, sessionCount: () => number) {
       return;
     }
     if (ev.type !== '@xstate.event') return;
-    const event = ev.event as { type: string; frame?: { type?: string; message?: string }; output?: { playbackTimedOut?: boolean } };
+    const event = ev.event as { type: string; frame?: { type?: string; code?: unknown }; output?: { playbackTimedOut?: boolean } };
     if (event.type === 'llm.delta') {
       // The turn receives it from its `llm` child: the first one ends that child's wait.
       const child = (ref.getSnapshot() as { children?: Record<string, AnyActorRef> }).children?.llm;
@@ -84,8 +85,10 @@ export function createMetrics(census: ActorCensus, sessionCount: () => number) {
       }
     } else if (event.type === 'client.interrupt-signal') {
       if ((ref.getSnapshot() as { matches?: (v: unknown) => boolean }).matches?.({ active: 'responding' })) interrupts.inc();
+    } else if (event.type === 'socket.backpressure') {
+      backpressure.inc({ action: String((event as { action?: unknown }).action) });
     } else if (event.type === 'socket.send' && event.frame?.type === 'error') {
-      errors.inc({ kind: errorKind(event.frame.message ?? '') });
+      errors.inc({ code: errorCodeLabel(event.frame) });
     } else if (event.type.startsWith('xstate.done.actor.') && event.output?.playbackTimedOut) {
       timeouts.inc();
     }

@@ -3,6 +3,7 @@ import type { ConfigFileEntry } from '../config/character-files.js';
 import type { HistoryMessage } from '../history/history-format.js';
 import type { HistorySummary } from '../history/history-store.js';
 import { EncodedJsonArray } from './encoded-json.js';
+import type { ErrorFrame } from './error-codes.js';
 
 /** One sentence of a reply (PROTOCOL §4.3). `audio` is a base64 16-bit PCM WAV, or null for a silent payload. */
 export interface AudioFrame {
@@ -50,7 +51,8 @@ export type ServerFrame =
   | { type: 'force-new-message' }
   /** A group conversation was interrupted by a member (PROTOCOL §5.4): every member's client stops its playback. */
   | { type: 'interrupt-signal'; text: 'conversation-interrupted' }
-  | { type: 'error'; message: string };
+  /** `message` is what clients show; `code` (error-codes.ts) is stable and what metrics count. */
+  | ErrorFrame;
 
 /** A frame as it goes on the wire; a pre-encoded `history-list` is written without encoding it again. */
 export function encodeServerFrame(frame: ServerFrame): string {

@@ -5,6 +5,7 @@ import { parseSocketMessage } from '../protocol/client-frames.js';
 import { keepAlive } from '../server/socket-keepalive.js';
 import { encodeServerFrame, type ServerFrame } from '../protocol/server-frames.js';
 import type { SocketHandle } from '../server/socket-handle.js';
+import { createOutboundGate, type OutboundBounds } from '../server/outbound-gate.js';
 
 export type ViewerCommand = { type: 'viewer.send'; frame: ServerFrame };
 
@@ -18,7 +19,7 @@ export interface ViewerInput {
  * as `viewer.frame`; `viewer.send` writes a frame (a failed write is logged with the viewer, never lost silently);
  * the close is reported as `viewer.closed`. Its cleanup closes the socket.
  */
-export function createViewerSocket(logger: Logger, pingIntervalMs: number) {
+export function createViewerSocket(logger: Logger, pingIntervalMs: number, outbound: OutboundBounds) {
   return fromCallback<ViewerCommand, ViewerInput, EventObject>(({ input, sendBack, receive }) => {
     const { ws } = input.socket;
     const log = logger.child({ client_uid: `proxy:${input.viewerId}` });
@@ -29,7 +30,7 @@ export function createViewerSocket(logger: Logger, pingIntervalMs: number) {
       if (parsed.ok) sendBack({ type: 'viewer.frame', viewerId: input.viewerId, frame: parsed.frame });
       else {
         log.warn(`rejected frame: ${parsed.message}`);
-        if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'error', message: parsed.message } satisfies ServerFrame));
+        if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'error', code: 'invalid_frame', message: parsed.message } satisfies ServerFrame));
       }
     });
     ws.on('error', (err) => log.warn(`socket error: ${err.message}`));
@@ -38,10 +39,15 @@ export function createViewerSocket(logger: Logger, pingIntervalMs: number) {
       if (!stopped) sendBack({ type: 'viewer.closed', viewerId: input.viewerId });
     });
     const stopPinging = keepAlive(ws, pingIntervalMs, () => log.warn('viewer did not answer a ping: dropping the connection'));
+    // A viewer that stops reading loses audio, then its connection; the other viewers are never held by it.
+    const gate = createOutboundGate(ws, outbound, (event) => {
+      if (event.action === 'audio_dropped') log.warn(`viewer is not reading (${event.bufferedBytes} bytes queued): no audio until the reply ends`);
+      else log.warn(`viewer is not reading (${event.bufferedBytes} bytes queued): closing the connection (1013)`);
+      if (!stopped) sendBack(event);
+    });
 
     receive((command) => {
-      if (ws.readyState !== WebSocket.OPEN) return;
-      ws.send(encodeServerFrame(command.frame), (err) => {
+      gate.send(command.frame, (err) => {
         if (err && !stopped) log.warn(`could not send ${command.frame.type}: ${err.message}`);
       });
     });
@@ -50,6 +56,7 @@ export function createViewerSocket(logger: Logger, pingIntervalMs: number) {
     return () => {
       stopped = true;
       stopPinging();
+      gate.stop();
       if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(1001, 'proxy closed');
     };
   });

@@ -6,7 +6,7 @@ import { WebSocketServer } from 'ws';
 import { fromCallback, type EventObject } from 'xstate';
 import type { AppConfig } from '../config/app-config.js';
 import { createHttpApp, type HttpAppOptions } from '../http/http-app.js';
-import { checkOrigin } from '../http/origin-check.js';
+import { checkHost, checkOrigin } from '../http/origin-check.js';
 import type { Logger } from '../observability/logger.js';
 import { SocketHandle } from './socket-handle.js';
 
@@ -43,7 +43,12 @@ function refuseUpgrade(socket: Duplex, status: number, text: string, message: st
 export function createHttpListener(options: HttpListenerOptions) {
   return fromCallback<EventObject, void, EventObject>(({ sendBack }) => {
     const { app, logger } = options;
-    const server = http.createServer(createHttpApp({ paths: app.paths, health: options.health, metrics: options.metrics, sessions: options.sessions }));
+    const access = {
+      allowedHosts: app.system.allowed_hosts,
+      allowedOrigins: app.system.allowed_origins,
+      onRefused: (message: string) => logger.warn(message),
+    };
+    const server = http.createServer(createHttpApp({ paths: app.paths, health: options.health, metrics: options.metrics, sessions: options.sessions, access }));
     const wss = new WebSocketServer({ noServer: true, maxPayload: app.system.ws_max_payload_bytes });
 
     server.on('upgrade', (req, socket, head) => {
@@ -54,7 +59,8 @@ export function createHttpListener(options: HttpListenerOptions) {
         refuseUpgrade(socket, 404, 'Not Found', `No WebSocket endpoint at ${pathname}; use /client-ws${hint}`);
         return;
       }
-      const verdict = checkOrigin(req.headers.origin, req.headers.host, app.system.allowed_origins);
+      const host = checkHost(req.headers.host, app.system.allowed_hosts);
+      const verdict = host.ok ? checkOrigin(req.headers.origin, req.headers.host, app.system.allowed_origins) : host;
       if (!verdict.ok) {
         logger.warn(`refused a WebSocket from ${req.socket.remoteAddress}: ${verdict.reason}`);
         refuseUpgrade(socket, 403, 'Forbidden', `Forbidden: ${verdict.reason}`);

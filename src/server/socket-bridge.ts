@@ -6,6 +6,7 @@ import { encodeServerFrame } from '../protocol/server-frames.js';
 import { keepAlive } from './socket-keepalive.js';
 import type { Logger } from '../observability/logger.js';
 import type { SocketHandle } from './socket-handle.js';
+import { createOutboundGate, type OutboundBounds } from './outbound-gate.js';
 
 /** Frames a client may send before its session is ready; upstream also reads them only after the connect frames. */
 const MAX_HELD_FRAMES = 1000;
@@ -16,11 +17,14 @@ export interface SocketBridgeOptions {
   logger: Logger;
   /** Ping interval; a peer that has not answered the previous ping by the next one is terminated. 0 disables. */
   pingIntervalMs: number;
+  /** What may be queued for the peer (system_config.ws_max_buffered_bytes). */
+  outbound: OutboundBounds;
 }
 
 /**
  * The session's socket, as an actor. It starts paused (frames are held until the session sends `socket.resume`),
- * validates every inbound frame at the edge, writes `socket.send` frames, pings the peer, and reports the close.
+ * validates every inbound frame at the edge, writes `socket.send` frames through a bound on what is queued for the
+ * peer (outbound-gate.ts: reported as `socket.backpressure`), pings the peer, and reports the close.
  * Its cleanup closes the socket (1001) if it is still open, so a stopped session never leaves a socket behind.
  */
 export function createSocketBridge(options: SocketBridgeOptions) {
@@ -56,10 +60,15 @@ export function createSocketBridge(options: SocketBridgeOptions) {
     });
 
     const stopPinging = keepAlive(ws, options.pingIntervalMs, () => log.warn('client did not answer a ping: dropping the connection'));
+    const gate = createOutboundGate(ws, options.outbound, (event) => {
+      if (event.action === 'audio_dropped') log.warn(`client is not reading (${event.bufferedBytes} bytes queued): no audio until its reply ends`);
+      else log.warn(`client is not reading (${event.bufferedBytes} bytes queued): closing the connection (1013)`);
+      if (!stopped) sendBack(event);
+    });
 
     receive((command) => {
       if (command.type === 'socket.send') {
-        if (ws.readyState === WebSocket.OPEN) ws.send(encodeServerFrame(command.frame));
+        gate.send(command.frame);
       } else if (command.type === 'socket.resume' && paused) {
         paused = false;
         for (const [data, isBinary] of held.splice(0)) deliver(data, isBinary);
@@ -77,6 +86,7 @@ export function createSocketBridge(options: SocketBridgeOptions) {
     return () => {
       stopped = true;
       stopPinging();
+      gate.stop();
       held.length = 0;
       if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) {
         ws.close(1001, 'session ended');

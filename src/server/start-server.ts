@@ -16,6 +16,7 @@ import { createTranscribe } from '../engines/asr/transcribe-actor.js';
 import { proxyHubMachine } from '../../machines/proxy-hub.machine.js';
 import { createProxyBridge } from '../proxy/proxy-bridge.js';
 import { createViewerSocket } from '../proxy/viewer-socket-actor.js';
+import { outboundBounds } from './outbound-gate.js';
 import { createHttpListener } from './http-listener.js';
 import { HistoryStore } from '../history/history-store.js';
 import { OllamaModelsInUse, unloadOllamaModels } from '../engines/llm/ollama-unload.js';
@@ -94,9 +95,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const proxyHub = proxyHubMachine.provide({
     actors: {
       session: sessionMachine.provide({ actors: { ...sessionActors, socketBridge: createProxyBridge() } }),
-      viewer: createViewerSocket(logger, app.system.ws_ping_interval_seconds * 1000),
+      viewer: createViewerSocket(logger, app.system.ws_ping_interval_seconds * 1000, outboundBounds(app.system.ws_max_buffered_bytes)),
     },
-    delays: { turnBound: app.system.proxy_turn_timeout_seconds * 1000 },
+    delays: { turnBound: app.system.proxy_turn_timeout_seconds * 1000, requestBound: app.system.proxy_request_timeout_seconds * 1000 },
   });
   const metrics = createMetrics(census, sessionCount);
   const board = new SessionBoard(census);

@@ -3,6 +3,7 @@ import { turnMachine } from '../../machines/turn.machine.js';
 import { ttsPipelineMachine } from '../../machines/tts-pipeline.machine.js';
 import type { SessionLimits, SessionSetup } from '../../machines/session.machine.js';
 import { requestQueueMachine, type RequestResult, type SessionRequest } from '../../machines/request-queue.machine.js';
+import type { EngineDeadlines } from '../../machines/engine-deadlines.js';
 import type { HistoryStore } from '../history/history-store.js';
 import { createHistoryActors, historyAnswers } from './history-actors.js';
 import type { AppConfig } from '../config/app-config.js';
@@ -10,6 +11,7 @@ import { listConfigFiles, loadCharacterFile } from '../config/character-files.js
 import { listBackgroundFiles } from '../assets/background-files.js';
 import type { Logger } from '../observability/logger.js';
 import { createSocketBridge } from '../server/socket-bridge.js';
+import { outboundBounds } from '../server/outbound-gate.js';
 import { buildCharacterRuntime, type SessionCharacter } from './character-runtime.js';
 import { createLlmStream } from '../engines/llm/llm-stream-actor.js';
 import { createTranscribe } from '../engines/asr/transcribe-actor.js';
@@ -47,6 +49,17 @@ export function sessionLimits(app: AppConfig): SessionLimits {
     mcpCallTimeoutMs: app.system.mcp_call_timeout_seconds * 1000,
     maxPendingRequests: app.system.max_pending_requests,
     historyWriteDeadlineMs: app.system.history_write_timeout_seconds * 1000,
+    deadlines: engineDeadlines(app),
+  };
+}
+
+/** system_config's engine bounds, for the turn and the group conversation. */
+export function engineDeadlines(app: AppConfig): EngineDeadlines {
+  return {
+    llmFirstOutputMs: app.system.llm_first_output_timeout_seconds * 1000,
+    llmIdleMs: app.system.llm_idle_timeout_seconds * 1000,
+    synthesisMs: app.system.tts_timeout_seconds * 1000,
+    transcriptionMs: app.system.asr_timeout_seconds * 1000,
   };
 }
 
@@ -60,7 +73,11 @@ export function createSessionActors({ app, logger, baseCharacter, history, toolL
     },
   });
   return {
-    socketBridge: createSocketBridge({ logger, pingIntervalMs: app.system.ws_ping_interval_seconds * 1000 }),
+    socketBridge: createSocketBridge({
+      logger,
+      pingIntervalMs: app.system.ws_ping_interval_seconds * 1000,
+      outbound: outboundBounds(app.system.ws_max_buffered_bytes),
+    }),
 
     initSession: fromPromise<SessionSetup, { clientUid: string }>(async () => ({
       character: baseCharacter,

@@ -15,6 +15,8 @@ export interface LlmScript {
   /** Answer with this HTTP status and body instead of a stream. */
   status?: number;
   errorBody?: unknown;
+  /** Headers of that error answer (e.g. `retry-after`). */
+  errorHeaders?: Record<string, string>;
   /** After the tokens, send an error event in the stream instead of finishing. */
   streamError?: string;
   /** Never finish (the stream stays open until the client closes it). */
@@ -44,12 +46,35 @@ export interface FakeAiServer {
   openResponses(): number;
   llm: (body: any) => LlmScript;
   /** ms of tone per character of input, and the delay before answering. */
-  tts: { msPerChar: number; delayMs: number; failWhen?: (text: string) => boolean; sampleRate: number };
-  asr: { text: string; delayMs: number };
+  tts: {
+    msPerChar: number;
+    delayMs: number;
+    failWhen?: (text: string) => boolean;
+    /** HTTP status of a scripted failure (default 500). */
+    failStatus?: number;
+    /** Never answer these (the request stays open until the client goes away). */
+    stallWhen?: (text: string) => boolean;
+    sampleRate: number;
+  };
+  /** `stall`: never answer. */
+  asr: { text: string; delayMs: number; stall?: boolean; failWhen?: () => boolean; failStatus?: number };
   close(): Promise<void>;
 }
 
+/** The last tones made, by length: long tests ask for the same lengths again and again. */
+const tones = new Map<string, Buffer>();
+
 function tone(ms: number, sampleRate: number): Buffer {
+  const key = `${Math.round(ms)}@${sampleRate}`;
+  const known = tones.get(key);
+  if (known) return known;
+  const made = makeTone(ms, sampleRate);
+  if (tones.size >= 16) tones.delete(tones.keys().next().value!);
+  tones.set(key, made);
+  return made;
+}
+
+function makeTone(ms: number, sampleRate: number): Buffer {
   const n = Math.max(1, Math.round((ms / 1000) * sampleRate));
   const samples = new Int16Array(n);
   for (let i = 0; i < n; i++) samples[i] = Math.round(Math.sin((2 * Math.PI * 220 * i) / sampleRate) * 8000 * (0.5 + 0.5 * Math.sin(i / 500)));
@@ -97,7 +122,7 @@ export async function startFakeAiServer(): Promise<FakeAiServer> {
         const claude = req.url.endsWith('/v1/messages');
         const script = fake.llm(body);
         if (script.status) {
-          res.writeHead(script.status, { 'content-type': 'application/json' });
+          res.writeHead(script.status, { 'content-type': 'application/json', ...script.errorHeaders });
           return end(JSON.stringify(script.errorBody ?? { error: { message: `scripted failure ${script.status}` } }));
         }
         res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
@@ -136,16 +161,22 @@ export async function startFakeAiServer(): Promise<FakeAiServer> {
       }
       if (req.url?.endsWith('/audio/speech')) {
         const text = String(body.input ?? '');
+        if (fake.tts.stallWhen?.(text)) return; // stays open until the client goes away
         if (fake.tts.delayMs) await sleep(fake.tts.delayMs);
         if (closed()) return;
         if (fake.tts.failWhen?.(text)) {
-          res.writeHead(500, { 'content-type': 'application/json' });
+          res.writeHead(fake.tts.failStatus ?? 500, { 'content-type': 'application/json' });
           return end('{"error":"scripted TTS failure"}');
         }
         res.writeHead(200, { 'content-type': 'audio/wav' });
         return end(tone(text.length * fake.tts.msPerChar, fake.tts.sampleRate));
       }
       if (req.url?.endsWith('/audio/transcriptions')) {
+        if (fake.asr.stall) return;
+        if (fake.asr.failWhen?.()) {
+          res.writeHead(fake.asr.failStatus ?? 500, { 'content-type': 'application/json' });
+          return end('{"error":"scripted ASR failure"}');
+        }
         if (fake.asr.delayMs) await sleep(fake.asr.delayMs);
         if (closed()) return;
         res.writeHead(200, { 'content-type': 'application/json' });

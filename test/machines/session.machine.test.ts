@@ -77,7 +77,7 @@ describe('session machine (fake actors at the edges)', () => {
   test('a failed init sends one error and ends the session (its socket actor is stopped)', async () => {
     const h = harness({ initFails: true });
     await h.tick();
-    expect(h.sent).toEqual([{ type: 'error', message: 'Session setup failed: no model' }]);
+    expect(h.sent).toEqual([{ type: 'error', code: 'session_setup', message: 'Session setup failed: no model' }]);
     expect(h.actor.getSnapshot().status).toBe('done');
     expect(h.socketStopped()).toBe(1);
   });
@@ -107,7 +107,7 @@ describe('session machine (fake actors at the edges)', () => {
     h.loads[0]!.reject(new Error('a.yaml: bad'));
     await h.tick();
     expect(h.sent.slice(5)).toEqual([
-      { type: 'error', message: 'Error switching configuration: a.yaml: bad' },
+      { type: 'error', code: 'switch_failed', message: 'Error switching configuration: a.yaml: bad' },
       expect.objectContaining({ type: 'set-model-and-conf', conf_name: 'base' }),
     ]);
     expect(h.actor.getSnapshot().context.character!.config.conf_name).toBe('base');
@@ -131,7 +131,7 @@ describe('session machine (fake actors at the edges)', () => {
     h.emit({ type: 'client.fetch-configs', frame: { type: 'fetch-configs' } });
     h.emit({ type: 'client.fetch-backgrounds', frame: { type: 'fetch-backgrounds' } });
     await h.tick();
-    expect(h.sent.slice(5)).toEqual([{ type: 'config-files', configs: [] }, { type: 'error', message: 'disk on fire' }]);
+    expect(h.sent.slice(5)).toEqual([{ type: 'config-files', configs: [] }, { type: 'error', code: 'query_failed', message: 'disk on fire' }]);
     expect(Object.keys(h.actor.getSnapshot().children).sort()).toEqual(['history', 'requests', 'socket', 'toolbox']);
     expect(h.census.count()).toBe(5); // session, socket, history writer, toolbox (idle: no tools), request queue (idle)
     const children = Object.values(h.actor.getSnapshot().children) as AnyActorRef[];

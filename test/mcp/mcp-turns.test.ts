@@ -348,7 +348,7 @@ describe('tool servers that misbehave, and the step cap (shared servers, the def
     useServer('missing', { command: '/nonexistent/mcp-server', args: [] });
     harness.fake.llm = () => ({ tokens: tokens('No tools today.') });
     const client = await runTurn('Anything?');
-    expect(of(client, 'error')).toEqual([{ type: 'error', message: expect.stringMatching(/^MCP: tool server "missing" did not start: .*ENOENT/) }]);
+    expect(of(client, 'error')).toEqual([{ type: 'error', code: 'mcp', message: expect.stringMatching(/^MCP: tool server "missing" did not start: .*ENOENT/) }]);
     expect(harness.fake.chatRequests().at(-1)!.body.tools).toBeUndefined();
     await client.close();
   }, 30_000);

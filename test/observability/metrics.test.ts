@@ -52,7 +52,9 @@ describe('/metrics (Prometheus text format) follows sessions, turns and errors, 
     const during = await scrape(harness.server.url);
     expect(during.get('vas_turns_total')).toBe(3);
     expect(during.get('vas_interrupts_total')).toBe(1);
-    expect(during.get('vas_errors_total{kind="invalid_frame"}')).toBe(1);
+    // Counted by the frame's stable code, not its wording; the frame itself carries the code.
+    expect(during.get('vas_errors_total{code="invalid_frame"}')).toBe(1);
+    expect(client.ofType('error')).toEqual([expect.objectContaining({ code: 'invalid_frame', message: expect.any(String) })]);
     expect(during.get('vas_playback_wait_timeouts_total')).toBe(1);
     expect(during.get('vas_llm_first_text_seconds_count')).toBe(3);
     expect(during.get('vas_tts_synthesis_seconds_count')).toBeGreaterThanOrEqual(3);

@@ -34,7 +34,7 @@ describe('bad input gets exactly one clear error and changes nothing else (D26)'
     client.send({ type: 'heartbeat' });
     await client.next('heartbeat-ack');
     await sleep(20);
-    expect(client.frames.slice(5)).toEqual([{ type: 'error', message: expect.stringMatching(pattern) }, { type: 'heartbeat-ack' }]);
+    expect(client.frames.slice(5)).toEqual([{ type: 'error', code: 'invalid_frame', message: expect.stringMatching(pattern) }, { type: 'heartbeat-ack' }]);
     await client.close();
   });
 
@@ -45,7 +45,7 @@ describe('bad input gets exactly one clear error and changes nothing else (D26)'
     client.send({ type: 'heartbeat' });
     await client.next('heartbeat-ack');
     expect(client.frames.slice(5)).toEqual([
-      { type: 'error', message: 'Binary frames are not supported: send JSON text frames' },
+      { type: 'error', code: 'invalid_frame', message: 'Binary frames are not supported: send JSON text frames' },
       { type: 'heartbeat-ack' },
     ]);
     await client.close();
@@ -58,7 +58,7 @@ describe('bad input gets exactly one clear error and changes nothing else (D26)'
     client.send({ type: 'heartbeat' });
     await client.next('heartbeat-ack');
     expect(client.frames.slice(5)).toEqual([
-      { type: 'error', message: '"raw-audio-data" is not supported yet by this server' },
+      { type: 'error', code: 'not_supported', message: '"raw-audio-data" is not supported yet by this server' },
       { type: 'heartbeat-ack' },
     ]);
     // An invite to nobody is a clear refusal, not an error of the session.

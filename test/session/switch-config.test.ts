@@ -149,7 +149,7 @@ describe('switch-config while a switch is running', () => {
     client.send({ type: 'text-input', text: 'quick!', images: [] });
     await client.next('config-switched', 1, 2000);
     expect(client.frames.slice(5)).toEqual([
-      { type: 'error', message: '"text-input" arrived during a character switch; send it again once the new character is loaded' },
+      { type: 'error', code: 'busy_switching', message: '"text-input" arrived during a character switch; send it again once the new character is loaded' },
       expect.objectContaining({ type: 'set-model-and-conf', conf_name: 'unhelpful_ai' }),
       { type: 'config-switched', message: 'Switched to config: en_unhelpful_ai.yaml' },
     ]);

@@ -55,8 +55,8 @@ describe('voice, proactive speech, Claude, and memory per session', () => {
     client.send({ type: 'mic-audio-end', images: [] });
     await client.next('error', 2);
     expect(client.frames).toEqual([
-      { type: 'error', message: 'Voice input longer than 1 s was dropped; please speak in shorter parts' },
-      { type: 'error', message: 'mic-audio-end arrived without any mic-audio-data: there is nothing to transcribe' },
+      { type: 'error', code: 'mic_too_long', message: 'Voice input longer than 1 s was dropped; please speak in shorter parts' },
+      { type: 'error', code: 'no_mic_audio', message: 'mic-audio-end arrived without any mic-audio-data: there is nothing to transcribe' },
     ]);
     await client.close();
   });

@@ -78,7 +78,7 @@ describe('turn bounds and failures (D2, D7, D8, D9, §5.6)', () => {
     expect(client.frames).toEqual([
       { type: 'control', text: 'conversation-chain-start' },
       { type: 'full-text', text: 'Thinking...' },
-      { type: 'error', message: 'Error processing agent response: openai_compatible_llm answered HTTP 401: Invalid API key' },
+      { type: 'error', code: 'llm', message: 'Error processing agent response: openai_compatible_llm answered HTTP 401: Invalid API key' },
       { type: 'force-new-message' },
       { type: 'control', text: 'conversation-chain-end' },
     ]);

@@ -1,7 +1,10 @@
+import type { EngineCallOptions } from '../http-retry.js';
+
 /** A configured speech recogniser: 16 kHz mono samples in [-1, 1] → text. Aborting stops the request. */
 export interface AsrEngine {
   readonly provider: string;
-  transcribe(samples: Float32Array, signal: AbortSignal): Promise<string>;
+  /** `options.onRetry` hears of each retry of an HTTP engine's request (see http-retry.ts). */
+  transcribe(samples: Float32Array, signal: AbortSignal, options?: EngineCallOptions): Promise<string>;
 }
 
 export const ASR_SAMPLE_RATE = 16000;

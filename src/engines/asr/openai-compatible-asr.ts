@@ -1,5 +1,6 @@
 import { encodeWav } from '../../audio/wav.js';
 import { ASR_SAMPLE_RATE, toPcm16, type AsrEngine } from './asr-engine.js';
+import { fetchWithRetry } from '../http-retry.js';
 
 export interface WhisperHttpSettings {
   provider: string;
@@ -14,7 +15,7 @@ export function openAiCompatibleAsr(settings: WhisperHttpSettings): AsrEngine {
   const url = `${settings.baseUrl.replace(/\/+$/, '')}/audio/transcriptions`;
   return {
     provider: settings.provider,
-    async transcribe(samples, signal) {
+    async transcribe(samples, signal, options) {
       const wav = encodeWav({ sampleRate: ASR_SAMPLE_RATE, channels: 1, samples: toPcm16(samples) });
       const form = new FormData();
       form.append('file', new Blob([new Uint8Array(wav)], { type: 'audio/wav' }), 'speech.wav');
@@ -23,7 +24,7 @@ export function openAiCompatibleAsr(settings: WhisperHttpSettings): AsrEngine {
       if (settings.language) form.append('language', settings.language);
       const headers: Record<string, string> = {};
       if (settings.apiKey) headers.authorization = `Bearer ${settings.apiKey}`;
-      const res = await fetch(url, { method: 'POST', headers, body: form, signal });
+      const res = await fetchWithRetry(url, { method: 'POST', headers, body: form, signal }, settings.provider, options);
       const text = await res.text();
       if (!res.ok) throw new Error(`${settings.provider} answered HTTP ${res.status}: ${text.slice(0, 200)}`);
       try {

@@ -8,8 +8,9 @@ export function createTranscribe(logger: Logger) {
     const engine = input.engine as AsrEngine | undefined;
     if (!engine) throw new Error(input.unavailable ?? 'no speech recognition engine is configured');
     const started = performance.now();
-    const text = await engine.transcribe(input.samples, signal);
-    logger.child({ client_uid: input.clientUid }).debug(`${engine.provider}: ${input.samples.length} samples in ${Math.round(performance.now() - started)} ms`);
+    const log = logger.child({ client_uid: input.clientUid });
+    const text = await engine.transcribe(input.samples, signal, { onRetry: (message) => log.warn(message) });
+    log.debug(`${engine.provider}: ${input.samples.length} samples in ${Math.round(performance.now() - started)} ms`);
     return text;
   });
 }

@@ -103,14 +103,14 @@ export function claudeEngine(settings: ClaudeSettings): LlmEngine {
   return {
     provider: 'claude_llm',
     toolStyle: 'claude',
-    async stream(request, onText, signal) {
+    async stream(request, onText, signal, options) {
       const headers = {
         'content-type': 'application/json',
         'x-api-key': settings.apiKey,
         'anthropic-version': '2023-06-01',
         accept: 'text/event-stream',
       };
-      const res = await postEventStream(url, 'claude_llm', { headers, body: claudeRequestBody(settings, request) }, signal);
+      const res = await postEventStream(url, 'claude_llm', { headers, body: claudeRequestBody(settings, request) }, signal, options);
       const calls = new Map<number, ToolCallRequest>();
       await readEventStream(res, (event) => {
         let data: {

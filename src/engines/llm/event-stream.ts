@@ -1,11 +1,13 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { bodyText, describeFetchError, LlmError, readErrorBody } from './llm-engine.js';
+import { fetchWithRetry, type EngineCallOptions } from '../http-retry.js';
 
 /** What one server-sent event means to a provider: read on, the reply is complete, or the stream reports a failure. */
 export type StreamStep = 'continue' | 'done' | LlmError;
 
 /**
  * POSTs a streaming request; network failures and HTTP errors become LlmErrors with a message a person can act on.
+ * A refused or reset connection, 429 and 5xx are retried before the stream is read (http-retry.ts), never after.
  * An abort through `signal` is rethrown as it is.
  */
 export async function postEventStream(
@@ -13,10 +15,11 @@ export async function postEventStream(
   provider: string,
   init: { headers: Record<string, string>; body: unknown },
   signal: AbortSignal,
+  options: EngineCallOptions = {},
 ): Promise<Response> {
   let res: Response;
   try {
-    res = await fetch(url, { method: 'POST', headers: init.headers, body: JSON.stringify(init.body), signal });
+    res = await fetchWithRetry(url, { method: 'POST', headers: init.headers, body: JSON.stringify(init.body), signal }, provider, options);
   } catch (err) {
     if (signal.aborted) throw err;
     throw describeFetchError(err, url);

@@ -1,3 +1,4 @@
+import type { EngineCallOptions } from '../http-retry.js';
 import type { ChatMessage } from '../../agent/chat-memory.js';
 
 export interface ImageInput {
@@ -68,7 +69,8 @@ export interface LlmEngine {
   readonly provider: string;
   /** Native tool calling in OpenAI's or Anthropic's format; `none`: the engine cannot use tools at all. */
   readonly toolStyle: 'openai' | 'claude' | 'none';
-  stream(request: LlmRequest, onText: (text: string) => void, signal: AbortSignal): Promise<LlmStreamEnd | void>;
+  /** `options.onRetry` hears of each retry of the request (before any output; see http-retry.ts). */
+  stream(request: LlmRequest, onText: (text: string) => void, signal: AbortSignal, options?: EngineCallOptions): Promise<LlmStreamEnd | void>;
 }
 
 /**

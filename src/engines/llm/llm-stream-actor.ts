@@ -11,8 +11,9 @@ export function createLlmStream(logger: Logger) {
   return fromCallback<EventObject, { engine: unknown; request: LlmRequest; clientUid: string }, EventObject>(({ input, sendBack }) => {
     const controller = new AbortController();
     const engine = input.engine as LlmEngine;
+    const log = logger.child({ client_uid: input.clientUid });
     engine
-      .stream(input.request, (text) => sendBack({ type: 'llm.delta', text }), controller.signal)
+      .stream(input.request, (text) => sendBack({ type: 'llm.delta', text }), controller.signal, { onRetry: (message) => log.warn(message) })
       .then(
         (end) => {
           if (!controller.signal.aborted) sendBack({ type: 'llm.done', toolCalls: end?.toolCalls ?? [] });
@@ -20,7 +21,7 @@ export function createLlmStream(logger: Logger) {
         (err: unknown) => {
           if (controller.signal.aborted) return;
           const message = err instanceof Error ? err.message : String(err);
-          logger.child({ client_uid: input.clientUid }).warn(`${engine.provider} failed: ${message}`);
+          log.warn(`${engine.provider} failed: ${message}`);
           sendBack({ type: 'llm.error', message, toolsUnsupported: err instanceof ToolsUnsupportedError });
         },
       );

@@ -114,14 +114,14 @@ export function openAiCompatibleEngine(settings: OpenAiCompatibleSettings): LlmE
   return {
     provider: settings.provider,
     toolStyle: 'openai',
-    async stream(request, onText, signal) {
+    async stream(request, onText, signal, options) {
       const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'text/event-stream' };
       if (settings.apiKey) headers.authorization = `Bearer ${settings.apiKey}`;
       if (settings.organizationId) headers['openai-organization'] = settings.organizationId;
       if (settings.projectId) headers['openai-project'] = settings.projectId;
       let res: Response;
       try {
-        res = await postEventStream(url, settings.provider, { headers, body: chatCompletionBody(settings, request) }, signal);
+        res = await postEventStream(url, settings.provider, { headers, body: chatCompletionBody(settings, request) }, signal, options);
       } catch (err) {
         if ((request.tools?.length ?? 0) > 0 && err instanceof LlmError && /does not support tools|tools? (are|is) not supported/i.test(err.message)) {
           throw new ToolsUnsupportedError(err.message);

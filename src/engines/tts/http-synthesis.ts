@@ -1,3 +1,4 @@
+import { fetchWithRetry, type RetryOptions } from '../http-retry.js';
 import { z } from 'zod';
 import type { EventSourceMessage } from 'eventsource-parser';
 import { createParser } from 'eventsource-parser';
@@ -67,12 +68,13 @@ export async function withDeadline<T>(
 }
 
 /** Sends the request; a network failure or a non-2xx answer becomes one SpeechServiceError with the service's words. */
-export async function callService(engine: string, request: ServiceRequest, signal: AbortSignal): Promise<Response> {
+export async function callService(engine: string, request: ServiceRequest, signal: AbortSignal, retry: RetryOptions = {}): Promise<Response> {
   const headers = { ...(request.json !== undefined ? { 'content-type': 'application/json' } : {}), ...request.headers };
   const body = request.json !== undefined ? JSON.stringify(request.json) : request.body;
   let res: Response;
   try {
-    res = await fetch(request.url, { method: request.method ?? (body === undefined ? 'GET' : 'POST'), headers, body, signal });
+    // A refused connection, 429 or 5xx is tried again (twice, with backoff) before it counts as a failure.
+    res = await fetchWithRetry(request.url, { method: request.method ?? (body === undefined ? 'GET' : 'POST'), headers, body, signal }, engine, retry);
   } catch (err) {
     if (signal.aborted) throw signal.reason ?? err;
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;

@@ -16,7 +16,7 @@ export function createSynthesize(logger: Logger) {
   return fromPromise<SynthResult, { text: string; engine: unknown }>(async ({ input, signal }) => {
     const engine = input.engine as TtsEngine;
     try {
-      const audio = await engine.synthesize(input.text, signal);
+      const audio = await engine.synthesize(input.text, signal, { onRetry: (message) => logger.warn(message) });
       if (!audio || audio.samples.length === 0 || isSilent(audio)) return SILENT;
       return { audio: encodeWav(audio).toString('base64'), volumes: sliceVolumes(audio, 20), durationMs: durationMs(audio) };
     } catch (err) {

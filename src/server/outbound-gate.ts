@@ -1,0 +1,71 @@
+import { WebSocket } from 'ws';
+import type { ServerFrame } from '../protocol/server-frames.js';
+
+/** After a close we wait this long for the bytes queued before it, then drop the connection. */
+const CLOSE_GRACE_MS = 1000;
+
+export interface OutboundBounds {
+  /** Queued bytes beyond which this client gets no more audio until its turn ends (`ws_max_buffered_bytes`). */
+  softBytes: number;
+  /** Queued bytes beyond which the connection is closed with 1013 (4 × softBytes). */
+  hardBytes: number;
+}
+
+export type BackpressureAction = 'audio_dropped' | 'closed';
+
+/** Reported by the socket's actor to its parent, so that /metrics (from the inspection stream) counts it. */
+export interface BackpressureEvent {
+  type: 'socket.backpressure';
+  action: BackpressureAction;
+  bufferedBytes: number;
+}
+
+export function outboundBounds(maxBufferedBytes: number): OutboundBounds {
+  return { softBytes: maxBufferedBytes, hardBytes: maxBufferedBytes * 4 };
+}
+
+const isChainEnd = (frame: ServerFrame) => frame.type === 'control' && frame.text === 'conversation-chain-end';
+
+/**
+ * Writes frames to one peer without letting a peer that stops reading grow the server. Beyond `softBytes` queued
+ * (ws.bufferedAmount), the peer's audio is dropped for the rest of the turn: each audio frame still goes, as a
+ * silent payload (`audio: null`, no volumes), so its display text, expressions and the chain's bookkeeping reach
+ * the client, which is then simply not talked to aloud until `conversation-chain-end`. If what is queued still
+ * grows past `hardBytes`, the connection is closed with 1013 (Try Again Later) and dropped after a grace period.
+ * Nothing here waits: other clients are never slowed by this one.
+ */
+export function createOutboundGate(ws: WebSocket, bounds: OutboundBounds, report: (event: BackpressureEvent) => void) {
+  let muted = false;
+  let closing = false;
+  let killer: NodeJS.Timeout | undefined;
+
+  const overflow = () => {
+    closing = true;
+    report({ type: 'socket.backpressure', action: 'closed', bufferedBytes: ws.bufferedAmount });
+    ws.close(1013, 'client is not reading');
+    killer = setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
+    killer.unref();
+    ws.once('close', () => clearTimeout(killer));
+  };
+
+  return {
+    send(frame: ServerFrame, callback?: (err?: Error) => void): void {
+      if (closing || ws.readyState !== WebSocket.OPEN) return;
+      let out = frame;
+      if (frame.type === 'audio' && frame.audio !== null) {
+        if (!muted && ws.bufferedAmount > bounds.softBytes) {
+          muted = true;
+          report({ type: 'socket.backpressure', action: 'audio_dropped', bufferedBytes: ws.bufferedAmount });
+        }
+        if (muted) out = { ...frame, audio: null, volumes: [] };
+      }
+      ws.send(JSON.stringify(out), callback);
+      if (isChainEnd(frame)) muted = false;
+      if (ws.bufferedAmount > bounds.hardBytes) overflow();
+    },
+    /** The owning actor's cleanup. */
+    stop(): void {
+      clearTimeout(killer);
+    },
+  };
+}
