@@ -114,15 +114,16 @@ export function createHttpApp({ paths, health, metrics, sessions }: HttpAppOptio
   app.use('/', async (req, res, next) => {
     const hasFrontend = await access(frontendIndex).then(() => true, () => false);
     if (hasFrontend) return frontend(req, res, next);
-    if (req.path === '/' && req.method === 'GET') {
+    if (req.path === '/' && (req.method === 'GET' || req.method === 'HEAD')) {
       res.type('html').send(landingPage(`${req.protocol}://${req.get('host') ?? 'localhost'}`));
       return;
     }
     next();
   });
 
+  // Plain text: a JSON body for a missing image or script is what Chromium blocks as ERR_BLOCKED_BY_ORB.
   app.use((req, res) => {
-    res.status(404).json({ error: `Not found: ${req.method} ${req.path}` });
+    res.status(404).type('text/plain').send(`Not found: ${req.method} ${req.path}`);
   });
   app.use((err: Error & { status?: number }, _req: Request, res: Response, _next: NextFunction) => {
     res.status(err.status && err.status < 500 ? err.status : 500).json({ error: err.message });

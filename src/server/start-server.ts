@@ -18,6 +18,7 @@ import { createProxyBridge } from '../proxy/proxy-bridge.js';
 import { createViewerSocket } from '../proxy/viewer-socket-actor.js';
 import { createHttpListener } from './http-listener.js';
 import { HistoryStore } from '../history/history-store.js';
+import { OnceLog } from '../observability/once-log.js';
 
 export type SessionActorOverrides = Partial<ReturnType<typeof createSessionActors>>;
 
@@ -65,9 +66,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   // conf.yaml's character and its engines, built once; what the user should know about them is said once.
   const toolLists = new ToolListCache();
   const baseCharacter = await buildCharacterRuntime(app, app.baseCharacter, toolLists);
-  for (const warning of baseCharacter.runtime.warnings) logger.warn(`${baseCharacter.file}: ${warning}`);
+  const warnedOnce = new OnceLog();
+  for (const warning of baseCharacter.runtime.warnings) if (warnedOnce.first(baseCharacter.file, warning)) logger.warn(`${baseCharacter.file}: ${warning}`);
   const history = new HistoryStore(app.paths.chatHistory);
-  const sessionActors = { ...createSessionActors({ app, logger, baseCharacter, history, toolLists }), ...options.sessionActors };
+  const sessionActors = { ...createSessionActors({ app, logger, baseCharacter, history, toolLists, warnedOnce }), ...options.sessionActors };
   const session = sessionMachine.provide({ actors: sessionActors });
   const group = groupMachine.provide({
     actors: { conversation: groupConversationMachine.provide({ actors: { turn: sessionActors.turn, transcribe: createTranscribe(logger) } }) },

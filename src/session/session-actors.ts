@@ -16,6 +16,7 @@ import { createSynthesize } from '../engines/tts/synthesize-actor.js';
 import { toolboxMachine } from '../../machines/toolbox.machine.js';
 import { createMcpServerActor } from '../mcp/mcp-server-actor.js';
 import type { ToolListCache } from '../mcp/tool-catalog.js';
+import { OnceLog } from '../observability/once-log.js';
 
 export interface SessionDeps {
   app: AppConfig;
@@ -26,6 +27,8 @@ export interface SessionDeps {
   history: HistoryStore;
   /** MCP tool lists by server configuration, discovered once for all sessions (D34). */
   toolLists: ToolListCache;
+  /** Character-file warnings already logged (each is said once per process). */
+  warnedOnce?: OnceLog;
 }
 
 export function sessionLimits(app: AppConfig): SessionLimits {
@@ -41,7 +44,7 @@ export function sessionLimits(app: AppConfig): SessionLimits {
 }
 
 /** The real implementations of the session machine's actor slots (and of the turn's, below it). */
-export function createSessionActors({ app, logger, baseCharacter, history, toolLists }: SessionDeps) {
+export function createSessionActors({ app, logger, baseCharacter, history, toolLists, warnedOnce = new OnceLog() }: SessionDeps) {
   const turn = turnMachine.provide({
     actors: {
       llmStream: createLlmStream(logger),
@@ -63,7 +66,7 @@ export function createSessionActors({ app, logger, baseCharacter, history, toolL
         const character = await buildCharacterRuntime(app, await loadCharacterFile(app, input.file), toolLists);
         signal.throwIfAborted();
         log.info(`switched to ${input.file} (${character.config.conf_name})`);
-        for (const warning of character.runtime.warnings) log.warn(`${input.file}: ${warning}`);
+        for (const warning of character.runtime.warnings) if (warnedOnce.first(input.file, warning)) log.warn(`${input.file}: ${warning}`);
         return character;
       } catch (err) {
         if (!signal.aborted) log.warn(`switch to ${input.file} failed: ${(err as Error).message}`);
