@@ -61,7 +61,7 @@ export const assetDownloadMachine = setup({
       after: {
         downloadDeadline: {
           target: 'failed',
-          actions: assign({ error: ({ context }) => `it did not finish within ${Math.round(context.deadlineMs / 1000)} s` }),
+          actions: assign({ error: ({ context }) => `it did not finish within ${+(context.deadlineMs / 1000).toFixed(1)} s` }),
         },
       },
     },

@@ -58,12 +58,12 @@ export function ignoredUpstreamKeys(raw: unknown): IgnoredKey[] {
   return IGNORED_UPSTREAM_KEYS.filter((k) => k.active(at(raw, k.path))).map((k) => ({ path: k.path.join('.'), instead: k.instead }));
 }
 
-/** One startup line per key: what the user wrote that has no effect here, and what happens instead. */
+/** At startup: each upstream feature that is on but not implemented, with what happens instead; then unknown keys. */
 export function reportIgnoredKeys(
   configName: string,
   found: { unsupported: readonly string[]; ignored: readonly IgnoredKey[] },
   logger: { warn(message: string): unknown },
 ): void {
   for (const key of found.ignored) logger.warn(`${configName}: ${key.path} is accepted but not supported: ${key.instead}`);
-  for (const key of found.unsupported) logger.warn(`${configName}: ${key} is not a setting this server knows; it has no effect`);
+  if (found.unsupported.length > 0) logger.warn(`${configName}: not supported yet (kept, but ignored): ${found.unsupported.join(', ')}`);
 }
