@@ -1,5 +1,5 @@
 import { assign, enqueueActions, fromCallback, fromPromise, sendTo, setup, stopChild, type AnyActorRef, type EventObject } from 'xstate';
-import { addMessage, INTERRUPT_MARKER, rememberInterrupt, verifiedHeardText, type ChatMessage } from '../src/agent/chat-memory.js';
+import { addMessage, INTERRUPT_MARKER, rememberInterrupt, verifiedHeardText, type ChatMessage, type SentText } from '../src/agent/chat-memory.js';
 import type { SessionCharacter } from '../src/session/character-runtime.js';
 import { joinDisplayTexts, localTimestamp, type HistoryMessage } from '../src/history/history-format.js';
 import type { ClientFrame, ClientFrameType } from '../src/protocol/client-frames.js';
@@ -104,8 +104,8 @@ export interface SessionContext {
   trigger: TurnTrigger | null;
   /** The history file turns are written to (`chat_history/<conf_uid>/<historyUid>.json`); null: not recorded. */
   historyUid: string | null;
-  /** Display texts of the audio frames the running turn has sent (to check an interrupt's heard text, D23). */
-  turnSpoken: string[];
+  /** The audio frames' texts the running turn has sent, shown and as said (to check an interrupt's heard text, D23). */
+  turnSpoken: SentText[];
   turns: number;
   /** The file of the switch in progress. */
   pendingFile: string | null;
@@ -232,7 +232,7 @@ export const sessionMachine = setup({
       enqueue(stopChild(actorId));
       enqueue.assign({ queryIds: releaseId(context.queryIds, idSuffix(actorId)) });
     }),
-    startTurn: assign((_, trigger: TurnTrigger) => ({ trigger, turnSpoken: [] as string[] })),
+    startTurn: assign((_, trigger: TurnTrigger) => ({ trigger, turnSpoken: [] as SentText[] })),
     bufferMic: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'client.mic-audio-data') return;
       const samples = context.mic.samples + event.frame.audio.length;
@@ -253,7 +253,7 @@ export const sessionMachine = setup({
     /** A turn replaced by new input: memory and history get the interrupt, the client the chain-end it was owed. */
     closeReplacedTurn: enqueueActions(({ context, enqueue }) => {
       enqueue.assign({ memory: rememberInterrupt(context.memory, '', context.character!.runtime.interruptMethod) });
-      const spoken = joinDisplayTexts(context.turnSpoken);
+      const spoken = joinDisplayTexts(context.turnSpoken.map((s) => s.said));
       const command = historyAppend(context, [...(spoken ? [aiEntry(context, spoken)] : []), systemEntry(INTERRUPT_MARKER)]);
       if (command) enqueue.sendTo('history', command);
       // As a finished turn ends: the next reply starts a new chat bubble, then the chain closes.
@@ -280,7 +280,7 @@ export const sessionMachine = setup({
     /** A turn stopped by a disconnect or a switch: the history keeps what it had said (upstream lost it). */
     saveUnfinishedTurn: enqueueActions(({ context, enqueue }) => {
       if (context.trigger === null) return;
-      const spoken = joinDisplayTexts(context.turnSpoken);
+      const spoken = joinDisplayTexts(context.turnSpoken.map((s) => s.said));
       const command = spoken ? historyAppend(context, [aiEntry(context, spoken)]) : null;
       if (command) enqueue.sendTo('history', command);
       enqueue.assign({ trigger: null });
@@ -288,7 +288,7 @@ export const sessionMachine = setup({
     trackSpoken: assign({
       turnSpoken: ({ context, event }) =>
         event.type === 'turn.frame' && event.frame.type === 'audio' && event.frame.display_text
-          ? [...context.turnSpoken, event.frame.display_text.text]
+          ? [...context.turnSpoken, { shown: event.frame.display_text.text, said: event.said ?? event.frame.display_text.text }]
           : context.turnSpoken,
     }),
     /** add-client-to-group: to this client's group, or to the server, which creates one owned by this client. */
@@ -729,6 +729,7 @@ export function turnInput(context: SessionContext, toolbox?: AnyActorRef): TurnI
     trigger: context.trigger!,
     speaker: { name: config.character_name ?? config.conf_name, avatar: config.avatar },
     emotionMap: modelInfo.emotionMap,
+    showEmotionTags: runtime.showEmotionTags,
     preprocessor: config.tts_preprocessor_config,
     fasterFirstResponse: runtime.fasterFirstResponse,
     system: runtime.systemPrompt,

@@ -14,6 +14,8 @@ export interface SpeechJob {
   seq: number;
   /** `display_text.text`. */
   display: string;
+  /** The sentence as the model wrote it (history, memory); defaults to `display`. */
+  said?: string;
   /** What to speak; '' makes a silent payload without synthesis. */
   speech: string;
   expressions: Array<number | string>;
@@ -33,7 +35,7 @@ export interface PipelineInput {
   engine: unknown;
 }
 
-type Ready = { frame: AudioFrame; durationMs: number } | { passthrough: ServerFrame };
+type Ready = { frame: AudioFrame; durationMs: number; said: string } | { passthrough: ServerFrame };
 
 export interface PipelineContext extends PipelineInput {
   queue: SpeechJob[];
@@ -53,7 +55,7 @@ export type PipelineEvent =
 
 /** Sent to the parent. */
 export type PipelineOutputEvent =
-  | { type: 'tts.payload'; frame: AudioFrame; durationMs: number }
+  | { type: 'tts.payload'; frame: AudioFrame; durationMs: number; said: string }
   | { type: 'tts.passthrough'; frame: ServerFrame }
   | { type: 'tts.drained' };
 
@@ -100,7 +102,7 @@ export const ttsPipelineMachine = setup({
         enqueue.sendParent(
           ('passthrough' in entry
             ? { type: 'tts.passthrough', frame: entry.passthrough }
-            : { type: 'tts.payload', frame: entry.frame, durationMs: entry.durationMs }) satisfies PipelineOutputEvent,
+            : { type: 'tts.payload', frame: entry.frame, durationMs: entry.durationMs, said: entry.said }) satisfies PipelineOutputEvent,
         );
         delete ready[next];
         next++;
@@ -124,7 +126,7 @@ export const ttsPipelineMachine = setup({
             enqueueActions(({ context, event, enqueue }) => {
               const { job } = event;
               if (job.speech) enqueue.assign({ queue: [...context.queue, job] });
-              else enqueue.assign({ ready: { ...context.ready, [job.seq]: { frame: audioFrame(job, null, context.speaker), durationMs: 0 } } });
+              else enqueue.assign({ ready: { ...context.ready, [job.seq]: { frame: audioFrame(job, null, context.speaker), durationMs: 0, said: job.said ?? job.display } } });
             }),
             'advance',
           ],
@@ -138,7 +140,7 @@ export const ttsPipelineMachine = setup({
             enqueueActions(({ context, event, enqueue }) => {
               const job = context.running[event.actorId]!;
               const { [event.actorId]: _finished, ...running } = context.running;
-              const entry = { frame: audioFrame(job, event.output, context.speaker), durationMs: event.output.durationMs };
+              const entry = { frame: audioFrame(job, event.output, context.speaker), durationMs: event.output.durationMs, said: job.said ?? job.display };
               enqueue(stopChild(event.actorId));
               enqueue.assign({ running, ids: releaseId(context.ids, idSuffix(event.actorId)), ready: { ...context.ready, [job.seq]: entry } });
             }),
@@ -155,7 +157,7 @@ export const ttsPipelineMachine = setup({
               enqueue.assign({
                 running,
                 ids: releaseId(context.ids, idSuffix(event.actorId)),
-                ready: { ...context.ready, [job.seq]: { frame: audioFrame(job, null, context.speaker), durationMs: 0 } },
+                ready: { ...context.ready, [job.seq]: { frame: audioFrame(job, null, context.speaker), durationMs: 0, said: job.said ?? job.display } },
               });
             }),
             'advance',

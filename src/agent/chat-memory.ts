@@ -33,18 +33,25 @@ export function rememberInterrupt(
   return addMessage(next, { role: method, content: INTERRUPT_MARKER });
 }
 
+/** A sentence of a reply as the client was shown it, and as the model wrote it (with its `[emotion]` tags). */
+export interface SentText {
+  shown: string;
+  said: string;
+}
+
 /**
  * The heard text a client reports is only trusted as far as it matches what this turn actually sent (D23: upstream
  * stored any client-supplied text as the assistant's words). The client joins the display texts of the sentences
- * whose playback started, with no separator; we return those sentences joined properly.
+ * whose playback started, with no separator; we return those sentences as the model wrote them, joined properly.
  */
-export function verifiedHeardText(reported: string, sent: readonly string[]): string {
+export function verifiedHeardText(reported: string, sent: readonly (string | SentText)[]): string {
   let consumed = 0;
   const heard: string[] = [];
-  for (const text of sent) {
-    if (!reported.startsWith(text, consumed)) break;
-    consumed += text.length;
-    heard.push(text);
+  for (const entry of sent) {
+    const { shown, said } = typeof entry === 'string' ? { shown: entry, said: entry } : entry;
+    if (!reported.startsWith(shown, consumed)) break;
+    consumed += shown.length;
+    heard.push(said);
   }
   return heard.join(' ');
 }

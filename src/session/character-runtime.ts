@@ -26,6 +26,8 @@ export interface CharacterRuntime {
   /** group_conversation_prompt, with `{human_name}` and `{other_ais}` still to fill in ('' for none). */
   groupPrompt: string;
   fasterFirstResponse: boolean;
+  /** system_config.show_emotion_tags: keep `[emotion]` tags in what the client shows. */
+  showEmotionTags: boolean;
   /** MCP tools (use_mcpp with enabled servers, and a model that can call tools). */
   mcp?: McpSettings;
   /** Things the user should know once (no speech engine, unsupported provider …). */
@@ -159,6 +161,7 @@ export async function buildCharacterRuntime(app: AppConfig, character: Character
       proactivePrompt,
       groupPrompt,
       fasterFirstResponse: agentSettings?.faster_first_response ?? true,
+      showEmotionTags: app.system.show_emotion_tags,
       ...(mcp ? { mcp } : {}),
       warnings,
     },
