@@ -104,6 +104,11 @@ export function createHttpApp({ paths, health, metrics, sessions }: HttpAppOptio
     res.json({ type: 'live2d-models/info', count: characters.length, characters });
   });
 
+  // Open-LLM-VTuber-Web asks for its Live2D model before set-model-and-conf has named one (its model list is still
+  // empty, so the path is built from `undefined`). There is no such file; "nothing here" without a 404 error.
+  app.get('/undefined/undefined.model3.json', (_req, res) => {
+    res.status(204).end();
+  });
   app.use('/live2d-models', staticFolder(paths.live2dModels));
   app.use('/bg', staticFolder(paths.backgrounds));
   app.use('/avatars', staticFolder(paths.avatars, (file) => AVATAR_EXT.test(file)));

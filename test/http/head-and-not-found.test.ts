@@ -43,4 +43,10 @@ describe('HEAD answers wherever GET does; missing files are a plain-text 404', (
       expect((await rawHead(harness.server.url, route)).status).toBe(404);
     },
   );
+
+  test('the web client\'s request for a model before it was told one (/undefined/undefined.model3.json) is a 204, not a 404', async () => {
+    const res = await rawGet(harness.server.url, '/undefined/undefined.model3.json');
+    expect(res.status).toBe(204);
+    expect(res.body).toBe('');
+  });
 });
