@@ -68,7 +68,9 @@ async function main(): Promise<number | undefined> {
     if (args.updateDownloads) return outputs.every((o) => o.installed) ? 0 : 1;
   }
   for (const missing of await findMissingModels(app.models, app.paths.live2dModels, app.paths.root)) {
-    logger.warn(`model_dict.json: the Live2D model "${missing.name}" has no files (${missing.file} is missing): put its files in ${missing.folder}`);
+    // A warning for the model the default character shows; a note for the others (a character may still use them).
+    const say = missing.name === app.baseCharacter.config.live2d_model_name ? 'warn' : 'info';
+    logger[say](`model_dict.json: the Live2D model "${missing.name}" has no files (${missing.file} is missing): put its files in ${missing.folder}`);
   }
 
   const wantsInspection = process.env.INSPECT === '1' || app.system.inspect;

@@ -96,7 +96,7 @@ export function runDownloads(plan: DownloadPlanItem[], options: FirstStartOption
     for (const item of plan) {
       if (stopped) break;
       const where = `${shown(app.paths.root, item.target)}/`;
-      const bar = progressBar(`downloading ${item.manifest.title}`, options.out);
+      const bar = progressBar(`downloading the ${item.manifest.title}`, options.out);
       logger.info(`downloading the ${item.manifest.title} into ${where} from ${item.url}`);
       current = createActor(machine, {
         input: {

@@ -15,6 +15,7 @@ import { sessionMachine } from '../../machines/session.machine.js';
 import { ttsPipelineMachine } from '../../machines/tts-pipeline.machine.js';
 import { toolboxMachine } from '../../machines/toolbox.machine.js';
 import { turnMachine } from '../../machines/turn.machine.js';
+import { assetDownloadMachine } from '../../machines/asset-download.machine.js';
 import { findProgram } from '../engines/find-program.js';
 import { machineToDot, machineToJson } from './machine-export.js';
 
@@ -27,6 +28,7 @@ export const MACHINES = [
   groupMachine,
   groupConversationMachine,
   proxyHubMachine,
+  assetDownloadMachine,
 ];
 
 const outIndex = process.argv.indexOf('--out');
