@@ -9,7 +9,7 @@ import { startServer } from './server/start-server.js';
 import { startStatelyInspection } from './observability/stately-inspector.js';
 import { planDownloads, runDownloads } from './downloads/first-start.js';
 import { findMissingModels } from './assets/model-files-check.js';
-import { reportIgnoredKeys } from './config/unsupported-keys.js';
+import { reportConfigKeysAtStartup } from './config/startup-key-report.js';
 
 /** The folder holding this server's package.json (and its prompts/), from src/ or dist/src/. */
 function packageRoot(): string {
@@ -46,7 +46,7 @@ async function main(): Promise<number | undefined> {
     throw err;
   }
   const configName = path.basename(app.paths.configFile);
-  reportIgnoredKeys(configName, app, logger);
+  await reportConfigKeysAtStartup(app, logger);
 
   const downloadsOff = args.noDownloads || process.env.VAS_NO_DOWNLOADS === '1' || !app.system.first_start_downloads;
   if (args.updateDownloads || !downloadsOff) {

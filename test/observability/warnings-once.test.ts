@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import winston from 'winston';
 import { loadAppConfig } from '../../src/config/app-config.js';
 import { reportIgnoredKeys } from '../../src/config/unsupported-keys.js';
+import { reportConfigKeysAtStartup } from '../../src/config/startup-key-report.js';
 import { editConf } from '../helpers/engine-config.js';
 import { makeFixtureRoot, REPO_ROOT } from '../helpers/fixture-root.js';
 import { useTestServer } from '../helpers/server-harness.js';
@@ -79,10 +80,23 @@ describe('upstream keys that are accepted but have no effect are named once at s
     }
   });
 
-  test('the shipped conf.yaml turns none of them on: a fresh start says nothing about them', async () => {
+  test('the shipped conf.yaml and characters turn none of them on: a fresh start says nothing about them', async () => {
     const app = await loadAppConfig({ root: REPO_ROOT, packageRoot: REPO_ROOT });
     const { logger, lines } = recordingLogger();
-    reportIgnoredKeys('conf.yaml', app, logger);
+    await reportConfigKeysAtStartup(app, logger);
     expect(lines).toEqual([]);
+  });
+
+  test('a character file that turns one on is named too', async () => {
+    const fixture = makeFixtureRoot();
+    try {
+      fixture.write('characters/listener.yaml', "character_config:\n  conf_name: 'listener'\n  conf_uid: 'listener'\n  vad_config:\n    vad_model: 'silero_vad'\n");
+      const app = await loadAppConfig({ root: fixture.root, packageRoot: REPO_ROOT });
+      const { logger, lines } = recordingLogger();
+      await reportConfigKeysAtStartup(app, logger);
+      expect(lines).toEqual([expect.stringMatching(/^warn: listener\.yaml: character_config\.vad_config\.vad_model is accepted but not supported: no server-side voice activity detection/)]);
+    } finally {
+      fixture.cleanup();
+    }
   });
 });
