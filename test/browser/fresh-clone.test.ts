@@ -6,6 +6,7 @@ import { findProgram } from '../../src/engines/find-program.js';
 import { startArchiveServer, UPSTREAM_COMMIT, upstreamArchive, WEB_COMMIT, webClientArchive } from '../helpers/archive-server.js';
 import { REPO_ROOT } from '../helpers/fixture-root.js';
 import { runServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { until as waitUntil } from '../helpers/ws-client.js';
 
 const chromiumPath = findProgram('chromium');
 
@@ -87,11 +88,10 @@ function copyOfRepository(): string {
       });
     });
     const served = (suffix: string) => responses.find((r) => r.url.startsWith(url) && new URL(r.url).pathname === suffix);
-    const until = async (what: string, check: () => boolean) => {
-      await page.waitForFunction(() => true); // yield to the page's events
-      for (let i = 0; i < 300 && !check(); i++) await page.waitForTimeout(100);
-      if (!check()) throw new Error(`never saw: ${what}; responses: ${responses.map((r) => `${r.status} ${r.url}`).join(", ")}; failed: ${failed.join(", ")}`);
-    };
+    const until = (what: string, check: () => boolean) =>
+      waitUntil(what, check, 30_000).catch((err: Error) => {
+        throw new Error(`${err.message}; responses: ${responses.map((r) => `${r.status} ${r.url}`).join(', ')}; failed: ${failed.join(', ')}`);
+      });
 
     await page.goto(`${url}/`);
     await until('set-model-and-conf', () => received.some((f) => f.type === 'set-model-and-conf'));
@@ -111,7 +111,7 @@ function copyOfRepository(): string {
     const input = page.getByPlaceholder('Type your message...');
     await input.fill('Hello! My name is Sam.');
     await input.press('Enter');
-    await until('the reply', () => received.some((f) => f.type === 'audio'));
+    await until('the whole reply', () => received.some((f) => f.type === 'backend-synth-complete'));
     const shown = received.filter((f) => f.type === 'audio').map((f) => (f.display_text as { text: string }).text);
     expect(shown.join(' ')).toMatch(/^Nice to meet you, Sam!/);
     expect(shown.join(' ')).not.toMatch(/\[joy\]/);

@@ -3,6 +3,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { makeFixtureRoot } from '../helpers/fixture-root.js';
 import { runServerProcess } from '../helpers/server-process.js';
+import { until } from '../helpers/ws-client.js';
 import { SHARED_SHIZUKU, SHARED_WEB_CLIENT, startArchiveServer, UPSTREAM_COMMIT, upstreamArchive, WEB_COMMIT, webClientArchive } from '../helpers/archive-server.js';
 
 const LISTENING = /listening on (http:\/\/127\.0\.0\.1:\d+)/;
@@ -68,6 +69,24 @@ describe('the first start (npm start on a fresh clone) fetches the web client an
     } finally {
       server.child.kill('SIGTERM');
       await server.exited;
+      fixture.cleanup();
+    }
+  }, 60_000);
+
+  test('Ctrl-C during a download: the process exits at once and leaves no partial folder', async () => {
+    const fixture = makeFixtureRoot();
+    archives.serve('Open-LLM-VTuber/Open-LLM-VTuber-Web', WEB_COMMIT, await webClientArchive(), 'stall');
+    const server = runServerProcess(fixture.root, ['--port', '0'], { VAS_NO_DOWNLOADS: '0', VAS_DOWNLOAD_BASE_URL: archives.baseUrl });
+    try {
+      await server.waitFor(/downloading the web client/, 30_000);
+      await until('the temporary folder', () => readdirSync(fixture.root).some((n) => n.startsWith('.frontend.download-')));
+      server.child.kill('SIGINT');
+      expect(await server.exited).toEqual({ code: 130, signal: null });
+      expect(readdirSync(fixture.root).filter((n) => n.includes('frontend'))).toEqual([]);
+      expect(server.output()).not.toMatch(/listening on/);
+    } finally {
+      server.child.kill('SIGKILL');
+      archives.serve('Open-LLM-VTuber/Open-LLM-VTuber-Web', WEB_COMMIT, await webClientArchive());
       fixture.cleanup();
     }
   }, 60_000);
