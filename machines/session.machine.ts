@@ -189,7 +189,8 @@ export const sessionMachine = setup({
     /** `history-list` reply. */
     listHistories: fromPromise<QueryResult, { confUid: string }>(notProvided('listHistories')),
     /** `history-data` reply; the history becomes current and the memory is rebuilt from it. */
-    loadHistory: fromPromise<QueryResult, { confUid: string; historyUid: string; interruptMethod: 'system' | 'user' }>(notProvided('loadHistory')),
+    /** `hiddenTags`: the emotion tags the chat does not show (the memory keeps them). */
+    loadHistory: fromPromise<QueryResult, { confUid: string; historyUid: string; interruptMethod: 'system' | 'user'; hiddenTags?: Record<string, number | string> }>(notProvided('loadHistory')),
     /** `new-history-created` reply; a fresh history and an empty memory. */
     createHistory: fromPromise<QueryResult, { confUid: string }>(notProvided('createHistory')),
     /** `history-deleted` reply. */
@@ -217,7 +218,12 @@ export const sessionMachine = setup({
         case 'client.fetch-and-set-history':
           return enqueue.spawnChild('loadHistory', {
             id,
-            input: { confUid, historyUid: event.frame.history_uid, interruptMethod: context.character!.runtime.interruptMethod },
+            input: {
+              confUid,
+              historyUid: event.frame.history_uid,
+              interruptMethod: context.character!.runtime.interruptMethod,
+              hiddenTags: context.character!.runtime.showEmotionTags ? {} : context.character!.modelInfo.emotionMap,
+            },
           });
         case 'client.delete-history':
           return enqueue.spawnChild('deleteHistory', { id, input: { confUid, historyUid: event.frame.history_uid } });

@@ -47,7 +47,8 @@ export async function installArchive(request: InstallRequest, signal: AbortSigna
     } catch (err) {
       if (signal.aborted) throw err;
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new DownloadError(`cannot reach ${new URL(request.url).host} (${cause?.code ?? cause?.message ?? (err as Error).message})`);
+      const host = URL.canParse(request.url) ? new URL(request.url).host : request.url;
+      throw new DownloadError(`cannot reach ${host} (${cause?.code ?? cause?.message ?? (err as Error).message})`);
     }
     if (!res.ok || !res.body) throw new DownloadError(`${request.url} answered HTTP ${res.status}`);
     const total = Number(res.headers.get('content-length')) || undefined;

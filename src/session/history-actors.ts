@@ -3,6 +3,7 @@ import type { HistoryCommand, QueryResult } from '../../machines/session.machine
 import { HistoryError, type HistoryStore } from '../history/history-store.js';
 import { historyDataMessages, memoryFromHistory } from '../history/history-memory.js';
 import type { Logger } from '../observability/logger.js';
+import { stripEmotionTags } from '../agent/expressions.js';
 
 /** The session machine's history slots, over the server's shared HistoryStore. */
 export function createHistoryActors(store: HistoryStore, logger: Logger) {
@@ -11,10 +12,12 @@ export function createHistoryActors(store: HistoryStore, logger: Logger) {
       frame: { type: 'history-list', histories: await store.list(input.confUid) },
     })),
 
-    loadHistory: fromPromise<QueryResult, { confUid: string; historyUid: string; interruptMethod: 'system' | 'user' }>(async ({ input }) => {
+    loadHistory: fromPromise<QueryResult, { confUid: string; historyUid: string; interruptMethod: 'system' | 'user'; hiddenTags?: Record<string, number | string> }>(async ({ input }) => {
       const messages = await store.read(input.confUid, input.historyUid);
+      // The chat shows the replies without their emotion tags, as it did live; the memory keeps the model's words.
+      const shown = historyDataMessages(messages).map((m) => (m.role === 'ai' && input.hiddenTags ? { ...m, content: stripEmotionTags(m.content, input.hiddenTags) } : m));
       return {
-        frame: { type: 'history-data', messages: historyDataMessages(messages) },
+        frame: { type: 'history-data', messages: shown },
         historyUid: input.historyUid,
         memory: memoryFromHistory(messages, input.interruptMethod),
       };

@@ -52,6 +52,39 @@ describe('emotion tags: expressions in actions, not text in the chat; memory and
     await client.close();
   });
 
+  test('a loaded history shows the replies without tags, and gives the model its own words (with tags) back', async () => {
+    harness.fake.llm = () => ({ tokens: tokens('[joy] Glad you came back!') });
+    const first = await TestClient.connect(harness.server.wsUrl);
+    await first.ready();
+    first.send({ type: 'create-new-history' });
+    const uid = (await first.next('new-history-created')).history_uid as string;
+    first.send({ type: 'text-input', text: 'I am back', images: [] });
+    await first.next('backend-synth-complete');
+    first.send({ type: 'frontend-playback-complete' });
+    await first.next('force-new-message');
+    await first.close();
+    await harness.server.history.flush();
+
+    const second = await TestClient.connect(harness.server.wsUrl);
+    await second.ready();
+    second.send({ type: 'fetch-and-set-history', history_uid: uid });
+    const data = await second.next('history-data');
+    expect((data.messages as Array<{ role: string; content: string }>).map((m) => [m.role, m.content])).toEqual([
+      ['human', 'I am back'],
+      ['ai', 'Glad you came back!'],
+    ]);
+    const before = harness.fake.chatRequests().length;
+    harness.fake.llm = () => ({ tokens: tokens('Ok.') });
+    second.send({ type: 'text-input', text: 'Hello again', images: [] });
+    await second.next('backend-synth-complete');
+    expect(harness.fake.chatRequests()[before]!.body.messages.slice(1)).toEqual([
+      { role: 'user', content: 'I am back' },
+      { role: 'assistant', content: '[joy] Glad you came back!' },
+      { role: 'user', content: 'Hello again' },
+    ]);
+    await second.close();
+  });
+
   test('an interrupt: the client reports the shown text; memory keeps the heard sentences as the model wrote them', async () => {
     harness.fake.llm = () => ({ tokens: tokens('[joy] Once upon a time there was a sea. It was wide. It was deep. '.repeat(6)), delayMs: 15 });
     const client = await TestClient.connect(harness.server.wsUrl);
