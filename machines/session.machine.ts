@@ -187,7 +187,7 @@ export const sessionMachine = setup({
     /** `background-files` reply. */
     listBackgrounds: fromPromise<QueryResult, void>(notProvided('listBackgrounds')),
     /** `history-list` reply. */
-    listHistories: fromPromise<QueryResult, { confUid: string }>(notProvided('listHistories')),
+    listHistories: fromPromise<QueryResult, { confUid: string; hiddenTags?: Record<string, number | string> }>(notProvided('listHistories')),
     /** `history-data` reply; the history becomes current and the memory is rebuilt from it. */
     /** `hiddenTags`: the emotion tags the chat does not show (the memory keeps them). */
     loadHistory: fromPromise<QueryResult, { confUid: string; historyUid: string; interruptMethod: 'system' | 'user'; hiddenTags?: Record<string, number | string> }>(notProvided('loadHistory')),
@@ -205,6 +205,8 @@ export const sessionMachine = setup({
       const [n, queryIds] = takeId(context.queryIds);
       const id = `query.${n}`;
       const confUid = context.character?.config.conf_uid ?? '';
+      // The emotion tags the chat does not show (history files keep them).
+      const hiddenTags = context.character && !context.character.runtime.showEmotionTags ? context.character.modelInfo.emotionMap : {};
       enqueue.assign({ queryIds });
       switch (event.type) {
         case 'client.fetch-configs':
@@ -212,7 +214,7 @@ export const sessionMachine = setup({
         case 'client.fetch-backgrounds':
           return enqueue.spawnChild('listBackgrounds', { id });
         case 'client.fetch-history-list':
-          return enqueue.spawnChild('listHistories', { id, input: { confUid } });
+          return enqueue.spawnChild('listHistories', { id, input: { confUid, hiddenTags } });
         case 'client.create-new-history':
           return enqueue.spawnChild('createHistory', { id, input: { confUid } });
         case 'client.fetch-and-set-history':
@@ -222,7 +224,7 @@ export const sessionMachine = setup({
               confUid,
               historyUid: event.frame.history_uid,
               interruptMethod: context.character!.runtime.interruptMethod,
-              hiddenTags: context.character!.runtime.showEmotionTags ? {} : context.character!.modelInfo.emotionMap,
+              hiddenTags,
             },
           });
         case 'client.delete-history':

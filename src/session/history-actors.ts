@@ -8,14 +8,22 @@ import { stripEmotionTags } from '../agent/expressions.js';
 /** The session machine's history slots, over the server's shared HistoryStore. */
 export function createHistoryActors(store: HistoryStore, logger: Logger) {
   return {
-    listHistories: fromPromise<QueryResult, { confUid: string }>(async ({ input }) => ({
-      frame: { type: 'history-list', histories: await store.list(input.confUid) },
-    })),
+    listHistories: fromPromise<QueryResult, { confUid: string; hiddenTags?: Record<string, number | string> }>(async ({ input }) => {
+      const histories = await store.list(input.confUid);
+      const hidden = input.hiddenTags ?? {};
+      return {
+        frame: {
+          type: 'history-list',
+          histories: histories.map((h) => (h.latest_message.role === 'ai' ? { ...h, latest_message: { ...h.latest_message, content: stripEmotionTags(h.latest_message.content, hidden) } } : h)),
+        },
+      };
+    }),
 
     loadHistory: fromPromise<QueryResult, { confUid: string; historyUid: string; interruptMethod: 'system' | 'user'; hiddenTags?: Record<string, number | string> }>(async ({ input }) => {
       const messages = await store.read(input.confUid, input.historyUid);
       // The chat shows the replies without their emotion tags, as it did live; the memory keeps the model's words.
-      const shown = historyDataMessages(messages).map((m) => (m.role === 'ai' && input.hiddenTags ? { ...m, content: stripEmotionTags(m.content, input.hiddenTags) } : m));
+      const hidden = input.hiddenTags ?? {};
+      const shown = historyDataMessages(messages).map((m) => (m.role === 'ai' ? { ...m, content: stripEmotionTags(m.content, hidden) } : m));
       return {
         frame: { type: 'history-data', messages: shown },
         historyUid: input.historyUid,

@@ -67,6 +67,9 @@ describe('emotion tags: expressions in actions, not text in the chat; memory and
 
     const second = await TestClient.connect(harness.server.wsUrl);
     await second.ready();
+    second.send({ type: 'fetch-history-list' });
+    const list = (await second.next('history-list')).histories as Array<{ uid: string; latest_message: { content: string } }>;
+    expect(list.find((h) => h.uid === uid)!.latest_message.content).toBe('Glad you came back!');
     second.send({ type: 'fetch-and-set-history', history_uid: uid });
     const data = await second.next('history-data');
     expect((data.messages as Array<{ role: string; content: string }>).map((m) => [m.role, m.content])).toEqual([
