@@ -1,5 +1,5 @@
 import { assign, enqueueActions, fromPromise, sendParent, sendTo, setup } from 'xstate';
-import { INTERRUPT_MARKER, verifiedHeardText } from '../src/agent/chat-memory.js';
+import { INTERRUPT_MARKER, verifiedHeardText, type SentText } from '../src/agent/chat-memory.js';
 import { joinDisplayTexts } from '../src/agent/display-texts.js';
 import { localTimestamp, type HistoryMessage } from '../src/history/history-format.js';
 import type { ServerFrame } from '../src/protocol/server-frames.js';
@@ -40,8 +40,8 @@ interface ConversationContext extends ConversationInput {
   speakerName: string;
   speakerAvatar: string;
   turnInput: TurnInput | null;
-  /** Display texts of the current speaker's audio (to check an interrupt's heard text, D23). */
-  spoken: string[];
+  /** The current speaker's audio texts, shown and as said (to check an interrupt's heard text, D23). */
+  spoken: SentText[];
   chainOpen: boolean;
 }
 
@@ -249,7 +249,7 @@ export const groupConversationMachine = setup({
             const { frame } = event;
             const speaker = context.speaker!.uid;
             enqueue.sendParent(SPEAKER_ONLY.has(frame.type) ? deliver(speaker, [frame]) : deliver('all', [frame]));
-            if (frame.type === 'audio' && frame.display_text) enqueue.assign({ spoken: [...context.spoken, frame.display_text.text] });
+            if (frame.type === 'audio' && frame.display_text) enqueue.assign({ spoken: [...context.spoken, { shown: frame.display_text.text, said: event.said ?? frame.display_text.text }] });
             if (frame.type === 'control' && frame.text === 'conversation-chain-start') enqueue.assign({ chainOpen: true });
             if (frame.type === 'control' && frame.text === 'conversation-chain-end') enqueue.assign({ chainOpen: false });
           }),

@@ -14,13 +14,16 @@ import type { ServerFrame } from '../src/protocol/server-frames.js';
  * a load after a create). Requests the session answers from its own state (`inline`) take their turn like the rest.
  */
 
-/** What the client asked, with what the work needs from the session at the time it asked. */
+/**
+ * What the client asked, with what the work needs from the session at the time it asked. `hiddenTags`: the emotion
+ * tags the chat does not show (files and memory keep them).
+ */
 export type SessionRequest =
   | { kind: 'fetch-configs' }
   | { kind: 'fetch-backgrounds' }
-  | { kind: 'fetch-history-list'; confUid: string }
+  | { kind: 'fetch-history-list'; confUid: string; hiddenTags: Record<string, number | string> }
   | { kind: 'create-new-history'; confUid: string }
-  | { kind: 'fetch-and-set-history'; confUid: string; historyUid: string; interruptMethod: 'system' | 'user' }
+  | { kind: 'fetch-and-set-history'; confUid: string; historyUid: string; interruptMethod: 'system' | 'user'; hiddenTags: Record<string, number | string> }
   | { kind: 'delete-history'; confUid: string; historyUid: string }
   /** Answered by the session from its context when its turn comes (heartbeat, request-init-config, group info). */
   | { kind: 'inline'; frame: 'heartbeat' | 'request-init-config' | 'request-group-info' };

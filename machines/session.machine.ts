@@ -1,5 +1,5 @@
 import { assign, enqueueActions, fromCallback, fromPromise, or, sendTo, setup, stateIn, type ActorRefFrom, type AnyActorRef, type EventObject } from 'xstate';
-import { addMessage, INTERRUPT_MARKER, rememberInterrupt, verifiedHeardText, type ChatMessage } from '../src/agent/chat-memory.js';
+import { addMessage, INTERRUPT_MARKER, rememberInterrupt, verifiedHeardText, type ChatMessage, type SentText } from '../src/agent/chat-memory.js';
 import type { SessionCharacter } from '../src/session/character-runtime.js';
 import { joinDisplayTexts, localTimestamp, type HistoryMessage } from '../src/history/history-format.js';
 import type { ClientFrame, ClientFrameType } from '../src/protocol/client-frames.js';
@@ -106,8 +106,8 @@ export interface SessionContext {
   trigger: TurnTrigger | null;
   /** The history file turns are written to (`chat_history/<conf_uid>/<historyUid>.json`); null: not recorded. */
   historyUid: string | null;
-  /** Display texts of the audio frames the running turn has sent (to check an interrupt's heard text, D23). */
-  turnSpoken: string[];
+  /** The audio frames' texts the running turn has sent, shown and as said (to check an interrupt's heard text, D23). */
+  turnSpoken: SentText[];
   turns: number;
   /** The file of the switch in progress. */
   pendingFile: string | null;
@@ -214,7 +214,7 @@ export const sessionMachine = setup({
         if (frame) enqueue.sendTo('socket', { type: 'socket.send', frame } satisfies SocketCommand);
       }
     }),
-    startTurn: assign((_, trigger: TurnTrigger) => ({ trigger, turnSpoken: [] as string[] })),
+    startTurn: assign((_, trigger: TurnTrigger) => ({ trigger, turnSpoken: [] as SentText[] })),
     bufferMic: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'client.mic-audio-data') return;
       const samples = context.mic.samples + event.frame.audio.length;
@@ -235,7 +235,7 @@ export const sessionMachine = setup({
     /** A turn replaced by new input: memory and history get the interrupt, the client the chain-end it was owed. */
     closeReplacedTurn: enqueueActions(({ context, enqueue }) => {
       enqueue.assign({ memory: rememberInterrupt(context.memory, '', context.character!.runtime.interruptMethod) });
-      const spoken = joinDisplayTexts(context.turnSpoken);
+      const spoken = joinDisplayTexts(context.turnSpoken.map((s) => s.said));
       const command = historyAppend(context, [...(spoken ? [aiEntry(context, spoken)] : []), systemEntry(INTERRUPT_MARKER)]);
       if (command) enqueue.sendTo('history', command);
       // As a finished turn ends: the next reply starts a new chat bubble, then the chain closes.
@@ -264,7 +264,7 @@ export const sessionMachine = setup({
     /** A turn stopped by a disconnect or a switch: the history keeps what it had said (upstream lost it). */
     saveUnfinishedTurn: enqueueActions(({ context, enqueue }) => {
       if (context.trigger === null) return;
-      const spoken = joinDisplayTexts(context.turnSpoken);
+      const spoken = joinDisplayTexts(context.turnSpoken.map((s) => s.said));
       const command = spoken ? historyAppend(context, [aiEntry(context, spoken)]) : null;
       if (command) enqueue.sendTo('history', command);
       enqueue.assign({ trigger: null });
@@ -272,7 +272,7 @@ export const sessionMachine = setup({
     trackSpoken: assign({
       turnSpoken: ({ context, event }) =>
         event.type === 'turn.frame' && event.frame.type === 'audio' && event.frame.display_text
-          ? [...context.turnSpoken, event.frame.display_text.text]
+          ? [...context.turnSpoken, { shown: event.frame.display_text.text, said: event.said ?? event.frame.display_text.text }]
           : context.turnSpoken,
     }),
     /** add-client-to-group: to this client's group, or to the server, which creates one owned by this client. */
@@ -407,7 +407,7 @@ export const sessionMachine = setup({
     'client.fetch-backgrounds': { guard: 'takesRequests', actions: { type: 'queueRequest', params: { kind: 'fetch-backgrounds' } } },
     'client.fetch-history-list': {
       guard: 'takesRequests',
-      actions: { type: 'queueRequest', params: ({ context }) => ({ kind: 'fetch-history-list', confUid: confUidOf(context) }) },
+      actions: { type: 'queueRequest', params: ({ context }) => ({ kind: 'fetch-history-list', confUid: confUidOf(context), hiddenTags: hiddenTagsOf(context) }) },
     },
     'client.create-new-history': {
       guard: 'takesRequests',
@@ -422,6 +422,7 @@ export const sessionMachine = setup({
           confUid: confUidOf(context),
           historyUid: event.frame.history_uid,
           interruptMethod: context.character!.runtime.interruptMethod,
+          hiddenTags: hiddenTagsOf(context),
         }),
       },
     },
@@ -701,6 +702,10 @@ function requestFrameType(request: SessionRequest): string {
 
 const confUidOf = (context: SessionContext) => context.character?.config.conf_uid ?? '';
 
+/** The emotion tags the chat does not show (history files and memory keep them). */
+const hiddenTagsOf = (context: SessionContext) =>
+  context.character && !context.character.runtime.showEmotionTags ? context.character.modelInfo.emotionMap : {};
+
 function historyAppend(context: SessionContext, messages: HistoryMessage[]): HistoryCommand | null {
   if (!context.historyUid || !context.character || messages.length === 0) return null;
   return { type: 'history.append', confUid: context.character.config.conf_uid, historyUid: context.historyUid, messages };
@@ -757,6 +762,7 @@ export function turnInput(context: SessionContext, toolbox?: AnyActorRef): TurnI
     trigger: context.trigger!,
     speaker: { name: config.character_name ?? config.conf_name, avatar: config.avatar },
     emotionMap: modelInfo.emotionMap,
+    showEmotionTags: runtime.showEmotionTags,
     preprocessor: config.tts_preprocessor_config,
     fasterFirstResponse: runtime.fasterFirstResponse,
     system: runtime.systemPrompt,

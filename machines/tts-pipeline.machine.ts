@@ -19,6 +19,8 @@ export interface SpeechJob {
   seq: number;
   /** `display_text.text`. */
   display: string;
+  /** The sentence as the model wrote it (history, memory); defaults to `display`. */
+  said?: string;
   /** What to speak; '' makes a silent payload without synthesis. */
   speech: string;
   expressions: Array<number | string>;
@@ -42,7 +44,7 @@ export interface PipelineInput {
   synthesisDeadlineMs?: number;
 }
 
-type Ready = { frame: AudioFrame; durationMs: number; error?: string } | { passthrough: ServerFrame };
+type Ready = { frame: AudioFrame; durationMs: number; said: string; error?: string } | { passthrough: ServerFrame };
 
 export interface PipelineContext extends PipelineInput {
   queue: SpeechJob[];
@@ -65,7 +67,7 @@ export type PipelineEvent =
 
 /** Sent to the parent. */
 export type PipelineOutputEvent =
-  | { type: 'tts.payload'; frame: AudioFrame; durationMs: number; error?: string }
+  | { type: 'tts.payload'; frame: AudioFrame; durationMs: number; said: string; error?: string }
   | { type: 'tts.passthrough'; frame: ServerFrame }
   | { type: 'tts.drained' };
 
@@ -113,7 +115,7 @@ export const ttsPipelineMachine = setup({
         enqueue.sendParent(
           ('passthrough' in entry
             ? { type: 'tts.passthrough', frame: entry.passthrough }
-            : { type: 'tts.payload', frame: entry.frame, durationMs: entry.durationMs, ...(entry.error ? { error: entry.error } : {}) }) satisfies PipelineOutputEvent,
+            : { type: 'tts.payload', frame: entry.frame, durationMs: entry.durationMs, said: entry.said, ...(entry.error ? { error: entry.error } : {}) }) satisfies PipelineOutputEvent,
         );
         delete ready[next];
         next++;
@@ -140,7 +142,7 @@ export const ttsPipelineMachine = setup({
             enqueueActions(({ context, event, enqueue }) => {
               const { job } = event;
               if (job.speech && !context.stalled) enqueue.assign({ queue: [...context.queue, job] });
-              else enqueue.assign({ ready: { ...context.ready, [job.seq]: { frame: audioFrame(job, null, context.speaker), durationMs: 0 } } });
+              else enqueue.assign({ ready: { ...context.ready, [job.seq]: { frame: audioFrame(job, null, context.speaker), durationMs: 0, said: job.said ?? job.display } } });
             }),
             'advance',
           ],
@@ -159,9 +161,9 @@ export const ttsPipelineMachine = setup({
                 enqueue.cancel(`overdue.${actorId}`);
                 enqueue(stopChild(actorId));
                 ids = releaseId(ids, idSuffix(actorId));
-                ready[job.seq] = { frame: audioFrame(job, null, context.speaker), durationMs: 0 };
+                ready[job.seq] = { frame: audioFrame(job, null, context.speaker), durationMs: 0, said: job.said ?? job.display };
               }
-              for (const job of context.queue) ready[job.seq] = { frame: audioFrame(job, null, context.speaker), durationMs: 0 };
+              for (const job of context.queue) ready[job.seq] = { frame: audioFrame(job, null, context.speaker), durationMs: 0, said: job.said ?? job.display };
               const bound = formatBound(context.synthesisDeadlineMs ?? DEFAULT_ENGINE_DEADLINES.synthesisMs);
               const message = `Speech synthesis (${engineName(context.engine, 'the speech engine')}) did not finish a sentence within ${bound}; the rest of this reply is shown without voice`;
               enqueue.sendParent({ type: 'tts.passthrough', frame: { type: 'error', code: 'tts_timeout', message } } satisfies PipelineOutputEvent);
@@ -176,7 +178,7 @@ export const ttsPipelineMachine = setup({
             enqueueActions(({ context, event, enqueue }) => {
               const job = context.running[event.actorId]!;
               const { [event.actorId]: _finished, ...running } = context.running;
-              const entry = { frame: audioFrame(job, event.output, context.speaker), durationMs: event.output.durationMs, error: event.output.error };
+              const entry = { frame: audioFrame(job, event.output, context.speaker), durationMs: event.output.durationMs, said: job.said ?? job.display, error: event.output.error };
               enqueue.cancel(`overdue.${event.actorId}`);
               enqueue(stopChild(event.actorId));
               enqueue.assign({ running, ids: releaseId(context.ids, idSuffix(event.actorId)), ready: { ...context.ready, [job.seq]: entry } });
@@ -195,7 +197,7 @@ export const ttsPipelineMachine = setup({
               enqueue.assign({
                 running,
                 ids: releaseId(context.ids, idSuffix(event.actorId)),
-                ready: { ...context.ready, [job.seq]: { frame: audioFrame(job, null, context.speaker), durationMs: 0 } },
+                ready: { ...context.ready, [job.seq]: { frame: audioFrame(job, null, context.speaker), durationMs: 0, said: job.said ?? job.display } },
               });
             }),
             'advance',

@@ -53,6 +53,8 @@ export interface TurnInput {
   trigger: TurnTrigger;
   speaker: { name: string; avatar: string };
   emotionMap: Record<string, number | string>;
+  /** Keep `[emotion]` tags in `display_text` (system_config.show_emotion_tags); they are removed by default. */
+  showEmotionTags?: boolean;
   preprocessor: CharacterConfig['tts_preprocessor_config'];
   fasterFirstResponse: boolean;
   system: string;
@@ -77,7 +79,7 @@ export interface TurnOutput {
   userText: string;
   /** The model's whole reply, as it wrote it (memory). */
   reply: string;
-  /** The display texts sent, in order (history). */
+  /** The sentences sent, in order, as the model wrote them (history). */
   spoken: string[];
   /** The playback wait ended by its bound, not by the client. */
   playbackTimedOut: boolean;
@@ -116,7 +118,8 @@ export type TurnEvent =
 
 /** Sent to the session. */
 export type TurnOutputEvent =
-  | { type: 'turn.frame'; frame: ServerFrame }
+  /** `said`: for an audio frame, its sentence as the model wrote it (the frame shows it without emotion tags). */
+  | { type: 'turn.frame'; frame: ServerFrame; said?: string }
   | { type: 'turn.user-message'; content: string }
   /** The model refused native tools: the session's later turns use prompt mode. */
   | { type: 'turn.tool-mode'; mode: 'prompt' }
@@ -169,7 +172,7 @@ const dispatchUnits = (context: TurnContext, units: TextUnit[]) =>
   units.map(
     (unit, i): SpeechJob => ({
       seq: context.seq + i,
-      ...sentenceOutput(unit, context.emotionMap, context.preprocessor),
+      ...sentenceOutput(unit, context.emotionMap, context.preprocessor, context.showEmotionTags),
     }),
   );
 
@@ -226,6 +229,7 @@ export const turnMachine = setup({
   },
   actions: {
     sendFrame: sendParent((_, frame: ServerFrame) => ({ type: 'turn.frame', frame }) satisfies TurnOutputEvent),
+    sendPayload: sendParent((_, payload: { frame: ServerFrame; said: string }) => ({ type: 'turn.frame', ...payload }) satisfies TurnOutputEvent),
     /** Text → sentences → the TTS pipeline, keeping the splitter's state. */
     feedText: enqueueActions(({ context, enqueue }, params: { text: string; final: boolean }) => {
       const plan = feedPlan(context, params.text, params.final);
@@ -354,9 +358,9 @@ export const turnMachine = setup({
         assign({
           framesSent: ({ context }) => context.framesSent + 1,
           audioMs: ({ context, event }) => context.audioMs + event.durationMs,
-          spoken: ({ context, event }) => [...context.spoken, event.frame.display_text?.text ?? ''],
+          spoken: ({ context, event }) => [...context.spoken, event.said],
         }),
-        { type: 'sendFrame', params: ({ event }) => event.frame },
+        { type: 'sendPayload', params: ({ event }) => ({ frame: event.frame, said: event.said }) },
       ],
     },
     'tts.passthrough': { actions: { type: 'sendFrame', params: ({ event }) => event.frame } },

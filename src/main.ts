@@ -7,6 +7,9 @@ import { parseCliArgs, USAGE } from './cli-args.js';
 import { createLogger } from './observability/logger.js';
 import { startServer } from './server/start-server.js';
 import { startStatelyInspection } from './observability/stately-inspector.js';
+import { planDownloads, runDownloads } from './downloads/first-start.js';
+import { findMissingModels } from './assets/model-files-check.js';
+import { reportConfigKeysAtStartup } from './config/startup-key-report.js';
 
 /** The folder holding this server's package.json (and its prompts/), from src/ or dist/src/. */
 function packageRoot(): string {
@@ -43,8 +46,31 @@ async function main(): Promise<number | undefined> {
     throw err;
   }
   const configName = path.basename(app.paths.configFile);
-  if (app.unsupported.length > 0) {
-    logger.warn(`${configName}: not supported yet (kept, but ignored): ${app.unsupported.join(', ')}`);
+  await reportConfigKeysAtStartup(app, logger);
+
+  const downloadsOff = args.noDownloads || process.env.VAS_NO_DOWNLOADS === '1' || !app.system.first_start_downloads;
+  if (args.updateDownloads || !downloadsOff) {
+    const options = { app, packageRoot: packageRoot(), logger, update: args.updateDownloads };
+    const plan = await planDownloads(options);
+    const run = runDownloads(plan, options);
+    let interrupted = false;
+    const interrupt = () => {
+      interrupted = true;
+      logger.info('download stopped; nothing half-written is left');
+      void run.stop().then(() => process.exit(130));
+    };
+    process.once('SIGINT', interrupt);
+    process.once('SIGTERM', interrupt);
+    const outputs = await run.done;
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
+    if (interrupted) return new Promise<never>(() => {}); // exits once the partial files are gone
+    if (args.updateDownloads) return outputs.every((o) => o.installed) ? 0 : 1;
+  }
+  for (const missing of await findMissingModels(app.models, app.paths.live2dModels, app.paths.root)) {
+    // A warning for the model the default character shows; a note for the others (a character may still use them).
+    const say = missing.name === app.baseCharacter.config.live2d_model_name ? 'warn' : 'info';
+    logger[say](`model_dict.json: the Live2D model "${missing.name}" has no files (${missing.file} is missing): put its files in ${missing.folder}`);
   }
 
   const wantsInspection = process.env.INSPECT === '1' || app.system.inspect;

@@ -34,21 +34,29 @@ export function rememberInterrupt(
   return addMessage(next, { role: method, content: INTERRUPT_MARKER });
 }
 
+/** A sentence of a reply as the client was shown it, and as the model wrote it (with its `[emotion]` tags). */
+export interface SentText {
+  shown: string;
+  said: string;
+}
+
 /**
  * The heard text a client reports is only trusted as far as it matches what this turn actually sent (D23: upstream
  * stored any client-supplied text as the assistant's words). The client joins the display texts of the sentences
- * whose playback started, with no separator; we return those sentences as the history stores a reply.
+ * whose playback started, with no separator; we return those sentences as the model wrote them (tags included), as
+ * the history stores a reply.
  */
-export function verifiedHeardText(reported: string, sent: readonly string[]): string {
+export function verifiedHeardText(reported: string, sent: readonly (string | SentText)[]): string {
   let consumed = 0;
   const heard: string[] = [];
-  for (const text of sent) {
+  for (const entry of sent) {
+    const { shown, said } = typeof entry === 'string' ? { shown: entry, said: entry } : entry;
     // The whitespace a display text ends with may or may not be in the report (a client may trim what it shows).
-    const word = text.trimEnd();
+    const word = shown.trimEnd();
     if (!reported.startsWith(word, consumed)) break;
     consumed += word.length;
     while (consumed < reported.length && /\s/.test(reported[consumed]!)) consumed++;
-    heard.push(text);
+    heard.push(said);
   }
   return joinDisplayTexts(heard);
 }

@@ -1,6 +1,6 @@
 /**
  * `[emotion]` tags → `actions.expressions`: every `[key]` whose key (case-insensitive) is in the model's emotionMap,
- * in order of appearance, duplicates kept (UPSTREAM-BEHAVIOR §2.5). The tags stay in the displayed text.
+ * in order of appearance, duplicates kept (UPSTREAM-BEHAVIOR §2.5).
  */
 export function extractExpressions(text: string, emotionMap: Record<string, number | string>): Array<number | string> {
   const lowered = new Map(Object.entries(emotionMap).map(([k, v]) => [k.toLowerCase(), v]));
@@ -17,4 +17,22 @@ export function emotionKeysText(emotionMap: Record<string, number | string>): st
   return Object.keys(emotionMap)
     .map((k) => `[${k}],`)
     .join(' ');
+}
+
+/**
+ * The text as the client shows it: the model's `[emotion]` tags (keys of the emotionMap, any case) removed, with
+ * the space around them tidied ("[joy] Hi!" → "Hi!", "Oh [surprise] really?" → "Oh really?"). Other brackets stay.
+ */
+export function stripEmotionTags(text: string, emotionMap: Record<string, number | string>): string {
+  const keys = new Set(Object.keys(emotionMap).map((k) => k.toLowerCase()));
+  if (keys.size === 0) return text;
+  let changed = false;
+  const out = text.replace(/([ \t]*)\[([^[\]]+)\]([ \t]*)/g, (whole: string, before: string, key: string, after: string, offset: number) => {
+    if (!keys.has(key.trim().toLowerCase())) return whole;
+    changed = true;
+    const next = text[offset + whole.length];
+    if (offset === 0 || next === undefined || /[\s,.!?;:…。！？，、)]/.test(next)) return '';
+    return before || after ? ' ' : '';
+  });
+  return changed ? out.trim() : text;
 }

@@ -46,6 +46,8 @@ export async function buildSystemPrompt(options: {
   let prompt = options.persona;
   for (const [key, stem] of Object.entries(options.toolPrompts)) {
     if (NOT_IN_SYSTEM_PROMPT.has(key)) continue;
+    // A model without expressions (empty emotionMap) has no tags to teach.
+    if (key === 'live2d_expression_prompt' && Object.keys(options.emotionMap).length === 0) continue;
     let text = await readPromptFile(stem, key, options.where);
     if (key === 'live2d_expression_prompt') text = text.replace('[<insert_emomap_keys>]', emotionKeysText(options.emotionMap));
     prompt += text;

@@ -3,7 +3,7 @@ import { ConfigError } from './config-error.js';
 import { confFileSchema, type CharacterConfig, type SystemConfig } from './conf-schema.js';
 import { isPlainObject } from './deep-merge.js';
 import { findModel, loadModelDict, type ModelInfo } from './model-dict.js';
-import { unsupportedKeys } from './unsupported-keys.js';
+import { ignoredUpstreamKeys, unsupportedKeys, type IgnoredKey } from './unsupported-keys.js';
 import { readYamlFile, validateWith, type YamlSource } from './yaml-file.js';
 
 /** A character ready for a session: its validated config, its Live2D model entry, and the file it came from. */
@@ -38,6 +38,8 @@ export interface AppConfig {
   models: ModelInfo[];
   /** Keys the user wrote that this server does not understand yet (reported once at startup). */
   unsupported: string[];
+  /** Upstream features turned on in conf.yaml that this server accepts but does not implement (reported once). */
+  ignored: IgnoredKey[];
 }
 
 export interface LoadOptions {
@@ -70,7 +72,7 @@ export async function readBaseConfig(configFile: string, root: string, env?: Nod
   if (!isPlainObject(source.data)) throw new ConfigError(source.file, '', 'expected a mapping with system_config and character_config');
   const parsed = validateWith(confFileSchema, source);
   const rawCharacter = isPlainObject(source.data.character_config) ? source.data.character_config : {};
-  return { source, parsed, rawCharacter, unsupported: unsupportedKeys(source.data, parsed) };
+  return { source, parsed, rawCharacter, unsupported: unsupportedKeys(source.data, parsed), ignored: ignoredUpstreamKeys(source.data) };
 }
 
 export function attachModel(
@@ -101,6 +103,6 @@ export async function loadAppConfig(options: LoadOptions = {}): Promise<AppConfi
   const paths = resolvePaths(base.parsed.system_config, configFile, root, options.packageRoot);
   const models = await loadModelDict(paths.modelDict, root);
   const baseCharacter = attachModel(base.parsed.character_config, models, path.basename(configFile), base.source, paths.modelDict);
-  return { paths, system: base.parsed.system_config, baseCharacter, models, unsupported: base.unsupported };
+  return { paths, system: base.parsed.system_config, baseCharacter, models, unsupported: base.unsupported, ignored: base.ignored };
 }
 

@@ -80,6 +80,14 @@ export const systemConfigSchema = z.object({
   mcp_start_timeout_seconds: z.number().positive().default(120),
   /** A shared MCP server with no call for this long is stopped (the next call starts it again). */
   mcp_idle_stop_seconds: z.number().positive().default(600),
+  /** At startup, fetch the web client into frontend/ and the sample model into live2d-models/shizuku/ when missing. */
+  first_start_downloads: z.boolean().default(true),
+  /** Where GitHub's commit archives are fetched from (`<base>/<owner>/<repo>/archive/<commit>.tar.gz`); env VAS_DOWNLOAD_BASE_URL wins. */
+  download_base_url: z.url({ protocol: /^https?$/ }).default('https://github.com'),
+  /** Bound on one first-start download (fetch, check and install). */
+  download_timeout_seconds: z.number().positive().default(600),
+  /** Show `[emotion]` tags in the client's chat and subtitles (they always travel as `actions.expressions`). */
+  show_emotion_tags: z.boolean().default(false),
 });
 
 export const basicMemoryAgentSchema = z.object({

@@ -14,3 +14,56 @@ export function unsupportedKeys(raw: unknown, parsed: unknown, prefix = ''): str
   }
   return found;
 }
+
+/** An upstream key this server accepts but does not act on, and what happens instead. */
+export interface IgnoredKey {
+  path: string;
+  instead: string;
+}
+
+const IGNORED_UPSTREAM_KEYS: Array<{ path: string[]; active: (value: unknown) => boolean; instead: string }> = [
+  {
+    path: ['character_config', 'agent_config', 'agent_settings', 'basic_memory_agent', 'segment_method'],
+    active: (v) => v !== undefined && v !== null,
+    instead: "sentences are split by this server's own splitter (pysbd and regex are not used)",
+  },
+  {
+    path: ['character_config', 'vad_config', 'vad_model'],
+    active: (v) => v !== undefined && v !== null,
+    instead: 'no server-side voice activity detection: the client detects speech and sends mic-audio-end',
+  },
+  {
+    path: ['character_config', 'tts_preprocessor_config', 'translator_config', 'translate_audio'],
+    active: (v) => v === true,
+    instead: 'replies are spoken in the language the model wrote them in (no translation)',
+  },
+  {
+    path: ['live_config'],
+    active: (v) => isPlainObject(v) && Object.keys(v).length > 0,
+    instead: 'no live-stream chat is read; a stream chat can feed the character through /proxy-ws (enable_proxy)',
+  },
+];
+
+function at(raw: unknown, keys: readonly string[]): unknown {
+  let value = raw;
+  for (const key of keys) {
+    if (!isPlainObject(value)) return undefined;
+    value = value[key];
+  }
+  return value;
+}
+
+/** Upstream features the user turned on in `raw` (a config file as written) that this server accepts but ignores. */
+export function ignoredUpstreamKeys(raw: unknown): IgnoredKey[] {
+  return IGNORED_UPSTREAM_KEYS.filter((k) => k.active(at(raw, k.path))).map((k) => ({ path: k.path.join('.'), instead: k.instead }));
+}
+
+/** At startup: each upstream feature that is on but not implemented, with what happens instead; then unknown keys. */
+export function reportIgnoredKeys(
+  configName: string,
+  found: { unsupported: readonly string[]; ignored: readonly IgnoredKey[] },
+  logger: { warn(message: string): unknown },
+): void {
+  for (const key of found.ignored) logger.warn(`${configName}: ${key.path} is accepted but not supported: ${key.instead}`);
+  if (found.unsupported.length > 0) logger.warn(`${configName}: not supported yet (kept, but ignored): ${found.unsupported.join(', ')}`);
+}

@@ -26,8 +26,14 @@ interface FileSummary {
    * Its `history-list` entry (uid, latest message, timestamp), kept encoded: a flat string is small, and a list is
    * one join. Null for a history with no message (metadata only) or a file that cannot be read.
    */
-  summary: { json: string; timestamp: string } | null;
+  summary: { json: string; timestamp: string; shown?: { key: string; json: string } } | null;
   damaged: boolean;
+}
+
+/** How a list shows each history's latest message (`key` names the way, so previews are made once per file). */
+export interface ListPreview {
+  key: string;
+  shown(message: HistoryMessage): HistoryMessage;
 }
 
 /** One character's folder: a summary per history file, kept current by the store's own writes. */
@@ -41,8 +47,8 @@ interface FolderIndex {
   /** Our own changes to the folder in progress, and whether the folder was as recorded when they began. */
   ownChanges: number;
   trusted: boolean;
-  /** The `histories` of a `history-list` (newest first), rebuilt after a change. */
-  sorted: EncodedJsonArray | null;
+  /** The `histories` of a `history-list` (newest first) as last shown, rebuilt after a change. */
+  sorted: { key: string; list: EncodedJsonArray } | null;
 }
 
 const TEMP_FILE = /^\.(.+\.json)\.[0-9a-f]{12}\.tmp$/;
@@ -261,21 +267,32 @@ export class HistoryStore {
    * are skipped (and left alone). Empty ones (upstream wrote one per page open) are not listed, and removed only when
    * older than EMPTY_HISTORY_TTL_MS, so a history a session has just created is never deleted under it (D21).
    */
-  async listEncoded(confUid: string, now = Date.now()): Promise<EncodedJsonArray> {
+  async listEncoded(confUid: string, options: { preview?: ListPreview; now?: number } = {}): Promise<EncodedJsonArray> {
     const folder = await this.currentIndex(confUid);
-    await this.removeOldEmpty(confUid, folder, now);
-    if (!folder.sorted) {
+    await this.removeOldEmpty(confUid, folder, options.now ?? Date.now());
+    const { preview } = options;
+    const key = preview?.key ?? '';
+    if (folder.sorted?.key !== key) {
       const summaries = [...folder.files.values()]
         .flatMap((f) => (f.summary ? [f.summary] : []))
         .sort((a, b) => (a.timestamp < b.timestamp ? 1 : a.timestamp > b.timestamp ? -1 : 0));
-      folder.sorted = new EncodedJsonArray(`[${summaries.map((s) => s.json).join(',')}]`, summaries.length);
+      const json = (summary: NonNullable<FileSummary['summary']>) => {
+        if (!preview) return summary.json;
+        // Each file's preview is made once per way of showing it, not at every list.
+        if (summary.shown?.key !== key) {
+          const entry = JSON.parse(summary.json) as HistorySummary;
+          summary.shown = { key, json: JSON.stringify({ ...entry, latest_message: preview.shown(entry.latest_message) }) };
+        }
+        return summary.shown.json;
+      };
+      folder.sorted = { key, list: new EncodedJsonArray(`[${summaries.map(json).join(',')}]`, summaries.length) };
     }
-    return folder.sorted;
+    return folder.sorted.list;
   }
 
   /** The same list, decoded. */
   async list(confUid: string, now = Date.now()): Promise<HistorySummary[]> {
-    return JSON.parse((await this.listEncoded(confUid, now)).text) as HistorySummary[];
+    return JSON.parse((await this.listEncoded(confUid, { now })).text) as HistorySummary[];
   }
 
   /** The folder's index, reconciled with the disk when the folder changed behind the store's back. */

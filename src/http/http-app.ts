@@ -161,6 +161,11 @@ export function createHttpApp({ paths, health, metrics, sessions, access: rules 
     res.json({ type: 'live2d-models/info', count: characters.length, characters });
   });
 
+  // Open-LLM-VTuber-Web asks for its Live2D model before set-model-and-conf has named one (its model list is still
+  // empty, so the path is built from `undefined`). There is no such file; "nothing here" without a 404 error.
+  app.get('/undefined/undefined.model3.json', (_req, res) => {
+    res.status(204).end();
+  });
   app.use('/live2d-models', staticFolder(paths.live2dModels));
   app.use('/bg', staticFolder(paths.backgrounds));
   app.use('/avatars', staticFolder(paths.avatars, (file) => AVATAR_EXT.test(file)));
@@ -171,15 +176,16 @@ export function createHttpApp({ paths, health, metrics, sessions, access: rules 
   app.use('/', async (req, res, next) => {
     const hasFrontend = await access(frontendIndex).then(() => true, () => false);
     if (hasFrontend) return frontend(req, res, next);
-    if (req.path === '/' && req.method === 'GET') {
+    if (req.path === '/' && (req.method === 'GET' || req.method === 'HEAD')) {
       res.type('html').send(landingPage(`${req.protocol}://${req.get('host') ?? 'localhost'}`));
       return;
     }
     next();
   });
 
+  // Plain text: a JSON body for a missing image or script is what Chromium blocks as ERR_BLOCKED_BY_ORB.
   app.use((req, res) => {
-    res.status(404).json({ error: `Not found: ${req.method} ${req.path}` });
+    res.status(404).type('text/plain').send(`Not found: ${req.method} ${req.path}`);
   });
   app.use((err: Error & { status?: number }, _req: Request, res: Response, _next: NextFunction) => {
     res.status(err.status && err.status < 500 ? err.status : 500).json({ error: err.message });

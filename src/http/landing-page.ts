@@ -10,8 +10,9 @@ export function landingPage(origin: string): string {
 <ul>
 <li><b>Web or desktop client</b>: in Settings → General set <i>WebSocket URL</i> to <code>${ws}/client-ws</code>
 and <i>Base URL</i> to <code>${origin}</code>, then save.</li>
-<li><b>Serve the web client from here</b>: put a build of Open-LLM-VTuber-Web (its <code>build</code> branch) in a
-folder named <code>frontend/</code> next to <code>conf.yaml</code> and reload this page.</li>
+<li><b>Serve the web client from here</b>: the first start fetches it into <code>frontend/</code>; if that failed
+(the log says why), run <code>npm run client:update</code>, or put a build of Open-LLM-VTuber-Web (its
+<code>build</code> branch) in a folder named <code>frontend/</code> next to <code>conf.yaml</code>, then reload this page.</li>
 </ul>
 <p>Health: <a href="/healthz">/healthz</a></p>
 </body></html>

@@ -28,8 +28,18 @@ export async function startStatelyInspection(port: number, logger: Logger): Prom
     logger.error(`inspection: port ${port} is in use; set system_config.inspect_port (or INSPECT_PORT) to a free port`);
     return undefined;
   }
-  const { createInspectorServer } = await import('@statelyai/inspect/server');
-  const { createWebSocketInspector } = await import('@statelyai/inspect');
+  // An optional dependency: loaded only when inspection is asked for, and possibly not installed (--omit=optional).
+  let inspectServer: typeof import('@statelyai/inspect/server');
+  let inspectClient: typeof import('@statelyai/inspect');
+  try {
+    inspectServer = await import('@statelyai/inspect/server');
+    inspectClient = await import('@statelyai/inspect');
+  } catch (err) {
+    logger.error(`inspection: the optional package @statelyai/inspect is not installed (${(err as Error).message}); run: npm install @statelyai/inspect`);
+    return undefined;
+  }
+  const { createInspectorServer } = inspectServer;
+  const { createWebSocketInspector } = inspectClient;
   const relay = createInspectorServer({ port, autoOpen: false });
   const inspector = createWebSocketInspector({ url: `ws://localhost:${port}` });
   logger.info(`inspection: open http://localhost:${port} in a browser to watch every actor in the Stately inspector (relay ws://localhost:${port})`);

@@ -25,6 +25,7 @@ import { sharedToolServerMachine } from '../../machines/shared-tool-server.machi
 import { createMcpServerActor } from '../mcp/mcp-server-actor.js';
 import { ToolProcesses } from '../mcp/tool-processes.js';
 import { closeSherpaHosts, isPreparable } from '../engines/sherpa/sherpa-hosts.js';
+import { OnceLog } from '../observability/once-log.js';
 
 export type SessionActorOverrides = Partial<ReturnType<typeof createSessionActors>>;
 
@@ -73,13 +74,14 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const toolLists = new ToolListCache();
   const ollamaModels = new OllamaModelsInUse();
   const baseCharacter = await buildCharacterRuntime(app, app.baseCharacter, toolLists, { logger, ollamaModels });
-  for (const warning of baseCharacter.runtime.warnings) logger.warn(`${baseCharacter.file}: ${warning}`);
+  const warnedOnce = new OnceLog();
+  for (const warning of baseCharacter.runtime.warnings) if (warnedOnce.first(baseCharacter.file, warning)) logger.warn(`${baseCharacter.file}: ${warning}`);
   // Local models (sherpa-onnx) download and load now, not on the first voice turn.
   for (const engine of [baseCharacter.runtime.asr, baseCharacter.runtime.tts]) if (isPreparable(engine)) engine.prepare(logger);
   const history = new HistoryStore(app.paths.chatHistory);
   // Tool server process groups being ended; stop() waits for them.
   const toolProcesses = new ToolProcesses();
-  const sessionActors = { ...createSessionActors({ app, logger, baseCharacter, history, toolLists, ollamaModels, toolProcesses }), ...options.sessionActors };
+  const sessionActors = { ...createSessionActors({ app, logger, baseCharacter, history, toolLists, ollamaModels, toolProcesses, warnedOnce }), ...options.sessionActors };
   const toolServers = toolServersMachine.provide({
     actors: {
       sharedToolServer: sharedToolServerMachine.provide({

@@ -31,6 +31,8 @@ export interface CharacterRuntime {
   /** group_conversation_prompt, with `{human_name}` and `{other_ais}` still to fill in ('' for none). */
   groupPrompt: string;
   fasterFirstResponse: boolean;
+  /** system_config.show_emotion_tags: keep `[emotion]` tags in what the client shows. */
+  showEmotionTags: boolean;
   /** MCP tools (use_mcpp with enabled servers, and a model that can call tools). */
   mcp?: McpSettings;
   /** Things the user should know once (no speech engine, unsupported provider …). */
@@ -212,6 +214,7 @@ export async function buildCharacterRuntime(
       proactivePrompt,
       groupPrompt,
       fasterFirstResponse,
+      showEmotionTags: app.system.show_emotion_tags,
       ...(mcp ? { mcp } : {}),
       warnings,
     },

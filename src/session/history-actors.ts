@@ -4,15 +4,28 @@ import type { HistoryCommand, HistorySaved } from '../../machines/session.machin
 import { HistoryError, type HistoryStore } from '../history/history-store.js';
 import { historyDataMessages, memoryFromHistory } from '../history/history-memory.js';
 import type { Logger } from '../observability/logger.js';
+import { stripEmotionTags } from '../agent/expressions.js';
+import type { HistoryMessage } from '../history/history-format.js';
+
+/** The chat shows replies without their emotion tags, as it did live. */
+function hideTags(message: HistoryMessage, hiddenTags: Record<string, number | string>): HistoryMessage {
+  return message.role === 'ai' ? { ...message, content: stripEmotionTags(message.content, hiddenTags) } : message;
+}
 
 /** The answers to the history requests (`history-list`, `history-data`, `new-history-created`, `history-deleted`). */
 export const historyAnswers = (store: HistoryStore) => ({
-  list: async (confUid: string): Promise<RequestResult> => ({ frame: { type: 'history-list', histories: await store.listEncoded(confUid) } }),
+  /** The replies' previews without the emotion tags the chat does not show (the files keep them). */
+  list: async (confUid: string, hiddenTags: Record<string, number | string>): Promise<RequestResult> => {
+    const tags = Object.keys(hiddenTags);
+    const preview = tags.length > 0 ? { key: tags.sort().join('\u0000'), shown: (m: HistoryMessage) => hideTags(m, hiddenTags) } : undefined;
+    return { frame: { type: 'history-list', histories: await store.listEncoded(confUid, { preview }) } };
+  },
 
-  /** The history becomes current and the memory is rebuilt from it. */
-  load: async (confUid: string, historyUid: string, interruptMethod: 'system' | 'user'): Promise<RequestResult> => {
+  /** The history becomes current and the memory is rebuilt from it (with the model's own words, tags included). */
+  load: async (confUid: string, historyUid: string, interruptMethod: 'system' | 'user', hiddenTags: Record<string, number | string>): Promise<RequestResult> => {
     const messages = await store.read(confUid, historyUid);
-    return { frame: { type: 'history-data', messages: historyDataMessages(messages) }, historyUid, memory: memoryFromHistory(messages, interruptMethod) };
+    const shown = historyDataMessages(messages).map((m) => hideTags(m, hiddenTags));
+    return { frame: { type: 'history-data', messages: shown }, historyUid, memory: memoryFromHistory(messages, interruptMethod) };
   },
 
   /** A fresh history and an empty memory; its file is written with its first message. */

@@ -21,6 +21,7 @@ import { createMcpServerActor } from '../mcp/mcp-server-actor.js';
 import type { ToolListCache } from '../mcp/tool-catalog.js';
 import type { OllamaModelsInUse } from '../engines/llm/ollama-unload.js';
 import type { ToolProcesses } from '../mcp/tool-processes.js';
+import { OnceLog } from '../observability/once-log.js';
 
 export interface SessionDeps {
   app: AppConfig;
@@ -35,6 +36,8 @@ export interface SessionDeps {
   ollamaModels?: OllamaModelsInUse;
   /** Per-session tool server groups being ended (the server's stop waits for them). */
   toolProcesses?: ToolProcesses;
+  /** Character-file warnings already logged (each is said once per process). */
+  warnedOnce?: OnceLog;
 }
 
 export function sessionLimits(app: AppConfig): SessionLimits {
@@ -64,7 +67,7 @@ export function engineDeadlines(app: AppConfig): EngineDeadlines {
 }
 
 /** The real implementations of the session machine's actor slots (and of the turn's, below it). */
-export function createSessionActors({ app, logger, baseCharacter, history, toolLists, ollamaModels, toolProcesses }: SessionDeps) {
+export function createSessionActors({ app, logger, baseCharacter, history, toolLists, ollamaModels, toolProcesses, warnedOnce = new OnceLog() }: SessionDeps) {
   const turn = turnMachine.provide({
     actors: {
       llmStream: createLlmStream(logger),
@@ -90,7 +93,7 @@ export function createSessionActors({ app, logger, baseCharacter, history, toolL
         const character = await buildCharacterRuntime(app, await loadCharacterFile(app, input.file), toolLists, { logger: log, ollamaModels });
         signal.throwIfAborted();
         log.info(`switched to ${input.file} (${character.config.conf_name})`);
-        for (const warning of character.runtime.warnings) log.warn(`${input.file}: ${warning}`);
+        for (const warning of character.runtime.warnings) if (warnedOnce.first(input.file, warning)) log.warn(`${input.file}: ${warning}`);
         return character;
       } catch (err) {
         if (!signal.aborted) log.warn(`switch to ${input.file} failed: ${(err as Error).message}`);
@@ -118,11 +121,11 @@ function answerRequest(app: AppConfig, store: HistoryStore) {
       case 'fetch-backgrounds':
         return { frame: { type: 'background-files', files: await listBackgroundFiles(app.paths.backgrounds) } };
       case 'fetch-history-list':
-        return histories.list(input.confUid);
+        return histories.list(input.confUid, input.hiddenTags);
       case 'create-new-history':
         return histories.create(input.confUid);
       case 'fetch-and-set-history':
-        return histories.load(input.confUid, input.historyUid, input.interruptMethod);
+        return histories.load(input.confUid, input.historyUid, input.interruptMethod, input.hiddenTags);
       case 'delete-history':
         return histories.delete(input.confUid, input.historyUid);
     }

@@ -17,6 +17,7 @@ import { toolboxMachine } from '../../machines/toolbox.machine.js';
 import { toolServersMachine } from '../../machines/tool-servers.machine.js';
 import { sharedToolServerMachine } from '../../machines/shared-tool-server.machine.js';
 import { turnMachine } from '../../machines/turn.machine.js';
+import { assetDownloadMachine } from '../../machines/asset-download.machine.js';
 import { findProgram } from '../engines/find-program.js';
 import { machineToDot, machineToJson } from './machine-export.js';
 
@@ -31,6 +32,7 @@ export const MACHINES = [
   groupMachine,
   groupConversationMachine,
   proxyHubMachine,
+  assetDownloadMachine,
 ];
 
 const outIndex = process.argv.indexOf('--out');

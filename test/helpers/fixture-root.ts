@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -10,7 +10,11 @@ export const REPO_ROOT = path.resolve(__dirname, '..', '..');
  */
 export function makeFixtureRoot(): { root: string; write(rel: string, content: string | Buffer): string; cleanup(): void } {
   const root = mkdtempSync(path.join(os.tmpdir(), 'vas-test-'));
-  cpSync(path.join(REPO_ROOT, 'conf.yaml'), path.join(root, 'conf.yaml'));
+  // Tests run the shipped character on mao_pro, whose emotionMap exercises expressions (shizuku has none).
+  writeFileSync(
+    path.join(root, 'conf.yaml'),
+    readFileSync(path.join(REPO_ROOT, 'conf.yaml'), 'utf8').replace("live2d_model_name: 'shizuku'", "live2d_model_name: 'mao_pro'"),
+  );
   cpSync(path.join(REPO_ROOT, 'model_dict.json'), path.join(root, 'model_dict.json'));
   cpSync(path.join(REPO_ROOT, 'characters'), path.join(root, 'characters'), { recursive: true });
   const write = (rel: string, content: string | Buffer) => {

@@ -16,7 +16,7 @@ export function runServerProcess(cwd: string, args: string[], env: Record<string
   const loader = pathToFileURL(path.join(REPO_ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
   const child = spawn(process.execPath, ['--import', loader, path.join(REPO_ROOT, 'src/main.ts'), ...args], {
     cwd,
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    env: { ...process.env, LOG_LEVEL: 'info', VAS_NO_DOWNLOADS: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let text = '';

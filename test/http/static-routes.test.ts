@@ -101,9 +101,10 @@ describe('HTTP routes (PROTOCOL §1.1)', () => {
     expect(js.headers['content-type']).toMatch(/^application\/javascript/);
   });
 
-  test('unknown paths are a JSON 404', async () => {
+  test('unknown paths are a plain-text 404', async () => {
     const res = await rawGet(harness.server.url, '/nope');
     expect(res.status).toBe(404);
-    expect(JSON.parse(res.body)).toEqual({ error: 'Not found: GET /nope' });
+    expect(res.headers['content-type']).toMatch(/^text\/plain/);
+    expect(res.body).toBe('Not found: GET /nope');
   });
 });

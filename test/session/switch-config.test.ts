@@ -7,7 +7,7 @@ import { TestClient, sleep } from '../helpers/ws-client.js';
 import { SERVER_ACTOR_KINDS } from '../../src/server/start-server.js';
 
 function addSecondModel(write: (rel: string, content: string) => string, root: string) {
-  const models = JSON.parse(readFileSync(path.join(root, 'model_dict.json'), 'utf8')) as Array<Record<string, unknown>>;
+  const models = (JSON.parse(readFileSync(path.join(root, 'model_dict.json'), 'utf8')) as Array<Record<string, unknown>>).filter((m) => m.name !== 'shizuku');
   models.push({ ...models[0], name: 'shizuku', url: '/live2d-models/shizuku/shizuku.model3.json', emotionMap: { joy: 1 } });
   write('model_dict.json', JSON.stringify(models, null, 2));
 }

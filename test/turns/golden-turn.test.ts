@@ -28,7 +28,7 @@ describe('one text turn (PROTOCOL §5.1, golden transcript §8(b))', () => {
     expect(thinking).toEqual({ type: 'full-text', text: 'Thinking...' });
     expect(first).toMatchObject({
       slice_length: 20,
-      display_text: { text: '[joy] Hello there! ', ...speaker },
+      display_text: { text: 'Hello there! ', ...speaker }, // the tag is shown as the expression, not as text
       actions: { expressions: [3] },
       forwarded: false,
     });
@@ -120,7 +120,7 @@ describe('one text turn (PROTOCOL §5.1, golden transcript §8(b))', () => {
       ['Let me see. ', true],
       ['Yes.', true],
       [')', true],
-      ['[joy] Found it! ', false],
+      ['Found it! ', false],
       ['*waves* Bye.', false],
     ]);
     expect(harness.fake.speechRequests().slice(before).map((r) => r.body.input)).toEqual(['Found it!', 'Bye.']);

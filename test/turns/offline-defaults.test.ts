@@ -12,13 +12,13 @@ describe('the shipped conf.yaml: built-in offline talker + espeak-ng, no service
   const fixture = makeFixtureRoot();
   const harness = useTestServer(fixture);
 
-  test('holds a conversation that uses the model\'s emotion tags and remembers the user\'s name', async () => {
+  test('holds a conversation that uses the model\'s emotion tags (as expressions, not as text) and remembers the user\'s name', async () => {
     const client = await TestClient.connect(harness.server.wsUrl);
     await client.ready();
     client.send({ type: 'text-input', text: 'Hello! My name is Sam.', images: [] });
     await client.next('backend-synth-complete', 1, 10000);
     const first = client.ofType('audio');
-    expect(first.map((f) => (f.display_text as { text: string }).text).join('')).toMatch(/^\[joy\] Nice to meet you, Sam!/);
+    expect(first.map((f) => (f.display_text as { text: string }).text).join('')).toMatch(/^Nice to meet you, Sam!/);
     expect(first[0]!.actions).toEqual({ expressions: [3] });
     if (espeak) {
       const wav = decodeWav(Buffer.from(first[0]!.audio as string, 'base64'));
@@ -29,7 +29,8 @@ describe('the shipped conf.yaml: built-in offline talker + espeak-ng, no service
     client.send({ type: 'text-input', text: "What's my name?", images: [] });
     await client.next('backend-synth-complete', 2, 10000);
     const second = client.ofType('audio').slice(first.length);
-    expect(second.map((f) => (f.display_text as { text: string }).text).join('')).toBe("[joy] You're Sam, of course!");
+    expect(second.map((f) => (f.display_text as { text: string }).text).join('')).toBe("You're Sam, of course!");
+    expect(second[0]!.actions).toEqual({ expressions: [3] });
     await client.close();
   }, 20000);
 

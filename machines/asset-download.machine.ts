@@ -1,0 +1,77 @@
+import { assign, fromPromise, setup } from 'xstate';
+import type { InstallRequest, InstallResult } from '../src/downloads/install-archive.js';
+
+/**
+ * One first-start download (the web client, a sample Live2D model): the `install` child fetches, checks and
+ * installs the archive; the machine bounds it with `downloadDeadline`. Expiry or a stop of this actor (Ctrl-C
+ * during the download) stops `install`, whose signal aborts the request and removes the partial files.
+ *
+ *   downloading → installed | failed
+ */
+
+export interface AssetDownloadInput {
+  /** For messages: "web client", "Live2D model shizuku". */
+  title: string;
+  request: InstallRequest;
+  deadlineMs: number;
+}
+
+export interface AssetDownloadOutput {
+  title: string;
+  installed: boolean;
+  result?: InstallResult;
+  /** Why it failed, for a person. */
+  error?: string;
+}
+
+interface AssetDownloadContext extends AssetDownloadInput {
+  result?: InstallResult;
+  error?: string;
+}
+
+export const assetDownloadMachine = setup({
+  types: {
+    context: {} as AssetDownloadContext,
+    input: {} as AssetDownloadInput,
+    output: {} as AssetDownloadOutput,
+  },
+  actors: {
+    install: fromPromise<InstallResult, InstallRequest>(() => {
+      throw new Error('actor "install" must be provided with machine.provide()');
+    }),
+  },
+  delays: {
+    downloadDeadline: ({ context }) => context.deadlineMs,
+  },
+}).createMachine({
+  id: 'assetDownload',
+  context: ({ input }) => ({ ...input }),
+  initial: 'downloading',
+  states: {
+    downloading: {
+      invoke: {
+        src: 'install',
+        input: ({ context }) => context.request,
+        onDone: { target: 'installed', actions: assign({ result: ({ event }) => event.output }) },
+        onError: {
+          target: 'failed',
+          actions: assign({ error: ({ event }) => (event.error instanceof Error ? event.error.message : String(event.error)) }),
+        },
+      },
+      after: {
+        downloadDeadline: {
+          target: 'failed',
+          actions: assign({ error: ({ context }) => `it did not finish within ${+(context.deadlineMs / 1000).toFixed(1)} s` }),
+        },
+      },
+    },
+    installed: { type: 'final' },
+    failed: { type: 'final' },
+  },
+  output: ({ context }) => ({
+    title: context.title,
+    installed: context.result !== undefined,
+    ...(context.result ? { result: context.result } : {}),
+    ...(context.error ? { error: context.error } : {}),
+  }),
+});

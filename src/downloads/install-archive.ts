@@ -1,0 +1,96 @@
+import { access, mkdir, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Unpack } from 'tar';
+import { archiveTopFolder, compareWithManifest, type DownloadManifest } from './download-manifest.js';
+
+export interface InstallRequest {
+  url: string;
+  manifest: DownloadManifest;
+  /** The folder to create (frontend/, live2d-models/shizuku/); replaced only after the new copy checked out. */
+  target: string;
+  /** Bytes received so far, and the total when the server says it. */
+  onProgress?: (received: number, total: number | undefined) => void;
+}
+
+export interface InstallResult {
+  files: number;
+  bytes: number;
+}
+
+/** A download that failed for a reason the user can act on (the message says what happened). */
+export class DownloadError extends Error {}
+
+const exists = (p: string) => access(p).then(() => true, () => false);
+
+/**
+ * Downloads a GitHub commit archive (tar.gz) and installs the manifest's folder of it into `target`, atomically:
+ * the archive is unpacked into a temporary folder beside the target (same file system), every file is checked
+ * against the manifest (path and SHA-256), and only then is the folder renamed into place. On any failure or abort
+ * the temporary folder is removed, so `target` is either the old one, absent, or complete.
+ *
+ * Only the manifest's files are unpacked (no links, devices or paths outside the folder: `tar` also refuses `..`
+ * and absolute names), so an archive cannot write anywhere else.
+ */
+export async function installArchive(request: InstallRequest, signal: AbortSignal): Promise<InstallResult> {
+  const { manifest, target } = request;
+  const parent = path.dirname(target);
+  await mkdir(parent, { recursive: true });
+  const stamp = `${process.pid}-${Date.now().toString(36)}`;
+  const temp = path.join(parent, `.${path.basename(target)}.download-${stamp}`);
+  const previous = path.join(parent, `.${path.basename(target)}.previous-${stamp}`);
+  try {
+    let res: Response;
+    try {
+      res = await fetch(request.url, { signal, redirect: 'follow' });
+    } catch (err) {
+      if (signal.aborted) throw err;
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      const host = URL.canParse(request.url) ? new URL(request.url).host : request.url;
+      throw new DownloadError(`cannot reach ${host} (${cause?.code ?? cause?.message ?? (err as Error).message})`);
+    }
+    if (!res.ok || !res.body) throw new DownloadError(`${request.url} answered HTTP ${res.status}`);
+    const total = Number(res.headers.get('content-length')) || undefined;
+
+    const prefix = [archiveTopFolder(manifest), ...manifest.folder.split('/').filter(Boolean)];
+    const wanted = new Set(manifest.files.map((f) => [...prefix, f.path].join('/')));
+    await mkdir(temp);
+    let received = 0;
+    const counter = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        received += chunk.length;
+        request.onProgress?.(received, total);
+        done(null, chunk);
+      },
+    });
+    const unpack = new Unpack({
+      cwd: temp,
+      strip: prefix.length,
+      strict: true,
+      // GitHub's archives hold plain files and folders; only the manifest's files are taken.
+      filter: (entryPath, entry) => 'type' in entry && entry.type === 'File' && wanted.has(entryPath.replace(/^\.\//, '')),
+    });
+    try {
+      await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>), counter, unpack, { signal });
+    } catch (err) {
+      if (signal.aborted) throw err;
+      throw new DownloadError(`the download broke off after ${received} bytes${total ? ` of ${total}` : ''} (${(err as Error).message})`);
+    }
+    if (total !== undefined && received < total) throw new DownloadError(`the download broke off after ${received} of ${total} bytes`);
+
+    const problems = await compareWithManifest(temp, manifest);
+    if (problems.length > 0) {
+      const shown = problems.slice(0, 5).join('; ') + (problems.length > 5 ? `; and ${problems.length - 5} more` : '');
+      throw new DownloadError(`the archive does not match the manifest, nothing was installed: ${shown}`);
+    }
+    signal.throwIfAborted();
+    const replacing = await exists(target);
+    if (replacing) await rename(target, previous);
+    await rename(temp, target);
+    if (replacing) await rm(previous, { recursive: true, force: true });
+    return { files: manifest.files.length, bytes: received };
+  } finally {
+    await rm(temp, { recursive: true, force: true });
+  }
+}

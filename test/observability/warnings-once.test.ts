@@ -1,0 +1,102 @@
+import { Writable } from 'node:stream';
+import winston from 'winston';
+import { loadAppConfig } from '../../src/config/app-config.js';
+import { reportIgnoredKeys } from '../../src/config/unsupported-keys.js';
+import { reportConfigKeysAtStartup } from '../../src/config/startup-key-report.js';
+import { editConf } from '../helpers/engine-config.js';
+import { makeFixtureRoot, REPO_ROOT } from '../helpers/fixture-root.js';
+import { useTestServer } from '../helpers/server-harness.js';
+import { TestClient } from '../helpers/ws-client.js';
+
+/** A logger whose lines are kept, to count what the server said. */
+function recordingLogger() {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(chunk.toString('utf8').trim());
+      done();
+    },
+  });
+  const logger = winston.createLogger({ level: 'debug', format: winston.format.printf((i) => `${i.level}: ${String(i.message)}`), transports: [new winston.transports.Stream({ stream })] });
+  return { logger, lines };
+}
+
+describe('provider warnings: once per process per character file, not at every switch of every session', () => {
+  const fixture = makeFixtureRoot();
+  editConf(fixture.root, { 'character_config.tts_config.espeak_tts.program': 'no-such-espeak-program' });
+  fixture.write('characters/bark.yaml', "character_config:\n  conf_name: 'bark'\n  conf_uid: 'bark'\n  tts_config:\n    tts_model: 'bark_tts'\n");
+  fixture.write('characters/llama.yaml', "character_config:\n  conf_name: 'llama'\n  conf_uid: 'llama'\n  agent_config:\n    agent_settings:\n      basic_memory_agent:\n        llm_provider: 'llama_cpp_llm'\n");
+  const { logger, lines } = recordingLogger();
+  const harness = useTestServer(fixture, { logger });
+
+  test('20 switches in 5 sessions: each warning is in the log exactly once', async () => {
+    const clients = await Promise.all(Array.from({ length: 5 }, () => TestClient.connect(harness.server.wsUrl)));
+    await Promise.all(clients.map((c) => c.ready()));
+    const files = ['bark.yaml', 'llama.yaml', 'conf.yaml', 'bark.yaml'];
+    await Promise.all(
+      clients.map(async (client) => {
+        for (const [i, file] of files.entries()) {
+          client.send({ type: 'switch-config', file });
+          await client.next('config-switched', i + 1, 10_000);
+        }
+      }),
+    );
+    const switched = lines.filter((l) => /switched to /.test(l));
+    expect(switched).toHaveLength(20);
+    const warnings = lines.filter((l) => l.startsWith('warn:'));
+    const count = (pattern: RegExp) => warnings.filter((l) => pattern.test(l)).length;
+    expect(count(/conf\.yaml: espeak_tts: neither espeak-ng nor flite is on PATH/)).toBe(1);
+    expect(count(/bark\.yaml: bark_tts is not supported yet/)).toBe(1);
+    expect(count(/llama\.yaml: llm_provider "llama_cpp_llm" is not supported yet/)).toBe(1);
+    // bark.yaml and llama.yaml inherit conf.yaml's espeak settings: said once for each of them, too.
+    expect(count(/bark\.yaml: espeak_tts/)).toBe(0);
+    expect(count(/llama\.yaml: espeak_tts: neither/)).toBe(1);
+    expect(warnings).toHaveLength(new Set(warnings).size);
+    await Promise.all(clients.map((c) => c.close()));
+  }, 60_000);
+});
+
+describe('upstream keys that are accepted but have no effect are named once at startup, with what happens instead', () => {
+  test('vad_model, translate_audio, live_config and segment_method, one line each', async () => {
+    const fixture = makeFixtureRoot();
+    try {
+      editConf(fixture.root, {
+        'character_config.vad_config.vad_model': 'silero_vad',
+        'character_config.tts_preprocessor_config.translator_config.translate_audio': true,
+        'character_config.agent_config.agent_settings.basic_memory_agent.segment_method': 'pysbd',
+        live_config: { bilibili_live: { room_ids: [1], sessdata: '' } },
+      });
+      const app = await loadAppConfig({ root: fixture.root, packageRoot: REPO_ROOT });
+      const { logger, lines } = recordingLogger();
+      reportIgnoredKeys('conf.yaml', app, logger);
+      expect(lines).toEqual([
+        expect.stringMatching(/^warn: conf\.yaml: character_config\.agent_config\.agent_settings\.basic_memory_agent\.segment_method is accepted but not supported: sentences are split by this server's own splitter/),
+        expect.stringMatching(/^warn: conf\.yaml: character_config\.vad_config\.vad_model is accepted but not supported: no server-side voice activity detection/),
+        expect.stringMatching(/^warn: conf\.yaml: character_config\.tts_preprocessor_config\.translator_config\.translate_audio is accepted but not supported: replies are spoken in the language/),
+        expect.stringMatching(/^warn: conf\.yaml: live_config is accepted but not supported: no live-stream chat is read/),
+      ]);
+    } finally {
+      fixture.cleanup();
+    }
+  });
+
+  test('the shipped conf.yaml and characters turn none of them on: a fresh start says nothing about them', async () => {
+    const app = await loadAppConfig({ root: REPO_ROOT, packageRoot: REPO_ROOT });
+    const { logger, lines } = recordingLogger();
+    await reportConfigKeysAtStartup(app, logger);
+    expect(lines).toEqual([]);
+  });
+
+  test('a character file that turns one on is named too', async () => {
+    const fixture = makeFixtureRoot();
+    try {
+      fixture.write('characters/listener.yaml', "character_config:\n  conf_name: 'listener'\n  conf_uid: 'listener'\n  vad_config:\n    vad_model: 'silero_vad'\n");
+      const app = await loadAppConfig({ root: fixture.root, packageRoot: REPO_ROOT });
+      const { logger, lines } = recordingLogger();
+      await reportConfigKeysAtStartup(app, logger);
+      expect(lines).toEqual([expect.stringMatching(/^warn: listener\.yaml: character_config\.vad_config\.vad_model is accepted but not supported: no server-side voice activity detection/)]);
+    } finally {
+      fixture.cleanup();
+    }
+  });
+});
