@@ -161,13 +161,13 @@ describe('turn: the model', () => {
       { type: 'error', code: 'llm_timeout', message: 'Error processing agent response: fake_llm stopped sending for 5 s; the reply ends here' },
     ]);
     expect(log.aborted).toBe(1);
-    expect(texts(frames)).toEqual(['Hello there.', 'More More More More words']);
+    expect(texts(frames)).toEqual(['Hello there. ', 'More More More More words']);
     // The playback wait is bounded as on a normal end.
     clock.increment(10_000);
     await flush();
     expect(chainEnds(frames)).toBe(1);
     expect(actor.getSnapshot().status).toBe('done');
-    expect(output).toEqual(expect.objectContaining({ reply: 'Hello there. More More More More words', spoken: ['Hello there.', 'More More More More words'] }));
+    expect(output).toEqual(expect.objectContaining({ reply: 'Hello there. More More More More words', spoken: ['Hello there. ', 'More More More More words'] }));
   });
 });
 
@@ -177,7 +177,7 @@ describe('turn: speech', () => {
     await flush();
     t.clock.increment(DEADLINES.synthesisMs - 1);
     await flush();
-    expect(texts(t.frames)).toEqual(['One.']);
+    expect(texts(t.frames)).toEqual(['One. ']);
     t.clock.increment(1);
     await flush();
     expect(errors(t.frames)).toEqual([
@@ -187,15 +187,15 @@ describe('turn: speech', () => {
     expect(t.log.synthAborted.aborted).toBe(2);
     const audio = t.frames.filter((f) => f.type === 'audio') as Array<Extract<ServerFrame, { type: 'audio' }>>;
     expect(audio.map((f) => [f.display_text?.text, f.audio !== null])).toEqual([
-      ['One.', true],
-      ['Two.', false],
-      ['Three.', false],
+      ['One. ', true],
+      ['Two. ', false],
+      ['Three. ', false],
       ['Four.', false],
     ]);
     t.clock.increment(10_000);
     await flush();
     expect(chainEnds(t.frames)).toBe(1);
-    expect(t.output()?.spoken).toEqual(['One.', 'Two.', 'Three.', 'Four.']);
+    expect(t.output()?.spoken).toEqual(['One. ', 'Two. ', 'Three. ', 'Four.']);
   });
 
   test('a transcription that hangs: one asr_timeout error, the request aborted, the chain closed, the model never asked', async () => {
