@@ -169,13 +169,15 @@ export const protocolCommands = fc.commands(
     fc.constant(new FinishPlaybackCommand()),
     fc.constant(new FinishPlaybackCommand()),
     fc.constant(new InterruptCommand()),
+    fc.constant(new InterruptCommand()),
     fc.constant(new StrayPlaybackCommand()),
     fc.constantFrom('en_unhelpful_ai.yaml', 'conf.yaml').map((file) => new SwitchCommand(file)),
+    fc.constantFrom('en_storyteller.yaml', 'conf.yaml').map((file) => new SwitchCommand(file)),
     fc.constant(new HeartbeatCommand()),
     fc.constant(new FetchConfigsCommand()),
     fc.constant(new GarbageCommand()),
   ],
-  { maxCommands: 20 },
+  { maxCommands: 20, size: 'medium' },
 );
 
 /**
@@ -239,6 +241,7 @@ export function describeProtocolModel(runs: number): void {
     });
 
     test('every chain gets exactly what it is owed; every request one answer; nothing is left after close', async () => {
+      const fates = new Map<ChainFate, number>();
       await fc.assert(
         fc.asyncProperty(protocolCommands, async (commands) => {
           const client = await TestClient.connect(server.wsUrl);
@@ -253,6 +256,7 @@ export function describeProtocolModel(runs: number): void {
             await client.roundTrip(10_000);
             model!.heartbeats++;
             checkAgainstModel(model!, client.frames);
+            for (const chain of model!.chains) fates.set(chain.fate, (fates.get(chain.fate) ?? 0) + 1);
           } finally {
             await client.close();
           }
@@ -261,6 +265,8 @@ export function describeProtocolModel(runs: number): void {
         { numRuns: runs },
       );
       expect(await settleTo(() => fake.openResponses(), 0, 5000)).toBe(0);
+      // The sequences did exercise every way a chain can end (a generator that never interrupts proves little).
+      for (const fate of ['finished', 'replaced', 'interrupted', 'switched'] as const) expect([fate, (fates.get(fate) ?? 0) > 0]).toEqual([fate, true]);
     }, 600_000);
   });
 }
