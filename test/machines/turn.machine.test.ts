@@ -1,4 +1,4 @@
-import { fakeLlm, fakeTts, runTurn } from '../helpers/run-turn.js';
+import { fakeAsr, fakeLlm, fakeTts, runTurn } from '../helpers/run-turn.js';
 
 /**
  * machines/turn.machine.ts through the runTurn harness: fake engines in-process, XState's SimulatedClock, the exact
@@ -133,5 +133,25 @@ describe('a turn (machines/turn.machine.ts) with fake engines on a simulated clo
     waiting.stop();
     waiting.clock.increment(60_000);
     expect(waiting.outline().at(-1)).toBe('backend-synth-complete');
+  });
+
+  test('voice in: the transcription is shown, remembered and answered', async () => {
+    const llm = fakeLlm({ deltas: words('I heard you.') });
+    const turn = runTurn({ kind: 'audio', samples: new Float32Array(1600), images: [] }, { llm, asr: fakeAsr('hello from the microphone') });
+    await turn.settle();
+    expect(turn.outline()).toEqual([...START, 'user-input-transcription', 'audio:I heard you.', 'backend-synth-complete']);
+    expect(turn.frames[2]).toEqual({ type: 'user-input-transcription', text: 'hello from the microphone' });
+    expect(turn.userMessages).toEqual(['hello from the microphone']);
+    expect(llm.requests.map((r) => r.userText)).toEqual(['hello from the microphone']);
+  });
+
+  test('voice that transcribes to nothing: shown as empty, the model is not asked, the chain ends at once', async () => {
+    const llm = fakeLlm({ deltas: words('Never asked.') });
+    const turn = runTurn({ kind: 'audio', samples: new Float32Array(1600), images: [] }, { llm, asr: fakeAsr('  ') });
+    await turn.settle();
+    expect(turn.outline()).toEqual([...START, 'user-input-transcription', ...END]);
+    expect(llm.requests).toEqual([]);
+    expect(turn.userMessages).toEqual([]);
+    expect(turn.done()).toBe(true);
   });
 });
