@@ -3,6 +3,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // Soak and many-cycle tests (`*.soak.test.ts`) run with `npm run test:soak` (jest.soak.config.cjs).
+  testPathIgnorePatterns: ['/node_modules/', '\\.soak\\.test\\.ts$'],
   transform: {
     '^.+\\.(t|j)sx?$': [
       '@swc/jest',

@@ -13,12 +13,15 @@ export type ClientCommand =
 export interface TurnSample {
   uid: string;
   ordinal: number;
+  /** Carried by the message (`Hi q<n>`): the fake engines report their own time for the turn under this tag. */
+  tag: string;
   sentAt: number;
   firstAudioAt: number;
 }
 
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+let tags = 0;
 
 class Client {
   uid = '';
@@ -41,13 +44,15 @@ class Client {
   /** One turn, completed like the web client does (playback-complete after backend-synth-complete). */
   turn(): Promise<TurnSample> {
     return new Promise((resolve) => {
-      const sample: TurnSample = { uid: this.uid, ordinal: this.turnsDone++, sentAt: now(), firstAudioAt: 0 };
+      const sample: TurnSample = { uid: this.uid, ordinal: this.turnsDone++, tag: `q${++tags}`, sentAt: 0, firstAudioAt: 0 };
       this.waiter = (frame) => {
         if (frame.type === 'audio' && !sample.firstAudioAt) sample.firstAudioAt = now();
         if (frame.type === 'backend-synth-complete') this.ws.send('{"type":"frontend-playback-complete"}');
         if (frame.type === 'control' && frame.text === 'conversation-chain-end') resolve(sample);
       };
-      this.ws.send(JSON.stringify({ type: 'text-input', text: 'Hi!', images: [] }));
+      const frame = JSON.stringify({ type: 'text-input', text: `Hi ${sample.tag}`, images: [] });
+      sample.sentAt = now();
+      this.ws.send(frame);
     });
   }
 
@@ -107,13 +112,12 @@ async function run(command: ClientCommand): Promise<unknown> {
       for (let i = 0; i < command.count; i++) tails.push(await client.interrupted());
       return tails;
     }
-    const latencies: number[] = [];
+    const samples: TurnSample[] = [];
     for (let i = 0; i < command.turns; i++) {
       if (command.newConversationEvery > 0 && i > 0 && i % command.newConversationEvery === 0) await client.newConversation();
-      const s = await client.turn();
-      latencies.push(s.firstAudioAt - s.sentAt);
+      samples.push(await client.turn());
     }
-    return latencies;
+    return samples;
   } finally {
     client.close();
   }

@@ -7,18 +7,18 @@ describe('the entry point as a user runs it', () => {
   const fixture = makeFixtureRoot();
   afterAll(() => fixture.cleanup());
 
-  test('--port 0 picks a free port and logs the URL; SIGTERM closes sessions (1001) and exits within 2 s', async () => {
+  test('--port 0 picks a free port and logs the URL; SIGTERM closes sessions (1001) and exits once they are closed', async () => {
     const server = runServerProcess(fixture.root, ['--port', '0', '--host', '127.0.0.1']);
     try {
       const [, url] = await server.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
       expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: 'ok', sessions: 0, actors: 0 });
       const client = await TestClient.connect(`${url!.replace('http', 'ws')}/client-ws`);
       await client.ready();
-      const started = Date.now();
       server.child.kill('SIGTERM');
-      const exit = await server.exited;
-      expect(Date.now() - started).toBeLessThan(2000);
-      expect(exit).toEqual({ code: 0, signal: null });
+      expect(await server.exited).toEqual({ code: 0, signal: null });
+      // The graceful path (every session stopped, then exit), not the shutdown deadline's forced exit.
+      expect(server.output()).toMatch(/\bstopped\b/);
+      expect(server.output()).not.toMatch(/did not close in time/);
       expect(await client.closed).toBe(1001);
       expect(childPids(server.child.pid)).toEqual([]);
       expect(server.output()).toMatch(/SIGTERM: stopping every session/);

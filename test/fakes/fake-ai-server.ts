@@ -33,6 +33,8 @@ export interface RecordedRequest {
   /** When the client closed the connection before the response ended (an abort), else undefined. */
   abortedAt?: number;
   finished: boolean;
+  /** The fake's own clock (performance.now(), ms) for benchmarks: request read, each streamed token written, response ended. */
+  timing: { received: number; tokens: number[]; ended?: number };
 }
 
 export interface FakeAiServer {
@@ -102,7 +104,14 @@ export async function startFakeAiServer(): Promise<FakeAiServer> {
     const raw = Buffer.concat(chunks);
     let body: any = raw;
     if ((req.headers['content-type'] ?? '').includes('json')) body = JSON.parse(raw.toString('utf8'));
-    const record: RecordedRequest = { path: req.url ?? '', headers: req.headers, body, receivedAt: Date.now(), finished: false };
+    const record: RecordedRequest = {
+      path: req.url ?? '',
+      headers: req.headers,
+      body,
+      receivedAt: Date.now(),
+      finished: false,
+      timing: { received: performance.now(), tokens: [] },
+    };
     requests.push(record);
     open++;
     let ended = false;
@@ -114,6 +123,7 @@ export async function startFakeAiServer(): Promise<FakeAiServer> {
       ended = true;
       record.finished = true;
       res.end(data);
+      record.timing.ended = performance.now();
     };
     const closed = () => res.destroyed || record.abortedAt !== undefined;
 
@@ -135,6 +145,7 @@ export async function startFakeAiServer(): Promise<FakeAiServer> {
               ? `event: content_block_delta\ndata: ${JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: token } })}\n\n`
               : `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: token } }] })}\n\n`,
           );
+          record.timing.tokens.push(performance.now());
         }
         for (const [index, call] of (script.toolCalls ?? []).entries()) {
           if (closed()) return;

@@ -5,7 +5,7 @@ import { tokens } from '../fakes/fake-ai-server.js';
 import { shellWrappedServer } from '../helpers/mcp-fixture.js';
 import { processesWith, settleTo } from '../helpers/process-probes.js';
 import { useFakeEngineServer } from '../helpers/server-harness.js';
-import { TestClient, sleep, until } from '../helpers/ws-client.js';
+import { TestClient, until } from '../helpers/ws-client.js';
 import { SERVER_ACTOR_KINDS } from '../../src/server/start-server.js';
 
 type F = Record<string, any>;
@@ -139,7 +139,8 @@ describe('groups (PROTOCOL §6.4, §5.4, §5.5)', () => {
     for (const m of [a, b, c]) m.clear();
     b.client.send({ type: 'text-input', text: 'Hello everyone', images: [] });
     await until('three member turns', () => [a, b, c].every((m) => m.chainEnds() === 3), 15000);
-    await sleep(200);
+    // Nothing else is on its way: every member's session has answered a frame sent after the conversation ended.
+    await Promise.all([a, b, c].map((m) => m.client.roundTrip()));
 
     expect(b.of('user-input-transcription')).toEqual([]);
     for (const m of [a, c]) expect(m.of('user-input-transcription')).toEqual([{ type: 'user-input-transcription', text: 'Hello everyone' }]);
@@ -164,7 +165,8 @@ describe('groups (PROTOCOL §6.4, §5.4, §5.5)', () => {
     expect(requests[0]!.body.messages.at(-1)).toEqual({ role: 'user', content: 'Human: Hello everyone' });
     expect(requests[1]!.body.messages.at(-1).content).toBe('Human: Hello everyone\nMao: Reply number 1. Nice to meet you.');
     expect(requests[2]!.body.messages[0].content).toContain('group conversation');
-    // Every member's history has the whole exchange.
+    // Every member's history has the whole exchange (the last reply is written after the last chain-end: wait for it).
+    await until('every member\'s history holds the last reply', () => [a, b, c].every((m) => m.history(harness.fixture.root).length >= 4));
     for (const m of [a, b, c]) {
       expect(m.history(harness.fixture.root).map((h) => `${h.role}:${h.content}`)).toEqual([
         'human:Hello everyone',
@@ -222,8 +224,11 @@ describe('groups (PROTOCOL §6.4, §5.4, §5.5)', () => {
     await until('interrupt broadcast', () => [a, b, c].every((m) => m.of('interrupt-signal').length === 1));
     expect(a.of('interrupt-signal')[0]).toEqual({ type: 'interrupt-signal', text: 'conversation-interrupted' });
     await until('request closed', () => harness.fake.chatRequests().slice(-1)[0]!.abortedAt !== undefined || harness.fake.chatRequests().slice(-1)[0]!.finished);
+    // Every engine request of the stopped turn is closed, and the speaker's session has answered a later frame: no audio
+    // of that turn can still be on its way.
+    await until('the fake engines idle', () => harness.fake.openResponses() === 0);
     const audioAfter = c.of('audio').length;
-    await sleep(400);
+    await c.client.roundTrip();
     expect(c.of('audio').length).toBe(audioAfter);
     expect(harness.fake.chatRequests().length).toBe(requestsBefore);
     // Only the speaker's agent keeps the heard part and the marker (D26).

@@ -69,6 +69,17 @@ export class TestClient {
     return this.frames.filter((f) => f.type === type);
   }
 
+  /**
+   * A round trip: a heartbeat, and its ack. The session handles a client's frames one after another and answers in
+   * order, so once the ack is here, everything the server sent in answer to the frames before it has arrived too: a
+   * "nothing else arrives" check waits for this event instead of for time.
+   */
+  async roundTrip(ms = 3000): Promise<void> {
+    const acks = this.ofType('heartbeat-ack').length;
+    this.send({ type: 'heartbeat' });
+    await this.next('heartbeat-ack', acks + 1, ms);
+  }
+
   /** The five connect frames of PROTOCOL §2.1 have arrived. */
   async ready(): Promise<void> {
     await this.waitUntil((fs) => fs.some((f) => f.type === 'control' && f.text === 'start-mic'), 3000, 'connect frames');
@@ -80,7 +91,7 @@ export class TestClient {
   }
 }
 
-/** Lets time pass in an integration test (for "nothing else arrives" checks). */
+/** Client-side pacing only (a user's think time, a random moment to interrupt); never a wait for the server. */
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Polls `predicate` until it holds; fails naming `what` after `ms`. */

@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { tokens } from '../fakes/fake-ai-server.js';
 import { useFakeEngineServer } from '../helpers/server-harness.js';
-import { TestClient, sleep } from '../helpers/ws-client.js';
+import { TestClient, until } from '../helpers/ws-client.js';
 
 const UPSTREAM_UID = '2025-05-01_12-00-00_0123456789abcdef0123456789abcdef';
 
@@ -141,12 +141,11 @@ describe('history over the WebSocket (PROTOCOL §6.1, D20–D22)', () => {
     client.send({ type: 'text-input', text: 'Talk', images: [] });
     await client.next('audio');
     client.send({ type: 'interrupt-signal', text: 'First part here.' });
-    await sleep(50);
     harness.fake.llm = () => ({ tokens: tokens('Short reply.') });
     client.send({ type: 'text-input', text: 'Again', images: [] });
     await client.next('backend-synth-complete');
     await client.close(); // before frontend-playback-complete
-    await sleep(50);
+    await until('the session is gone', () => harness.server.sessionCount() === 0);
     await harness.server.history.flush();
     expect(fileOf(uid).slice(1).map((m) => [m.role, m.content])).toEqual([
       ['human', 'Talk'],

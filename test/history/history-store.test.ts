@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { joinDisplayTexts, newHistoryUid } from '../../src/history/history-format.js';
 import { memoryFromHistory } from '../../src/history/history-memory.js';
 import { HistoryError, HistoryStore } from '../../src/history/history-store.js';
-import { makeFixtureRoot, REPO_ROOT } from '../helpers/fixture-root.js';
+import { makeFixtureRoot } from '../helpers/fixture-root.js';
+import { killWriterRepeatedly } from '../helpers/history-crash.js';
 
 /** A history file as the Python server writes it. */
 const UPSTREAM_FILE = [
@@ -165,47 +164,10 @@ describe('HistoryStore: the upstream format, and nothing lost', () => {
     expect(readdirSync(path.join(root, 'mao_pro_001')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
-  test('crash safety: a writer killed with SIGKILL 200 times; the file always parses and holds every acknowledged message', async () => {
-    const uid = newHistoryUid();
-    const file = path.join(root, 'crash', `${uid}.json`);
-    const loader = pathToFileURL(path.join(REPO_ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
-    let acknowledged = 0;
-    let next = 0;
-    for (let kill = 0; kill < 200; kill++) {
-      const child = spawn(process.execPath, ['--import', loader, path.join(REPO_ROOT, 'test/helpers/history-child.ts'), root, 'crash', uid, String(next)], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      let out = '';
-      const writing = new Promise<void>((resolve) => {
-        child.stdout.on('data', (d: Buffer) => {
-          out += d.toString();
-          resolve();
-        });
-        child.once('exit', () => resolve());
-      });
-      // Once it writes, kill it at a random moment within the next few appends (each is a write, fsync and rename).
-      await writing;
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 25));
-      child.kill('SIGKILL');
-      await new Promise((resolve) => child.once('exit', resolve));
-      const acks = [...out.matchAll(/ack (\d+)/g)].map((m) => Number(m[1]));
-      if (acks.length > 0) acknowledged = Math.max(acknowledged, acks[acks.length - 1]! + 1);
-      let onDisk: number[] = [];
-      try {
-        const entries = JSON.parse(readFileSync(file, 'utf8')) as Array<{ content?: string }>;
-        onDisk = entries.slice(1).map((e) => Number(e.content!.split(' ')[1]));
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // must always parse
-      }
-      for (let n = 0; n < acknowledged; n++) expect(onDisk[n]).toBe(n);
-      next = onDisk.length; // the next writer continues the numbering
-    }
-    expect(acknowledged).toBeGreaterThan(200);
-    expect(readdirSync(path.join(root, 'crash')).filter((f) => !f.startsWith('.'))).toEqual([`${uid}.json`]);
-    // Writes cut short leave temporary files; the next store to open the folder removes them (and nothing else).
-    await new HistoryStore(root).list('crash');
-    expect(readdirSync(path.join(root, 'crash'))).toEqual([`${uid}.json`]);
-  }, 240_000);
+  test('crash safety: a writer killed with SIGKILL 10 times; the file always parses and holds every acknowledged message', async () => {
+    // 200 kills: test/history/history-crash.soak.test.ts (npm run test:soak).
+    await killWriterRepeatedly(root, 10);
+  }, 60_000);
 });
 
 describe('history ⇄ memory', () => {

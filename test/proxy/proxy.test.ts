@@ -2,7 +2,7 @@ import type { AnyActorRef } from 'xstate';
 import { tokens } from '../fakes/fake-ai-server.js';
 import { useFakeEngineServer } from '../helpers/server-harness.js';
 import { rawGet } from '../helpers/raw-http.js';
-import { TestClient, sleep, until } from '../helpers/ws-client.js';
+import { TestClient, until } from '../helpers/ws-client.js';
 import { SERVER_ACTOR_KINDS } from '../../src/server/start-server.js';
 
 type F = Record<string, any>;
@@ -48,7 +48,8 @@ describe('/proxy-ws: many viewers, one session (PROTOCOL §6.6)', () => {
     const order = [2, 0, 4, 1, 3];
     for (const i of order) {
       viewers[i]!.send({ type: 'text-input', text: `message from viewer ${i}`, images: [] });
-      await sleep(2);
+      // Its heartbeat is answered after the hub took the message: the next viewer's message is queued after it.
+      await viewers[i]!.roundTrip();
     }
     // While the third reply runs, a sixth viewer joins and viewer 1 (whose message is still queued) leaves.
     await until('third reply', () => chainEnds(viewers[0]!) >= 2 && viewers[0]!.frames.filter((f) => f.type === 'control' && f.text === 'conversation-chain-start').length === 3);

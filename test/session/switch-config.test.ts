@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { makeFixtureRoot } from '../helpers/fixture-root.js';
-import { newSwitchLog, slowLoadCharacter } from '../helpers/slow-switch.js';
+import { SwitchGate } from '../helpers/slow-switch.js';
 import { useTestServer } from '../helpers/server-harness.js';
-import { TestClient, sleep } from '../helpers/ws-client.js';
+import { TestClient, until } from '../helpers/ws-client.js';
 import { SERVER_ACTOR_KINDS } from '../../src/server/start-server.js';
 
 function addSecondModel(write: (rel: string, content: string) => string, root: string) {
@@ -105,24 +105,32 @@ describe('switch-config (PROTOCOL §6.2, golden §8(d), D10, D11, D13)', () => {
 
 describe('switch-config while a switch is running', () => {
   const fixture = makeFixtureRoot();
-  const log = newSwitchLog();
-  const harness = useTestServer(fixture, { actorsFor: (app) => ({ loadCharacter: slowLoadCharacter(app, 300, log) }) });
-  beforeEach(() => {
-    log.started.length = log.aborted.length = log.finished.length = 0;
-  });
+  const gate = new SwitchGate();
+  const harness = useTestServer(fixture, { actorsFor: (app) => ({ loadCharacter: gate.loader(app) }) });
+  beforeEach(() => gate.reset());
 
   test('a second switch stops the first load and starts the new one: one answer, for the second file', async () => {
     const client = await TestClient.connect(harness.server.wsUrl);
     await client.ready();
     client.send({ type: 'switch-config', file: 'en_unhelpful_ai.yaml' });
-    await sleep(50);
+    await until('the first load started', () => gate.started.length === 1);
     client.send({ type: 'switch-config', file: 'en_storyteller.yaml' });
+    await until('the second load started', () => gate.started.length === 2);
+    expect(gate.aborted).toEqual(['en_unhelpful_ai.yaml']);
+    gate.open();
     await client.next('config-switched');
-    await sleep(350);
-    expect(log).toEqual({ started: ['en_unhelpful_ai.yaml', 'en_storyteller.yaml'], aborted: ['en_unhelpful_ai.yaml'], finished: ['en_storyteller.yaml'] });
+    // The first load was aborted while it was held: opening the gate cannot complete it.
+    expect({ started: gate.started, aborted: gate.aborted, finished: gate.finished }).toEqual({
+      started: ['en_unhelpful_ai.yaml', 'en_storyteller.yaml'],
+      aborted: ['en_unhelpful_ai.yaml'],
+      finished: ['en_storyteller.yaml'],
+    });
+    client.send({ type: 'heartbeat' });
+    await client.next('heartbeat-ack');
     expect(client.frames.slice(5)).toEqual([
       expect.objectContaining({ type: 'set-model-and-conf', conf_name: 'storyteller' }),
       { type: 'config-switched', message: 'Switched to config: en_storyteller.yaml' },
+      { type: 'heartbeat-ack' },
     ]);
     await client.close();
   });
@@ -131,15 +139,20 @@ describe('switch-config while a switch is running', () => {
     const client = await TestClient.connect(harness.server.wsUrl);
     await client.ready();
     client.send({ type: 'switch-config', file: 'en_unhelpful_ai.yaml' });
-    await sleep(50);
+    await until('the load started', () => gate.started.length === 1);
     expect(harness.server.sessionCount()).toBe(1);
     await client.close();
-    await sleep(20);
-    expect(log.aborted).toEqual(['en_unhelpful_ai.yaml']);
-    expect(harness.server.sessionCount()).toBe(0);
+    await until('the session is gone', () => harness.server.sessionCount() === 0);
+    expect(gate.aborted).toEqual(['en_unhelpful_ai.yaml']);
     expect(harness.server.census.countExcept(SERVER_ACTOR_KINDS)).toBe(0);
-    await sleep(350);
-    expect(log.finished).toEqual([]);
+    // Opened now, the gate lets a later switch through; the aborted load, released first, never completes.
+    gate.open();
+    const later = await TestClient.connect(harness.server.wsUrl);
+    await later.ready();
+    later.send({ type: 'switch-config', file: 'en_storyteller.yaml' });
+    await later.next('config-switched');
+    expect(gate.finished).toEqual(['en_storyteller.yaml']);
+    await later.close();
   });
 
   test('conversation input during a switch is refused with a clear error, and the switch completes', async () => {
@@ -147,7 +160,9 @@ describe('switch-config while a switch is running', () => {
     await client.ready();
     client.send({ type: 'switch-config', file: 'en_unhelpful_ai.yaml' });
     client.send({ type: 'text-input', text: 'quick!', images: [] });
-    await client.next('config-switched', 1, 2000);
+    await client.next('error');
+    gate.open();
+    await client.next('config-switched');
     expect(client.frames.slice(5)).toEqual([
       { type: 'error', code: 'busy_switching', message: '"text-input" arrived during a character switch; send it again once the new character is loaded' },
       expect.objectContaining({ type: 'set-model-and-conf', conf_name: 'unhelpful_ai' }),
@@ -160,17 +175,18 @@ describe('switch-config while a switch is running', () => {
     const slow = await TestClient.connect(harness.server.wsUrl);
     await slow.ready();
     slow.send({ type: 'switch-config', file: 'en_unhelpful_ai.yaml' });
-    await sleep(20);
-    const started = Date.now();
+    await until('the load started', () => gate.started.length === 1);
+    // While the load is held, another client connects and is answered, and so is the switching one.
     const other = await TestClient.connect(harness.server.wsUrl);
     await other.ready();
     other.send({ type: 'heartbeat' });
     await other.next('heartbeat-ack');
     slow.send({ type: 'heartbeat' });
     await slow.next('heartbeat-ack');
-    expect(Date.now() - started).toBeLessThan(250);
     expect(slow.ofType('config-switched')).toHaveLength(0);
-    await slow.next('config-switched', 1, 2000);
+    expect(gate.finished).toEqual([]);
+    gate.open();
+    await slow.next('config-switched');
     await Promise.all([slow.close(), other.close()]);
   });
 });

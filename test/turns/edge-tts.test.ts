@@ -5,7 +5,7 @@ import { startFakeEdgeServer } from '../fakes/fake-edge-server.js';
 import { editConf, useFakeEngines } from '../helpers/engine-config.js';
 import { makeFixtureRoot } from '../helpers/fixture-root.js';
 import { startTestServer } from '../helpers/test-server.js';
-import { TestClient, sleep } from '../helpers/ws-client.js';
+import { TestClient, until } from '../helpers/ws-client.js';
 
 describe('edge_tts (upstream\'s default voices): the read-aloud WebSocket protocol, MP3 decoded to PCM WAV', () => {
   let edge: Awaited<ReturnType<typeof startFakeEdgeServer>>;
@@ -51,12 +51,10 @@ describe('edge_tts (upstream\'s default voices): the read-aloud WebSocket protoc
     const controller = new AbortController();
     const engine = edgeTtsEngine({ voice: 'en-US-AvaMultilingualNeural', endpoint: stalled.endpoint });
     const pending = engine.synthesize('never answered', controller.signal).catch((err: Error) => err);
-    await sleep(100);
-    expect(stalled.openConnections()).toBe(1);
+    await until('the connection is open', () => stalled.openConnections() === 1);
     controller.abort();
     expect(await pending).toBeInstanceOf(Error);
-    await sleep(50);
-    expect(stalled.openConnections()).toBe(0);
+    await until('the connection is closed', () => stalled.openConnections() === 0);
     await stalled.close();
   });
 });

@@ -1,7 +1,7 @@
 import { decodeWav } from '../../src/audio/wav.js';
 import { tokens } from '../fakes/fake-ai-server.js';
 import { useFakeEngineServer } from '../helpers/server-harness.js';
-import { TestClient, sleep, type Frame } from '../helpers/ws-client.js';
+import { TestClient, type Frame } from '../helpers/ws-client.js';
 
 const speaker = { name: 'Mao', avatar: 'mao.png' };
 
@@ -20,9 +20,9 @@ describe('one text turn (PROTOCOL §5.1, golden transcript §8(b))', () => {
     harness.fake.llm = () => ({ tokens: tokens('[joy] Hello there! How are you?'), delayMs: 5 });
     const client = await talk('Hi!');
     await client.next('backend-synth-complete');
-    await sleep(100);
+    await client.roundTrip();
     // Nothing more until the client reports playback finished.
-    expect(client.frames.map((f) => f.type)).toEqual(['control', 'full-text', 'audio', 'audio', 'backend-synth-complete']);
+    expect(client.frames.map((f) => f.type)).toEqual(['control', 'full-text', 'audio', 'audio', 'backend-synth-complete', 'heartbeat-ack']);
     const [start, thinking, first, second] = client.frames as [Frame, Frame, Frame, Frame];
     expect(start).toEqual({ type: 'control', text: 'conversation-chain-start' });
     expect(thinking).toEqual({ type: 'full-text', text: 'Thinking...' });
@@ -38,8 +38,13 @@ describe('one text turn (PROTOCOL §5.1, golden transcript §8(b))', () => {
     client.send({ type: 'audio-play-start', display_text: first.display_text, forwarded: true });
     for (let i = 0; i < 10; i++) client.send({ type: 'frontend-playback-complete' });
     await client.next('control', 2);
-    await sleep(50);
-    expect(client.frames.slice(5)).toEqual([{ type: 'force-new-message' }, { type: 'control', text: 'conversation-chain-end' }]);
+    await client.roundTrip();
+    expect(client.frames.slice(5)).toEqual([
+      { type: 'heartbeat-ack' },
+      { type: 'force-new-message' },
+      { type: 'control', text: 'conversation-chain-end' },
+      { type: 'heartbeat-ack' },
+    ]);
     await client.close();
   });
 

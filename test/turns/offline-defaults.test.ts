@@ -2,9 +2,9 @@ import { decodeWav } from '../../src/audio/wav.js';
 import { espeakTtsEngine } from '../../src/engines/tts/espeak-tts.js';
 import { findProgram } from '../../src/engines/find-program.js';
 import { makeFixtureRoot } from '../helpers/fixture-root.js';
-import { childPids } from '../helpers/process-probes.js';
+import { childPids, settleTo } from '../helpers/process-probes.js';
 import { useTestServer } from '../helpers/server-harness.js';
-import { TestClient, sleep } from '../helpers/ws-client.js';
+import { TestClient, until } from '../helpers/ws-client.js';
 
 const espeak = findProgram('espeak-ng');
 
@@ -58,14 +58,9 @@ describe('the shipped conf.yaml: built-in offline talker + espeak-ng, no service
     const long = 'This is a very long sentence that keeps the speech engine busy for a good while. '.repeat(40);
     const done = engine.synthesize(long, controller.signal).catch((err: Error) => err);
     let pids: number[] = [];
-    for (let i = 0; i < 100 && pids.length === 0; i++) {
-      await sleep(5);
-      pids = childPids();
-    }
-    expect(pids.length).toBeGreaterThan(0);
+    await until('espeak-ng started', () => (pids = childPids()).length > 0, 2000);
     controller.abort();
     expect(((await done) as Error).name).toBe('AbortError');
-    await sleep(50);
-    expect(childPids().filter((pid) => pids.includes(pid))).toEqual([]);
+    expect(await settleTo(() => childPids().filter((pid) => pids.includes(pid)), [])).toEqual([]);
   });
 });

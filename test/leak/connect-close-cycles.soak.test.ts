@@ -1,21 +1,22 @@
 import type { AnyActorRef } from 'xstate';
 import { makeFixtureRoot } from '../helpers/fixture-root.js';
 import { activeResources, childPids, settleTo } from '../helpers/process-probes.js';
-import { newSwitchLog, slowLoadCharacter } from '../helpers/slow-switch.js';
+import { newSwitchLog, slowLoadCharacter, type SwitchLog } from '../helpers/slow-switch.js';
 import { startTestServer } from '../helpers/test-server.js';
-import { TestClient, sleep } from '../helpers/ws-client.js';
+import { TestClient, until } from '../helpers/ws-client.js';
 import { SERVER_ACTOR_KINDS } from '../../src/server/start-server.js';
 
 const CYCLES = 1000;
 const PARALLEL = 10;
 
-/** One client lifetime. Every third closes in the middle of a slow `switchingConfig`. */
-async function cycle(wsUrl: string, i: number): Promise<void> {
+/** One client lifetime. Every third closes in the middle of a slow `switchingConfig`, once its load has started. */
+async function cycle(wsUrl: string, i: number, log: SwitchLog): Promise<void> {
   const client = await TestClient.connect(wsUrl);
   await client.ready();
   if (i % 3 === 0) {
+    const uid = String(client.ofType('set-model-and-conf')[0]!.client_uid);
     client.send({ type: 'switch-config', file: i % 2 ? 'en_unhelpful_ai.yaml' : 'en_storyteller.yaml' });
-    await sleep(5);
+    await until('the switch started', () => log.clients!.includes(uid));
   } else {
     client.send({ type: 'fetch-configs' });
     client.send({ type: 'heartbeat' });
@@ -42,7 +43,7 @@ describe('leaks: 1,000 connect/close cycles', () => {
   });
 
   test('leave zero live actors, the same active resources as before, and no child processes', async () => {
-    await cycle(server.wsUrl, 1); // warm-up: lazy modules and keep-alive agents settle first
+    await cycle(server.wsUrl, 1, log); // warm-up: lazy modules and keep-alive agents settle first
     const baseline = await settleTo(activeResources, activeResources(), 200);
     const childrenBefore = childPids();
     const seenActors = new Set<string>();
@@ -55,7 +56,7 @@ describe('leaks: 1,000 connect/close cycles', () => {
     });
 
     for (let i = 0; i < CYCLES; i += PARALLEL) {
-      await Promise.all(Array.from({ length: PARALLEL }, (_, k) => cycle(server.wsUrl, i + k)));
+      await Promise.all(Array.from({ length: PARALLEL }, (_, k) => cycle(server.wsUrl, i + k, log)));
     }
     unsubscribe();
 
