@@ -34,5 +34,8 @@ export function stripEmotionTags(text: string, emotionMap: Record<string, number
     if (offset === 0 || next === undefined || /[\s,.!?;:…。！？，、)]/.test(next)) return '';
     return before || after ? ' ' : '';
   });
-  return changed ? out.trim() : text;
+  if (!changed) return text;
+  // The whitespace around the sentence is the model's (it separates sentences in the client's bubble): kept.
+  const core = out.trim();
+  return core ? `${/^\s*/.exec(text)![0]}${core}${/\s*$/.exec(text)![0]}` : '';
 }

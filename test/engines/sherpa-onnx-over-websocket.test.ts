@@ -204,7 +204,7 @@ describe('sherpa_onnx_tts with a voice that fails to load', () => {
       await client.next('backend-synth-complete', 1, 20_000);
       const audio = client.ofType('audio');
       expect(audio.map((f) => [f.audio, (f.display_text as { text: string }).text])).toEqual([
-        [null, 'First sentence.'],
+        [null, 'First sentence. '],
         [null, 'Second one.'],
       ]);
     }

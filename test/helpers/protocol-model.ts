@@ -211,7 +211,7 @@ export function checkAgainstModel(m: ProtocolModel, frames: Frame[]): void {
   expect(frames.filter((f) => f.type === 'heartbeat-ack')).toHaveLength(m.heartbeats);
   expect(frames.filter((f) => f.type === 'config-files')).toHaveLength(m.fetches);
   expect(frames.filter((f) => f.type === 'config-switched')).toHaveLength(m.switches);
-  expect(frames.filter((f) => f.type === 'error')).toEqual(Array(m.garbage).fill({ type: 'error', message: expect.stringMatching(/^Invalid frame: not valid JSON/) }));
+  expect(frames.filter((f) => f.type === 'error')).toEqual(Array(m.garbage).fill({ type: 'error', code: 'invalid_frame', message: expect.stringMatching(/^Invalid frame: not valid JSON/) }));
 }
 
 /**

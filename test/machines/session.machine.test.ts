@@ -176,7 +176,7 @@ describe('session machine (fake actors at the edges)', () => {
     await h.tick();
     for (const uid of ['a', 'b', 'c', 'd', 'e']) h.emit({ type: 'client.fetch-and-set-history', frame: { type: 'fetch-and-set-history', history_uid: uid } });
     expect(h.sent.slice(5)).toEqual([
-      { type: 'error', message: '"fetch-and-set-history" was refused: 4 requests are still waiting for their answers; wait for them before asking again' },
+      { type: 'error', code: 'too_many_requests', message: '"fetch-and-set-history" was refused: 4 requests are still waiting for their answers; wait for them before asking again' },
     ]);
     for (let i = 0; i < 4; i++) {
       await h.tick();

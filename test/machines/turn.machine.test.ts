@@ -15,14 +15,15 @@ describe('a turn (machines/turn.machine.ts) with fake engines on a simulated clo
     const llm = fakeLlm({ deltas: words('[joy] Hello there! How are you?') });
     const turn = runTurn('Hi', { llm });
     await turn.settle();
-    expect(turn.outline()).toEqual([...START, 'audio:[joy] Hello there!', 'audio:How are you?', 'backend-synth-complete']);
+    // The tag travels as the expression, not as text; the space after the sentence stays with it.
+    expect(turn.outline()).toEqual([...START, 'audio:Hello there! ', 'audio:How are you?', 'backend-synth-complete']);
     expect(turn.frames[2]).toMatchObject({ actions: { expressions: [3] }, display_text: { name: 'Mao', avatar: 'mao.png' }, forwarded: false });
     expect(turn.userMessages).toEqual(['Hi']);
     expect(llm.requests.map((r) => r.userText)).toEqual(['Hi']);
     expect(turn.done()).toBe(false);
     turn.playbackComplete();
     expect(turn.outline().slice(-2)).toEqual(END);
-    expect(turn.output()).toEqual({ userText: 'Hi', reply: '[joy] Hello there! How are you?', spoken: ['[joy] Hello there!', 'How are you?'], playbackTimedOut: false });
+    expect(turn.output()).toEqual({ userText: 'Hi', reply: '[joy] Hello there! How are you?', spoken: ['[joy] Hello there! ', 'How are you?'], playbackTimedOut: false });
   });
 
   test('a client that never reports playback: the turn ends exactly at the audio sent plus the slack (D2)', async () => {
@@ -45,11 +46,11 @@ describe('a turn (machines/turn.machine.ts) with fake engines on a simulated clo
     const tts = fakeTts({ holdWhen: (text) => text === 'Another one there.' });
     const turn = runTurn('first', { llm: fakeLlm({ deltas: words('One sentence here. Another one there.') }), tts });
     await turn.settle();
-    expect(turn.outline()).toEqual([...START, 'audio:One sentence here.']);
+    expect(turn.outline()).toEqual([...START, 'audio:One sentence here. ']);
     turn.playbackComplete(); // too early: the reply is still being synthesised
     tts.release('Another one there.');
     await turn.settle();
-    expect(turn.outline()).toEqual([...START, 'audio:One sentence here.', 'audio:Another one there.', 'backend-synth-complete']);
+    expect(turn.outline()).toEqual([...START, 'audio:One sentence here. ', 'audio:Another one there.', 'backend-synth-complete']);
     expect(turn.done()).toBe(false);
     turn.playbackComplete();
     expect(turn.outline().slice(-2)).toEqual(END);
@@ -70,7 +71,7 @@ describe('a turn (machines/turn.machine.ts) with fake engines on a simulated clo
     expect(turn.outline()).toEqual(START);
     tts.release(long);
     await turn.settle();
-    expect(turn.outline()).toEqual([...START, `audio:${long}`, 'audio:Short.', 'audio:Tiny.', 'audio:Fourth one.', 'backend-synth-complete']);
+    expect(turn.outline()).toEqual([...START, `audio:${long} `, 'audio:Short. ', 'audio:Tiny. ', 'audio:Fourth one.', 'backend-synth-complete']);
   });
 
   test('a synthesis that fails still shows its sentence, as a silent payload in its place', async () => {
@@ -79,8 +80,8 @@ describe('a turn (machines/turn.machine.ts) with fake engines on a simulated clo
     await turn.settle();
     const audio = turn.frames.filter((f) => f.type === 'audio') as Array<{ audio: string | null; display_text: { text: string } }>;
     expect(audio.map((f) => [f.display_text.text, f.audio !== null])).toEqual([
-      ['First works.', true],
-      ['Second breaks.', false],
+      ['First works. ', true],
+      ['Second breaks. ', false],
       ['Third works.', true],
     ]);
     expect(turn.outline().at(-1)).toBe('backend-synth-complete');
@@ -89,8 +90,9 @@ describe('a turn (machines/turn.machine.ts) with fake engines on a simulated clo
   test('an LLM error mid-stream: what was said is spoken, one error frame, and the chain still ends (D7)', async () => {
     const turn = runTurn('go', { llm: fakeLlm({ deltas: words('Part one is fine. Part two'), error: 'model overloaded' }) });
     await turn.settle();
-    expect(turn.outline()).toEqual([...START, 'error', 'audio:Part one is fine.', 'audio:Part two', 'backend-synth-complete']);
-    expect(turn.frames[2]).toEqual({ type: 'error', message: 'Error processing agent response: model overloaded' });
+    // The first sentence was complete (terminator and space) before the error: it was on its way to the TTS already.
+    expect(turn.outline()).toEqual([...START, 'audio:Part one is fine. ', 'error', 'audio:Part two', 'backend-synth-complete']);
+    expect(turn.frames[3]).toEqual({ type: 'error', code: 'llm', message: 'Error processing agent response: model overloaded' });
     turn.playbackComplete();
     expect(turn.output()).toMatchObject({ reply: 'Part one is fine. Part two' });
   });
@@ -107,7 +109,7 @@ describe('a turn (machines/turn.machine.ts) with fake engines on a simulated clo
     const tts = fakeTts({ holdWhen: (text) => text === 'It was wide.' });
     const turn = runTurn('Tell me a story', { llm, tts });
     await turn.settle();
-    expect(turn.outline()).toEqual([...START, 'audio:Once upon a time there was a sea.']);
+    expect(turn.outline()).toEqual([...START, 'audio:Once upon a time there was a sea. ']);
     turn.stop();
     // Synchronously inside the stop: no time passes between the interrupt and the aborts.
     expect(llm.aborted).toBe(1);

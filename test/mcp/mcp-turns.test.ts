@@ -60,7 +60,7 @@ describe('MCP tools in a turn (OpenAI-compatible native tools), per_session: tru
     expect(outline(client.frames)).toEqual([
       'control:conversation-chain-start',
       'full-text:Thinking...',
-      'audio:Let me check.',
+      'audio:Let me check. ',
       'tool:running:Input: {"a":2,"b":40}',
       'tool:completed:42',
       'audio:The answer is 42.',
@@ -193,7 +193,7 @@ describe('MCP tools with Claude (tool_use / tool_result)', () => {
     client.send({ type: 'text-input', text: 'Echo ping', images: [] });
     await client.next('backend-synth-complete', 1, 15000);
     expect(outline(client.frames).filter((f) => f.startsWith('tool:') || f.startsWith('audio:'))).toEqual([
-      'audio:Let me check.',
+      'audio:Let me check. ',
       'tool:running:Input: {"text":"ping"}',
       'tool:completed:ping',
       'audio:It said ping.',
@@ -225,7 +225,7 @@ describe('prompt mode: a model that refuses native tools (upstream §8 #6–8)',
     client.send({ type: 'text-input', text: 'Say hi through the tool', images: [] });
     await client.next('backend-synth-complete', 1, 15000);
     expect(outline(client.frames).filter((f) => f.startsWith('tool:') || f.startsWith('audio:'))).toEqual([
-      'audio:Sure.',
+      'audio:Sure. ',
       'tool:running:Input: {"text":"hi }"}',
       'tool:completed:hi }',
       'audio:The tool said hi.',

@@ -1,18 +1,25 @@
 import { useFakeEngineServer } from '../helpers/server-harness.js';
-import { TestClient, sleep } from '../helpers/ws-client.js';
+import { TestClient } from '../helpers/ws-client.js';
 
 type F = Record<string, any>;
 
 /** Issue 11 §8: a request that fails is answered with its error, and the next answer of its type is not misrouted. */
 describe('/proxy-ws answers each viewer request with its own reply or error', () => {
-  const harness = useFakeEngineServer({ conf: { 'system_config.enable_proxy': true } });
+  // A history that exists on disk (a new history has no file until its first message).
+  const historyUid = '2025-05-01_12-00-00_0123456789abcdef0123456789abcdef';
+  const harness = useFakeEngineServer({
+    conf: { 'system_config.enable_proxy': true },
+    prepare: (fixture) =>
+      fixture.write(
+        `chat_history/mao_pro_001/${historyUid}.json`,
+        JSON.stringify([{ role: 'metadata', timestamp: '2025-05-01T12:00:00' }, { role: 'human', timestamp: '2025-05-01T12:00:05', content: 'Hi' }]),
+      ),
+  });
   const proxyUrl = () => harness.server.wsUrl.replace(/client-ws$/, 'proxy-ws');
 
   test('a failing request followed by a succeeding one from another viewer: each viewer gets its own answer', async () => {
     const a = await TestClient.connect(proxyUrl());
     await a.ready();
-    a.send({ type: 'create-new-history' });
-    const historyUid = (await a.next('new-history-created')).history_uid as string;
     const b = await TestClient.connect(proxyUrl());
     await b.ready();
 
@@ -36,7 +43,8 @@ describe('/proxy-ws answers each viewer request with its own reply or error', ()
     // And later answers of that type still reach whoever asked.
     a.send({ type: 'fetch-and-set-history', history_uid: historyUid });
     await a.next('history-data');
-    await sleep(20);
+    b.send({ type: 'heartbeat' });
+    await b.next('heartbeat-ack', 2);
     expect(b.ofType('history-data')).toHaveLength(1);
     await a.close();
     await b.close();

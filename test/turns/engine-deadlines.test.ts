@@ -65,7 +65,7 @@ describe('engine deadlines over a socket', () => {
     await c.waitUntil((fs) => fs.some(isChainEnd), 3000, 'chain end');
     expect(c.ofType('error').map((f: F) => f.code)).toEqual(['llm_timeout']);
     expect(spoken(c)).toEqual([
-      ['Hello there.', true],
+      ['Hello there. ', true],
       ['I was about to say', true],
     ]);
     expect(await history(historyUid)).toEqual(['human: tell me', 'ai: Hello there. I was about to say']);

@@ -47,7 +47,7 @@ describe('engine retries', () => {
     expect(c.ofType('error')).toEqual([
       { type: 'error', code: 'llm', message: 'Error processing agent response: openai_compatible_llm: HTTP 503 Service Unavailable: overloaded' },
     ]);
-    expect(c.ofType('audio').map((f: F) => f.display_text.text)).toEqual(['Partial answer.']);
+    expect(c.ofType('audio').map((f: F) => f.display_text.text)).toEqual(['Partial answer. ']);
     await c.close();
   });
 

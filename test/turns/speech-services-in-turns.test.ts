@@ -80,7 +80,7 @@ describe('an HTTP engine in a turn', () => {
     const client = await turn(setup);
     await client.next('backend-synth-complete', 1, 8000);
     const frames = client.ofType('audio');
-    expect(displayTexts(client)).toEqual(['Hello there!', 'How are you today?']);
+    expect(displayTexts(client)).toEqual(['Hello there! ', 'How are you today?']);
     for (const frame of frames) {
       const wav = Buffer.from(frame.audio as string, 'base64');
       expect([wav.toString('ascii', 12, 16), wav.readUInt16LE(20), wav.readUInt16LE(34)]).toEqual(['fmt ', 1, 16]);
@@ -103,7 +103,7 @@ describe('an HTTP engine in a turn', () => {
     setup.fake.llm = () => ({ tokens: tokens('One. Two. Three.') });
     const client = await turn(setup);
     await ended(client);
-    expect(displayTexts(client)).toEqual(['One.', 'Two.', 'Three.']);
+    expect(displayTexts(client)).toEqual(['One. ', 'Two. ', 'Three.']);
     expect(client.ofType('audio').every((f) => f.audio === null)).toBe(true);
     expect(client.ofType('error').map((f) => f.message)).toEqual([
       'Speech synthesis failed: elevenlabs_tts: HTTP 401 {"detail":{"status":"invalid_api_key","message":"Invalid API key"}}',
@@ -169,7 +169,7 @@ describe('translation before speech (translate_audio)', () => {
     setup.fake.llm = () => ({ tokens: tokens('Good morning! How did you sleep?') });
     const client = await turn(setup);
     await client.next('backend-synth-complete', 1, 8000);
-    expect(displayTexts(client)).toEqual(['Good morning!', 'How did you sleep?']);
+    expect(displayTexts(client)).toEqual(['Good morning! ', 'How did you sleep?']);
     expect(spoken(setup.services).sort()).toEqual(['【Good morning!】', '【How did you sleep?】']);
     const asked = setup.services.requests.filter((r) => r.path === '/v2/translate');
     expect(asked.map((r) => r.json).sort((a, b) => a.text[0].localeCompare(b.text[0]))).toEqual([
@@ -225,7 +225,7 @@ describe('letta_agent: a Letta server holds the agent', () => {
     });
     const client = await turn(setup, 'Do you remember me?');
     await ended(client);
-    expect(displayTexts(client)).toEqual(['Hello again!', 'I remember you.']);
+    expect(displayTexts(client)).toEqual(['Hello again! ', 'I remember you.']);
     expect(client.ofType('error')).toEqual([]);
     const request = setup.services.requests.find((r) => `${r.method} ${r.path}` === route)!;
     expect(request.json).toEqual({ messages: [{ role: 'user', content: 'Do you remember me?' }], stream_tokens: true });
