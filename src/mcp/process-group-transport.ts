@@ -39,6 +39,8 @@ export class ProcessGroupStdioTransport implements Transport {
       child.once('error', reject);
     });
     child.on('error', (err) => this.onerror?.(err));
+    // A write to a server that is going away (EPIPE, write after end) fails that send; it must not be an uncaught error.
+    child.stdin!.on('error', (err) => this.onerror?.(err));
     child.stderr!.resume(); // tool servers log there; it must not fill up
     child.stdout!.on('data', (chunk: Buffer) => {
       try {
@@ -70,7 +72,7 @@ export class ProcessGroupStdioTransport implements Transport {
 
   async send(message: JSONRPCMessage): Promise<void> {
     const stdin = this.child?.stdin;
-    if (!stdin || stdin.destroyed) throw new Error('the tool server is not running');
+    if (!stdin || stdin.destroyed || stdin.writableEnded) throw new Error('the tool server is not running');
     await new Promise<void>((resolve, reject) => stdin.write(serializeMessage(message), (err) => (err ? reject(err) : resolve())));
   }
 
