@@ -148,7 +148,10 @@ export async function buildCharacterRuntime(
   }
 
   const ttsModel = config.tts_config.tts_model;
-  const timeoutMs = app.system.tts_timeout_seconds * 1000;
+  // The TTS pipeline's `synthesis` deadline (the same setting) is the contract: it ends the wait, says so once and
+  // makes the rest of the reply text-only. The engines' own bound is only a backstop behind it, so a request can
+  // never outlive the turn's wait by much, whoever owns it.
+  const timeoutMs = app.system.tts_timeout_seconds * 1000 + 1000;
   // Upstream's field for gpt_sovits_tts has the alias `gpt_sovits`: both spellings load.
   const ttsBlock = config.tts_config[ttsModel] ?? (ttsModel === 'gpt_sovits_tts' ? config.tts_config.gpt_sovits : undefined);
   let tts;

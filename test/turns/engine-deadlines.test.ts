@@ -92,7 +92,7 @@ describe('engine deadlines over a socket', () => {
       },
     ]);
     const texts = c.ofType('audio').map((f: F) => f.display_text.text);
-    expect(texts).toEqual(['First sentence.', 'Second one hangs.', 'Third sentence.']);
+    expect(texts).toEqual(['First sentence. ', 'Second one hangs. ', 'Third sentence.']);
     expect(c.ofType('audio')[1]!.audio).toBeNull();
     await until('the stalled synthesis closed', () => harness.fake.speechRequests().filter((r) => r.body.input.includes('hangs')).every((r) => r.abortedAt !== undefined), 3000);
     expect(await history(historyUid)).toEqual(['human: speak', 'ai: First sentence. Second one hangs. Third sentence.']);
