@@ -36,7 +36,7 @@ describe('emotion tags: expressions in actions, not text in the chat; memory and
     await client.next('backend-synth-complete');
     const audio = client.ofType('audio');
     expect(audio.map((f) => [(f.display_text as { text: string }).text, f.actions])).toEqual([
-      ['Hello there!', { expressions: [3] }],
+      ['Hello there! ', { expressions: [3] }],
       ['I missed you.', { expressions: [1] }],
     ]);
     client.send({ type: 'frontend-playback-complete' });
@@ -95,7 +95,7 @@ describe('emotion tags: expressions in actions, not text in the chat; memory and
     const before = harness.fake.chatRequests().length;
     client.send({ type: 'text-input', text: 'A story', images: [] });
     const first = await client.next('audio');
-    expect((first.display_text as { text: string }).text).toBe('Once upon a time there was a sea.');
+    expect((first.display_text as { text: string }).text).toBe('Once upon a time there was a sea. ');
     client.send({ type: 'interrupt-signal', text: 'Once upon a time there was a sea.' });
     await sleep(30);
     harness.fake.llm = () => ({ tokens: tokens('Ok.') });
