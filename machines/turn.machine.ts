@@ -244,6 +244,11 @@ export const turnMachine = setup({
       for (const event of plan.events) enqueue.sendTo('tts', event);
       enqueue.assign({ ...plan.update, roundText: context.roundText + params.text, jsonScan: step.state, ...(prompt ? { pendingCalls: step.calls } : {}) });
     }),
+    /** A wait on the model ran out: one error naming the engine and the bound (then `finishText` ends the reply). */
+    llmTimedOut: sendParent(({ context }, what: string) => ({
+      type: 'turn.frame',
+      frame: { type: 'error', code: 'llm_timeout', message: `Error processing agent response: ${engineName(context.engines.llm, 'the language model')} ${what}` },
+    }) satisfies TurnOutputEvent),
     /** The model's answer is complete: held-back text is spoken, the splitter flushed, the pipeline told the total. */
     finishText: enqueueActions(({ context, enqueue }) => {
       const plan = feedPlan(context, flushToolJson(context.jsonScan).speak, true);
@@ -461,17 +466,7 @@ export const turnMachine = setup({
           after: {
             llmFirstOutput: {
               target: '#turn.speaking',
-              actions: [
-                {
-                  type: 'sendFrame',
-                  params: ({ context }) => ({
-                    type: 'error',
-                    code: 'llm_timeout',
-                    message: `Error processing agent response: ${engineName(context.engines.llm, 'the language model')} sent nothing within ${formatBound(context.deadlines.llmFirstOutputMs)}`,
-                  }),
-                },
-                'finishText',
-              ],
+              actions: [{ type: 'llmTimedOut', params: ({ context }) => `sent nothing within ${formatBound(context.deadlines.llmFirstOutputMs)}` }, 'finishText'],
             },
           },
         },
@@ -481,17 +476,7 @@ export const turnMachine = setup({
           after: {
             llmIdle: {
               target: '#turn.speaking',
-              actions: [
-                {
-                  type: 'sendFrame',
-                  params: ({ context }) => ({
-                    type: 'error',
-                    code: 'llm_timeout',
-                    message: `Error processing agent response: ${engineName(context.engines.llm, 'the language model')} stopped sending for ${formatBound(context.deadlines.llmIdleMs)}; the reply ends here`,
-                  }),
-                },
-                'finishText',
-              ],
+              actions: [{ type: 'llmTimedOut', params: ({ context }) => `stopped sending for ${formatBound(context.deadlines.llmIdleMs)}; the reply ends here` }, 'finishText'],
             },
           },
         },
