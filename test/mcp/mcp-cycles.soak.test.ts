@@ -7,12 +7,15 @@ import { SERVER_ACTOR_KINDS } from '../../src/server/start-server.js';
 
 const AGENT = 'character_config.agent_config.agent_settings.basic_memory_agent';
 
-/** Soak (npm run test:soak): many sessions that each start a tool server through a shell wrapper and go away. */
-describe('MCP: 200 sessions that call a tool and close', () => {
+/**
+ * Soak (npm run test:soak): many sessions that each start a tool server of their own (`per_session: true`) through a
+ * shell wrapper and go away. (Shared servers outlive sessions by design: test/mcp/shared-tool-servers.test.ts.)
+ */
+describe('MCP: 200 sessions that call a per-session tool server and close', () => {
   const tools = shellWrappedServer();
   const harness = useFakeEngineServer({
     conf: { [`${AGENT}.use_mcpp`]: true, [`${AGENT}.mcp_enabled_servers`]: ['tools'] },
-    prepare: (fixture) => fixture.write('mcp_servers.json', JSON.stringify({ mcp_servers: { tools: tools.spec } })),
+    prepare: (fixture) => fixture.write('mcp_servers.json', JSON.stringify({ mcp_servers: { tools: { ...tools.spec, per_session: true } } })),
   });
 
   test('200 connect → tool call → close cycles leave no MCP process and no session actor', async () => {
