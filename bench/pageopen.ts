@@ -26,7 +26,7 @@ import type { OpenSample, PageOpenCommand } from './pageopen-client.js';
 const TOKEN_DELAY = 5;
 const TTS_DELAY = 20;
 /** 20 tokens, four sentences, each starting lower-case after the first. */
-const REPLY = 'sure, it is sunny today. we could go for a walk. the park is lovely now. bring a hat for the sun.';
+const REPLY = 'sure it is sunny today. we could go for a walk. the park is lovely now. bring a hat along.';
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 
