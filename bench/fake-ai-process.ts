@@ -4,22 +4,24 @@
  *   FAKE_TOKEN_DELAY_MS   delay before each streamed token
  *   FAKE_TTS_DELAY_MS     delay before each synthesis answer
  *   FAKE_ECHO=1           the reply names the user's last message ("Answer to <text>. …"), so a client can tell replies apart
- *   FAKE_REPLY            the reply to stream (words with their spaces are the tokens)
+ *   FAKE_REPLY            the reply to stream (words with their spaces are the tokens); `{tag}` is the turn's tag
+ *   FAKE_SENTENCE_TOKENS  tokens up to and including the one that completes the first sentence (default 3:
+ *                         "Hello ", "there ", "q1! " of the tagged reply)
  *   FAKE_LONG_MARK        a user message containing it gets a long reply (8 long sentences)
  *   FAKE_MS_PER_CHAR      ms of audio per character spoken (default 5)
  *   FAKE_TAGGED=1         the user's message carries a tag (`q<digits>`) that the reply repeats in its first sentence;
  *                         the engine time of each tagged turn, measured here, is reported over IPC (see below)
  *
  * Engine time of a turn, by this process's own clock (performance.now()): the LLM's part runs from reading the
- * request to writing the token that begins the second sentence (the first moment a streaming sentence splitter can
- * know that the first sentence is complete), the TTS part from reading the first sentence's synthesis request to
- * ending its response. Forked with an IPC channel, the process answers `{ cmd: 'timings' }` with
+ * request to writing the token that completes the first sentence (its terminator and the space after it: the first
+ * moment the server's sentence splitter can know the sentence is complete), the TTS part from reading the first
+ * sentence's synthesis request to ending its response. Forked with an IPC channel, the process answers `{ cmd: 'timings' }` with
  * `Array<[tag, { llmMs, ttsMs }]>` for the turns completed since the last ask.
  */
 import { startFakeAiServer, tokens, type RecordedRequest } from '../test/fakes/fake-ai-server.js';
 
 export interface EngineTiming {
-  /** LLM request read → the first token of the second sentence written. */
+  /** LLM request read → the token that completes the first sentence written. */
   llmMs: number;
   /** First sentence's synthesis request read → its response ended. */
   ttsMs: number;
@@ -33,6 +35,7 @@ const longMark = process.env.FAKE_LONG_MARK;
 const longReply = Array.from({ length: 8 }, (_, i) => `Sentence ${i + 1} of a long story goes on ${'and on '.repeat(26)}until it ends.`).join(' ');
 const tagged = process.env.FAKE_TAGGED === '1';
 const TAG = /\bq\d+\b/;
+const sentenceTokens = Number(process.env.FAKE_SENTENCE_TOKENS ?? 3);
 
 const lastUser = (body: { messages: Array<{ content: unknown }> }) => String(body.messages.at(-1)?.content ?? '');
 fake.llm = (body: { messages: Array<{ content: unknown }> }) => {
@@ -40,9 +43,11 @@ fake.llm = (body: { messages: Array<{ content: unknown }> }) => {
   const tag = tagged ? (lastUser(body).match(TAG)?.[0] ?? '') : '';
   const reply = echo
     ? `Answer to ${lastUser(body)}. I hope you are well.`
-    : tagged
-      ? `Hello there ${tag}! How are you today? I hope you are well.`
-      : (process.env.FAKE_REPLY ?? 'Hello there! How are you today? I hope you are well.');
+    : process.env.FAKE_REPLY
+      ? process.env.FAKE_REPLY.replaceAll('{tag}', tag)
+      : tagged
+        ? `Hello there ${tag}! How are you today? I hope you are well.`
+        : 'Hello there! How are you today? I hope you are well.';
   return { tokens: tokens(reply), delayMs: tokenDelay };
 };
 fake.tts = { msPerChar: Number(process.env.FAKE_MS_PER_CHAR ?? 5), delayMs: ttsDelay, sampleRate: 16000 };
@@ -56,8 +61,8 @@ function collect(): void {
     if (done.has(r)) continue;
     if (r.path.endsWith('/chat/completions')) {
       const tag = lastUser(r.body).match(TAG)?.[0];
-      // Tokens: "Hello ", "there ", "q1! ", "How " … the fourth begins the second sentence.
-      const second = r.timing.tokens[3];
+      // Tokens: "Hello ", "there ", "q1! ", "How " … the third completes the first sentence (by default).
+      const second = r.timing.tokens[sentenceTokens - 1];
       if (tag && second !== undefined && !llmByTag.has(tag)) llmByTag.set(tag, second - r.timing.received);
       if (second !== undefined || r.timing.ended !== undefined || r.abortedAt !== undefined) done.add(r);
     } else if (r.path.endsWith('/audio/speech')) {

@@ -8,6 +8,8 @@ import WebSocket from 'ws';
 
 export type PageOpenCommand = { cmd: 'opens'; url: string; count: number };
 export interface OpenSample {
+  /** The turn's tag (`q<n>`), by which the fake engines report their own time. */
+  tag: string;
   /** Requests sent → the last of their four replies arrived. */
   openMs: number;
   /** text-input sent → first audio frame. */
@@ -20,7 +22,10 @@ const REQUESTS = ['fetch-backgrounds', 'fetch-configs', 'fetch-history-list', 'c
 const REPLIES = ['background-files', 'config-files', 'history-list', 'new-history-created'];
 const typeOf = (data: WebSocket.RawData) => /^\{"type":"([^"]+)"/.exec(data.toString('latin1', 0, 64))?.[1] ?? '';
 
+let turns = 0;
+
 function open(url: string): Promise<OpenSample> {
+  const tag = `q${++turns}`;
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url);
     const replies: string[] = [];
@@ -40,7 +45,7 @@ function open(url: string): Promise<OpenSample> {
         if (replies.length === REPLIES.length) {
           openMs = at - sentAt;
           askedAt = performance.now();
-          ws.send(JSON.stringify({ type: 'text-input', text: 'hello, how is the weather?', images: [] }));
+          ws.send(JSON.stringify({ type: 'text-input', text: `hello ${tag}, how is the weather?`, images: [] }));
         }
       } else if (type === 'audio' && !firstAudioMs) {
         firstAudioMs = at - askedAt;
@@ -52,7 +57,7 @@ function open(url: string): Promise<OpenSample> {
         reject(new Error(String(data)));
       }
     });
-    ws.on('close', () => resolve({ openMs, firstAudioMs, outOfOrder: replies.join() !== REPLIES.join() }));
+    ws.on('close', () => resolve({ tag, openMs, firstAudioMs, outOfOrder: replies.join() !== REPLIES.join() }));
   });
 }
 

@@ -8,9 +8,11 @@
  * (20 tokens at 5 ms, four sentences that start lower-case) and TTS (20 ms) are the test fakes in a third process.
  *
  * Printed for opens 1–100, around 1,000 and around 10,000 (windows of 100 opens): the open-sequence median (the four
- * replies), the first-audio median, server CPU per open, replies out of request order, and RSS and heap after GC.
+ * replies), the first-audio median, the engine time the fakes measured by their own clock for the same turns (the
+ * LLM streaming the first sentence + its synthesis) and first audio minus it, server CPU per open, replies out of
+ * request order, and RSS and heap after GC.
  */
-import { fork, spawn } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,12 +23,14 @@ import { createLogger } from '../src/observability/logger.js';
 import { startServer } from '../src/server/start-server.js';
 import { useFakeEngines } from '../test/helpers/engine-config.js';
 import { argNumber, collectGarbage, median, ms } from './bench-utils.js';
+import type { EngineTiming } from './fake-ai-process.js';
 import type { OpenSample, PageOpenCommand } from './pageopen-client.js';
 
 const TOKEN_DELAY = 5;
 const TTS_DELAY = 20;
 /** 20 tokens, four sentences, each starting lower-case after the first. */
-const REPLY = 'sure it is sunny today. we could go for a walk. the park is lovely now. bring a hat along.';
+const REPLY = 'sure {tag} it is sunny. we could go for a walk. the park is lovely now. bring a hat along.';
+const FIRST_SENTENCE_TOKENS = 5;
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 
@@ -36,11 +40,25 @@ async function main() {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const ext = path.extname(fileURLToPath(import.meta.url));
   const execArgv = ext === '.ts' ? ['--import', 'tsx'] : [];
-  const fake = spawn(process.execPath, [...execArgv, path.join(here, `fake-ai-process${ext}`)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, FAKE_TOKEN_DELAY_MS: String(TOKEN_DELAY), FAKE_TTS_DELAY_MS: String(TTS_DELAY), FAKE_REPLY: REPLY },
+  const fake = fork(path.join(here, `fake-ai-process${ext}`), [], {
+    execArgv,
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    env: {
+      ...process.env,
+      FAKE_TOKEN_DELAY_MS: String(TOKEN_DELAY),
+      FAKE_TTS_DELAY_MS: String(TTS_DELAY),
+      FAKE_REPLY: REPLY,
+      FAKE_TAGGED: '1',
+      FAKE_SENTENCE_TOKENS: String(FIRST_SENTENCE_TOKENS),
+    },
   });
   const baseUrl = await new Promise<string>((resolve) => fake.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())));
+  /** The engine times the fakes measured, by turn tag, for the turns completed since the last ask. */
+  const engineTimes = () =>
+    new Promise<Map<string, EngineTiming>>((resolve) => {
+      fake.once('message', (entries: Array<[string, EngineTiming]>) => resolve(new Map(entries)));
+      fake.send({ cmd: 'timings' });
+    });
   const client = fork(path.join(here, `pageopen-client${ext}`), [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const run = (command: PageOpenCommand) =>
     new Promise<OpenSample[]>((resolve, reject) => {
@@ -70,8 +88,10 @@ async function main() {
     `bench:pageopen  node ${process.version}; ${opens} opens, ${histories} histories on disk at start; fake LLM ${TOKEN_DELAY} ms/token ` +
       `(first sentence: 5 tokens) and TTS ${TTS_DELAY} ms in their own process; client in a third process`,
   );
-  console.log(`engine floor for first audio ≈ ${5 * TOKEN_DELAY} ms (LLM streams the first sentence) + ${TTS_DELAY} ms (one synthesis) = ${5 * TOKEN_DELAY + TTS_DELAY} ms`);
-  console.log('window          open seq median  first audio median  server CPU/open  out of order  RSS after GC  heap after GC  histories listed');
+  console.log(
+    `nominal engine time for first audio: ${FIRST_SENTENCE_TOKENS * TOKEN_DELAY} ms (the first sentence streamed) + ${TTS_DELAY} ms (its synthesis); "engine" below is what the fakes measured`,
+  );
+  console.log('window          open seq  first audio  engine  audio-engine  server CPU/open  out of order  RSS after GC  heap after GC  histories');
 
   let done = 0;
   const windowAt = (center: number) => Math.max(0, Math.min(opens - 100, center - 50));
@@ -86,18 +106,24 @@ async function main() {
         outOfOrder += skipped.filter((s) => s.outOfOrder).length;
         done = start;
       }
+      await engineTimes(); // forget the turns before this window
       const cpuBefore = process.cpuUsage();
       const samples = await run({ cmd: 'opens', url: server.wsUrl, count: 100 });
       const cpu = process.cpuUsage(cpuBefore);
+      const engines = await engineTimes();
+      const timed = samples.filter((s) => engines.has(s.tag));
+      const engine = timed.map((s) => engines.get(s.tag)!.llmMs + engines.get(s.tag)!.ttsMs);
+      const beyond = timed.map((s) => s.firstAudioMs - engines.get(s.tag)!.llmMs - engines.get(s.tag)!.ttsMs);
       done += samples.length;
       outOfOrder += samples.filter((s) => s.outOfOrder).length;
       await collectGarbage();
       const mem = process.memoryUsage();
       const label = `opens ${start + 1}–${done}`.padEnd(16);
       console.log(
-        `${label}${ms(median(samples.map((s) => s.openMs))).padStart(15)}  ${ms(median(samples.map((s) => s.firstAudioMs))).padStart(18)}  ` +
+        `${label}${ms(median(samples.map((s) => s.openMs))).padStart(9)}  ${ms(median(samples.map((s) => s.firstAudioMs))).padStart(11)}  ` +
+          `${ms(median(engine)).padStart(8)}  ${ms(median(beyond)).padStart(12)}  ` +
           `${ms((cpu.user + cpu.system) / 1000 / samples.length).padStart(15)}  ${String(samples.filter((s) => s.outOfOrder).length).padStart(12)}  ` +
-          `${mib(mem.rss).padStart(12)}  ${mib(mem.heapUsed).padStart(13)}  ${String(readdirSync(folder).length).padStart(16)}`,
+          `${mib(mem.rss).padStart(12)}  ${mib(mem.heapUsed).padStart(13)}  ${String(readdirSync(folder).length).padStart(10)}`,
       );
     }
     console.log(`replies out of request order in all ${done} opens: ${outOfOrder}`);

@@ -3,7 +3,7 @@ import { INTERRUPT_MARKER, verifiedHeardText, type SentText } from '../src/agent
 import { joinDisplayTexts } from '../src/agent/display-texts.js';
 import { localTimestamp, type HistoryMessage } from '../src/history/history-format.js';
 import type { ServerFrame } from '../src/protocol/server-frames.js';
-import type { ConversationTell, GroupMember, GroupTrigger, GroupTurnReply, SessionGroupEvent } from './group-protocol.js';
+import type { ConversationTell, GroupMember, GroupRecorded, GroupTrigger, GroupTurnReply, SessionGroupEvent } from './group-protocol.js';
 import { turnMachine, type TurnInput, type TurnOutput, type TurnOutputEvent } from './turn.machine.js';
 import { DEFAULT_ENGINE_DEADLINES, engineName, formatBound } from './engine-deadlines.js';
 
@@ -43,6 +43,8 @@ interface ConversationContext extends ConversationInput {
   /** The current speaker's audio texts, shown and as said (to check an interrupt's heard text, D23). */
   spoken: SentText[];
   chainOpen: boolean;
+  /** Members whose history has not confirmed the speaker's reply yet; the turn's chain ends when none is left. */
+  unrecorded: string[];
 }
 
 export type ConversationEvent =
@@ -50,6 +52,7 @@ export type ConversationEvent =
   | { type: 'conv.playback-complete'; uid: string }
   | { type: 'conv.member-left'; uid: string }
   | GroupTurnReply
+  | GroupRecorded
   | TurnOutputEvent;
 
 const tell = (to: string, event: SessionGroupEvent, except?: string): ConversationTell => ({ type: 'conv.tell', to, event, ...(except ? { except } : {}) });
@@ -96,6 +99,7 @@ export const groupConversationMachine = setup({
     turnInput: null,
     spoken: [],
     chainOpen: false,
+    unrecorded: [],
   }),
   on: {
     'conv.member-left': { actions: assign({ gone: ({ context, event }) => [...context.gone, event.uid] }) },
@@ -218,18 +222,7 @@ export const groupConversationMachine = setup({
         id: 'turn',
         src: 'turn',
         input: ({ context }) => context.turnInput!,
-        onDone: {
-          target: 'next',
-          actions: enqueueActions(({ context, event, enqueue }) => {
-            const output = event.output as TurnOutput;
-            const speaker = context.speaker!;
-            enqueue.sendParent(tell(speaker.uid, { type: 'group.remember', messages: [{ role: 'assistant', content: output.reply }] }));
-            const said = joinDisplayTexts(output.spoken);
-            const lines = said ? [...context.lines, `${context.speakerName}: ${said}`] : context.lines;
-            if (said) enqueue({ type: 'record', params: [{ role: 'ai', timestamp: localTimestamp(), content: said, name: context.speakerName, avatar: context.speakerAvatar }] });
-            enqueue.assign({ lines, seen: { ...context.seen, [speaker.uid]: lines.length }, step: context.step + 1, speaker: null, chainOpen: false });
-          }),
-        },
+        onDone: { target: 'next', actions: assign({ step: ({ context }) => context.step + 1, speaker: null, chainOpen: false }) },
         onError: {
           target: 'next',
           actions: [
@@ -252,6 +245,33 @@ export const groupConversationMachine = setup({
             if (frame.type === 'audio' && frame.display_text) enqueue.assign({ spoken: [...context.spoken, { shown: frame.display_text.text, said: event.said ?? frame.display_text.text }] });
             if (frame.type === 'control' && frame.text === 'conversation-chain-start') enqueue.assign({ chainOpen: true });
             if (frame.type === 'control' && frame.text === 'conversation-chain-end') enqueue.assign({ chainOpen: false });
+          }),
+        },
+        // The reply is complete: memory and every member's history get it; the chain ends once they have it on disk
+        // (or at the turn's record deadline).
+        'turn.finished': {
+          actions: enqueueActions(({ context, event, enqueue, self }) => {
+            const output = event.output;
+            const speaker = context.speaker!;
+            enqueue.sendParent(tell(speaker.uid, { type: 'group.remember', messages: [{ role: 'assistant', content: output.reply }] }));
+            const said = joinDisplayTexts(output.spoken);
+            const lines = said ? [...context.lines, `${context.speakerName}: ${said}`] : context.lines;
+            enqueue.assign({ lines, seen: { ...context.seen, [speaker.uid]: lines.length } });
+            if (!said) {
+              enqueue.sendTo('turn', { type: 'history.saved', ok: true });
+              return;
+            }
+            const messages: HistoryMessage[] = [{ role: 'ai', timestamp: localTimestamp(), content: said, name: context.speakerName, avatar: context.speakerAvatar }];
+            enqueue.sendParent(tell('all', { type: 'group.record', messages, confirmTo: self }));
+            enqueue.assign({ unrecorded: context.order.map((m) => m.uid).filter((uid) => !context.gone.includes(uid)) });
+          }),
+        },
+        'group.recorded': {
+          actions: enqueueActions(({ context, event, enqueue }) => {
+            if (!context.unrecorded.includes(event.uid)) return;
+            const unrecorded = context.unrecorded.filter((uid) => uid !== event.uid);
+            enqueue.assign({ unrecorded });
+            if (unrecorded.length === 0) enqueue.sendTo('turn', { type: 'history.saved', ok: true });
           }),
         },
         'turn.user-message': {

@@ -68,8 +68,14 @@ export type SessionGroupEvent =
   | { type: 'group.remember'; messages: ChatMessage[] }
   /** The speaker was interrupted: its agent keeps what was heard (D26: only the speaker's). */
   | { type: 'group.remember-interrupt'; heard: string }
-  /** History lines for every member's current history file. */
-  | { type: 'group.record'; messages: HistoryMessage[] };
+  /**
+   * History lines for every member's current history file. With `confirmTo`, each member answers
+   * `group.recorded` once they are on disk (or it has no history): the turn's chain ends after that (DESIGN rule 7).
+   */
+  | { type: 'group.record'; messages: HistoryMessage[]; confirmTo?: AnyActorRef };
+
+/** Session → group conversation: a member's history has the lines of a `group.record` with `confirmTo`. */
+export type GroupRecorded = { type: 'group.recorded'; uid: string };
 
 /** Session → group conversation. */
 export type GroupTurnReply = { type: 'group.turn-input'; input: TurnInput } | { type: 'group.turn-unavailable'; reason: string };

@@ -9,7 +9,7 @@ import type { ProxyLink } from '../src/proxy/proxy-link.js';
 
 /** A client's socket, or the link of a session that a proxy hub runs in-process. */
 export type SessionSocket = SocketHandle | ProxyLink;
-import type { GroupEvent, GroupTrigger, GroupTurnReply, GroupTurnRequest, Membership, SessionGroupEvent } from './group-protocol.js';
+import type { GroupEvent, GroupRecorded, GroupTrigger, GroupTurnReply, GroupTurnRequest, Membership, SessionGroupEvent } from './group-protocol.js';
 import { requestQueueMachine, type RequestQueueOutputEvent, type RequestResult, type SessionRequest } from './request-queue.machine.js';
 import { toolboxMachine } from './toolbox.machine.js';
 import { turnMachine, type TurnInput, type TurnOutput, type TurnOutputEvent, type TurnTrigger } from './turn.machine.js';
@@ -50,10 +50,12 @@ export interface HistoryCommand {
   messages: HistoryMessage[];
   /** Answer `history.saved` once the messages are on disk (or could not be written): the turn waits for it. */
   confirm?: boolean;
+  /** A group conversation waits for it instead (the session relays `group.recorded` to it). */
+  confirmTo?: AnyActorRef;
 }
 
 /** The history writer's answer to a command with `confirm`. */
-export type HistorySaved = { type: 'history.saved'; ok: boolean };
+export type HistorySaved = { type: 'history.saved'; ok: boolean; confirmTo?: AnyActorRef };
 
 /** Events the session sends to its socket bridge. */
 export type SocketCommand = { type: 'socket.send'; frame: ServerFrame } | { type: 'socket.resume' };
@@ -399,8 +401,14 @@ export const sessionMachine = setup({
     'group.record': {
       actions: enqueueActions(({ context, event, enqueue }) => {
         const command = historyAppend(context, event.messages);
-        if (command) enqueue.sendTo('history', command);
+        if (command) enqueue.sendTo('history', { ...command, ...(event.confirmTo ? { confirm: true, confirmTo: event.confirmTo } : {}) } satisfies HistoryCommand);
+        else if (event.confirmTo) enqueue.sendTo(event.confirmTo, { type: 'group.recorded', uid: context.clientUid } satisfies GroupRecorded);
       }),
+    },
+    // A group conversation's lines are on disk in this member's history.
+    'history.saved': {
+      guard: ({ event }) => event.confirmTo !== undefined,
+      actions: sendTo(({ event }) => event.confirmTo!, ({ context }) => ({ type: 'group.recorded', uid: context.clientUid }) satisfies GroupRecorded),
     },
     // Requests are answered in arrival order by the queue of the state they arrived in (request-queue.machine.ts).
     'client.fetch-configs': { guard: 'takesRequests', actions: { type: 'queueRequest', params: { kind: 'fetch-configs' } } },
@@ -585,7 +593,7 @@ export const sessionMachine = setup({
             'turn.finished': { actions: { type: 'rememberReply', params: ({ event }) => event.output } },
             // Relayed by the session (not sent to the turn directly), so the turn's last frames and its end reach
             // the session in one order, before anything a frame causes elsewhere (a proxy releasing its next input).
-            'history.saved': { actions: sendTo('turn', ({ event }) => event) },
+            'history.saved': { guard: ({ event }) => event.confirmTo === undefined, actions: sendTo('turn', ({ event }) => event) },
             'turn.tool-mode': { actions: assign({ toolMode: ({ event }) => event.mode }) },
             'client.frontend-playback-complete': { actions: sendTo('turn', { type: 'playback.complete' }) },
             'client.interrupt-signal': {
@@ -783,8 +791,8 @@ export function groupTurnInput(context: SessionContext, request: GroupTurnReques
   const trigger: TurnTrigger = request.proactive
     ? { kind: 'proactive', prompt: runtime.proactivePrompt, images: request.images }
     : { kind: 'text', text: request.text, images: request.images };
-  // The group conversation records its members' turns itself.
-  const { record: _record, ...base } = turnInput({ ...context, trigger }, toolbox);
+  // The group conversation records its members' turns itself (`turn.finished`), then lets the chain end.
+  const base = turnInput({ ...context, trigger }, toolbox);
   const groupPrompt = runtime.groupPrompt
     .replaceAll('{human_name}', request.humanName)
     .replaceAll('{other_ais}', request.otherAis.join(', ') || 'none');

@@ -1,4 +1,4 @@
-import { readdir, realpath } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { readBaseConfig, attachModel, type AppConfig, type Character } from './app-config.js';
 import { ConfigError } from './config-error.js';
@@ -61,11 +61,27 @@ export async function listConfigFiles(app: AppConfig): Promise<ConfigFileEntry[]
   return entries;
 }
 
+/**
+ * Names already read, by file and its size and mtime: every page open asks for `fetch-configs`, and re-parsing every
+ * character's YAML each time cost milliseconds per open. Bounded by the number of character files; a changed file is
+ * read again.
+ */
+const confNames = new Map<string, { size: number; mtimeMs: number; name: string | undefined }>();
+const MAX_REMEMBERED_NAMES = 1000;
+
 async function readConfName(file: string, root: string): Promise<string | undefined> {
+  const info = await stat(file).catch(() => undefined);
+  const known = confNames.get(file);
+  if (info && known && known.size === info.size && known.mtimeMs === info.mtimeMs) return known.name;
   const source = await readYamlFile(file, { root });
   const character = isPlainObject(source.data) ? source.data.character_config : undefined;
-  const name = isPlainObject(character) ? character.conf_name : undefined;
-  return typeof name === 'string' && name ? name : undefined;
+  const value = isPlainObject(character) ? character.conf_name : undefined;
+  const name = typeof value === 'string' && value ? value : undefined;
+  if (info) {
+    if (confNames.size >= MAX_REMEMBERED_NAMES) confNames.delete(confNames.keys().next().value!);
+    confNames.set(file, { size: info.size, mtimeMs: info.mtimeMs, name });
+  }
+  return name;
 }
 
 /**

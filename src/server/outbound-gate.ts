@@ -1,5 +1,5 @@
 import { WebSocket } from 'ws';
-import type { ServerFrame } from '../protocol/server-frames.js';
+import { encodeServerFrame, type ServerFrame } from '../protocol/server-frames.js';
 
 /** After a close we wait this long for the bytes queued before it, then drop the connection. */
 const CLOSE_GRACE_MS = 1000;
@@ -59,7 +59,7 @@ export function createOutboundGate(ws: WebSocket, bounds: OutboundBounds, report
         }
         if (muted) out = { ...frame, audio: null, volumes: [] };
       }
-      ws.send(JSON.stringify(out), callback);
+      ws.send(encodeServerFrame(out), callback);
       if (isChainEnd(frame)) muted = false;
       if (ws.bufferedAmount > bounds.hardBytes) overflow();
     },

@@ -51,7 +51,7 @@ export function createHistoryActors(store: HistoryStore, logger: Logger) {
       let stopped = false;
       receive((command) => {
         const saved = (ok: boolean) => {
-          if (!stopped && command.confirm) sendBack({ type: 'history.saved', ok } satisfies HistorySaved);
+          if (!stopped && command.confirm) sendBack({ type: 'history.saved', ok, ...(command.confirmTo ? { confirmTo: command.confirmTo } : {}) } satisfies HistorySaved);
         };
         store.append(command.confUid, command.historyUid, command.messages).then(
           () => saved(true),
