@@ -1,7 +1,7 @@
 import { stripEmotionTags } from '../../src/agent/expressions.js';
 import { tokens } from '../fakes/fake-ai-server.js';
 import { useFakeEngineServer } from '../helpers/server-harness.js';
-import { TestClient, sleep } from '../helpers/ws-client.js';
+import { TestClient } from '../helpers/ws-client.js';
 
 const MAP = { neutral: 0, joy: 3, sadness: 1, surprise: 3 };
 
@@ -97,7 +97,7 @@ describe('emotion tags: expressions in actions, not text in the chat; memory and
     const first = await client.next('audio');
     expect((first.display_text as { text: string }).text).toBe('Once upon a time there was a sea. ');
     client.send({ type: 'interrupt-signal', text: 'Once upon a time there was a sea.' });
-    await sleep(30);
+    await client.roundTrip(); // the interrupt is handled before what follows
     harness.fake.llm = () => ({ tokens: tokens('Ok.') });
     client.send({ type: 'text-input', text: 'Go on', images: [] });
     await client.next('backend-synth-complete');
