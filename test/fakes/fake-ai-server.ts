@@ -19,6 +19,8 @@ export interface LlmScript {
   errorHeaders?: Record<string, string>;
   /** After the tokens, send an error event in the stream instead of finishing. */
   streamError?: string;
+  /** After the tokens, drop the connection (no end of stream): a reset in the middle of the answer. */
+  cut?: boolean;
   /** Never finish (the stream stays open until the client closes it). */
   stall?: boolean;
   /** After the tokens, ask for these tool calls (OpenAI `tool_calls` deltas, arguments in pieces; Claude `tool_use`). */
@@ -164,6 +166,13 @@ export async function startFakeAiServer(): Promise<FakeAiServer> {
           }
         }
         if (script.stall) return; // stays open until the client goes away
+        if (script.cut) {
+          // What was written (the headers at least) reaches the client first, then the connection breaks without an end.
+          res.flushHeaders();
+          const socket = res.socket;
+          setTimeout(() => socket?.destroy(), 20);
+          return;
+        }
         if (script.streamError) {
           res.write(claude ? `event: error\ndata: ${JSON.stringify({ type: 'error', error: { message: script.streamError } })}\n\n` : `data: ${JSON.stringify({ error: { message: script.streamError } })}\n\n`);
           return end();

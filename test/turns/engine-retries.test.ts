@@ -39,6 +39,27 @@ describe('engine retries', () => {
     await c.close();
   });
 
+  test('a connection reset after the answer began but before its first token: one retry, one reply', async () => {
+    let calls = 0;
+    harness.fake.llm = () => (++calls === 1 ? { tokens: [], cut: true } : { tokens: tokens('Back again.') });
+    const before = harness.fake.chatRequests().length;
+    const c = await talk('hello');
+    expect(harness.fake.chatRequests().length - before).toBe(2);
+    expect(c.ofType('error')).toEqual([]);
+    expect(c.ofType('audio').map((f: F) => f.display_text.text)).toEqual(['Back again.']);
+    await c.close();
+  });
+
+  test('a connection reset after the first token: no retry, one error, the token kept', async () => {
+    harness.fake.llm = () => ({ tokens: tokens('Half of it. '), cut: true });
+    const before = harness.fake.chatRequests().length;
+    const c = await talk('hello');
+    expect(harness.fake.chatRequests().length - before).toBe(1);
+    expect(c.ofType('error').map((f: F) => f.code)).toEqual(['llm']);
+    expect(c.ofType('audio').map((f: F) => f.display_text.text)).toEqual(['Half of it. ']);
+    await c.close();
+  });
+
   test('a 503 after the first token (an error in the stream): no retry, one error, the token kept', async () => {
     harness.fake.llm = () => ({ tokens: tokens('Partial answer. '), streamError: 'HTTP 503 Service Unavailable: overloaded' });
     const before = harness.fake.chatRequests().length;

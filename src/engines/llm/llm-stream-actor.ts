@@ -1,6 +1,10 @@
+import { setTimeout as wait } from 'node:timers/promises';
 import { fromCallback, type EventObject } from 'xstate';
 import type { Logger } from '../../observability/logger.js';
+import { DEFAULT_RETRIES, isTransientNetworkError } from '../http-retry.js';
 import { ToolsUnsupportedError, type LlmEngine, type LlmRequest } from './llm-engine.js';
+
+const STREAM_RETRY_BASE_MS = 500;
 
 /**
  * The turn's `llmStream` slot: streams `llm.delta` events, then `llm.done` (with the tool calls the model asked for)
@@ -12,8 +16,22 @@ export function createLlmStream(logger: Logger) {
     const controller = new AbortController();
     const engine = input.engine as LlmEngine;
     const log = logger.child({ client_uid: input.clientUid });
-    engine
-      .stream(input.request, (text) => sendBack({ type: 'llm.delta', text }), controller.signal, { onRetry: (message) => log.warn(message) })
+    const onRetry = (message: string) => log.warn(message);
+    // Failures at request time are retried inside the engine (http-retry.ts). A connection that breaks after the
+    // answer began but before its first token is retried here, as a whole new request; never once output was streamed.
+    const attempt = async (n: number): ReturnType<LlmEngine['stream']> => {
+      let streamed = false;
+      try {
+        return await engine.stream(input.request, (text) => ((streamed = true), sendBack({ type: 'llm.delta', text })), controller.signal, { onRetry });
+      } catch (err) {
+        if (controller.signal.aborted || streamed || n >= DEFAULT_RETRIES || !isTransientNetworkError(err)) throw err;
+        const delay = STREAM_RETRY_BASE_MS * 2 ** n;
+        onRetry(`${engine.provider}: the answer broke off before its first token; retry ${n + 1} of ${DEFAULT_RETRIES} in ${delay} ms`);
+        await wait(delay, undefined, { signal: controller.signal });
+        return attempt(n + 1);
+      }
+    };
+    attempt(0)
       .then(
         (end) => {
           if (!controller.signal.aborted) sendBack({ type: 'llm.done', toolCalls: end?.toolCalls ?? [] });
