@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import winston from 'winston';
 import { tokens } from '../fakes/fake-ai-server.js';
 import { useFakeEngineServer } from '../helpers/server-harness.js';
+import { scrapeMetrics } from '../helpers/metrics-scrape.js';
 import { TestClient, until } from '../helpers/ws-client.js';
 
 type F = Record<string, any>;
@@ -19,15 +20,6 @@ function memoryLogger() {
   return { logger, records };
 }
 
-async function scrape(url: string): Promise<Map<string, number>> {
-  const values = new Map<string, number>();
-  for (const line of (await (await fetch(`${url}/metrics`)).text()).split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const at = line.lastIndexOf(' ');
-    values.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return values;
-}
 
 /**
  * Issue 11 §1: a client that does not read while what is queued for it keeps growing (no audio involved: large
@@ -61,7 +53,7 @@ describe('a client whose queue keeps growing is closed (1013)', () => {
     slow.ws.pause();
     for (let i = 0; i < 40; i++) slow.send({ type: 'fetch-and-set-history', history_uid: historyUid });
     // Each scrape is a round trip through the server: the close is counted by the time one shows it.
-    const closes = async () => (await scrape(harness.server.url)).get('vas_backpressure_total{action="closed"}') ?? 0;
+    const closes = async () => (await scrapeMetrics(harness.server.url)).get('vas_backpressure_total{action="closed"}') ?? 0;
     let counted = await closes();
     for (let scrapes = 1; counted === 0 && scrapes < 500; scrapes++) counted = await closes();
     expect(counted).toBe(1);

@@ -3,6 +3,7 @@ import { startFakeAiServer, tokens, type FakeAiServer } from '../fakes/fake-ai-s
 import { editConf, useFakeEngines } from '../helpers/engine-config.js';
 import { makeFixtureRoot } from '../helpers/fixture-root.js';
 import { runServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { scrapeMetrics } from '../helpers/metrics-scrape.js';
 import { TestClient, until, type Frame } from '../helpers/ws-client.js';
 
 type F = Record<string, any>;
@@ -13,15 +14,6 @@ function rssBytes(pid: number): number {
   return Number(line.replace(/\D+/g, '')) * 1024;
 }
 
-async function scrape(url: string): Promise<Map<string, number>> {
-  const values = new Map<string, number>();
-  for (const line of (await (await fetch(`${url}/metrics`)).text()).split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const at = line.lastIndexOf(' ');
-    values.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return values;
-}
 
 const SENTENCES = 8;
 /** One long sentence: about 10 s of audio from the fake TTS (50 ms per character), 640 kB as base64. */
@@ -84,7 +76,7 @@ describe('a client that stops reading', () => {
       await until(`reply ${i} synthesised`, () => fake.speechRequests().length >= done && fake.speechRequests().every((r) => r.finished || r.abortedAt !== undefined), 30_000);
     }
     await until('the last reply sent', () => fake.openResponses() === 0, 10_000);
-    const metrics = await scrape(url);
+    const metrics = await scrapeMetrics(url);
     expect(metrics.get('vas_turns_total')).toBe(21);
     expect(metrics.get('vas_backpressure_total{action="audio_dropped"}')).toBeGreaterThanOrEqual(1);
     const grown = rssBytes(server.child.pid!) - baseline;
