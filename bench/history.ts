@@ -10,7 +10,7 @@
 import { mkdtempSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { newHistoryUid } from '../src/history/history-format.js';
+import { newHistoryUid } from '../src/history/history-stamps.js';
 import { HistoryStore } from '../src/history/history-store.js';
 import { collectGarbage, mb, median, ms, percentile } from './bench-utils.js';
 

@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadAppConfig } from '../src/config/app-config.js';
-import { newHistoryUid } from '../src/history/history-format.js';
+import { newHistoryUid } from '../src/history/history-stamps.js';
 import { createLogger } from '../src/observability/logger.js';
 import { startServer } from '../src/server/start-server.js';
 import { useFakeEngines } from '../test/helpers/engine-config.js';

@@ -1,7 +1,8 @@
 import { assign, enqueueActions, fromPromise, sendParent, sendTo, setup } from 'xstate';
 import { INTERRUPT_MARKER, verifiedHeardText, type SentText } from '../src/agent/chat-memory.js';
 import { joinDisplayTexts } from '../src/agent/display-texts.js';
-import { localTimestamp, type HistoryMessage } from '../src/history/history-format.js';
+import type { HistoryMessage } from '../src/history/history-format.js';
+import { localTimestamp } from '../src/history/history-stamps.js';
 import type { ServerFrame } from '../src/protocol/server-frames.js';
 import type { ConversationTell, GroupMember, GroupRecorded, GroupTrigger, GroupTurnReply, SessionGroupEvent } from './group-protocol.js';
 import { turnMachine, type TurnInput, type TurnOutput, type TurnOutputEvent } from './turn.machine.js';

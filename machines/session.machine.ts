@@ -1,7 +1,9 @@
 import { assign, enqueueActions, fromCallback, fromPromise, or, sendTo, setup, stateIn, type ActorRefFrom, type AnyActorRef, type EventObject } from 'xstate';
 import { addMessage, INTERRUPT_MARKER, rememberInterrupt, verifiedHeardText, type ChatMessage, type SentText } from '../src/agent/chat-memory.js';
 import type { SessionCharacter } from '../src/session/character-runtime.js';
-import { joinDisplayTexts, localTimestamp, type HistoryMessage } from '../src/history/history-format.js';
+import { joinDisplayTexts } from '../src/agent/display-texts.js';
+import type { HistoryMessage } from '../src/history/history-format.js';
+import { localTimestamp } from '../src/history/history-stamps.js';
 import type { ClientFrame, ClientFrameType } from '../src/protocol/client-frames.js';
 import type { ServerFrame } from '../src/protocol/server-frames.js';
 import type { SocketHandle } from '../src/server/socket-handle.js';

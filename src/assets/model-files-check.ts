@@ -1,6 +1,6 @@
 import { access } from 'node:fs/promises';
 import path from 'node:path';
-import type { ModelInfo } from '../config/model-dict.js';
+import type { ModelInfo } from '../protocol/model-info.js';
 
 export interface MissingModel {
   name: string;

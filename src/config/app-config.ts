@@ -2,7 +2,8 @@ import path from 'node:path';
 import { ConfigError } from './config-error.js';
 import { confFileSchema, type CharacterConfig, type SystemConfig } from './conf-schema.js';
 import { isPlainObject } from './deep-merge.js';
-import { findModel, loadModelDict, type ModelInfo } from './model-dict.js';
+import { findModel, loadModelDict } from './model-dict.js';
+import type { ModelInfo } from '../protocol/model-info.js';
 import { ignoredUpstreamKeys, unsupportedKeys, type IgnoredKey } from './unsupported-keys.js';
 import { readYamlFile, validateWith, type YamlSource } from './yaml-file.js';
 

@@ -6,12 +6,7 @@ import { alternateFileSchema, characterConfigSchema } from './conf-schema.js';
 import { deepMerge, isPlainObject } from './deep-merge.js';
 import { loadModelDict } from './model-dict.js';
 import { readYamlFile, validateWith } from './yaml-file.js';
-
-/** One entry of the `config-files` frame. */
-export interface ConfigFileEntry {
-  filename: string;
-  name: string;
-}
+import type { ConfigFileEntry } from '../protocol/server-frames.js';
 
 const YAML_EXT = /\.ya?ml$/i;
 

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { EncodedJsonArray } from '../protocol/encoded-json.js';
-import { HISTORY_UID, isMessage, localTimestamp, newHistoryUid, type HistoryEntry, type HistoryMessage } from './history-format.js';
+import { HISTORY_UID, isMessage, type HistoryEntry, type HistoryMessage } from './history-format.js';
+import { localTimestamp, newHistoryUid } from './history-stamps.js';
 
 /** A history problem with a message a person can act on (sent as an `error` frame). */
 export class HistoryError extends Error {

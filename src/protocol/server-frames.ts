@@ -1,9 +1,13 @@
-import type { ModelInfo } from '../config/model-dict.js';
-import type { ConfigFileEntry } from '../config/character-files.js';
-import type { HistoryMessage } from '../history/history-format.js';
-import type { HistorySummary } from '../history/history-store.js';
+import type { HistoryListEntry, HistoryMessage } from '../history/history-format.js';
 import { EncodedJsonArray } from './encoded-json.js';
 import type { ErrorFrame } from './error-codes.js';
+import type { ModelInfo } from './model-info.js';
+
+/** One entry of the `config-files` frame. */
+export interface ConfigFileEntry {
+  filename: string;
+  name: string;
+}
 
 /** One sentence of a reply (PROTOCOL §4.3). `audio` is a base64 16-bit PCM WAV, or null for a silent payload. */
 export interface AudioFrame {
@@ -40,7 +44,7 @@ export type ServerFrame =
   | { type: 'group-update'; members: string[]; is_owner: boolean }
   | { type: 'group-operation-result'; success: boolean; message: string }
   | { type: 'heartbeat-ack' }
-  | { type: 'history-list'; histories: HistorySummary[] | EncodedJsonArray }
+  | { type: 'history-list'; histories: HistoryListEntry[] | EncodedJsonArray }
   | { type: 'history-data'; messages: HistoryMessage[] }
   | { type: 'new-history-created'; history_uid: string }
   | { type: 'history-deleted'; success: boolean; history_uid: string }

@@ -1,7 +1,7 @@
 import { WebSocket } from 'ws';
 import { fromCallback, type EventObject } from 'xstate';
 import type { Logger } from '../observability/logger.js';
-import { parseSocketMessage } from '../protocol/client-frames.js';
+import { parseSocketMessage } from '../protocol/client-frame-parser.js';
 import { keepAlive } from '../server/socket-keepalive.js';
 import { encodeServerFrame, type ServerFrame } from '../protocol/server-frames.js';
 import type { SocketHandle } from '../server/socket-handle.js';

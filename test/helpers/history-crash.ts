@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { newHistoryUid } from '../../src/history/history-format.js';
+import { newHistoryUid } from '../../src/history/history-stamps.js';
 import { HistoryStore } from '../../src/history/history-store.js';
 import { REPO_ROOT } from './fixture-root.js';
 

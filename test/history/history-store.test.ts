@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { joinDisplayTexts, newHistoryUid } from '../../src/history/history-format.js';
+import { joinDisplayTexts } from '../../src/agent/display-texts.js';
+import { newHistoryUid } from '../../src/history/history-stamps.js';
 import { memoryFromHistory } from '../../src/history/history-memory.js';
 import { HistoryError, HistoryStore } from '../../src/history/history-store.js';
 import { makeFixtureRoot } from '../helpers/fixture-root.js';
