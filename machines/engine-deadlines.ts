@@ -21,10 +21,9 @@ export const DEFAULT_ENGINE_DEADLINES: EngineDeadlines = {
   transcriptionMs: 60_000,
 };
 
-/** The provider name of an engine (machines see engines as opaque values), or `fallback`. */
-export function engineName(engine: unknown, fallback: string): string {
-  const provider = (engine as { provider?: unknown } | null | undefined)?.provider;
-  return typeof provider === 'string' && provider ? provider : fallback;
+/** The provider name of an engine, or `fallback` (no engine, or one without a name). */
+export function engineName(engine: { readonly provider: string } | undefined, fallback: string): string {
+  return engine?.provider || fallback;
 }
 
 /** `30 s`, `1.5 s`, `250 ms`: a bound as a person reads it. */

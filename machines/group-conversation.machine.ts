@@ -7,6 +7,7 @@ import type { ServerFrame } from '../src/protocol/server-frames.js';
 import type { ConversationTell, GroupMember, GroupRecorded, GroupTrigger, GroupTurnReply, SessionGroupEvent } from './group-protocol.js';
 import { turnMachine, type TurnInput, type TurnOutput, type TurnOutputEvent } from './turn.machine.js';
 import { DEFAULT_ENGINE_DEADLINES, engineName, formatBound } from './engine-deadlines.js';
+import type { TranscribeInput } from './engine-contracts.js';
 
 /**
  * One group conversation, invoked by its group while it is `conversing`: the members' characters answer in turn,
@@ -70,7 +71,7 @@ export const groupConversationMachine = setup({
   },
   actors: {
     turn: turnMachine,
-    transcribe: fromPromise<string, { engine: unknown; unavailable?: string; samples: Float32Array; clientUid: string }>(() => {
+    transcribe: fromPromise<string, TranscribeInput>(() => {
       throw new Error('actor "transcribe" must be provided with machine.provide()');
     }),
   },

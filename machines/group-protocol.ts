@@ -4,6 +4,7 @@ import type { HistoryMessage } from '../src/history/history-format.js';
 import type { ServerFrame } from '../src/protocol/server-frames.js';
 import type { TurnInput, TurnTrigger } from './turn.machine.js';
 import type { EngineDeadlines } from './engine-deadlines.js';
+import type { AsrEngine } from './engine-contracts.js';
 
 /**
  * The events between sessions, their group and the group's conversation. A group knows its members by uid and
@@ -28,7 +29,7 @@ export interface Membership {
 export interface GroupTrigger {
   trigger: TurnTrigger;
   humanName: string;
-  asr?: unknown;
+  asr?: AsrEngine;
   asrUnavailable?: string;
   /** The initiator's engine bounds (its transcription is bounded by them). */
   deadlines?: EngineDeadlines;

@@ -2,6 +2,7 @@ import { assign, enqueueActions, fromPromise, sendParent, setup, stopChild } fro
 import { DEFAULT_ENGINE_DEADLINES, engineName, formatBound } from './engine-deadlines.js';
 import type { AudioFrame, ServerFrame } from '../src/protocol/server-frames.js';
 import { emptyIdPool, idSuffix, releaseId, takeId, type IdPool } from './id-pool.js';
+import type { SynthesizeInput, TtsEngine } from './engine-contracts.js';
 
 /**
  * Speech for one reply: sentences are synthesised in parallel (at most `concurrency` at once, each a `synthesize`
@@ -38,8 +39,8 @@ export interface SynthResult {
 export interface PipelineInput {
   concurrency: number;
   speaker: { name: string; avatar: string };
-  /** Passed through to each synthesis (the engine to use). */
-  engine: unknown;
+  /** The engine each synthesis uses. */
+  engine: TtsEngine;
   /** The bound on one synthesis (default: DEFAULT_ENGINE_DEADLINES.synthesisMs). */
   synthesisDeadlineMs?: number;
 }
@@ -90,7 +91,7 @@ export const ttsPipelineMachine = setup({
     input: {} as PipelineInput,
   },
   actors: {
-    synthesize: fromPromise<SynthResult, { text: string; engine: unknown }>(() => {
+    synthesize: fromPromise<SynthResult, SynthesizeInput>(() => {
       throw new Error('actor "synthesize" must be provided with machine.provide()');
     }),
   },

@@ -3,13 +3,14 @@ import type { ChatMessage } from '../src/agent/chat-memory.js';
 import { sentenceOutput } from '../src/agent/sentence-output.js';
 import { flushText, initialSplitter, pushText, type SplitterState, type TextUnit } from '../src/agent/sentence-splitter.js';
 import type { CharacterConfig } from '../src/config/conf-schema.js';
-import type { ImageInput, LlmRequest, ToolCallRequest, ToolCallResult, ToolDefinition, ToolRound } from '../src/engines/llm/llm-engine.js';
 import { flushToolJson, initialToolJson, scanToolJson, type ToolJsonState } from '../src/agent/tool-call-json.js';
 import { promptModeSystem } from '../src/mcp/tool-catalog.js';
 import type { ServerFrame, ToolCallStatusFrame } from '../src/protocol/server-frames.js';
 import type { ToolboxReply } from './toolbox.machine.js';
 import { DEFAULT_ENGINE_DEADLINES, engineName, formatBound, type EngineDeadlines } from './engine-deadlines.js';
 import { ttsPipelineMachine, type PipelineOutputEvent, type SpeechJob } from './tts-pipeline.machine.js';
+import type { ImageInput, LlmRequest, ToolCallRequest, ToolCallResult, ToolDefinition, ToolRound } from './llm-request.js';
+import type { AsrEngine, LlmEngine, LlmStreamInput, TranscribeInput, TtsEngine } from './engine-contracts.js';
 
 /**
  * One conversation turn, invoked by the session while it is `responding`: leaving that state (interrupt, new input,
@@ -32,9 +33,9 @@ export type TurnTrigger =
   | { kind: 'proactive'; prompt: string; images: ImageInput[] };
 
 export interface TurnEngines {
-  llm: unknown;
-  tts: unknown;
-  asr?: unknown;
+  llm: LlmEngine;
+  tts: TtsEngine;
+  asr?: AsrEngine;
 }
 
 export interface TurnTools {
@@ -200,10 +201,10 @@ export const turnMachine = setup({
   actors: {
     ttsPipeline: ttsPipelineMachine,
     /** Streams the model's reply as `llm.delta` … `llm.done` | `llm.error`; stopping it aborts the request. */
-    llmStream: fromCallback<EventObject, { engine: unknown; request: LlmRequest; clientUid: string }, EventObject>(() => {
+    llmStream: fromCallback<EventObject, LlmStreamInput, EventObject>(() => {
       throw new Error('actor "llmStream" must be provided with machine.provide()');
     }),
-    transcribe: fromPromise<string, { engine: unknown; unavailable?: string; samples: Float32Array; clientUid: string }>(() => {
+    transcribe: fromPromise<string, TranscribeInput>(() => {
       throw new Error('actor "transcribe" must be provided with machine.provide()');
     }),
     /** Asks the toolbox for the tool list and passes the answer on. */

@@ -1,5 +1,6 @@
 import { decodeMp3 } from './mp3.js';
-import { decodeWav, pcm16, type PcmAudio } from './wav.js';
+import { decodeWav, pcm16 } from './wav.js';
+import type { PcmAudio } from './pcm-audio.js';
 
 /** What an engine said it sends, for bytes that carry no header of their own (raw PCM). */
 export interface AudioHint {

@@ -1,5 +1,5 @@
 import { MPEGDecoder } from 'mpg123-decoder';
-import type { PcmAudio } from './wav.js';
+import type { PcmAudio } from './pcm-audio.js';
 
 /**
  * MP3 → 16-bit PCM (mono: the first channel), with mpg123 compiled to WebAssembly (no ffmpeg needed). Edge's voices

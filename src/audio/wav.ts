@@ -1,3 +1,5 @@
+import type { PcmAudio } from './pcm-audio.js';
+
 /**
  * WAV in and out. Clients lip-sync with Cubism's WAV parser, which wants `fmt ` right after `WAVE`, integer PCM
  * and 8/16/24-bit samples; so everything we send is re-encoded as 16-bit PCM with the canonical 44-byte header.
@@ -5,13 +7,6 @@
  * The reader is tolerant on purpose: engines that stream to a pipe (espeak-ng, some servers) write 0x7fffffff or 0 as
  * chunk sizes because the length is unknown when the header goes out. No npm WAV package reads those, hence this file.
  */
-
-export interface PcmAudio {
-  sampleRate: number;
-  channels: number;
-  /** Interleaved 16-bit samples. */
-  samples: Int16Array;
-}
 
 const FORMAT_PCM = 1;
 const FORMAT_FLOAT = 3;

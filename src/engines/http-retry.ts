@@ -16,11 +16,6 @@ export interface RetryOptions {
   maxDelayMs?: number;
 }
 
-/** What an engine call may be given besides its signal. */
-export interface EngineCallOptions {
-  onRetry?: (message: string) => void;
-}
-
 export const DEFAULT_RETRIES = 2;
 const BASE_DELAY_MS = 500;
 const MAX_DELAY_MS = 8_000;

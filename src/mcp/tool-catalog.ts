@@ -1,5 +1,5 @@
-import type { ToolDefinition } from '../engines/llm/llm-engine.js';
 import type { McpServerSpec } from './mcp-servers-file.js';
+import type { ToolDefinition } from '../../machines/llm-request.js';
 
 /** A tool as a server lists it (`tools/list`). */
 export interface McpToolInfo {

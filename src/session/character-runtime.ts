@@ -4,19 +4,17 @@ import type { AppConfig, Character } from '../config/app-config.js';
 import { ConfigError } from '../config/config-error.js';
 import { buildSystemPrompt, readPromptFile } from '../agent/system-prompt.js';
 import { createAsrEngine } from '../engines/asr/create-asr-engine.js';
-import type { AsrEngine } from '../engines/asr/asr-engine.js';
 import { createLlmEngine, LlmConfigError, SUPPORTED_LLM_PROVIDERS } from '../engines/llm/create-llm-engine.js';
-import type { LlmEngine } from '../engines/llm/llm-engine.js';
 import { createTtsEngine } from '../engines/tts/create-tts-engine.js';
 import { translatedSpeech } from '../engines/tts/translated-speech.js';
 import { createTranslator } from '../engines/translate/create-translator.js';
 import { lettaEngine, lettaSchema } from '../engines/llm/letta.js';
 import type { OllamaModelsInUse } from '../engines/llm/ollama-unload.js';
 import type { Logger } from '../observability/logger.js';
-import type { TtsEngine } from '../engines/tts/tts-engine.js';
 import { findProgram } from '../engines/find-program.js';
 import { loadMcpServers, type McpServerSpec } from '../mcp/mcp-servers-file.js';
 import type { ToolListCache } from '../mcp/tool-catalog.js';
+import type { LlmEngine, TtsEngine, AsrEngine } from '../../machines/engine-contracts.js';
 
 /** The engines and prompts of a character, built when a session starts or switches to it (never shared state). */
 export interface CharacterRuntime {

@@ -1,9 +1,10 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { decodeWav, type PcmAudio } from '../../src/audio/wav.js';
+import { decodeWav } from '../../src/audio/wav.js';
 import { tokens } from '../fakes/fake-ai-server.js';
 import { useFakeEngineServer } from '../helpers/server-harness.js';
 import { TestClient } from '../helpers/ws-client.js';
+import type { PcmAudio } from '../../src/audio/pcm-audio.js';
 
 /**
  * Recognition and synthesis on real sherpa-onnx models, when the machine has them (none can be downloaded here):

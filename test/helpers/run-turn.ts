@@ -1,16 +1,15 @@
 import { createActor, sendTo, setup, SimulatedClock } from 'xstate';
 import { turnMachine, type TurnInput, type TurnOutput, type TurnTrigger } from '../../machines/turn.machine.js';
 import { ttsPipelineMachine } from '../../machines/tts-pipeline.machine.js';
-import type { PcmAudio } from '../../src/audio/wav.js';
 import { ttsPreprocessorConfigSchema } from '../../src/config/conf-schema.js';
-import type { AsrEngine } from '../../src/engines/asr/asr-engine.js';
 import { createTranscribe } from '../../src/engines/asr/transcribe-actor.js';
-import type { LlmEngine, LlmRequest, ToolCallRequest } from '../../src/engines/llm/llm-engine.js';
 import { createLlmStream } from '../../src/engines/llm/llm-stream-actor.js';
-import type { TtsEngine } from '../../src/engines/tts/tts-engine.js';
 import { createSynthesize } from '../../src/engines/tts/synthesize-actor.js';
 import { createLogger } from '../../src/observability/logger.js';
 import type { ServerFrame } from '../../src/protocol/server-frames.js';
+import type { PcmAudio } from '../../src/audio/pcm-audio.js';
+import type { LlmRequest, ToolCallRequest } from '../../machines/llm-request.js';
+import type { LlmEngine, TtsEngine, AsrEngine } from '../../machines/engine-contracts.js';
 
 /**
  * A turn in isolation: `runTurn(trigger, engines)` runs machines/turn.machine.ts with the real slot implementations

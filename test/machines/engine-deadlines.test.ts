@@ -5,8 +5,9 @@ import type { ConversationTell } from '../../machines/group-protocol.js';
 import { ttsPipelineMachine, type SynthResult } from '../../machines/tts-pipeline.machine.js';
 import { turnMachine, type TurnInput, type TurnOutput } from '../../machines/turn.machine.js';
 import { ttsPreprocessorConfigSchema } from '../../src/config/conf-schema.js';
-import type { LlmRequest } from '../../src/engines/llm/llm-engine.js';
 import type { ServerFrame } from '../../src/protocol/server-frames.js';
+import type { LlmRequest } from '../../machines/llm-request.js';
+import type { LlmStreamInput, SynthesizeInput, TranscribeInput } from '../../machines/engine-contracts.js';
 
 /**
  * Issue 11 §4: every engine wait of a turn, of the TTS pipeline and of a group conversation has a deadline (a named
@@ -19,7 +20,7 @@ type Script = { deltas: string[]; then: 'stall' | 'done' };
 
 /** An LLM that sends `deltas` at once, then stalls or finishes; records when it was stopped (the request aborted). */
 function fakeLlm(script: (request: LlmRequest) => Script, log: { aborted: number }) {
-  return fromCallback<EventObject, { engine: unknown; request: LlmRequest; clientUid: string }>(({ input, sendBack }) => {
+  return fromCallback<EventObject, LlmStreamInput>(({ input, sendBack }) => {
     const s = script(input.request);
     void Promise.resolve().then(() => {
       for (const text of s.deltas) sendBack({ type: 'llm.delta', text });
@@ -34,16 +35,23 @@ function fakeLlm(script: (request: LlmRequest) => Script, log: { aborted: number
 
 /** A synthesis that answers at once, or (for texts `stalls` matches) never, until it is aborted. */
 function fakeSynth(stalls: (text: string) => boolean, log: { aborted: number }) {
-  return fromPromise<SynthResult, { text: string; engine: unknown }>(({ input, signal }) => {
+  return fromPromise<SynthResult, SynthesizeInput>(({ input, signal }) => {
     if (!stalls(input.text)) return Promise.resolve({ audio: 'UklGRg==', volumes: [0.5], durationMs: 100 });
     return new Promise((_, reject) => signal.addEventListener('abort', () => (log.aborted++, reject(new Error('aborted')))));
   });
 }
 
 const hangingTranscribe = (log: { aborted: number }) =>
-  fromPromise<string, { engine: unknown; unavailable?: string; samples: Float32Array; clientUid: string }>(
+  fromPromise<string, TranscribeInput>(
     ({ signal }) => new Promise((_, reject) => signal.addEventListener('abort', () => (log.aborted++, reject(new Error('aborted'))))),
   );
+
+/** Named engines only: the slots above stand in for them, so they are never called. */
+const ENGINES: TurnInput['engines'] = {
+  llm: { provider: 'fake_llm', toolStyle: 'none', stream: async () => undefined },
+  tts: { provider: 'fake_tts', synthesize: async () => null },
+  asr: { provider: 'fake_asr', transcribe: async () => '' },
+};
 
 function turnInput(overrides: Partial<TurnInput> = {}): TurnInput {
   return {
@@ -55,7 +63,7 @@ function turnInput(overrides: Partial<TurnInput> = {}): TurnInput {
     fasterFirstResponse: false,
     system: 'system',
     memory: [],
-    engines: { llm: { provider: 'fake_llm' }, tts: { provider: 'fake_tts' }, asr: { provider: 'fake_asr' } },
+    engines: ENGINES,
     ttsConcurrency: 2,
     playbackSlackMs: 1_000,
     deadlines: DEADLINES,
@@ -123,7 +131,7 @@ describe('turn: the model', () => {
   test('a model that stops in the middle: the idle bound restarts at each chunk; what was said is spoken and is the output', async () => {
     let push: ((text: string) => void) | undefined;
     const log = { aborted: 0 };
-    const llmStream = fromCallback<EventObject, { engine: unknown; request: LlmRequest; clientUid: string }>(({ sendBack }) => {
+    const llmStream = fromCallback<EventObject, LlmStreamInput>(({ sendBack }) => {
       push = (text) => sendBack({ type: 'llm.delta', text });
       return () => log.aborted++;
     });
@@ -237,7 +245,7 @@ describe('group conversation', () => {
               initiatorUid: members[0]!,
               order: members.map((uid) => ({ uid, ref: undefined as unknown as AnyActorRef })),
               names: Object.fromEntries(members.map((uid) => [uid, uid])),
-              input: { trigger, humanName: 'Human', asr: { provider: 'fake_asr' }, deadlines: DEADLINES },
+              input: { trigger, humanName: 'Human', asr: ENGINES.asr, deadlines: DEADLINES },
               rounds: 1,
             },
             onDone: 'done',

@@ -1,12 +1,4 @@
-import type { EngineCallOptions } from '../http-retry.js';
-
-/** A configured speech recogniser: 16 kHz mono samples in [-1, 1] → text. Aborting stops the request. */
-export interface AsrEngine {
-  readonly provider: string;
-  /** `options.onRetry` hears of each retry of an HTTP engine's request (see http-retry.ts). */
-  transcribe(samples: Float32Array, signal: AbortSignal, options?: EngineCallOptions): Promise<string>;
-}
-
+/** What every speech recogniser shares (the contract, AsrEngine, is machines/engine-contracts.ts). */
 export const ASR_SAMPLE_RATE = 16000;
 
 /** Float samples in [-1, 1] → 16-bit PCM, clipped (upstream scales by 32767). */

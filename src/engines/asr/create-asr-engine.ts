@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import type { AsrEngine } from './asr-engine.js';
 import { findProgram } from '../find-program.js';
 import { openAiCompatibleAsr } from './openai-compatible-asr.js';
 import { pocketsphinxAsr } from './pocketsphinx-asr.js';
 import { sherpaOnnxAsrSchema } from '../../config/sherpa-onnx-schema.js';
 import { sherpaOnnxAsr } from './sherpa-onnx-asr.js';
+import type { AsrEngine } from '../../../machines/engine-contracts.js';
 
 export interface AsrChoice {
   engine?: AsrEngine;

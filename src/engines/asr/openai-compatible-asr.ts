@@ -1,6 +1,7 @@
 import { encodeWav } from '../../audio/wav.js';
-import { ASR_SAMPLE_RATE, toPcm16, type AsrEngine } from './asr-engine.js';
+import { ASR_SAMPLE_RATE, toPcm16 } from './asr-engine.js';
 import { fetchWithRetry } from '../http-retry.js';
+import type { AsrEngine } from '../../../machines/engine-contracts.js';
 
 export interface WhisperHttpSettings {
   provider: string;

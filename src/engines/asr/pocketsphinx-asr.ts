@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { encodeWav } from '../../audio/wav.js';
 import { runProgram } from '../run-program.js';
-import { ASR_SAMPLE_RATE, toPcm16, type AsrEngine } from './asr-engine.js';
+import { ASR_SAMPLE_RATE, toPcm16 } from './asr-engine.js';
+import type { AsrEngine } from '../../../machines/engine-contracts.js';
 
 export interface PocketsphinxSettings {
   /** Full path of `pocketsphinx_continuous` (Debian: pocketsphinx, with the pocketsphinx-en-us model). */

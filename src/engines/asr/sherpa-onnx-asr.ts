@@ -3,7 +3,8 @@ import { SHERPA_ASR_MODEL_FILES, type SherpaAsrModelType, type SherpaOnnxAsrConf
 import { modelArchiveUrl, releasesBaseUrl } from '../sherpa/model-download.js';
 import { downloadableFolder, sharedSherpaHost, sherpaHostKey, type PreparableEngine } from '../sherpa/sherpa-hosts.js';
 import type { SherpaModelSpec } from '../sherpa/sherpa-worker-host.js';
-import { ASR_SAMPLE_RATE, type AsrEngine } from './asr-engine.js';
+import { ASR_SAMPLE_RATE } from './asr-engine.js';
+import type { AsrEngine } from '../../../machines/engine-contracts.js';
 
 /** The sherpa-onnx-node recogniser config and the files it needs, paths resolved against `root`. */
 export function sherpaAsrSpec(c: SherpaOnnxAsrConfig, root: string): SherpaModelSpec {

@@ -1,11 +1,11 @@
 import { fromPromise } from 'xstate';
 import type { Logger } from '../../observability/logger.js';
-import type { AsrEngine } from './asr-engine.js';
+import type { TranscribeInput } from '../../../machines/engine-contracts.js';
 
 /** The turn's `transcribe` slot; its signal aborts the recognition request when the turn stops. */
 export function createTranscribe(logger: Logger) {
-  return fromPromise<string, { engine: unknown; unavailable?: string; samples: Float32Array; clientUid: string }>(async ({ input, signal }) => {
-    const engine = input.engine as AsrEngine | undefined;
+  return fromPromise<string, TranscribeInput>(async ({ input, signal }) => {
+    const { engine } = input;
     if (!engine) throw new Error(input.unavailable ?? 'no speech recognition engine is configured');
     const started = performance.now();
     const log = logger.child({ client_uid: input.clientUid });

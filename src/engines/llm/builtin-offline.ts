@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { elizaReply, type ElizaPersona } from './eliza.js';
-import type { LlmEngine } from './llm-engine.js';
+import type { LlmEngine } from '../../../machines/engine-contracts.js';
 
 /**
  * `builtin_offline_llm`: the ELIZA-style talker, streamed a word at a time like a real model (so the whole

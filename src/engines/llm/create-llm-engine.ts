@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { builtinOfflineEngine } from './builtin-offline.js';
 import { claudeEngine } from './claude.js';
-import type { LlmEngine } from './llm-engine.js';
 import { openAiCompatibleEngine } from './openai-compatible.js';
+import type { LlmEngine } from '../../../machines/engine-contracts.js';
 
 /** Upstream's OpenAI-compatible providers with their default endpoints and interrupt methods (UPSTREAM-BEHAVIOR §1.4). */
 export const OPENAI_FAMILY: Record<string, { baseUrl?: string; apiKey?: string; interrupt: 'system' | 'user' }> = {

@@ -1,6 +1,7 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { bodyText, describeFetchError, LlmError, readErrorBody } from './llm-engine.js';
-import { fetchWithRetry, type EngineCallOptions } from '../http-retry.js';
+import { fetchWithRetry } from '../http-retry.js';
+import type { EngineCallOptions } from '../../../machines/engine-contracts.js';
 
 /** What one server-sent event means to a provider: read on, the reply is complete, or the stream reports a failure. */
 export type StreamStep = 'continue' | 'done' | LlmError;

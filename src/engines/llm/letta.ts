@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { postEventStream, readEventStream } from './event-stream.js';
-import { LlmError, userPromptText, type LlmEngine } from './llm-engine.js';
+import { LlmError, userPromptText } from './llm-engine.js';
+import type { LlmEngine } from '../../../machines/engine-contracts.js';
 
 /** Upstream's `agent_settings.letta_agent` block. */
 export const lettaSchema = z.looseObject({

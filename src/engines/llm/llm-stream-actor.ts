@@ -2,7 +2,8 @@ import { setTimeout as wait } from 'node:timers/promises';
 import { fromCallback, type EventObject } from 'xstate';
 import type { Logger } from '../../observability/logger.js';
 import { DEFAULT_RETRIES, isTransientNetworkError } from '../http-retry.js';
-import { ToolsUnsupportedError, type LlmEngine, type LlmRequest } from './llm-engine.js';
+import { ToolsUnsupportedError } from './llm-engine.js';
+import type { LlmEngine, LlmStreamInput } from '../../../machines/engine-contracts.js';
 
 const STREAM_RETRY_BASE_MS = 500;
 
@@ -12,9 +13,9 @@ const STREAM_RETRY_BASE_MS = 500;
  * request, so leaving the turn's `thinking` state (interrupt, disconnect…) closes the HTTP connection at once.
  */
 export function createLlmStream(logger: Logger) {
-  return fromCallback<EventObject, { engine: unknown; request: LlmRequest; clientUid: string }, EventObject>(({ input, sendBack }) => {
+  return fromCallback<EventObject, LlmStreamInput, EventObject>(({ input, sendBack }) => {
     const controller = new AbortController();
-    const engine = input.engine as LlmEngine;
+    const { engine } = input;
     const log = logger.child({ client_uid: input.clientUid });
     const onRetry = (message: string) => log.warn(message);
     // Failures at request time are retried inside the engine (http-retry.ts). A connection that breaks after the

@@ -1,16 +1,7 @@
 import { postEventStream, readEventStream } from './event-stream.js';
-import {
-  LlmError,
-  promptRoundMessages,
-  ToolsUnsupportedError,
-  usableImages,
-  userPromptText,
-  type LlmEngine,
-  type LlmRequest,
-  type ToolCallRequest,
-  type ToolDefinition,
-  type ToolRound,
-} from './llm-engine.js';
+import { LlmError, promptRoundMessages, ToolsUnsupportedError, usableImages, userPromptText } from './llm-engine.js';
+import type { LlmRequest, ToolCallRequest, ToolDefinition, ToolRound } from '../../../machines/llm-request.js';
+import type { LlmEngine } from '../../../machines/engine-contracts.js';
 
 export interface OpenAiCompatibleSettings {
   provider: string;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { synthesizeOverHttp, type HttpEngineOptions } from './http-synthesis.js';
-import type { TtsEngine } from './tts-engine.js';
+import type { TtsEngine } from '../../../machines/engine-contracts.js';
 
 export const azureSchema = z.looseObject({
   api_key: z.string().default(''),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { synthesizeOverHttp, type HttpEngineOptions, httpUrl } from './http-synthesis.js';
-import type { TtsEngine } from './tts-engine.js';
+import type { TtsEngine } from '../../../machines/engine-contracts.js';
 
 /** The API version this request shape belongs to (sent as `Cartesia-Version`). */
 export const CARTESIA_VERSION = '2025-04-16';

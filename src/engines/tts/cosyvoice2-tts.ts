@@ -11,7 +11,7 @@ import {
   httpUrl,
   type HttpEngineOptions,
 } from './http-synthesis.js';
-import type { TtsEngine } from './tts-engine.js';
+import type { TtsEngine } from '../../../machines/engine-contracts.js';
 
 const SAMPLE_WAV = 'https://github.com/gradio-app/gradio/raw/main/test/test_files/audio_sample.wav';
 

@@ -7,7 +7,8 @@ import { HTTP_TTS_ENGINES } from './http-tts-engines.js';
 import { openAiTtsEngine } from './openai-tts.js';
 import { sherpaOnnxTtsSchema } from '../../config/sherpa-onnx-schema.js';
 import { sherpaOnnxTts } from './sherpa-onnx-tts.js';
-import { silentEngine, type TtsEngine } from './tts-engine.js';
+import { silentEngine } from './tts-engine.js';
+import type { TtsEngine } from '../../../machines/engine-contracts.js';
 
 export interface TtsChoice {
   engine: TtsEngine;

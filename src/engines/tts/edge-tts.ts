@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import { decodeMp3 } from '../../audio/mp3.js';
-import type { TtsEngine } from './tts-engine.js';
+import type { TtsEngine } from '../../../machines/engine-contracts.js';
 
 /**
  * `edge_tts`: Microsoft Edge's online "Read aloud" voices (upstream's default engine), over its WebSocket protocol

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { decodeWav } from '../../audio/wav.js';
 import { runProgram } from '../run-program.js';
-import type { TtsEngine } from './tts-engine.js';
+import type { TtsEngine } from '../../../machines/engine-contracts.js';
 
 export interface EspeakSettings {
   /** Full path of `espeak-ng` or `flite`. */

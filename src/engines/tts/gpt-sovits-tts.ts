@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { synthesizeOverHttp, SpeechServiceError, type HttpEngineOptions, httpUrl } from './http-synthesis.js';
-import type { TtsEngine } from './tts-engine.js';
+import type { TtsEngine } from '../../../machines/engine-contracts.js';
 
 /** Upstream's `gpt_sovits_tts` block (its defaults). */
 export const gptSovitsSchema = z.looseObject({

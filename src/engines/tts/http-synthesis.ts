@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { EventSourceMessage } from 'eventsource-parser';
 import { createParser } from 'eventsource-parser';
 import { decodeAudio, type AudioHint } from '../../audio/decode-audio.js';
-import type { PcmAudio } from '../../audio/wav.js';
+import type { PcmAudio } from '../../audio/pcm-audio.js';
 
 /**
  * The one way HTTP speech engines talk to their services: the actor's signal closes the request (an interrupt

@@ -7,8 +7,8 @@ import { gptSovitsTtsEngine } from './gpt-sovits-tts.js';
 import type { HttpEngineOptions } from './http-synthesis.js';
 import { minimaxTtsEngine } from './minimax-tts.js';
 import { siliconflowTtsEngine } from './siliconflow-tts.js';
-import type { TtsEngine } from './tts-engine.js';
 import { xTtsEngine } from './x-tts.js';
+import type { TtsEngine } from '../../../machines/engine-contracts.js';
 
 /** Upstream's HTTP speech engines by their `tts_model` name; each validates its own block (zod, upstream's keys). */
 export const HTTP_TTS_ENGINES: Record<string, (block: unknown, options: HttpEngineOptions) => TtsEngine> = {

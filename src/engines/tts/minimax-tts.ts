@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { callService, decodeServiceAudio, readBody, readServiceEvents, SpeechServiceError, withDeadline, DEFAULT_SPEECH_TIMEOUT_MS, type HttpEngineOptions, httpUrl } from './http-synthesis.js';
-import type { TtsEngine } from './tts-engine.js';
+import type { TtsEngine } from '../../../machines/engine-contracts.js';
 
 export const minimaxSchema = z.looseObject({
   group_id: z.string().default(''),

@@ -1,6 +1,6 @@
 import { synthesizeOverHttp, type HttpEngineOptions } from './http-synthesis.js';
-import type { TtsEngine } from './tts-engine.js';
 import { fetchWithRetry } from '../http-retry.js';
+import type { TtsEngine } from '../../../machines/engine-contracts.js';
 
 export interface OpenAiTtsSettings {
   baseUrl: string;

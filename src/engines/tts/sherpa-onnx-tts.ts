@@ -3,7 +3,7 @@ import { SHERPA_TTS_VOICE_FILES, type SherpaOnnxTtsConfig, type SherpaTtsVoiceTy
 import { modelArchiveUrl, releasesBaseUrl } from '../sherpa/model-download.js';
 import { downloadableFolder, sharedSherpaHost, sherpaHostKey, type PreparableEngine } from '../sherpa/sherpa-hosts.js';
 import type { SherpaModelSpec } from '../sherpa/sherpa-worker-host.js';
-import type { TtsEngine } from './tts-engine.js';
+import type { TtsEngine } from '../../../machines/engine-contracts.js';
 
 
 export function sherpaTtsSpec(c: SherpaOnnxTtsConfig, root: string): SherpaModelSpec {

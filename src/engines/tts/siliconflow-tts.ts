@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { synthesizeOverHttp, SpeechServiceError, type HttpEngineOptions, httpUrl } from './http-synthesis.js';
-import type { TtsEngine } from './tts-engine.js';
+import type { TtsEngine } from '../../../machines/engine-contracts.js';
 
 export const siliconflowSchema = z.looseObject({
   api_url: httpUrl('https://api.siliconflow.cn/v1/audio/speech'),

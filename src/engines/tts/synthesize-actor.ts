@@ -2,7 +2,7 @@ import { fromPromise } from 'xstate';
 import type { SynthResult } from '../../../machines/tts-pipeline.machine.js';
 import { durationMs, encodeWav, isSilent, sliceVolumes } from '../../audio/wav.js';
 import type { Logger } from '../../observability/logger.js';
-import type { TtsEngine } from './tts-engine.js';
+import type { SynthesizeInput } from '../../../machines/engine-contracts.js';
 
 const SILENT: SynthResult = { audio: null, volumes: [], durationMs: 0 };
 
@@ -13,8 +13,8 @@ const SILENT: SynthResult = { audio: null, volumes: [], durationMs: 0 };
  * answered, for the turn's one error frame.
  */
 export function createSynthesize(logger: Logger) {
-  return fromPromise<SynthResult, { text: string; engine: unknown }>(async ({ input, signal }) => {
-    const engine = input.engine as TtsEngine;
+  return fromPromise<SynthResult, SynthesizeInput>(async ({ input, signal }) => {
+    const { engine } = input;
     try {
       const audio = await engine.synthesize(input.text, signal, { onRetry: (message) => logger.warn(message) });
       if (!audio || audio.samples.length === 0 || isSilent(audio)) return SILENT;

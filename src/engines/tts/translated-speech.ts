@@ -1,5 +1,5 @@
 import type { Translator } from '../translate/translator.js';
-import type { TtsEngine } from './tts-engine.js';
+import type { TtsEngine } from '../../../machines/engine-contracts.js';
 
 /** Text with something to say: more than spaces and the punctuation upstream ignores before translating. */
 export const hasWordsToTranslate = (text: string) => text.replace(/[\s.,!?，。！？'"』」）】]/g, '') !== '';

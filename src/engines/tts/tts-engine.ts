@@ -1,13 +1,6 @@
-import type { PcmAudio } from '../../audio/wav.js';
-import type { EngineCallOptions } from '../http-retry.js';
+import type { TtsEngine } from '../../../machines/engine-contracts.js';
 
-/** A configured speech engine. `null` means "nothing to play" (a silent payload). Aborting stops the synthesis. */
-export interface TtsEngine {
-  readonly provider: string;
-  /** `options.onRetry` hears of each retry of an HTTP engine's request (see http-retry.ts). */
-  synthesize(text: string, signal: AbortSignal, options?: EngineCallOptions): Promise<PcmAudio | null>;
-}
-
+/** The engine that says nothing: every sentence a silent payload (the contract, TtsEngine, is machines/engine-contracts.ts). */
 export const silentEngine = (provider = 'silent_tts'): TtsEngine => ({
   provider,
   async synthesize() {

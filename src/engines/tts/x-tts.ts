@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { synthesizeOverHttp, type HttpEngineOptions, httpUrl } from './http-synthesis.js';
-import type { TtsEngine } from './tts-engine.js';
+import type { TtsEngine } from '../../../machines/engine-contracts.js';
 
 export const xTtsSchema = z.looseObject({
   api_url: httpUrl('http://127.0.0.1:8020/tts_to_audio'),

@@ -1,0 +1,63 @@
+import type { PcmAudio } from '../src/audio/pcm-audio.js';
+import type { LlmRequest, ToolCallRequest } from './llm-request.js';
+
+/**
+ * The engines a turn drives, as the machines see them: the session's character carries one of each, the turn hands
+ * them to its slots (`llmStream`, `synthesize`, `transcribe`), and src/engines implements them, one file per
+ * provider. Stateless (they hold settings, not conversations), so sessions may share one; every call takes the
+ * slot actor's abort signal, and aborting ends the request (closes the HTTP connection, kills the process).
+ */
+
+/** What an engine call may be given besides its signal. */
+export interface EngineCallOptions {
+  /** Told about each retry of the request (the slot logs it with the session's client_uid). */
+  onRetry?: (message: string) => void;
+}
+
+/** How a model call ended: with the calls it asked for (empty when it simply answered). */
+export interface LlmStreamEnd {
+  toolCalls: ToolCallRequest[];
+}
+
+/** A configured LLM endpoint. */
+export interface LlmEngine {
+  readonly provider: string;
+  /** Native tool calling in OpenAI's or Anthropic's format; `none`: the engine cannot use tools at all. */
+  readonly toolStyle: 'openai' | 'claude' | 'none';
+  /** `options.onRetry` hears of each retry of the request (before any output; see src/engines/http-retry.ts). */
+  stream(request: LlmRequest, onText: (text: string) => void, signal: AbortSignal, options?: EngineCallOptions): Promise<LlmStreamEnd | void>;
+}
+
+/** A configured speech engine. `null` means "nothing to play" (a silent payload). */
+export interface TtsEngine {
+  readonly provider: string;
+  synthesize(text: string, signal: AbortSignal, options?: EngineCallOptions): Promise<PcmAudio | null>;
+}
+
+/** A configured speech recogniser: 16 kHz mono samples in [-1, 1] → text. */
+export interface AsrEngine {
+  readonly provider: string;
+  transcribe(samples: Float32Array, signal: AbortSignal, options?: EngineCallOptions): Promise<string>;
+}
+
+/** The `llmStream` slot (turn.machine.ts): streams `llm.delta` events, then `llm.done` or `llm.error`. */
+export interface LlmStreamInput {
+  engine: LlmEngine;
+  request: LlmRequest;
+  clientUid: string;
+}
+
+/** The `synthesize` slot (tts-pipeline.machine.ts): one sentence → its audio (SynthResult). */
+export interface SynthesizeInput {
+  text: string;
+  engine: TtsEngine;
+}
+
+/** The `transcribe` slot (turn and group conversation): mic samples → text; no engine fails with `unavailable`. */
+export interface TranscribeInput {
+  engine?: AsrEngine;
+  /** Why there is no engine (said in the error). */
+  unavailable?: string;
+  samples: Float32Array;
+  clientUid: string;
+}
