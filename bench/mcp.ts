@@ -28,13 +28,13 @@ import { createActor, fromCallback, type EventObject } from 'xstate';
 import { toolboxMachine, type ToolboxReply } from '../machines/toolbox.machine.js';
 import { loadAppConfig } from '../src/config/app-config.js';
 import { createMcpServerActor } from '../src/mcp/mcp-server-actor.js';
-import { ToolListCache } from '../src/mcp/tool-catalog.js';
 import { createLogger } from '../src/observability/logger.js';
 import { startServer } from '../src/server/start-server.js';
 import { startFakeAiServer, tokens } from '../test/fakes/fake-ai-server.js';
 import { editConf, useFakeEngines } from '../test/helpers/engine-config.js';
 import { alive, processesWith } from '../test/helpers/process-probes.js';
 import { argNumber, median, ms, percentile } from './bench-utils.js';
+import { ToolListCache } from '../src/mcp/tool-list-cache.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const TEST_SERVER = path.join(REPO, 'test/fakes/mcp-test-server.mjs');

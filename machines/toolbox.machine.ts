@@ -1,9 +1,9 @@
 import { enqueueActions, fromCallback, setup, type ActorRefFrom, type AnyActorRef } from 'xstate';
-import type { McpServerSpec } from '../src/mcp/mcp-servers-file.js';
-import { toolDefinitions, type McpToolInfo } from '../src/mcp/tool-catalog.js';
-import type { McpBounds, McpCommand, McpEvent, McpServerInput } from './mcp-server-protocol.js';
+import { toolDefinitions } from '../src/mcp/tool-catalog.js';
+import type { McpBounds, McpCommand, McpEvent, McpServerInput, McpToolInfo } from './mcp-server-protocol.js';
 import { TOOL_SERVERS_SYSTEM_ID, type ToolServersEvent } from './tool-servers.machine.js';
 import type { ToolDefinition } from './llm-request.js';
+import type { McpServerSpec } from '../src/mcp/mcp-server-spec.js';
 
 /**
  * A session's MCP tools, invoked by the session while it is `active`: leaving `active` (switch-config, disconnect)
@@ -21,7 +21,7 @@ import type { ToolDefinition } from './llm-request.js';
  * `tools.list` / `tool.call` / `tool.cancel`, naming an actor to answer (`tools.listed`, `tool.result`).
  */
 
-/** Tool lists by server configuration, shared by all sessions (src/mcp/tool-catalog.ts). */
+/** Tool lists by server configuration, shared by all sessions (src/mcp/tool-list-cache.ts). */
 export interface ToolListStore {
   get(spec: McpServerSpec): McpToolInfo[] | undefined;
   put(spec: McpServerSpec, tools: McpToolInfo[]): void;

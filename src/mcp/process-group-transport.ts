@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import type { McpServerSpec } from './mcp-servers-file.js';
+import type { McpServerSpec } from './mcp-server-spec.js';
 
 /** After SIGTERM, the group gets this long before SIGKILL. */
 const KILL_GRACE_MS = 1000;

@@ -1,32 +1,5 @@
-import type { McpServerSpec } from './mcp-servers-file.js';
 import type { ToolDefinition } from '../../machines/llm-request.js';
-
-/** A tool as a server lists it (`tools/list`). */
-export interface McpToolInfo {
-  name: string;
-  description?: string;
-  inputSchema: Record<string, unknown>;
-}
-
-/**
- * Tool lists by server configuration, shared by all sessions: discovery runs once per configuration (D34: upstream
- * started every server twice on every connect to list its tools). Owned by the running server, not a module.
- */
-export class ToolListCache {
-  private readonly lists = new Map<string, McpToolInfo[]>();
-
-  static key(spec: McpServerSpec): string {
-    return JSON.stringify([spec.command, spec.args, spec.env ?? {}, spec.cwd ?? '']);
-  }
-
-  get(spec: McpServerSpec): McpToolInfo[] | undefined {
-    return this.lists.get(ToolListCache.key(spec));
-  }
-
-  put(spec: McpServerSpec, tools: McpToolInfo[]): void {
-    this.lists.set(ToolListCache.key(spec), tools);
-  }
-}
+import type { McpToolInfo } from '../../machines/mcp-server-protocol.js';
 
 /** The tools of several servers, as the model sees them. A name offered by two servers goes to the later one (upstream). */
 export function toolDefinitions(byServer: Record<string, McpToolInfo[] | undefined>): ToolDefinition[] {

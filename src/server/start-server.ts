@@ -9,7 +9,6 @@ import { machineToJson } from '../tools/machine-export.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { buildCharacterRuntime } from '../session/character-runtime.js';
 import { createSessionActors } from '../session/session-actors.js';
-import { ToolListCache } from '../mcp/tool-catalog.js';
 import { groupMachine } from '../../machines/group.machine.js';
 import { groupConversationMachine } from '../../machines/group-conversation.machine.js';
 import { createTranscribe } from '../engines/asr/transcribe-actor.js';
@@ -26,6 +25,7 @@ import { createMcpServerActor } from '../mcp/mcp-server-actor.js';
 import { ToolProcesses } from '../mcp/tool-processes.js';
 import { closeSherpaHosts, isPreparable } from '../engines/sherpa/sherpa-hosts.js';
 import { OnceLog } from '../observability/once-log.js';
+import { ToolListCache } from '../mcp/tool-list-cache.js';
 
 export type SessionActorOverrides = Partial<ReturnType<typeof createSessionActors>>;
 

@@ -12,9 +12,10 @@ import { lettaEngine, lettaSchema } from '../engines/llm/letta.js';
 import type { OllamaModelsInUse } from '../engines/llm/ollama-unload.js';
 import type { Logger } from '../observability/logger.js';
 import { findProgram } from '../engines/find-program.js';
-import { loadMcpServers, type McpServerSpec } from '../mcp/mcp-servers-file.js';
-import type { ToolListCache } from '../mcp/tool-catalog.js';
+import { loadMcpServers } from '../mcp/mcp-servers-file.js';
 import type { LlmEngine, TtsEngine, AsrEngine } from '../../machines/engine-contracts.js';
+import type { McpServerSpec } from '../mcp/mcp-server-spec.js';
+import type { ToolListCache } from '../mcp/tool-list-cache.js';
 
 /** The engines and prompts of a character, built when a session starts or switches to it (never shared state). */
 export interface CharacterRuntime {

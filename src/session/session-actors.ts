@@ -18,10 +18,10 @@ import { createTranscribe } from '../engines/asr/transcribe-actor.js';
 import { createSynthesize } from '../engines/tts/synthesize-actor.js';
 import { toolboxMachine } from '../../machines/toolbox.machine.js';
 import { createMcpServerActor } from '../mcp/mcp-server-actor.js';
-import type { ToolListCache } from '../mcp/tool-catalog.js';
 import type { OllamaModelsInUse } from '../engines/llm/ollama-unload.js';
 import type { ToolProcesses } from '../mcp/tool-processes.js';
 import { OnceLog } from '../observability/once-log.js';
+import type { ToolListCache } from '../mcp/tool-list-cache.js';
 
 export interface SessionDeps {
   app: AppConfig;
