@@ -1,6 +1,6 @@
 import { assign, enqueueActions, fromCallback, fromPromise, or, sendTo, setup, stateIn, type ActorRefFrom, type AnyActorRef, type EventObject } from 'xstate';
 import { addMessage, INTERRUPT_MARKER, rememberInterrupt, verifiedHeardText, type ChatMessage, type SentText } from '../src/agent/chat-memory.js';
-import type { SessionCharacter } from '../src/session/character-runtime.js';
+import type { SessionCharacter } from './session-character.js';
 import { joinDisplayTexts } from '../src/agent/display-texts.js';
 import type { HistoryMessage } from '../src/history/history-format.js';
 import { localTimestamp } from '../src/history/history-stamps.js';

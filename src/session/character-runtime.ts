@@ -13,42 +13,9 @@ import type { OllamaModelsInUse } from '../engines/llm/ollama-unload.js';
 import type { Logger } from '../observability/logger.js';
 import { findProgram } from '../engines/find-program.js';
 import { loadMcpServers } from '../mcp/mcp-servers-file.js';
-import type { LlmEngine, TtsEngine, AsrEngine } from '../../machines/engine-contracts.js';
+import type { McpSettings, SessionCharacter } from '../../machines/session-character.js';
 import type { McpServerSpec } from '../mcp/mcp-server-spec.js';
 import type { ToolListCache } from '../mcp/tool-list-cache.js';
-
-/** The engines and prompts of a character, built when a session starts or switches to it (never shared state). */
-export interface CharacterRuntime {
-  systemPrompt: string;
-  llm: LlmEngine;
-  interruptMethod: 'system' | 'user';
-  tts: TtsEngine;
-  asr?: AsrEngine;
-  /** Why voice input cannot be understood (sent as the error of a voice turn). */
-  asrUnavailable?: string;
-  proactivePrompt: string;
-  /** group_conversation_prompt, with `{human_name}` and `{other_ais}` still to fill in ('' for none). */
-  groupPrompt: string;
-  fasterFirstResponse: boolean;
-  /** system_config.show_emotion_tags: keep `[emotion]` tags in what the client shows. */
-  showEmotionTags: boolean;
-  /** MCP tools (use_mcpp with enabled servers, and a model that can call tools). */
-  mcp?: McpSettings;
-  /** Things the user should know once (no speech engine, unsupported provider …). */
-  warnings: string[];
-}
-
-export interface McpSettings {
-  servers: Record<string, McpServerSpec>;
-  /** mcp_prompt: how a model without native tools is told to call them. */
-  promptTemplate: string;
-  /** Tool lists known from earlier discoveries (shared by all sessions). */
-  toolLists: ToolListCache;
-}
-
-export interface SessionCharacter extends Character {
-  runtime: CharacterRuntime;
-}
 
 const FALLBACK_PROACTIVE_PROMPT = 'Please say something.';
 

@@ -12,7 +12,7 @@ import { listBackgroundFiles } from '../assets/background-files.js';
 import type { Logger } from '../observability/logger.js';
 import { createSocketBridge } from '../server/socket-bridge.js';
 import { outboundBounds } from '../server/outbound-gate.js';
-import { buildCharacterRuntime, type SessionCharacter } from './character-runtime.js';
+import { buildCharacterRuntime } from './character-runtime.js';
 import { createLlmStream } from '../engines/llm/llm-stream-actor.js';
 import { createTranscribe } from '../engines/asr/transcribe-actor.js';
 import { createSynthesize } from '../engines/tts/synthesize-actor.js';
@@ -22,6 +22,7 @@ import type { OllamaModelsInUse } from '../engines/llm/ollama-unload.js';
 import type { ToolProcesses } from '../mcp/tool-processes.js';
 import { OnceLog } from '../observability/once-log.js';
 import type { ToolListCache } from '../mcp/tool-list-cache.js';
+import type { SessionCharacter } from '../../machines/session-character.js';
 
 export interface SessionDeps {
   app: AppConfig;

@@ -1,8 +1,9 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { fromPromise } from 'xstate';
 import type { AppConfig } from '../../src/config/app-config.js';
-import { buildCharacterRuntime, type SessionCharacter } from '../../src/session/character-runtime.js';
+import { buildCharacterRuntime } from '../../src/session/character-runtime.js';
 import { loadCharacterFile } from '../../src/config/character-files.js';
+import type { SessionCharacter } from '../../machines/session-character.js';
 
 export interface SwitchLog {
   started: string[];

@@ -1,11 +1,11 @@
 import { createActor, fromCallback, fromPromise, type AnyActorRef, type EventObject } from 'xstate';
 import { sessionMachine, type SessionEvent, type SocketBridgeInput, type SocketCommand } from '../../machines/session.machine.js';
-import type { SessionCharacter } from '../../src/session/character-runtime.js';
 import type { HistoryCommand, SessionSetup } from '../../machines/session.machine.js';
 import { requestQueueMachine, type RequestResult, type SessionRequest } from '../../machines/request-queue.machine.js';
 import type { ServerFrame } from '../../src/protocol/server-frames.js';
 import { SocketHandle } from '../../src/server/socket-handle.js';
 import { ActorCensus } from '../../src/observability/actor-census.js';
+import type { SessionCharacter } from '../../machines/session-character.js';
 
 const character = (name: string): SessionCharacter =>
   ({
