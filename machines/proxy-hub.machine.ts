@@ -1,15 +1,14 @@
 import { enqueueActions, fromCallback, setup, stopChild, type EventObject } from 'xstate';
 import type { ClientFrame } from '../src/protocol/client-frames.js';
 import type { ServerFrame } from '../src/protocol/server-frames.js';
-import { ProxyLink } from '../src/proxy/proxy-link.js';
-import type { SocketHandle } from '../src/server/socket-handle.js';
+import type { ClientSocket, HubLink } from './socket-contract.js';
 import { emptyIdPool, idSuffix, releaseId, takeId, type IdPool } from './id-pool.js';
 import { connectSequence, sessionMachine } from './session.machine.js';
 
 /**
  * `/proxy-ws` (system_config.enable_proxy): many viewers share one session, e.g. a live stream whose chat feeds the
  * character text. The hub is the server's child for as long as it serves; it owns one `viewer.<n>` child per viewer
- * socket and, while anybody watches, the shared session (`upstream`, run in-process: its socket is a ProxyLink).
+ * socket and, while anybody watches, the shared session (`upstream`, run in-process: its socket is a HubLink).
  *
  *   waiting ⇄ conversing
  *
@@ -19,7 +18,7 @@ import { connectSequence, sessionMachine } from './session.machine.js';
  * `create-new-history`, the shared memory); answers to a viewer's requests go to that viewer only; everything else
  * the session says goes to every viewer, each through its own actor (D29). When the last viewer leaves, the session
  * is stopped and the hub waits, ready for the next one (D27); the next session picks the conversation up again from
- * its history.
+ * its history. The shared session's uid and its link to the hub come from src (the provided `newUpstream` action).
  */
 
 /** A request whose answer belongs to whoever asked. */
@@ -51,13 +50,23 @@ interface HubContext {
 }
 
 export type ProxyHubEvent =
-  | { type: 'proxy.connected'; socket: SocketHandle }
+  | { type: 'proxy.connected'; socket: ClientSocket }
   | { type: 'viewer.frame'; viewerId: string; frame: ClientFrame }
   | { type: 'viewer.closed'; viewerId: string }
   | { type: 'upstream.frame'; frame: ServerFrame }
   | { type: 'request.overdue'; seq: number }
+  /** Raised by `newUpstream`: the uid and the link of the next shared session. */
+  | { type: 'upstream.link'; uid: string; link: HubLink }
   | { type: 'xstate.done.actor.upstream' }
   | { type: 'xstate.error.actor.upstream'; error: unknown };
+
+/** The `viewer` slot: one viewer's socket (src/proxy/viewer-socket-actor.ts). */
+export interface ViewerInput {
+  viewerId: string;
+  socket: ClientSocket;
+}
+
+export type ViewerCommand = { type: 'viewer.send'; frame: ServerFrame };
 
 /** Requests whose answer belongs to the viewer who asked. */
 const REPLY_OF: Partial<Record<ClientFrame['type'], ServerFrame['type']>> = {
@@ -92,7 +101,7 @@ export const proxyHubMachine = setup({
   },
   actors: {
     session: sessionMachine,
-    viewer: fromCallback<{ type: 'viewer.send'; frame: ServerFrame }, { viewerId: string; socket: SocketHandle }>(() => {
+    viewer: fromCallback<ViewerCommand, ViewerInput>(() => {
       throw new Error('actor "viewer" must be provided with machine.provide()');
     }),
   },
@@ -214,12 +223,22 @@ export const proxyHubMachine = setup({
       const keep = context.viewers.length > 0;
       enqueue.assign({ sessionUid: null, sessionReady: false, restoring: false, queue: keep ? context.queue : [], requests: keep ? requests : [], inFlight: null });
     }),
-    /** The shared session, when somebody watches and none runs. */
-    startSession: enqueueActions(({ context, enqueue, self }) => {
+    /**
+     * Raises `upstream.link` with a new uid and a link to this hub (`self`) for the next shared session. Provided by
+     * src: a machine makes no random ids and no links.
+     */
+    newUpstream: () => {
+      throw new Error('action "newUpstream" must be provided with machine.provide()');
+    },
+    /** The shared session, when somebody watches and none runs: its uid and link are asked for first. */
+    startSession: enqueueActions(({ context, enqueue }) => {
       if (context.sessionUid !== null || context.viewers.length === 0) return;
-      const uid = `proxy-${globalThis.crypto.randomUUID()}`;
-      enqueue.spawnChild('session', { id: 'upstream', systemId: `session:${uid}`, input: { clientUid: uid, socket: new ProxyLink(self) } });
-      enqueue.assign({ sessionUid: uid, sessionReady: false, modelAndConf: null });
+      enqueue('newUpstream');
+    }),
+    spawnSession: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'upstream.link' || context.sessionUid !== null || context.viewers.length === 0) return;
+      enqueue.spawnChild('session', { id: 'upstream', systemId: `session:${event.uid}`, input: { clientUid: event.uid, socket: event.link } });
+      enqueue.assign({ sessionUid: event.uid, sessionReady: false, modelAndConf: null });
     }),
   },
 }).createMachine({
@@ -270,6 +289,7 @@ export const proxyHubMachine = setup({
     'viewer.frame': { actions: ['takeViewerFrame', 'dispatchRequest'] },
     'upstream.frame': { actions: ['routeUpstream', 'dispatchRequest'] },
     'request.overdue': { actions: ['requestOverdue', 'dispatchRequest'] },
+    'upstream.link': { actions: 'spawnSession' },
     // The session ended (everybody left, or it failed): released; somebody who joined meanwhile gets a new one.
     'xstate.done.actor.upstream': { target: '.waiting', actions: ['sessionEnded', 'startSession'] },
     'xstate.error.actor.upstream': { target: '.waiting', actions: ['sessionEnded', 'startSession'] },

@@ -1,5 +1,5 @@
 import { assign, enqueueActions, fromCallback, sendTo, setup, stopChild, type EventObject } from 'xstate';
-import type { SocketHandle } from '../src/server/socket-handle.js';
+import type { ClientSocket } from './socket-contract.js';
 import { emptyIdPool, idSuffix, releaseId, takeId, type IdPool } from './id-pool.js';
 import { groupMachine } from './group.machine.js';
 import { proxyHubMachine } from './proxy-hub.machine.js';
@@ -18,8 +18,8 @@ import { TOOL_SERVERS_SYSTEM_ID, toolServersMachine } from './tool-servers.machi
 export type ServerEvent =
   | { type: 'http.listening'; url: string; port: number }
   | { type: 'http.failed'; message: string }
-  | { type: 'client.connected'; clientUid: string; socket: SocketHandle }
-  | { type: 'proxy.connected'; socket: SocketHandle }
+  | { type: 'client.connected'; clientUid: string; socket: ClientSocket }
+  | { type: 'proxy.connected'; socket: ClientSocket }
   | { type: 'server.stop' }
   | GroupCreateRequest
   | { type: `xstate.done.actor.group.${string}`; actorId: string; output?: unknown }

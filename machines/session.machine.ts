@@ -6,11 +6,7 @@ import type { HistoryMessage } from '../src/history/history-format.js';
 import { localTimestamp } from '../src/history/history-stamps.js';
 import type { ClientFrame, ClientFrameType } from '../src/protocol/client-frames.js';
 import type { ServerFrame } from '../src/protocol/server-frames.js';
-import type { SocketHandle } from '../src/server/socket-handle.js';
-import type { ProxyLink } from '../src/proxy/proxy-link.js';
-
-/** A client's socket, or the link of a session that a proxy hub runs in-process. */
-export type SessionSocket = SocketHandle | ProxyLink;
+import type { SessionSocket } from './socket-contract.js';
 import type { GroupEvent, GroupRecorded, GroupTrigger, GroupTurnReply, GroupTurnRequest, Membership, SessionGroupEvent } from './group-protocol.js';
 import { requestQueueMachine, type RequestQueueOutputEvent, type RequestResult, type SessionRequest } from './request-queue.machine.js';
 import { toolboxMachine } from './toolbox.machine.js';

@@ -4,15 +4,9 @@ import type { Logger } from '../observability/logger.js';
 import { parseSocketMessage } from '../protocol/client-frame-parser.js';
 import { keepAlive } from '../server/socket-keepalive.js';
 import { encodeServerFrame, type ServerFrame } from '../protocol/server-frames.js';
-import type { SocketHandle } from '../server/socket-handle.js';
+import { SocketHandle } from '../server/socket-handle.js';
 import { createOutboundGate, type OutboundBounds } from '../server/outbound-gate.js';
-
-export type ViewerCommand = { type: 'viewer.send'; frame: ServerFrame };
-
-export interface ViewerInput {
-  viewerId: string;
-  socket: SocketHandle;
-}
+import type { ViewerCommand, ViewerInput } from '../../machines/proxy-hub.machine.js';
 
 /**
  * One `/proxy-ws` viewer's socket, as a child actor of the proxy hub: inbound frames are validated here and reported
@@ -21,6 +15,7 @@ export interface ViewerInput {
  */
 export function createViewerSocket(logger: Logger, pingIntervalMs: number, outbound: OutboundBounds) {
   return fromCallback<ViewerCommand, ViewerInput, EventObject>(({ input, sendBack, receive }) => {
+    if (!(input.socket instanceof SocketHandle)) throw new Error('a viewer is a client socket');
     const { ws } = input.socket;
     const log = logger.child({ client_uid: `proxy:${input.viewerId}` });
     let stopped = false;

@@ -5,7 +5,7 @@ import { parseSocketMessage } from '../protocol/client-frame-parser.js';
 import { encodeServerFrame } from '../protocol/server-frames.js';
 import { keepAlive } from './socket-keepalive.js';
 import type { Logger } from '../observability/logger.js';
-import type { SocketHandle } from './socket-handle.js';
+import { SocketHandle } from './socket-handle.js';
 import { createOutboundGate, type OutboundBounds } from './outbound-gate.js';
 
 /** Frames a client may send before its session is ready; upstream also reads them only after the connect frames. */
@@ -29,7 +29,8 @@ export interface SocketBridgeOptions {
  */
 export function createSocketBridge(options: SocketBridgeOptions) {
   return fromCallback<SocketCommand, SocketBridgeInput, EventObject>(({ input, sendBack, receive }) => {
-    const { ws } = input.socket as SocketHandle;
+    if (!(input.socket instanceof SocketHandle)) throw new Error('the socket bridge serves client sockets (a proxy session has its own bridge)');
+    const { ws } = input.socket;
     const log = options.logger.child({ client_uid: input.clientUid });
     let stopped = false;
     let paused = true;

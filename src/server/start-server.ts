@@ -1,4 +1,5 @@
-import { createActor, waitFor, type Actor, type InspectionEvent } from 'xstate';
+import { randomUUID } from 'node:crypto';
+import { createActor, raise, waitFor, type Actor, type InspectionEvent } from 'xstate';
 import { serverMachine, SESSION_SYSTEM_PREFIX } from '../../machines/server.machine.js';
 import { sessionMachine } from '../../machines/session.machine.js';
 import type { AppConfig } from '../config/app-config.js';
@@ -14,6 +15,7 @@ import { groupConversationMachine } from '../../machines/group-conversation.mach
 import { createTranscribe } from '../engines/asr/transcribe-actor.js';
 import { proxyHubMachine } from '../../machines/proxy-hub.machine.js';
 import { createProxyBridge } from '../proxy/proxy-bridge.js';
+import { ProxyLink } from '../proxy/proxy-link.js';
 import { createViewerSocket } from '../proxy/viewer-socket-actor.js';
 import { outboundBounds } from './outbound-gate.js';
 import { createHttpListener } from './http-listener.js';
@@ -99,6 +101,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       session: sessionMachine.provide({ actors: { ...sessionActors, socketBridge: createProxyBridge() } }),
       viewer: createViewerSocket(logger, app.system.ws_ping_interval_seconds * 1000, outboundBounds(app.system.ws_max_buffered_bytes)),
     },
+    actions: { newUpstream: raise(({ self }) => ({ type: 'upstream.link', uid: `proxy-${randomUUID()}`, link: new ProxyLink(self) })) },
     delays: { turnBound: app.system.proxy_turn_timeout_seconds * 1000, requestBound: app.system.proxy_request_timeout_seconds * 1000 },
   });
   const metrics = createMetrics(census, sessionCount);

@@ -1,7 +1,7 @@
-import { createActor, fromCallback, SimulatedClock, type AnyActorLogic, type EventObject } from 'xstate';
+import { createActor, fromCallback, raise, SimulatedClock, type AnyActorLogic, type EventObject } from 'xstate';
 import { proxyHubMachine } from '../../machines/proxy-hub.machine.js';
 import type { ServerFrame } from '../../src/protocol/server-frames.js';
-import type { ProxyLink } from '../../src/proxy/proxy-link.js';
+import { ProxyLink } from '../../src/proxy/proxy-link.js';
 import type { SocketHandle } from '../../src/server/socket-handle.js';
 
 /**
@@ -25,7 +25,12 @@ function runHub(answer: (event: EventObject, reply: (frame: ServerFrame) => void
     toViewers[input.viewerId] = [];
     receive((command) => toViewers[input.viewerId]!.push(command.frame));
   });
-  const hub = proxyHubMachine.provide({ actors: { session: session as unknown as AnyActorLogic, viewer } as never, delays: { requestBound: 15_000 } });
+  let sessions = 0;
+  const hub = proxyHubMachine.provide({
+    actors: { session: session as unknown as AnyActorLogic, viewer } as never,
+    actions: { newUpstream: raise(({ self }) => ({ type: 'upstream.link', uid: `proxy-${++sessions}`, link: new ProxyLink(self) })) },
+    delays: { requestBound: 15_000 },
+  });
   const clock = new SimulatedClock();
   const actor = createActor(hub, { clock }).start();
   const socket = {} as SocketHandle;
