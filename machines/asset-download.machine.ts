@@ -1,5 +1,5 @@
 import { assign, fromPromise, setup } from 'xstate';
-import type { InstallRequest, InstallResult } from '../src/downloads/install-archive.js';
+import type { DownloadManifest } from '../src/downloads/manifest-format.js';
 
 /**
  * One first-start download (the web client, a sample Live2D model): the `install` child fetches, checks and
@@ -8,6 +8,21 @@ import type { InstallRequest, InstallResult } from '../src/downloads/install-arc
  *
  *   downloading → installed | failed
  */
+
+/** The `install` slot (src/downloads/install-archive.ts): fetch the archive, check it against its manifest, install it. */
+export interface InstallRequest {
+  url: string;
+  manifest: DownloadManifest;
+  /** The folder to create (frontend/, live2d-models/shizuku/); replaced only after the new copy checked out. */
+  target: string;
+  /** Bytes received so far, and the total when the server says it. */
+  onProgress?: (received: number, total: number | undefined) => void;
+}
+
+export interface InstallResult {
+  files: number;
+  bytes: number;
+}
 
 export interface AssetDownloadInput {
   /** For messages: "web client", "Live2D model shizuku". */

@@ -1,12 +1,13 @@
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { createActor, fromPromise, toPromise, type Actor } from 'xstate';
-import { assetDownloadMachine, type AssetDownloadOutput } from '../../machines/asset-download.machine.js';
+import { assetDownloadMachine, type AssetDownloadOutput, type InstallRequest, type InstallResult } from '../../machines/asset-download.machine.js';
 import type { AppConfig } from '../config/app-config.js';
 import type { Logger } from '../observability/logger.js';
-import { archiveTopFolder, archiveUrl, loadManifest, type DownloadManifest } from './download-manifest.js';
-import { installArchive, type InstallRequest, type InstallResult } from './install-archive.js';
+import { archiveTopFolder, archiveUrl, loadManifest } from './download-manifest.js';
+import { installArchive } from './install-archive.js';
 import { progressBar } from './progress-bar.js';
+import type { DownloadManifest } from './manifest-format.js';
 
 /** The manifests shipped in `manifests/` of the server's package. */
 export const WEB_CLIENT_MANIFEST = 'open-llm-vtuber-web.json';

@@ -3,21 +3,8 @@ import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Unpack } from 'tar';
-import { archiveTopFolder, compareWithManifest, type DownloadManifest } from './download-manifest.js';
-
-export interface InstallRequest {
-  url: string;
-  manifest: DownloadManifest;
-  /** The folder to create (frontend/, live2d-models/shizuku/); replaced only after the new copy checked out. */
-  target: string;
-  /** Bytes received so far, and the total when the server says it. */
-  onProgress?: (received: number, total: number | undefined) => void;
-}
-
-export interface InstallResult {
-  files: number;
-  bytes: number;
-}
+import { archiveTopFolder, compareWithManifest } from './download-manifest.js';
+import type { InstallRequest, InstallResult } from '../../machines/asset-download.machine.js';
 
 /** A download that failed for a reason the user can act on (the message says what happened). */
 export class DownloadError extends Error {}

@@ -1,6 +1,7 @@
 import { stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { downloadManifestSchema, listTree, sha256File, type DownloadManifest } from '../downloads/download-manifest.js';
+import { listTree, sha256File } from '../downloads/download-manifest.js';
+import { downloadManifestSchema, type DownloadManifest } from '../downloads/manifest-format.js';
 
 /**
  * `npm run manifests:build -- <folder> <out.json> <title> <owner/repo> <commit> <folder-in-archive> [license] [--exclude name]`

@@ -3,11 +3,12 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createActor, fromPromise, SimulatedClock, toPromise } from 'xstate';
-import { assetDownloadMachine } from '../../machines/asset-download.machine.js';
-import { archiveUrl, loadManifest, sha256File, type DownloadManifest } from '../../src/downloads/download-manifest.js';
-import { installArchive, type InstallRequest, type InstallResult } from '../../src/downloads/install-archive.js';
+import { assetDownloadMachine, type InstallRequest, type InstallResult } from '../../machines/asset-download.machine.js';
+import { archiveUrl, loadManifest, sha256File } from '../../src/downloads/download-manifest.js';
+import { installArchive } from '../../src/downloads/install-archive.js';
 import { REPO_ROOT } from '../helpers/fixture-root.js';
 import { SHARED_WEB_CLIENT, startArchiveServer, upstreamArchive, webClientArchive } from '../helpers/archive-server.js';
+import type { DownloadManifest } from '../../src/downloads/manifest-format.js';
 
 const WEB = path.join(REPO_ROOT, 'manifests/open-llm-vtuber-web.json');
 const SHIZUKU = path.join(REPO_ROOT, 'manifests/live2d-shizuku.json');
