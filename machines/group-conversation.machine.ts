@@ -1,8 +1,7 @@
 import { assign, enqueueActions, fromPromise, sendParent, sendTo, setup } from 'xstate';
 import { INTERRUPT_MARKER, verifiedHeardText, type SentText } from '../src/agent/chat-memory.js';
 import { joinDisplayTexts } from '../src/agent/display-texts.js';
-import type { HistoryMessage } from '../src/history/history-format.js';
-import { localTimestamp } from '../src/history/history-stamps.js';
+import { formatLocalTimestamp, type HistoryMessage } from '../src/history/history-format.js';
 import type { ServerFrame } from '../src/protocol/server-frames.js';
 import type { ConversationTell, GroupMember, GroupRecorded, GroupTrigger, GroupTurnReply, SessionGroupEvent } from './group-protocol.js';
 import { turnMachine, type TurnInput, type TurnOutput, type TurnOutputEvent } from './turn.machine.js';
@@ -56,6 +55,9 @@ export type ConversationEvent =
   | GroupTurnReply
   | GroupRecorded
   | TurnOutputEvent;
+
+/** Now, as the history stamps it, by the initiator's clock. */
+const stamp = (context: ConversationContext) => formatLocalTimestamp(new Date(context.input.clock.now()));
 
 const tell = (to: string, event: SessionGroupEvent, except?: string): ConversationTell => ({ type: 'conv.tell', to, event, ...(except ? { except } : {}) });
 const deliver = (to: string, frames: ServerFrame[], except?: string) => tell(to, { type: 'group.deliver', frames }, except);
@@ -112,8 +114,8 @@ export const groupConversationMachine = setup({
         if (context.speaker && context.turnInput) {
           const heard = verifiedHeardText(event.heard, context.spoken);
           enqueue.sendParent(tell(context.speaker.uid, { type: 'group.remember-interrupt', heard }));
-          const ai: HistoryMessage[] = heard ? [{ role: 'ai', timestamp: localTimestamp(), content: heard, name: context.speakerName, avatar: context.speakerAvatar }] : [];
-          enqueue({ type: 'record', params: [...ai, { role: 'system', timestamp: localTimestamp(), content: INTERRUPT_MARKER }] });
+          const ai: HistoryMessage[] = heard ? [{ role: 'ai', timestamp: stamp(context), content: heard, name: context.speakerName, avatar: context.speakerAvatar }] : [];
+          enqueue({ type: 'record', params: [...ai, { role: 'system', timestamp: stamp(context), content: INTERRUPT_MARKER }] });
         }
         enqueue.sendParent(deliver('all', [{ type: 'interrupt-signal', text: 'conversation-interrupted' }]));
       }),
@@ -171,7 +173,7 @@ export const groupConversationMachine = setup({
         if (trigger.kind !== 'text' || !trigger.text.trim()) return;
         // Everybody else sees what the human said; the sender's client shows it already.
         enqueue.sendParent(deliver('all', [{ type: 'user-input-transcription', text: trigger.text }], context.initiatorUid));
-        enqueue({ type: 'record', params: [{ role: 'human', timestamp: localTimestamp(), content: trigger.text, name: humanName }] });
+        enqueue({ type: 'record', params: [{ role: 'human', timestamp: stamp(context), content: trigger.text, name: humanName }] });
         enqueue.assign({ lines: [`${humanName}: ${trigger.text}`] });
       }),
       always: 'next',
@@ -263,7 +265,7 @@ export const groupConversationMachine = setup({
               enqueue.sendTo('turn', { type: 'history.saved', ok: true });
               return;
             }
-            const messages: HistoryMessage[] = [{ role: 'ai', timestamp: localTimestamp(), content: said, name: context.speakerName, avatar: context.speakerAvatar }];
+            const messages: HistoryMessage[] = [{ role: 'ai', timestamp: stamp(context), content: said, name: context.speakerName, avatar: context.speakerAvatar }];
             enqueue.sendParent(tell('all', { type: 'group.record', messages, confirmTo: self }));
             enqueue.assign({ unrecorded: context.order.map((m) => m.uid).filter((uid) => !context.gone.includes(uid)) });
           }),

@@ -5,6 +5,7 @@ import type { ServerFrame } from '../src/protocol/server-frames.js';
 import type { TurnInput, TurnTrigger } from './turn.machine.js';
 import type { EngineDeadlines } from './engine-deadlines.js';
 import type { AsrEngine } from './engine-contracts.js';
+import type { Clock } from './clock.js';
 
 /**
  * The events between sessions, their group and the group's conversation. A group knows its members by uid and
@@ -33,6 +34,8 @@ export interface GroupTrigger {
   asrUnavailable?: string;
   /** The initiator's engine bounds (its transcription is bounded by them). */
   deadlines?: EngineDeadlines;
+  /** The initiator's clock: what the conversation's history entries are stamped with. */
+  clock: Clock;
 }
 
 /** Session → group. */

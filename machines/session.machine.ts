@@ -2,8 +2,7 @@ import { assign, enqueueActions, fromCallback, fromPromise, or, sendTo, setup, s
 import { addMessage, INTERRUPT_MARKER, rememberInterrupt, verifiedHeardText, type ChatMessage, type SentText } from '../src/agent/chat-memory.js';
 import type { SessionCharacter } from './session-character.js';
 import { joinDisplayTexts } from '../src/agent/display-texts.js';
-import type { HistoryMessage } from '../src/history/history-format.js';
-import { localTimestamp } from '../src/history/history-stamps.js';
+import { formatLocalTimestamp, type HistoryMessage } from '../src/history/history-format.js';
 import type { ClientFrame, ClientFrameType } from '../src/protocol/client-frames.js';
 import type { ServerFrame } from '../src/protocol/server-frames.js';
 import type { SessionSocket } from './socket-contract.js';
@@ -12,6 +11,7 @@ import { requestQueueMachine, type RequestQueueOutputEvent, type RequestResult, 
 import { toolboxMachine } from './toolbox.machine.js';
 import { turnMachine, type TurnInput, type TurnOutput, type TurnOutputEvent, type TurnTrigger } from './turn.machine.js';
 import type { EngineDeadlines } from './engine-deadlines.js';
+import type { Clock } from './clock.js';
 
 /**
  * One actor per connected client (`/client-ws`). Everything the client causes to run is a child of this actor,
@@ -90,6 +90,8 @@ export interface SessionLimits {
 export interface SessionSetup {
   character: SessionCharacter;
   limits: SessionLimits;
+  /** What history entries and the turns' frames are stamped with. */
+  clock: Clock;
 }
 
 export interface SessionContext {
@@ -98,6 +100,8 @@ export interface SessionContext {
   /** The active character and its engines; null only while initializing. */
   character: SessionCharacter | null;
   limits: SessionLimits;
+  /** From initSession; null only while initializing. */
+  clock: Clock | null;
   /** This session's agent memory (never shared between sessions). */
   memory: ChatMessage[];
   /** Mic audio of the utterance in progress (`mic-audio-data` chunks). */
@@ -236,7 +240,7 @@ export const sessionMachine = setup({
     closeReplacedTurn: enqueueActions(({ context, enqueue }) => {
       enqueue.assign({ memory: rememberInterrupt(context.memory, '', context.character!.runtime.interruptMethod) });
       const spoken = joinDisplayTexts(context.turnSpoken.map((s) => s.said));
-      const command = historyAppend(context, [...(spoken ? [aiEntry(context, spoken)] : []), systemEntry(INTERRUPT_MARKER)]);
+      const command = historyAppend(context, [...(spoken ? [aiEntry(context, spoken)] : []), systemEntry(context, INTERRUPT_MARKER)]);
       if (command) enqueue.sendTo('history', command);
       // As a finished turn ends: the next reply starts a new chat bubble, then the chain closes.
       for (const frame of [{ type: 'force-new-message' }, { type: 'control', text: 'conversation-chain-end' }] satisfies ServerFrame[]) {
@@ -313,14 +317,14 @@ export const sessionMachine = setup({
     /** Conversation input of a group member starts (or queues) a group conversation instead of a turn of its own. */
     toGroup: enqueueActions(({ context, enqueue }, trigger: TurnTrigger) => {
       const runtime = context.character!.runtime;
-      const input: GroupTrigger = { trigger, humanName: context.character!.config.human_name, asr: runtime.asr, asrUnavailable: runtime.asrUnavailable, deadlines: context.limits.deadlines };
+      const input: GroupTrigger = { trigger, humanName: context.character!.config.human_name, asr: runtime.asr, asrUnavailable: runtime.asrUnavailable, deadlines: context.limits.deadlines, clock: context.clock! };
       enqueue.sendTo(context.group!.ref, { type: 'group.input', uid: context.clientUid, input } satisfies GroupEvent);
     }),
     /** A running turn was cut short: memory and history keep what the user heard of it, then the interrupt marker. */
     rememberInterrupt: enqueueActions(({ context, enqueue }, heardReported: string) => {
       const heard = verifiedHeardText(heardReported, context.turnSpoken);
       enqueue.assign({ memory: rememberInterrupt(context.memory, heard, context.character!.runtime.interruptMethod) });
-      const command = historyAppend(context, [...(heard ? [aiEntry(context, heard)] : []), systemEntry(INTERRUPT_MARKER)]);
+      const command = historyAppend(context, [...(heard ? [aiEntry(context, heard)] : []), systemEntry(context, INTERRUPT_MARKER)]);
       if (command) enqueue.sendTo('history', command);
     }),
   },
@@ -339,6 +343,7 @@ export const sessionMachine = setup({
     socket: input.socket,
     character: null,
     limits: { ttsConcurrency: 1, playbackSlackMs: 0, micMaxSamples: 0, groupMaxMembers: 0, groupRounds: 1, mcpMaxSteps: 0, mcpStartTimeoutMs: 0, mcpCallTimeoutMs: 0, maxPendingRequests: 1, historyWriteDeadlineMs: 0 },
+    clock: null,
     memory: [],
     mic: { chunks: [], samples: 0 },
     trigger: null,
@@ -496,7 +501,7 @@ export const sessionMachine = setup({
         onDone: {
           target: 'active',
           actions: [
-            assign({ character: ({ event }) => event.output.character, limits: ({ event }) => event.output.limits }),
+            assign({ character: ({ event }) => event.output.character, limits: ({ event }) => event.output.limits, clock: ({ event }) => event.output.clock }),
             enqueueActions(({ context, enqueue }) => {
               for (const frame of connectSequence(modelAndConf(context.character!, context.clientUid))) enqueue({ type: 'send', params: frame });
             }),
@@ -717,17 +722,20 @@ function historyAppend(context: SessionContext, messages: HistoryMessage[]): His
   return { type: 'history.append', confUid: context.character.config.conf_uid, historyUid: context.historyUid, messages };
 }
 
+/** Now, as the history stamps it, by the session's clock. */
+const stamp = (context: SessionContext) => formatLocalTimestamp(new Date(context.clock!.now()));
+
 function aiEntry(context: SessionContext, content: string): HistoryMessage {
   const { config } = context.character!;
-  return { role: 'ai', timestamp: localTimestamp(), content, name: config.character_name ?? config.conf_name, avatar: config.avatar };
+  return { role: 'ai', timestamp: stamp(context), content, name: config.character_name ?? config.conf_name, avatar: config.avatar };
 }
 
 function humanEntry(context: SessionContext, content: string): HistoryMessage {
-  return { role: 'human', timestamp: localTimestamp(), content, name: context.character!.config.human_name };
+  return { role: 'human', timestamp: stamp(context), content, name: context.character!.config.human_name };
 }
 
-function systemEntry(content: string): HistoryMessage {
-  return { role: 'system', timestamp: localTimestamp(), content };
+function systemEntry(context: SessionContext, content: string): HistoryMessage {
+  return { role: 'system', timestamp: stamp(context), content };
 }
 
 function textTrigger(event: Extract<SessionEvent, { type: 'client.text-input' }>): TurnTrigger {
@@ -774,6 +782,7 @@ export function turnInput(context: SessionContext, toolbox?: AnyActorRef): TurnI
     system: runtime.systemPrompt,
     memory: context.memory,
     engines: { llm: runtime.llm, tts: runtime.tts, asr: runtime.asr },
+    clock: context.clock!,
     asrUnavailable: runtime.asrUnavailable,
     ttsConcurrency: context.limits.ttsConcurrency,
     playbackSlackMs: context.limits.playbackSlackMs,

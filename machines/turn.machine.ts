@@ -11,6 +11,7 @@ import { DEFAULT_ENGINE_DEADLINES, engineName, formatBound, type EngineDeadlines
 import { ttsPipelineMachine, type PipelineOutputEvent, type SpeechJob } from './tts-pipeline.machine.js';
 import type { ImageInput, LlmRequest, ToolCallRequest, ToolCallResult, ToolDefinition, ToolRound } from './llm-request.js';
 import type { AsrEngine, LlmEngine, LlmStreamInput, TranscribeInput, TtsEngine } from './engine-contracts.js';
+import type { Clock } from './clock.js';
 
 /**
  * One conversation turn, invoked by the session while it is `responding`: leaving that state (interrupt, new input,
@@ -62,6 +63,8 @@ export interface TurnInput {
   /** The session's memory when the turn starts (the user message is not in it yet). */
   memory: ChatMessage[];
   engines: TurnEngines;
+  /** What tool status frames are stamped with. */
+  clock: Clock;
   asrUnavailable?: string;
   ttsConcurrency: number;
   playbackSlackMs: number;
@@ -160,7 +163,7 @@ const statusFrame = (context: TurnContext, call: ToolCallRequest, status: ToolCa
   tool_name: call.name,
   status,
   content,
-  timestamp: new Date().toISOString(),
+  timestamp: new Date(context.clock.now()).toISOString(),
   name: context.speaker.name,
 });
 

@@ -23,6 +23,10 @@ import type { ToolProcesses } from '../mcp/tool-processes.js';
 import { OnceLog } from '../observability/once-log.js';
 import type { ToolListCache } from '../mcp/tool-list-cache.js';
 import type { SessionCharacter } from '../../machines/session-character.js';
+import type { Clock } from '../../machines/clock.js';
+
+/** The sessions' clock: the system's (a machine reads no clock of its own). */
+const systemClock: Clock = { now: () => Date.now() };
 
 export interface SessionDeps {
   app: AppConfig;
@@ -86,6 +90,7 @@ export function createSessionActors({ app, logger, baseCharacter, history, toolL
     initSession: fromPromise<SessionSetup, { clientUid: string }>(async () => ({
       character: baseCharacter,
       limits: sessionLimits(app),
+      clock: systemClock,
     })),
 
     loadCharacter: fromPromise<SessionCharacter, { file: string; clientUid: string }>(async ({ input, signal }) => {

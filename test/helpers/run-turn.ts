@@ -183,6 +183,7 @@ export function runTurn(trigger: TurnTrigger | string, options: RunTurnOptions):
     system: 'You are Mao.',
     memory: [],
     engines: { llm: options.llm, tts: options.tts ?? fakeTts(), asr: options.asr },
+    clock,
     ttsConcurrency: 3,
     playbackSlackMs: 1000,
     ...options.input,

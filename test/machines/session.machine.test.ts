@@ -36,7 +36,7 @@ function harness(options: { initFails?: boolean } = {}) {
       }),
       initSession: fromPromise<SessionSetup, { clientUid: string }>(async () => {
         if (options.initFails) throw new Error('no model');
-        return { character: character('base'), limits };
+        return { character: character('base'), limits, clock: { now: () => 0 } };
       }),
       loadCharacter: fromPromise<SessionCharacter, { file: string; clientUid: string }>(
         ({ input, signal }) => new Promise((resolve, reject) => loads.push({ file: input.file, signal, resolve, reject })),
