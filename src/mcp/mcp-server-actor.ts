@@ -5,9 +5,6 @@ import { ProcessGroupStdioTransport } from './process-group-transport.js';
 import type { McpCommand, McpEvent, McpServerInput, McpToolInfo } from '../../machines/mcp-server-protocol.js';
 import type { ToolProcesses } from './tool-processes.js';
 
-export type { McpToolInfo };
-export type { McpCommand, McpEvent, McpServerInput };
-
 const seconds = (ms: number) => Math.max(1, Math.round(ms / 1000));
 
 /** A tool result as the client's `tool_call_status.content` shows it (UPSTREAM-BEHAVIOR §6.4). */

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { createActor, setup, type AnyActorRef } from 'xstate';
-import { createMcpServerActor, type McpEvent, type McpServerInput } from '../../src/mcp/mcp-server-actor.js';
+import type { McpEvent, McpServerInput } from '../../machines/mcp-server-protocol.js';
+import { createMcpServerActor } from '../../src/mcp/mcp-server-actor.js';
 import { loadMcpServers } from '../../src/mcp/mcp-servers-file.js';
 import { ConfigError } from '../../src/config/config-error.js';
 import { createLogger } from '../../src/observability/logger.js';
