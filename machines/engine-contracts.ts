@@ -1,5 +1,5 @@
 import type { PcmAudio } from '../src/audio/pcm-audio.js';
-import type { LlmRequest, ToolCallRequest } from './llm-request.js';
+import type { LlmRequest, ToolCallRequest } from '../src/engines/llm/llm-request.js';
 
 /**
  * The engines a turn drives, as the machines see them: the session's character carries one of each, the turn hands

@@ -1,17 +1,11 @@
 import type { McpServerSpec } from '../src/mcp/mcp-server-spec.js';
+import type { McpToolInfo } from '../src/mcp/tool-catalog.js';
 
 /**
  * The contract of an `mcpServer` actor slot (one MCP tool server process, src/mcp/mcp-server-actor.ts implements
  * it): what it is started with, the commands it takes and what it reports to its parent. A session's toolbox and
  * the server's shared tool servers use the same slot.
  */
-
-/** A tool as a server lists it (`tools/list`). */
-export interface McpToolInfo {
-  name: string;
-  description?: string;
-  inputSchema: Record<string, unknown>;
-}
 
 export interface McpServerInput {
   /** The server's name in mcp_servers.json (messages and logs say it). */

@@ -1,5 +1,6 @@
 import { enqueueActions, fromCallback, not, setup, type AnyActorRef } from 'xstate';
-import type { McpCommand, McpEvent, McpServerInput, McpToolInfo } from './mcp-server-protocol.js';
+import type { McpCommand, McpEvent, McpServerInput } from './mcp-server-protocol.js';
+import type { McpToolInfo } from '../src/mcp/tool-catalog.js';
 
 /**
  * One tool server of mcp_servers.json kept warm for every session: a child of the server's `toolServers` pool, it

@@ -1,7 +1,8 @@
 import { enqueueActions, setup, stopChild, type AnyActorRef } from 'xstate';
-import type { McpBounds, McpToolInfo } from './mcp-server-protocol.js';
+import type { McpBounds } from './mcp-server-protocol.js';
 import { sharedToolServerMachine, type SharedToolServerCommand } from './shared-tool-server.machine.js';
 import type { McpServerSpec } from '../src/mcp/mcp-server-spec.js';
+import type { McpToolInfo } from '../src/mcp/tool-catalog.js';
 
 /**
  * The server's shared tool servers (issue 15): invoked by the server machine while it serves (systemId

@@ -9,9 +9,9 @@ import type { ServerFrame, ToolCallStatusFrame } from '../src/protocol/server-fr
 import type { ToolboxReply } from './toolbox.machine.js';
 import { DEFAULT_ENGINE_DEADLINES, engineName, formatBound, type EngineDeadlines } from './engine-deadlines.js';
 import { ttsPipelineMachine, type PipelineOutputEvent, type SpeechJob } from './tts-pipeline.machine.js';
-import type { ImageInput, LlmRequest, ToolCallRequest, ToolCallResult, ToolDefinition, ToolRound } from './llm-request.js';
 import type { AsrEngine, LlmEngine, LlmStreamInput, TranscribeInput, TtsEngine } from './engine-contracts.js';
 import type { Clock } from './clock.js';
+import type { ImageInput, LlmRequest, ToolCallRequest, ToolCallResult, ToolDefinition, ToolRound } from '../src/engines/llm/llm-request.js';
 
 /**
  * One conversation turn, invoked by the session while it is `responding`: leaving that state (interrupt, new input,

@@ -1,4 +1,4 @@
-import type { ToolCallRequest } from '../../machines/llm-request.js';
+import type { ToolCallRequest } from '../engines/llm/llm-request.js';
 
 /**
  * Prompt-mode tool calls (models without native tools, UPSTREAM-BEHAVIOR §6.3): the model answers with a JSON object

@@ -2,8 +2,9 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { fromCallback, type EventObject } from 'xstate';
 import type { Logger } from '../observability/logger.js';
 import { ProcessGroupStdioTransport } from './process-group-transport.js';
-import type { McpCommand, McpEvent, McpServerInput, McpToolInfo } from '../../machines/mcp-server-protocol.js';
+import type { McpCommand, McpEvent, McpServerInput } from '../../machines/mcp-server-protocol.js';
 import type { ToolProcesses } from './tool-processes.js';
+import type { McpToolInfo } from './tool-catalog.js';
 
 const seconds = (ms: number) => Math.max(1, Math.round(ms / 1000));
 

@@ -1,5 +1,11 @@
-import type { ToolDefinition } from '../../machines/llm-request.js';
-import type { McpToolInfo } from '../../machines/mcp-server-protocol.js';
+import type { ToolDefinition } from '../engines/llm/llm-request.js';
+
+/** A tool as a server lists it (`tools/list`). */
+export interface McpToolInfo {
+  name: string;
+  description?: string;
+  inputSchema: Record<string, unknown>;
+}
 
 /** The tools of several servers, as the model sees them. A name offered by two servers goes to the later one (upstream). */
 export function toolDefinitions(byServer: Record<string, McpToolInfo[] | undefined>): ToolDefinition[] {

@@ -1,5 +1,5 @@
-import type { McpToolInfo } from '../../machines/mcp-server-protocol.js';
 import type { McpServerSpec } from './mcp-server-spec.js';
+import type { McpToolInfo } from './tool-catalog.js';
 
 /**
  * Tool lists by server configuration, shared by all sessions: discovery runs once per configuration (D34: upstream

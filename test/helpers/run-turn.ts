@@ -8,8 +8,8 @@ import { createSynthesize } from '../../src/engines/tts/synthesize-actor.js';
 import { createLogger } from '../../src/observability/logger.js';
 import type { ServerFrame } from '../../src/protocol/server-frames.js';
 import type { PcmAudio } from '../../src/audio/pcm-audio.js';
-import type { LlmRequest, ToolCallRequest } from '../../machines/llm-request.js';
 import type { LlmEngine, TtsEngine, AsrEngine } from '../../machines/engine-contracts.js';
+import type { LlmRequest, ToolCallRequest } from '../../src/engines/llm/llm-request.js';
 
 /**
  * A turn in isolation: `runTurn(trigger, engines)` runs machines/turn.machine.ts with the real slot implementations

@@ -6,8 +6,8 @@ import { ttsPipelineMachine, type SynthResult } from '../../machines/tts-pipelin
 import { turnMachine, type TurnInput, type TurnOutput } from '../../machines/turn.machine.js';
 import { ttsPreprocessorConfigSchema } from '../../src/config/conf-schema.js';
 import type { ServerFrame } from '../../src/protocol/server-frames.js';
-import type { LlmRequest } from '../../machines/llm-request.js';
 import type { LlmStreamInput, SynthesizeInput, TranscribeInput } from '../../machines/engine-contracts.js';
+import type { LlmRequest } from '../../src/engines/llm/llm-request.js';
 
 /**
  * Issue 11 §4: every engine wait of a turn, of the TTS pipeline and of a group conversation has a deadline (a named

@@ -1,6 +1,6 @@
 import { createActor, fromCallback, type AnyActorRef, type EventObject } from 'xstate';
 import { fakeLlm, runTurn } from '../helpers/run-turn.js';
-import type { LlmRequest } from '../../machines/llm-request.js';
+import type { LlmRequest } from '../../src/engines/llm/llm-request.js';
 
 /** A model that asks for `echo` once, then answers. */
 const asksOnceThenAnswers = (request: LlmRequest) =>

@@ -1,9 +1,10 @@
 import { createActor, fromCallback, setup, SimulatedClock, type AnyActorRef, type EventObject } from 'xstate';
-import type { McpCommand, McpEvent, McpServerInput, McpToolInfo } from '../../machines/mcp-server-protocol.js';
+import type { McpCommand, McpEvent, McpServerInput } from '../../machines/mcp-server-protocol.js';
 import { sharedToolServerMachine } from '../../machines/shared-tool-server.machine.js';
 import { TOOL_SERVERS_SYSTEM_ID, toolServersMachine } from '../../machines/tool-servers.machine.js';
 import { toolboxMachine, type ToolboxReply } from '../../machines/toolbox.machine.js';
 import { ToolListCache } from '../../src/mcp/tool-list-cache.js';
+import type { McpToolInfo } from '../../src/mcp/tool-catalog.js';
 
 const TOOLS: McpToolInfo[] = [{ name: 'echo', inputSchema: { type: 'object' } }];
 const SPEC = { command: 'tool-server', args: [] as string[] };

@@ -1,8 +1,8 @@
 import type { ChatMessage } from '../../agent/chat-memory.js';
 import { postEventStream, readEventStream } from './event-stream.js';
 import { LlmError, promptRoundMessages, usableImages, userPromptText } from './llm-engine.js';
-import type { LlmRequest, ToolCallRequest, ToolRound } from '../../../machines/llm-request.js';
 import type { LlmEngine } from '../../../machines/engine-contracts.js';
+import type { LlmRequest, ToolCallRequest, ToolRound } from './llm-request.js';
 
 export interface ClaudeSettings {
   baseUrl: string;

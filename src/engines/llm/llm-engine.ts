@@ -1,6 +1,6 @@
-import type { ImageInput, LlmRequest, ToolRound } from '../../../machines/llm-request.js';
+import type { ImageInput, LlmRequest, ToolRound } from './llm-request.js';
 
-/** Helpers every LLM provider shares; the engine contract (LlmEngine) and its request are machines' (engine-contracts.ts). */
+/** Helpers every LLM provider shares; the engine contract (LlmEngine) is machines/engine-contracts.ts, its request llm-request.ts. */
 
 /**
  * A prompt-mode round as plain messages, the same for every provider: the model's answer with its JSON, then one

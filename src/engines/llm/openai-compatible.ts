@@ -1,7 +1,7 @@
 import { postEventStream, readEventStream } from './event-stream.js';
 import { LlmError, promptRoundMessages, ToolsUnsupportedError, usableImages, userPromptText } from './llm-engine.js';
-import type { LlmRequest, ToolCallRequest, ToolDefinition, ToolRound } from '../../../machines/llm-request.js';
 import type { LlmEngine } from '../../../machines/engine-contracts.js';
+import type { LlmRequest, ToolCallRequest, ToolDefinition, ToolRound } from './llm-request.js';
 
 export interface OpenAiCompatibleSettings {
   provider: string;

@@ -1,8 +1,9 @@
-import type { ChatMessage } from '../src/agent/chat-memory.js';
+import type { ChatMessage } from '../../agent/chat-memory.js';
 
 /**
  * What one model call is asked: the turn builds it (`llmRequest`), the `llmStream` slot hands it to an LlmEngine
- * (engine-contracts.ts), whose provider turns it into its wire format. Tools are MCP tools of the session's servers.
+ * (machines/engine-contracts.ts), whose provider turns it into its wire format. Tools are MCP tools of the session's
+ * servers. Pure types, so machines and the text functions they call (tool-call-json, tool-catalog) share them.
  */
 
 export interface ImageInput {
