@@ -1,11 +1,12 @@
 import { assign, enqueueActions, fromPromise, sendParent, sendTo, setup } from 'xstate';
-import { INTERRUPT_MARKER, verifiedHeardText, type SentText } from '../src/agent/chat-memory.js';
+import type { SentText } from '../src/agent/chat-memory.js';
 import { joinDisplayTexts } from '../src/agent/display-texts.js';
-import { localTimestamp, type HistoryMessage } from '../src/history/history-format.js';
 import type { ServerFrame } from '../src/protocol/server-frames.js';
 import type { ConversationTell, GroupMember, GroupRecorded, GroupTrigger, GroupTurnReply, SessionGroupEvent } from './group-protocol.js';
 import { turnMachine, type TurnInput, type TurnOutput, type TurnOutputEvent } from './turn.machine.js';
 import { DEFAULT_ENGINE_DEADLINES, engineName, formatBound } from './engine-deadlines.js';
+import { historyLine, type HistoryLine } from './history-lines.js';
+import { heardText, interruptLines } from './interrupt-bookkeeping.js';
 
 /**
  * One group conversation, invoked by its group while it is `conversing`: the members' characters answer in turn,
@@ -76,9 +77,11 @@ export const groupConversationMachine = setup({
   delays: {
     /** The initiator's voice transcribed (a speaker's own engines are bounded inside its turn). */
     transcription: ({ context }) => (context.input.deadlines ?? DEFAULT_ENGINE_DEADLINES).transcriptionMs,
+    /** A member's session answering a turn request (it is busy switching character or gone if it does not). */
+    memberAnswer: ({ context }) => context.input.memberAnswerMs,
   },
   actions: {
-    record: sendParent((_, messages: HistoryMessage[]) => tell('all', { type: 'group.record', messages })),
+    record: sendParent((_, messages: HistoryLine[]) => tell('all', { type: 'group.record', messages })),
   },
   guards: {
     isVoice: ({ context }) => context.input.trigger.kind === 'audio',
@@ -108,10 +111,9 @@ export const groupConversationMachine = setup({
       target: '.done',
       actions: enqueueActions(({ context, event, enqueue }) => {
         if (context.speaker && context.turnInput) {
-          const heard = verifiedHeardText(event.heard, context.spoken);
+          const heard = heardText(event.heard, context.spoken);
           enqueue.sendParent(tell(context.speaker.uid, { type: 'group.remember-interrupt', heard }));
-          const ai: HistoryMessage[] = heard ? [{ role: 'ai', timestamp: localTimestamp(), content: heard, name: context.speakerName, avatar: context.speakerAvatar }] : [];
-          enqueue({ type: 'record', params: [...ai, { role: 'system', timestamp: localTimestamp(), content: INTERRUPT_MARKER }] });
+          enqueue({ type: 'record', params: interruptLines(heard, { name: context.speakerName, avatar: context.speakerAvatar }) });
         }
         enqueue.sendParent(deliver('all', [{ type: 'interrupt-signal', text: 'conversation-interrupted' }]));
       }),
@@ -169,7 +171,7 @@ export const groupConversationMachine = setup({
         if (trigger.kind !== 'text' || !trigger.text.trim()) return;
         // Everybody else sees what the human said; the sender's client shows it already.
         enqueue.sendParent(deliver('all', [{ type: 'user-input-transcription', text: trigger.text }], context.initiatorUid));
-        enqueue({ type: 'record', params: [{ role: 'human', timestamp: localTimestamp(), content: trigger.text, name: humanName }] });
+        enqueue({ type: 'record', params: [historyLine.human(trigger.text, humanName)] });
         enqueue.assign({ lines: [`${humanName}: ${trigger.text}`] });
       }),
       always: 'next',
@@ -215,7 +217,7 @@ export const groupConversationMachine = setup({
           actions: assign({ gone: ({ context, event }) => [...context.gone, event.uid], step: ({ context }) => context.step + 1 }),
         },
       },
-      after: { 5000: { target: 'next', actions: assign({ step: ({ context }) => context.step + 1 }) } },
+      after: { memberAnswer: { target: 'next', actions: assign({ step: ({ context }) => context.step + 1 }) } },
     },
     speaking: {
       invoke: {
@@ -261,7 +263,7 @@ export const groupConversationMachine = setup({
               enqueue.sendTo('turn', { type: 'history.saved', ok: true });
               return;
             }
-            const messages: HistoryMessage[] = [{ role: 'ai', timestamp: localTimestamp(), content: said, name: context.speakerName, avatar: context.speakerAvatar }];
+            const messages = [historyLine.ai(said, { name: context.speakerName, avatar: context.speakerAvatar })];
             enqueue.sendParent(tell('all', { type: 'group.record', messages, confirmTo: self }));
             enqueue.assign({ unrecorded: context.order.map((m) => m.uid).filter((uid) => !context.gone.includes(uid)) });
           }),

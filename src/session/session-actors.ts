@@ -47,6 +47,7 @@ export function sessionLimits(app: AppConfig): SessionLimits {
     micMaxSamples: Math.round(app.system.mic_max_seconds * 16000),
     groupMaxMembers: app.system.group_max_members,
     groupRounds: app.system.group_conversation_rounds,
+    groupMemberAnswerMs: app.system.group_member_answer_timeout_seconds * 1000,
     mcpMaxSteps: app.system.mcp_max_tool_steps,
     mcpStartTimeoutMs: app.system.mcp_start_timeout_seconds * 1000,
     mcpCallTimeoutMs: app.system.mcp_call_timeout_seconds * 1000,

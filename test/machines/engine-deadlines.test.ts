@@ -237,7 +237,7 @@ describe('group conversation', () => {
               initiatorUid: members[0]!,
               order: members.map((uid) => ({ uid, ref: undefined as unknown as AnyActorRef })),
               names: Object.fromEntries(members.map((uid) => [uid, uid])),
-              input: { trigger, humanName: 'Human', asr: { provider: 'fake_asr' }, deadlines: DEADLINES },
+              input: { trigger, humanName: 'Human', asr: { provider: 'fake_asr' }, deadlines: DEADLINES, memberAnswerMs: 5000 },
               rounds: 1,
             },
             onDone: 'done',
