@@ -4,7 +4,8 @@ import { joinDisplayTexts } from '../src/agent/display-texts.js';
 import type { ServerFrame } from '../src/protocol/server-frames.js';
 import type { ConversationTell, GroupMember, GroupRecorded, GroupTrigger, GroupTurnReply, SessionGroupEvent } from './group-protocol.js';
 import { turnMachine, type TurnInput, type TurnOutput, type TurnOutputEvent } from './turn.machine.js';
-import { DEFAULT_ENGINE_DEADLINES, engineName, formatBound } from './engine-deadlines.js';
+import { DEFAULT_ENGINE_DEADLINES } from './engine-deadlines.js';
+import { transcriptionMachine } from './transcription.machine.js';
 import { historyLine, type HistoryLine } from './history-lines.js';
 import { heardText, interruptLines } from './interrupt-bookkeeping.js';
 
@@ -70,13 +71,10 @@ export const groupConversationMachine = setup({
   },
   actors: {
     turn: turnMachine,
-    transcribe: fromPromise<string, { engine: unknown; unavailable?: string; samples: Float32Array; clientUid: string }>(() => {
-      throw new Error('actor "transcribe" must be provided with machine.provide()');
-    }),
+    /** The initiator's voice transcribed, bounded (a speaker's own engines are bounded inside its turn). */
+    transcription: transcriptionMachine,
   },
   delays: {
-    /** The initiator's voice transcribed (a speaker's own engines are bounded inside its turn). */
-    transcription: ({ context }) => (context.input.deadlines ?? DEFAULT_ENGINE_DEADLINES).transcriptionMs,
     /** A member's session answering a turn request (it is busy switching character or gone if it does not). */
     memberAnswer: ({ context }) => context.input.memberAnswerMs,
   },
@@ -125,44 +123,31 @@ export const groupConversationMachine = setup({
       always: [{ guard: 'isVoice', target: 'transcribing' }, { target: 'opening' }],
     },
     transcribing: {
+      // The initiator's voice, with its own recognizer and bound (transcription.machine.ts); an interrupt stops it.
       invoke: {
-        src: 'transcribe',
+        src: 'transcription',
         input: ({ context }) => ({
           engine: context.input.asr,
           unavailable: context.input.asrUnavailable,
           samples: context.input.trigger.kind === 'audio' ? context.input.trigger.samples : new Float32Array(),
           clientUid: context.initiatorUid,
+          deadlineMs: (context.input.deadlines ?? DEFAULT_ENGINE_DEADLINES).transcriptionMs,
         }),
         onDone: [
+          { guard: ({ event }) => event.output.error !== null, target: 'done', actions: sendParent(({ context, event }) => deliver(context.initiatorUid, [event.output.error!])) },
           {
-            guard: ({ event }) => event.output.trim() === '',
+            guard: ({ event }) => event.output.text.trim() === '',
             target: 'done',
             actions: sendParent(({ context }) => deliver(context.initiatorUid, [{ type: 'user-input-transcription', text: '' }])),
           },
           {
             target: 'opening',
             actions: [
-              assign({ input: ({ context, event }) => ({ ...context.input, trigger: { kind: 'text', text: event.output, images: context.input.trigger.images } }) }),
-              sendParent(({ context, event }) => deliver(context.initiatorUid, [{ type: 'user-input-transcription', text: event.output }])),
+              assign({ input: ({ context, event }) => ({ ...context.input, trigger: { kind: 'text', text: event.output.text, images: context.input.trigger.images } }) }),
+              sendParent(({ context, event }) => deliver(context.initiatorUid, [{ type: 'user-input-transcription', text: event.output.text }])),
             ],
           },
         ],
-        onError: {
-          target: 'done',
-          actions: sendParent(({ context, event }) =>
-            deliver(context.initiatorUid, [{ type: 'error', code: 'asr', message: `Speech recognition failed: ${(event.error as Error)?.message ?? String(event.error)}` }]),
-          ),
-        },
-      },
-      after: {
-        transcription: {
-          target: 'done',
-          actions: sendParent(({ context }) => {
-            const bound = formatBound((context.input.deadlines ?? DEFAULT_ENGINE_DEADLINES).transcriptionMs);
-            const message = `Speech recognition failed: ${engineName(context.input.asr, 'the speech recognizer')} did not answer within ${bound}`;
-            return deliver(context.initiatorUid, [{ type: 'error', code: 'asr_timeout', message }]);
-          }),
-        },
       },
     },
     opening: {

@@ -1,3 +1,4 @@
+import { transcriptionMachine } from '../../machines/transcription.machine.js';
 import { fromPromise } from 'xstate';
 import { turnMachine } from '../../machines/turn.machine.js';
 import { ttsPipelineMachine } from '../../machines/tts-pipeline.machine.js';
@@ -72,7 +73,7 @@ export function createSessionActors({ app, logger, baseCharacter, history, toolL
   const turn = turnMachine.provide({
     actors: {
       llmStream: createLlmStream(logger),
-      transcribe: createTranscribe(logger),
+      transcription: transcriptionMachine.provide({ actors: { transcribe: createTranscribe(logger) } }),
       ttsPipeline: ttsPipelineMachine.provide({ actors: { synthesize: createSynthesize(logger) } }),
     },
   });
