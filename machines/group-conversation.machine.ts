@@ -1,12 +1,13 @@
 import { assign, enqueueActions, fromPromise, sendParent, sendTo, setup } from 'xstate';
-import { INTERRUPT_MARKER, verifiedHeardText, type SentText } from '../src/agent/chat-memory.js';
+import type { SentText } from '../src/agent/chat-memory.js';
 import { joinDisplayTexts } from '../src/agent/display-texts.js';
-import { formatLocalTimestamp, type HistoryMessage } from '../src/history/history-format.js';
 import type { ServerFrame } from '../src/protocol/server-frames.js';
 import type { ConversationTell, GroupMember, GroupRecorded, GroupTrigger, GroupTurnReply, SessionGroupEvent } from './group-protocol.js';
 import { turnMachine, type TurnInput, type TurnOutput, type TurnOutputEvent } from './turn.machine.js';
-import { DEFAULT_ENGINE_DEADLINES, engineName, formatBound } from './engine-deadlines.js';
-import type { TranscribeInput } from './engine-contracts.js';
+import { DEFAULT_ENGINE_DEADLINES } from './engine-deadlines.js';
+import { transcriptionMachine } from './transcription.machine.js';
+import { historyLine, type HistoryLine } from './history-lines.js';
+import { heardText, interruptLines } from './interrupt-bookkeeping.js';
 
 /**
  * One group conversation, invoked by its group while it is `conversing`: the members' characters answer in turn,
@@ -56,9 +57,6 @@ export type ConversationEvent =
   | GroupRecorded
   | TurnOutputEvent;
 
-/** Now, as the history stamps it, by the initiator's clock. */
-const stamp = (context: ConversationContext) => formatLocalTimestamp(new Date(context.input.clock.now()));
-
 const tell = (to: string, event: SessionGroupEvent, except?: string): ConversationTell => ({ type: 'conv.tell', to, event, ...(except ? { except } : {}) });
 const deliver = (to: string, frames: ServerFrame[], except?: string) => tell(to, { type: 'group.deliver', frames }, except);
 
@@ -73,16 +71,15 @@ export const groupConversationMachine = setup({
   },
   actors: {
     turn: turnMachine,
-    transcribe: fromPromise<string, TranscribeInput>(() => {
-      throw new Error('actor "transcribe" must be provided with machine.provide()');
-    }),
+    /** The initiator's voice transcribed, bounded (a speaker's own engines are bounded inside its turn). */
+    transcription: transcriptionMachine,
   },
   delays: {
-    /** The initiator's voice transcribed (a speaker's own engines are bounded inside its turn). */
-    transcription: ({ context }) => (context.input.deadlines ?? DEFAULT_ENGINE_DEADLINES).transcriptionMs,
+    /** A member's session answering a turn request (it is busy switching character or gone if it does not). */
+    memberAnswer: ({ context }) => context.input.memberAnswerMs,
   },
   actions: {
-    record: sendParent((_, messages: HistoryMessage[]) => tell('all', { type: 'group.record', messages })),
+    record: sendParent((_, messages: HistoryLine[]) => tell('all', { type: 'group.record', messages })),
   },
   guards: {
     isVoice: ({ context }) => context.input.trigger.kind === 'audio',
@@ -112,10 +109,9 @@ export const groupConversationMachine = setup({
       target: '.done',
       actions: enqueueActions(({ context, event, enqueue }) => {
         if (context.speaker && context.turnInput) {
-          const heard = verifiedHeardText(event.heard, context.spoken);
+          const heard = heardText(event.heard, context.spoken);
           enqueue.sendParent(tell(context.speaker.uid, { type: 'group.remember-interrupt', heard }));
-          const ai: HistoryMessage[] = heard ? [{ role: 'ai', timestamp: stamp(context), content: heard, name: context.speakerName, avatar: context.speakerAvatar }] : [];
-          enqueue({ type: 'record', params: [...ai, { role: 'system', timestamp: stamp(context), content: INTERRUPT_MARKER }] });
+          enqueue({ type: 'record', params: interruptLines(heard, { name: context.speakerName, avatar: context.speakerAvatar }) });
         }
         enqueue.sendParent(deliver('all', [{ type: 'interrupt-signal', text: 'conversation-interrupted' }]));
       }),
@@ -127,44 +123,31 @@ export const groupConversationMachine = setup({
       always: [{ guard: 'isVoice', target: 'transcribing' }, { target: 'opening' }],
     },
     transcribing: {
+      // The initiator's voice, with its own recognizer and bound (transcription.machine.ts); an interrupt stops it.
       invoke: {
-        src: 'transcribe',
+        src: 'transcription',
         input: ({ context }) => ({
           engine: context.input.asr,
           unavailable: context.input.asrUnavailable,
           samples: context.input.trigger.kind === 'audio' ? context.input.trigger.samples : new Float32Array(),
           clientUid: context.initiatorUid,
+          deadlineMs: (context.input.deadlines ?? DEFAULT_ENGINE_DEADLINES).transcriptionMs,
         }),
         onDone: [
+          { guard: ({ event }) => event.output.error !== null, target: 'done', actions: sendParent(({ context, event }) => deliver(context.initiatorUid, [event.output.error!])) },
           {
-            guard: ({ event }) => event.output.trim() === '',
+            guard: ({ event }) => event.output.text.trim() === '',
             target: 'done',
             actions: sendParent(({ context }) => deliver(context.initiatorUid, [{ type: 'user-input-transcription', text: '' }])),
           },
           {
             target: 'opening',
             actions: [
-              assign({ input: ({ context, event }) => ({ ...context.input, trigger: { kind: 'text', text: event.output, images: context.input.trigger.images } }) }),
-              sendParent(({ context, event }) => deliver(context.initiatorUid, [{ type: 'user-input-transcription', text: event.output }])),
+              assign({ input: ({ context, event }) => ({ ...context.input, trigger: { kind: 'text', text: event.output.text, images: context.input.trigger.images } }) }),
+              sendParent(({ context, event }) => deliver(context.initiatorUid, [{ type: 'user-input-transcription', text: event.output.text }])),
             ],
           },
         ],
-        onError: {
-          target: 'done',
-          actions: sendParent(({ context, event }) =>
-            deliver(context.initiatorUid, [{ type: 'error', code: 'asr', message: `Speech recognition failed: ${(event.error as Error)?.message ?? String(event.error)}` }]),
-          ),
-        },
-      },
-      after: {
-        transcription: {
-          target: 'done',
-          actions: sendParent(({ context }) => {
-            const bound = formatBound((context.input.deadlines ?? DEFAULT_ENGINE_DEADLINES).transcriptionMs);
-            const message = `Speech recognition failed: ${engineName(context.input.asr, 'the speech recognizer')} did not answer within ${bound}`;
-            return deliver(context.initiatorUid, [{ type: 'error', code: 'asr_timeout', message }]);
-          }),
-        },
       },
     },
     opening: {
@@ -173,7 +156,7 @@ export const groupConversationMachine = setup({
         if (trigger.kind !== 'text' || !trigger.text.trim()) return;
         // Everybody else sees what the human said; the sender's client shows it already.
         enqueue.sendParent(deliver('all', [{ type: 'user-input-transcription', text: trigger.text }], context.initiatorUid));
-        enqueue({ type: 'record', params: [{ role: 'human', timestamp: stamp(context), content: trigger.text, name: humanName }] });
+        enqueue({ type: 'record', params: [historyLine.human(trigger.text, humanName)] });
         enqueue.assign({ lines: [`${humanName}: ${trigger.text}`] });
       }),
       always: 'next',
@@ -219,7 +202,7 @@ export const groupConversationMachine = setup({
           actions: assign({ gone: ({ context, event }) => [...context.gone, event.uid], step: ({ context }) => context.step + 1 }),
         },
       },
-      after: { 5000: { target: 'next', actions: assign({ step: ({ context }) => context.step + 1 }) } },
+      after: { memberAnswer: { target: 'next', actions: assign({ step: ({ context }) => context.step + 1 }) } },
     },
     speaking: {
       invoke: {
@@ -265,7 +248,7 @@ export const groupConversationMachine = setup({
               enqueue.sendTo('turn', { type: 'history.saved', ok: true });
               return;
             }
-            const messages: HistoryMessage[] = [{ role: 'ai', timestamp: stamp(context), content: said, name: context.speakerName, avatar: context.speakerAvatar }];
+            const messages = [historyLine.ai(said, { name: context.speakerName, avatar: context.speakerAvatar })];
             enqueue.sendParent(tell('all', { type: 'group.record', messages, confirmTo: self }));
             enqueue.assign({ unrecorded: context.order.map((m) => m.uid).filter((uid) => !context.gone.includes(uid)) });
           }),

@@ -1,11 +1,10 @@
 import type { AnyActorRef } from 'xstate';
 import type { ChatMessage } from '../src/agent/chat-memory.js';
-import type { HistoryMessage } from '../src/history/history-format.js';
+import type { HistoryLine } from './history-lines.js';
 import type { ServerFrame } from '../src/protocol/server-frames.js';
 import type { TurnInput, TurnTrigger } from './turn.machine.js';
 import type { EngineDeadlines } from './engine-deadlines.js';
 import type { AsrEngine } from './engine-contracts.js';
-import type { Clock } from './clock.js';
 
 /**
  * The events between sessions, their group and the group's conversation. A group knows its members by uid and
@@ -34,8 +33,8 @@ export interface GroupTrigger {
   asrUnavailable?: string;
   /** The initiator's engine bounds (its transcription is bounded by them). */
   deadlines?: EngineDeadlines;
-  /** The initiator's clock: what the conversation's history entries are stamped with. */
-  clock: Clock;
+  /** How long the conversation waits for each member's session to answer its turn request (system_config). */
+  memberAnswerMs: number;
 }
 
 /** Session → group. */
@@ -76,7 +75,7 @@ export type SessionGroupEvent =
    * History lines for every member's current history file. With `confirmTo`, each member answers
    * `group.recorded` once they are on disk (or it has no history): the turn's chain ends after that (DESIGN rule 7).
    */
-  | { type: 'group.record'; messages: HistoryMessage[]; confirmTo?: AnyActorRef };
+  | { type: 'group.record'; messages: HistoryLine[]; confirmTo?: AnyActorRef };
 
 /** Session → group conversation: a member's history has the lines of a `group.record` with `confirmTo`. */
 export type GroupRecorded = { type: 'group.recorded'; uid: string };

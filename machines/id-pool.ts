@@ -31,3 +31,12 @@ export function releaseId(pool: IdPool, id: number): IdPool {
 export function idSuffix(actorId: string): number {
   return Number(actorId.slice(actorId.lastIndexOf('.') + 1));
 }
+
+/**
+ * Stops a child whose id was taken from `pool` (`<prefix>.<n>`) and returns the pool with that id free again: the one
+ * way a machine lets go of a numbered child, so no child is stopped without its id coming back (or the reverse).
+ */
+export function releaseChild(enqueue: { stopChild(actorId: string): void }, pool: IdPool, actorId: string): IdPool {
+  enqueue.stopChild(actorId);
+  return releaseId(pool, idSuffix(actorId));
+}

@@ -2,7 +2,7 @@ import { enqueueActions, fromCallback, setup, stopChild, type EventObject } from
 import type { ClientFrame } from '../src/protocol/client-frames.js';
 import type { ServerFrame } from '../src/protocol/server-frames.js';
 import type { ClientSocket, HubLink } from './socket-contract.js';
-import { emptyIdPool, idSuffix, releaseId, takeId, type IdPool } from './id-pool.js';
+import { emptyIdPool, releaseChild, takeId, type IdPool } from './id-pool.js';
 import { connectSequence, sessionMachine } from './session.machine.js';
 
 /**
@@ -274,10 +274,9 @@ export const proxyHubMachine = setup({
     'viewer.closed': {
       actions: enqueueActions(({ context, event, enqueue }) => {
         const viewers = context.viewers.filter((v) => v !== event.viewerId);
-        enqueue(stopChild(event.viewerId));
         enqueue.assign({
           viewers,
-          viewerIds: releaseId(context.viewerIds, idSuffix(event.viewerId)),
+          viewerIds: releaseChild(enqueue, context.viewerIds, event.viewerId),
           // Answers still owed to the viewer are dropped, not sent to somebody else.
           requests: context.requests.filter((r) => r.viewerId !== event.viewerId),
 

@@ -1,6 +1,6 @@
-import { assign, enqueueActions, fromCallback, sendTo, setup, stopChild, type EventObject } from 'xstate';
+import { assign, enqueueActions, fromCallback, sendTo, setup, type EventObject } from 'xstate';
 import type { ClientSocket } from './socket-contract.js';
-import { emptyIdPool, idSuffix, releaseId, takeId, type IdPool } from './id-pool.js';
+import { emptyIdPool, releaseChild, takeId, type IdPool } from './id-pool.js';
 import { groupMachine } from './group.machine.js';
 import { proxyHubMachine } from './proxy-hub.machine.js';
 import { sessionMachine, type GroupCreateRequest } from './session.machine.js';
@@ -68,13 +68,11 @@ export const serverMachine = setup({
   actions: {
     releaseSession: enqueueActions(({ context, event, enqueue }) => {
       const { actorId } = event as { actorId: string };
-      enqueue(stopChild(actorId));
-      enqueue.assign({ sessionIds: releaseId(context.sessionIds, idSuffix(actorId)) });
+      enqueue.assign({ sessionIds: releaseChild(enqueue, context.sessionIds, actorId) });
     }),
     releaseGroup: enqueueActions(({ context, event, enqueue }) => {
       const { actorId } = event as { actorId: string };
-      enqueue(stopChild(actorId));
-      enqueue.assign({ groupIds: releaseId(context.groupIds, idSuffix(actorId)) });
+      enqueue.assign({ groupIds: releaseChild(enqueue, context.groupIds, actorId) });
     }),
   },
 }).createMachine({

@@ -1,7 +1,7 @@
-import { assign, enqueueActions, fromPromise, sendParent, setup, stopChild } from 'xstate';
+import { assign, enqueueActions, fromPromise, sendParent, setup } from 'xstate';
 import { DEFAULT_ENGINE_DEADLINES, engineName, formatBound } from './engine-deadlines.js';
 import type { AudioFrame, ServerFrame } from '../src/protocol/server-frames.js';
-import { emptyIdPool, idSuffix, releaseId, takeId, type IdPool } from './id-pool.js';
+import { emptyIdPool, releaseChild, takeId, type IdPool } from './id-pool.js';
 import type { SynthesizeInput, TtsEngine } from './engine-contracts.js';
 
 /**
@@ -160,8 +160,7 @@ export const ttsPipelineMachine = setup({
               let ids = context.ids;
               for (const [actorId, job] of Object.entries(context.running)) {
                 enqueue.cancel(`overdue.${actorId}`);
-                enqueue(stopChild(actorId));
-                ids = releaseId(ids, idSuffix(actorId));
+                ids = releaseChild(enqueue, ids, actorId);
                 ready[job.seq] = { frame: audioFrame(job, null, context.speaker), durationMs: 0, said: job.said ?? job.display };
               }
               for (const job of context.queue) ready[job.seq] = { frame: audioFrame(job, null, context.speaker), durationMs: 0, said: job.said ?? job.display };
@@ -181,8 +180,7 @@ export const ttsPipelineMachine = setup({
               const { [event.actorId]: _finished, ...running } = context.running;
               const entry = { frame: audioFrame(job, event.output, context.speaker), durationMs: event.output.durationMs, said: job.said ?? job.display, error: event.output.error };
               enqueue.cancel(`overdue.${event.actorId}`);
-              enqueue(stopChild(event.actorId));
-              enqueue.assign({ running, ids: releaseId(context.ids, idSuffix(event.actorId)), ready: { ...context.ready, [job.seq]: entry } });
+              enqueue.assign({ running, ids: releaseChild(enqueue, context.ids, event.actorId), ready: { ...context.ready, [job.seq]: entry } });
             }),
             'advance',
           ],
@@ -194,10 +192,9 @@ export const ttsPipelineMachine = setup({
               const job = context.running[event.actorId]!;
               const { [event.actorId]: _failed, ...running } = context.running;
               enqueue.cancel(`overdue.${event.actorId}`);
-              enqueue(stopChild(event.actorId));
               enqueue.assign({
                 running,
-                ids: releaseId(context.ids, idSuffix(event.actorId)),
+                ids: releaseChild(enqueue, context.ids, event.actorId),
                 ready: { ...context.ready, [job.seq]: { frame: audioFrame(job, null, context.speaker), durationMs: 0, said: job.said ?? job.display } },
               });
             }),

@@ -9,9 +9,10 @@ import type { ServerFrame, ToolCallStatusFrame } from '../src/protocol/server-fr
 import type { ToolboxReply } from './toolbox.machine.js';
 import { DEFAULT_ENGINE_DEADLINES, engineName, formatBound, type EngineDeadlines } from './engine-deadlines.js';
 import { ttsPipelineMachine, type PipelineOutputEvent, type SpeechJob } from './tts-pipeline.machine.js';
-import type { AsrEngine, LlmEngine, LlmStreamInput, TranscribeInput, TtsEngine } from './engine-contracts.js';
+import type { AsrEngine, LlmEngine, LlmStreamInput, TtsEngine } from './engine-contracts.js';
 import type { Clock } from './clock.js';
 import type { ImageInput, LlmRequest, ToolCallRequest, ToolCallResult, ToolDefinition, ToolRound } from '../src/engines/llm/llm-request.js';
+import { transcriptionMachine } from './transcription.machine.js';
 
 /**
  * One conversation turn, invoked by the session while it is `responding`: leaving that state (interrupt, new input,
@@ -207,9 +208,8 @@ export const turnMachine = setup({
     llmStream: fromCallback<EventObject, LlmStreamInput, EventObject>(() => {
       throw new Error('actor "llmStream" must be provided with machine.provide()');
     }),
-    transcribe: fromPromise<string, TranscribeInput>(() => {
-      throw new Error('actor "transcribe" must be provided with machine.provide()');
-    }),
+    /** The user's voice transcribed, bounded (its `transcribe` slot is provided from src/). */
+    transcription: transcriptionMachine,
     /** Asks the toolbox for the tool list and passes the answer on. */
     toolList: fromCallback<EventObject, { toolbox: AnyActorRef }>(({ input, self, sendBack, receive }) => {
       input.toolbox.send({ type: 'tools.list', replyTo: self });
@@ -296,8 +296,6 @@ export const turnMachine = setup({
     llmFirstOutput: ({ context }) => context.deadlines.llmFirstOutputMs,
     /** The model's silence between two chunks once it has started. */
     llmIdle: ({ context }) => context.deadlines.llmIdleMs,
-    /** One transcription of the user's voice. */
-    transcription: ({ context }) => context.deadlines.transcriptionMs,
     /** The bound on the wait for the client's playback (D2): the audio sent plus a slack. */
     playbackDeadline: ({ context }) => Math.round(context.audioMs + context.playbackSlackMs),
     /**
@@ -389,51 +387,34 @@ export const turnMachine = setup({
       ],
     },
     transcribing: {
+      // The recognizer runs, bounded, in its own actor (transcription.machine.ts); leaving this state stops it.
       invoke: {
-        src: 'transcribe',
+        src: 'transcription',
         input: ({ context }) => ({
           engine: context.engines.asr,
           unavailable: context.asrUnavailable,
           samples: context.trigger.kind === 'audio' ? context.trigger.samples : new Float32Array(),
           clientUid: context.clientUid,
+          deadlineMs: context.deadlines.transcriptionMs,
         }),
         onDone: [
+          // It failed or overran its bound: one error, and the turn ends without asking the model.
+          { guard: ({ event }) => event.output.error !== null, target: 'finishing', actions: { type: 'sendFrame', params: ({ event }) => event.output.error! } },
           {
             // Nothing was understood: say so in the transcript and end the turn without asking the model.
-            guard: ({ context, event }) => userMemoryText(event.output, context.trigger.images) === '',
+            guard: ({ context, event }) => userMemoryText(event.output.text, context.trigger.images) === '',
             target: 'finishing',
-            actions: { type: 'sendFrame', params: ({ event }) => ({ type: 'user-input-transcription', text: event.output }) },
+            actions: { type: 'sendFrame', params: ({ event }) => ({ type: 'user-input-transcription', text: event.output.text }) },
           },
           {
             target: 'listingOrThinking',
             actions: [
-              assign({ userText: ({ event }) => event.output }),
-              { type: 'sendFrame', params: ({ event }) => ({ type: 'user-input-transcription', text: event.output }) },
+              assign({ userText: ({ event }) => event.output.text }),
+              { type: 'sendFrame', params: ({ event }) => ({ type: 'user-input-transcription', text: event.output.text }) },
               'recordUserMessage',
             ],
           },
         ],
-        onError: {
-          target: 'finishing',
-          actions: {
-            type: 'sendFrame',
-            params: ({ event }) => ({ type: 'error', code: 'asr', message: `Speech recognition failed: ${(event.error as Error)?.message ?? String(event.error)}` }),
-          },
-        },
-      },
-      // Leaving the state stops (aborts) the recognition.
-      after: {
-        transcription: {
-          target: 'finishing',
-          actions: {
-            type: 'sendFrame',
-            params: ({ context }) => ({
-              type: 'error',
-              code: 'asr_timeout',
-              message: `Speech recognition failed: ${engineName(context.engines.asr, 'the speech recognizer')} did not answer within ${formatBound(context.deadlines.transcriptionMs)}`,
-            }),
-          },
-        },
       },
     },
     listingOrThinking: {

@@ -60,6 +60,8 @@ export const systemConfigSchema = z.object({
   group_max_members: z.number().int().min(2).default(8),
   /** Rounds of a group conversation: each member's character speaks once per round (upstream's never ended, D17). */
   group_conversation_rounds: z.number().int().min(1).default(1),
+  /** How long a group conversation waits for a member's session to take its turn before it skips that member. */
+  group_member_answer_timeout_seconds: z.number().positive().default(5),
   /** Engine deadlines (upstream waited for ever): the model's first output, its silence between chunks … */
   llm_first_output_timeout_seconds: z.number().positive().default(120),
   llm_idle_timeout_seconds: z.number().positive().default(60),

@@ -6,6 +6,8 @@ import type { McpServerSpec } from './mcp-server-spec.js';
 
 /** After SIGTERM, the group gets this long before SIGKILL. */
 const KILL_GRACE_MS = 1000;
+/** How often a closing transport looks whether its group is gone. */
+const GROUP_CHECK_MS = 20;
 
 /**
  * An MCP stdio transport whose server runs in a process group of its own, so that closing it ends the whole group:
@@ -19,6 +21,8 @@ export class ProcessGroupStdioTransport implements Transport {
   private child?: ChildProcess;
   private readonly buffer = new ReadBuffer();
   private closed = false;
+  /** close() is ending the group: the leader's exit must not cut the others' grace period short. */
+  private closing = false;
 
   constructor(private readonly spec: McpServerSpec) {}
 
@@ -62,7 +66,7 @@ export class ProcessGroupStdioTransport implements Transport {
       }
     });
     child.on('exit', () => {
-      this.killGroup('SIGKILL'); // grandchildren of a server that died on its own
+      if (!this.closing) this.killGroup('SIGKILL'); // grandchildren of a server that died on its own
       if (!this.closed) {
         this.closed = true;
         this.onclose?.();
@@ -86,18 +90,43 @@ export class ProcessGroupStdioTransport implements Transport {
     }
   }
 
-  /** Ends the whole process group: SIGTERM, then SIGKILL for whatever is left after a grace period. */
+  /** True while any process of the group is left (zombies included). */
+  private groupAlive(): boolean {
+    const pid = this.child?.pid;
+    if (pid === undefined) return false;
+    try {
+      process.kill(-pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Ends the whole process group: SIGTERM, then SIGKILL for whatever is left after a grace period. The grace period
+   * is the group's, not only the leader's: a wrapper (`sh -c`, `npx`) dies at SIGTERM at once, while the server it
+   * started may still be saving its state.
+   */
   async close(): Promise<void> {
     if (!this.child) return;
     const child = this.child;
+    this.closing = true;
     this.child.stdin?.end();
     this.killGroup('SIGTERM');
-    const killer = setTimeout(() => this.killGroup('SIGKILL'), KILL_GRACE_MS);
-    killer.unref();
-    if (child.exitCode === null && child.signalCode === null) await new Promise((resolve) => child.once('exit', resolve));
-    // The leader is gone; make sure its group is too.
+    const deadline = Date.now() + KILL_GRACE_MS;
+    await new Promise<void>((resolve) => {
+      const look = () => {
+        const leaderGone = child.exitCode !== null || child.signalCode !== null;
+        if ((leaderGone && !this.groupAlive()) || Date.now() >= deadline) {
+          clearInterval(timer);
+          resolve();
+        }
+      };
+      const timer = setInterval(look, GROUP_CHECK_MS);
+      look();
+    });
     this.killGroup('SIGKILL');
-    clearTimeout(killer);
+    if (child.exitCode === null && child.signalCode === null) await new Promise((resolve) => child.once('exit', resolve));
     if (!this.closed) {
       this.closed = true;
       this.onclose?.();

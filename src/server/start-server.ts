@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { transcriptionMachine } from '../../machines/transcription.machine.js';
 import { createActor, raise, waitFor, type Actor, type InspectionEvent } from 'xstate';
 import { serverMachine, SESSION_SYSTEM_PREFIX } from '../../machines/server.machine.js';
 import { sessionMachine } from '../../machines/session.machine.js';
@@ -94,7 +95,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   });
   const session = sessionMachine.provide({ actors: sessionActors });
   const group = groupMachine.provide({
-    actors: { conversation: groupConversationMachine.provide({ actors: { turn: sessionActors.turn, transcribe: createTranscribe(logger) } }) },
+    actors: { conversation: groupConversationMachine.provide({ actors: { turn: sessionActors.turn, transcription: transcriptionMachine.provide({ actors: { transcribe: createTranscribe(logger) } }) } }) },
   });
   const proxyHub = proxyHubMachine.provide({
     actors: {

@@ -6,6 +6,8 @@ import { historyDataMessages, memoryFromHistory } from '../history/history-memor
 import type { Logger } from '../observability/logger.js';
 import { stripEmotionTags } from '../agent/expressions.js';
 import type { HistoryMessage } from '../history/history-format.js';
+import { localTimestamp } from '../history/history-stamps.js';
+import type { HistoryLine } from '../../machines/history-lines.js';
 
 /** The chat shows replies without their emotion tags, as it did live. */
 function hideTags(message: HistoryMessage, hiddenTags: Record<string, number | string>): HistoryMessage {
@@ -40,6 +42,11 @@ export const historyAnswers = (store: HistoryStore) => ({
   },
 });
 
+/** Lines as the file keeps them: the time right after the role, as upstream writes it. */
+function stamped(lines: readonly HistoryLine[], timestamp: string): HistoryMessage[] {
+  return lines.map(({ role, ...rest }) => ({ role, timestamp, ...rest }));
+}
+
 /** The session machine's history writer, over the server's shared HistoryStore. */
 export function createHistoryActors(store: HistoryStore, logger: Logger) {
   return {
@@ -53,7 +60,7 @@ export function createHistoryActors(store: HistoryStore, logger: Logger) {
         const saved = (ok: boolean) => {
           if (!stopped && command.confirm) sendBack({ type: 'history.saved', ok, ...(command.confirmTo ? { confirmTo: command.confirmTo } : {}) } satisfies HistorySaved);
         };
-        store.append(command.confUid, command.historyUid, command.messages).then(
+        store.append(command.confUid, command.historyUid, stamped(command.messages, localTimestamp())).then(
           () => saved(true),
           (err: unknown) => {
             const message = err instanceof HistoryError ? err.message : `history could not be saved: ${(err as Error).message}`;

@@ -1,3 +1,4 @@
+import { transcriptionMachine } from '../../machines/transcription.machine.js';
 import { fromPromise } from 'xstate';
 import { turnMachine } from '../../machines/turn.machine.js';
 import { ttsPipelineMachine } from '../../machines/tts-pipeline.machine.js';
@@ -52,6 +53,7 @@ export function sessionLimits(app: AppConfig): SessionLimits {
     micMaxSamples: Math.round(app.system.mic_max_seconds * 16000),
     groupMaxMembers: app.system.group_max_members,
     groupRounds: app.system.group_conversation_rounds,
+    groupMemberAnswerMs: app.system.group_member_answer_timeout_seconds * 1000,
     mcpMaxSteps: app.system.mcp_max_tool_steps,
     mcpStartTimeoutMs: app.system.mcp_start_timeout_seconds * 1000,
     mcpCallTimeoutMs: app.system.mcp_call_timeout_seconds * 1000,
@@ -76,7 +78,7 @@ export function createSessionActors({ app, logger, baseCharacter, history, toolL
   const turn = turnMachine.provide({
     actors: {
       llmStream: createLlmStream(logger),
-      transcribe: createTranscribe(logger),
+      transcription: transcriptionMachine.provide({ actors: { transcribe: createTranscribe(logger) } }),
       ttsPipeline: ttsPipelineMachine.provide({ actors: { synthesize: createSynthesize(logger) } }),
     },
   });

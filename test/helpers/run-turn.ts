@@ -1,3 +1,4 @@
+import { transcriptionMachine } from '../../machines/transcription.machine.js';
 import { createActor, sendTo, setup, SimulatedClock } from 'xstate';
 import { turnMachine, type TurnInput, type TurnOutput, type TurnTrigger } from '../../machines/turn.machine.js';
 import { ttsPipelineMachine } from '../../machines/tts-pipeline.machine.js';
@@ -169,7 +170,7 @@ export function runTurn(trigger: TurnTrigger | string, options: RunTurnOptions):
   const turn = turnMachine.provide({
     actors: {
       llmStream: createLlmStream(quietLogger),
-      transcribe: createTranscribe(quietLogger),
+      transcription: transcriptionMachine.provide({ actors: { transcribe: createTranscribe(quietLogger) } }),
       ttsPipeline: ttsPipelineMachine.provide({ actors: { synthesize: createSynthesize(quietLogger) } }),
     },
   });

@@ -1,3 +1,4 @@
+import { transcriptionMachine } from '../../machines/transcription.machine.js';
 import { createActor, fromCallback, fromPromise, setup, SimulatedClock, type AnyActorRef, type EventObject } from 'xstate';
 import type { EngineDeadlines } from '../../machines/engine-deadlines.js';
 import { groupConversationMachine, type ConversationInput } from '../../machines/group-conversation.machine.js';
@@ -80,7 +81,7 @@ function runTurn(input: TurnInput, engines: { llm: Script | ((r: LlmRequest) => 
   const turn = turnMachine.provide({
     actors: {
       llmStream: fakeLlm(script, log.llmAborted),
-      transcribe: hangingTranscribe(log.asrAborted),
+      transcription: transcriptionMachine.provide({ actors: { transcribe: hangingTranscribe(log.asrAborted) } }),
       ttsPipeline: ttsPipelineMachine.provide({ actors: { synthesize: fakeSynth(engines.stalls ?? (() => false), log.synthAborted) } }),
     },
   });
@@ -234,7 +235,7 @@ describe('group conversation', () => {
         ttsPipeline: ttsPipelineMachine.provide({ actors: { synthesize: fakeSynth(() => false, { aborted: 0 }) } }),
       },
     });
-    const conversation = groupConversationMachine.provide({ actors: { turn, transcribe: hangingTranscribe({ aborted: 0 }) } });
+    const conversation = groupConversationMachine.provide({ actors: { turn, transcription: transcriptionMachine.provide({ actors: { transcribe: hangingTranscribe({ aborted: 0 }) } }) } });
     const parent = setup({ actors: { conversation } }).createMachine({
       initial: 'running',
       states: {
@@ -246,7 +247,7 @@ describe('group conversation', () => {
               initiatorUid: members[0]!,
               order: members.map((uid) => ({ uid, ref: undefined as unknown as AnyActorRef })),
               names: Object.fromEntries(members.map((uid) => [uid, uid])),
-              input: { trigger, humanName: 'Human', asr: ENGINES.asr, deadlines: DEADLINES, clock: { now: () => 0 } },
+              input: { trigger, humanName: 'Human', asr: ENGINES.asr, deadlines: DEADLINES, memberAnswerMs: 5000 },
               rounds: 1,
             },
             onDone: 'done',

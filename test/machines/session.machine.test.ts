@@ -6,6 +6,7 @@ import type { ServerFrame } from '../../src/protocol/server-frames.js';
 import { SocketHandle } from '../../src/server/socket-handle.js';
 import { ActorCensus } from '../../src/observability/actor-census.js';
 import type { SessionCharacter } from '../../machines/session-character.js';
+import { CLIENT_FRAME_TYPES } from '../../src/protocol/client-frames.js';
 
 const character = (name: string): SessionCharacter =>
   ({
@@ -14,7 +15,7 @@ const character = (name: string): SessionCharacter =>
     modelInfo: { name: 'mao_pro', url: '/m.json', emotionMap: {} },
     runtime: { interruptMethod: 'system' },
   }) as unknown as SessionCharacter;
-const limits = { ttsConcurrency: 1, playbackSlackMs: 0, micMaxSamples: 16000, groupMaxMembers: 8, groupRounds: 1, mcpMaxSteps: 8, mcpStartTimeoutMs: 5000, mcpCallTimeoutMs: 5000, maxPendingRequests: 4, historyWriteDeadlineMs: 5000 };
+const limits = { ttsConcurrency: 1, playbackSlackMs: 0, micMaxSamples: 16000, groupMaxMembers: 8, groupRounds: 1, groupMemberAnswerMs: 5000, mcpMaxSteps: 8, mcpStartTimeoutMs: 5000, mcpCallTimeoutMs: 5000, maxPendingRequests: 4, historyWriteDeadlineMs: 5000 };
 
 /** The session machine with fake actors at its edges: a socket that records frames, loaders under test control. */
 function harness(options: { initFails?: boolean } = {}) {
@@ -186,6 +187,29 @@ describe('session machine (fake actors at the edges)', () => {
     expect(h.historyLoads.map((l) => (l.request as { historyUid: string }).historyUid)).toEqual(['a', 'b', 'c', 'd']);
     expect(h.sent.slice(6).map((f) => f.type)).toEqual(['history-data', 'history-data', 'history-data', 'history-data']);
     expect(h.actor.getSnapshot().context.historyUid).toBe('d');
+  });
+
+  test('every client frame type has a handler at the root: none falls through silently', () => {
+    const rootEvents = new Set(sessionMachine.root.transitions.keys());
+    const missing = CLIENT_FRAME_TYPES.filter((type) => !rootEvents.has(`client.${type}`));
+    expect(missing).toEqual([]);
+    expect(rootEvents.has('*')).toBe(false);
+  });
+
+  test('during a switch: conversation input is refused as busy, raw audio as not supported; mic audio is dropped', async () => {
+    const h = harness();
+    await h.tick();
+    h.emit({ type: 'client.switch-config', frame: { type: 'switch-config', file: 'a.yaml' } });
+    h.emit({ type: 'client.text-input', frame: { type: 'text-input', text: 'hi', images: [] } });
+    h.emit({ type: 'client.mic-audio-data', frame: { type: 'mic-audio-data', audio: [0.1, 0.2] } });
+    h.emit({ type: 'client.raw-audio-data', frame: { type: 'raw-audio-data', audio: [0.1] } });
+    h.emit({ type: 'client.ai-speak-signal', frame: { type: 'ai-speak-signal', images: [] } });
+    expect(h.sent.slice(5)).toEqual([
+      { type: 'error', code: 'busy_switching', message: '"text-input" arrived during a character switch; send it again once the new character is loaded' },
+      { type: 'error', code: 'not_supported', message: '"raw-audio-data" is not supported yet by this server' },
+      { type: 'error', code: 'busy_switching', message: '"ai-speak-signal" arrived during a character switch; send it again once the new character is loaded' },
+    ]);
+    expect(h.actor.getSnapshot().context.mic.samples).toBe(0);
   });
 
   test('server.shutdown ends the session like a close', async () => {

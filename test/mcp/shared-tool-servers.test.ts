@@ -227,8 +227,9 @@ describe('SIGTERM to the real server with shared tool servers running', () => {
       if (!busy) await Promise.all(clients.map((c) => c.close())); // idle and warm, no session left
       server.child.kill('SIGTERM');
       expect(await server.exited).toEqual({ code: 0, signal: null });
-      // What must hold: a clean exit and no tool process left. Whether the stub logged its "ignored SIGTERM" before the
-      // group's SIGKILL is not asserted: in 2 of about 6 loaded runs the line was missing (under investigation).
+      // The tool server itself had its grace period: its shell wrapper dies at SIGTERM at once, but the group's SIGKILL
+      // waits for the server (which ignores SIGTERM and says so) for the grace period, not for the wrapper.
+      expect(readFileSync(logFile, 'utf8')).toMatch(/ignored SIGTERM/);
       expect(await settleTo(() => processesWith(stubborn.tag), [], 2000)).toEqual([]);
     } finally {
       server.child.kill('SIGKILL');

@@ -69,11 +69,16 @@ describe('a client that stops reading', () => {
     const slow = await TestClient.connect(wsUrl);
     await slow.ready();
     slow.ws.pause(); // stops reading the TCP socket; it still writes
+    const synthesised = async () => (await scrapeMetrics(url)).get('vas_tts_synthesis_seconds_count') ?? 0;
+    const before = await synthesised();
     for (let i = 0; i < 20; i++) {
       const done = fake.speechRequests().length + SENTENCES;
       slow.send({ type: 'text-input', text: `tell me story ${i}`, images: [] });
-      // The next input once this reply was synthesised (it replaces the reply, which waits for a playback that never comes).
+      // The next input once the server has this reply's last synthesis (its audio and backend-synth-complete are then
+      // sent): it replaces the reply, which waits for a playback that never comes. The fake finishing its answer is
+      // not enough: the server may not have read it yet.
       await until(`reply ${i} synthesised`, () => fake.speechRequests().length >= done && fake.speechRequests().every((r) => r.finished || r.abortedAt !== undefined), 30_000);
+      while ((await synthesised()) < before + (i + 1) * SENTENCES) await new Promise((r) => setImmediate(r));
     }
     await until('the last reply sent', () => fake.openResponses() === 0, 10_000);
     const metrics = await scrapeMetrics(url);
