@@ -1,6 +1,7 @@
 /**
- * Wall-clock time for what a machine stamps (history entries, tool status frames). A machine reads no clock of its
- * own (DESIGN rule 10): src hands it the system clock, a test XState's SimulatedClock (it has the same `now()`).
+ * Wall-clock time for what a machine stamps itself (the turn's tool status frames; history lines are stamped by
+ * their writer). A machine reads no clock of its own (DESIGN rule 10): src hands it the system clock with the
+ * session's setup, a test XState's SimulatedClock (it has the same `now()`).
  */
 export interface Clock {
   /** Milliseconds since the epoch. */

@@ -1,8 +1,8 @@
 /**
  * The upstream on-disk format (UPSTREAM-BEHAVIOR §4): `chat_history/<conf_uid>/<history_uid>.json`, a JSON array whose
  * first element is `{"role":"metadata","timestamp":…}`, then messages. Files written here stay readable by the
- * Python server, and its files are read here. Pure: the clock and the random part of a new uid are in
- * history-stamps.ts, so machines may build entries with a timestamp they were given.
+ * Python server, and its files are read here. Pure, so machines may use its types: the clock and the random part
+ * of a new uid are in history-stamps.ts.
  */
 export interface HistoryMessage {
   role: 'human' | 'ai' | 'system';
