@@ -1,10 +1,9 @@
 import { enqueueActions, fromCallback, setup, type ActorRefFrom, type AnyActorRef } from 'xstate';
-import { toolDefinitions } from '../src/mcp/tool-catalog.js';
+import type { ToolDefinition } from '../src/engines/llm/llm-request.js';
+import type { McpServerSpec } from '../src/mcp/mcp-server-spec.js';
+import { toolDefinitions, type McpToolInfo } from '../src/mcp/tool-catalog.js';
 import type { McpBounds, McpCommand, McpEvent, McpServerInput } from './mcp-server-protocol.js';
 import { TOOL_SERVERS_SYSTEM_ID, type ToolServersEvent } from './tool-servers.machine.js';
-import type { McpServerSpec } from '../src/mcp/mcp-server-spec.js';
-import type { ToolDefinition } from '../src/engines/llm/llm-request.js';
-import type { McpToolInfo } from '../src/mcp/tool-catalog.js';
 
 /**
  * A session's MCP tools, invoked by the session while it is `active`: leaving `active` (switch-config, disconnect)
