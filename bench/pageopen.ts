@@ -8,9 +8,12 @@
  * (20 tokens at 5 ms, four sentences that start lower-case) and TTS (20 ms) are the test fakes in a third process.
  *
  * Printed for opens 1–100, around 1,000 and around 10,000 (windows of 100 opens): the open-sequence median (the four
- * replies), the first-audio median, the engine time the fakes measured by their own clock for the same turns (the
- * LLM streaming the first sentence + its synthesis) and first audio minus it, server CPU per open, replies out of
- * request order, and RSS and heap after GC.
+ * replies arrived), the first-audio median, the engine time the fakes measured by their own clock for the same turns
+ * (the LLM streaming the first sentence + its synthesis) and first audio minus it, server CPU per open, replies out of
+ * request order, RSS, heap and ArrayBuffers after GC (the history list is kept encoded in a Buffer). Then, for the same
+ * windows, where the open sequence goes: when the history-list arrives and its size, the server's time to make it
+ * (HistoryStore.listEncoded), and the client's time to parse and check the four replies once they have arrived, with
+ * the open sequence plus that (the replies usable by the page).
  */
 import { fork } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,7 +25,7 @@ import { newHistoryUid } from '../src/history/history-stamps.js';
 import { createLogger } from '../src/observability/logger.js';
 import { startServer } from '../src/server/start-server.js';
 import { useFakeEngines } from '../test/helpers/engine-config.js';
-import { argNumber, collectGarbage, median, ms } from './bench-utils.js';
+import { argNumber, collectGarbage, mb, median, ms } from './bench-utils.js';
 import type { EngineTiming } from './fake-ai-process.js';
 import type { OpenSample, PageOpenCommand } from './pageopen-client.js';
 
@@ -84,6 +87,17 @@ async function main() {
     );
   }
   const server = await startServer({ app, host: '127.0.0.1', port: 0, logger: createLogger({ level: 'error' }) });
+  // The server's own time to make each history-list (measured around the store's method, nothing else changed).
+  const listTimes: number[] = [];
+  const listEncoded = server.history.listEncoded.bind(server.history);
+  server.history.listEncoded = async (...args) => {
+    const started = performance.now();
+    try {
+      return await listEncoded(...args);
+    } finally {
+      listTimes.push(performance.now() - started);
+    }
+  };
   console.log(
     `bench:pageopen  node ${process.version}; ${opens} opens, ${histories} histories on disk at start; fake LLM ${TOKEN_DELAY} ms/token ` +
       `(first sentence: 5 tokens) and TTS ${TTS_DELAY} ms in their own process; client in a third process`,
@@ -91,7 +105,10 @@ async function main() {
   console.log(
     `nominal engine time for first audio: ${FIRST_SENTENCE_TOKENS * TOKEN_DELAY} ms (the first sentence streamed) + ${TTS_DELAY} ms (its synthesis); "engine" below is what the fakes measured`,
   );
-  console.log('window          open seq  first audio  engine  audio-engine  server CPU/open  out of order  RSS after GC  heap after GC  histories');
+  console.log(
+    'window          open seq  first audio  engine  audio-engine  server CPU/open  out of order  RSS after GC  heap after GC  buffers after GC  histories',
+  );
+  const breakdown: string[] = [];
 
   let done = 0;
   const windowAt = (center: number) => Math.max(0, Math.min(opens - 100, center - 50));
@@ -107,6 +124,7 @@ async function main() {
         done = start;
       }
       await engineTimes(); // forget the turns before this window
+      listTimes.length = 0;
       const cpuBefore = process.cpuUsage();
       const samples = await run({ cmd: 'opens', url: server.wsUrl, count: 100 });
       const cpu = process.cpuUsage(cpuBefore);
@@ -123,10 +141,18 @@ async function main() {
         `${label}${ms(median(samples.map((s) => s.openMs))).padStart(9)}  ${ms(median(samples.map((s) => s.firstAudioMs))).padStart(11)}  ` +
           `${ms(median(engine)).padStart(8)}  ${ms(median(beyond)).padStart(12)}  ` +
           `${ms((cpu.user + cpu.system) / 1000 / samples.length).padStart(15)}  ${String(samples.filter((s) => s.outOfOrder).length).padStart(12)}  ` +
-          `${mib(mem.rss).padStart(12)}  ${mib(mem.heapUsed).padStart(13)}  ${String(readdirSync(folder).length).padStart(10)}`,
+          `${mib(mem.rss).padStart(12)}  ${mib(mem.heapUsed).padStart(13)}  ${mib(mem.arrayBuffers).padStart(16)}  ${String(readdirSync(folder).length).padStart(10)}`,
+      );
+      breakdown.push(
+        `${label}${ms(median(samples.map((s) => s.openMs))).padStart(9)}  ${ms(median(samples.map((s) => s.listMs))).padStart(12)}  ` +
+          `${mb(median(samples.map((s) => s.listBytes))).padStart(9)}  ${ms(median(listTimes)).padStart(11)}  ` +
+          `${ms(median(samples.map((s) => s.parseMs))).padStart(12)}  ${ms(median(samples.map((s) => s.openMs + s.parseMs))).padStart(16)}`,
       );
     }
     console.log(`replies out of request order in all ${done} opens: ${outOfOrder}`);
+    console.log('where the open sequence goes (medians of the same windows):');
+    console.log('window          open seq  list arrives  list size  server list  client parse  open seq + parse');
+    for (const row of breakdown) console.log(row);
   } finally {
     client.kill();
     fake.kill('SIGTERM');

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { EncodedJsonArray } from '../protocol/encoded-json.js';
-import { HISTORY_UID, isMessage, type HistoryEntry, type HistoryMessage } from './history-format.js';
+import { HISTORY_LIST_FRAME } from '../protocol/server-frames.js';
+import { HISTORY_UID, isMessage, type HistoryEntry, type HistoryListEntry, type HistoryMessage } from './history-format.js';
 import { localTimestamp, newHistoryUid } from './history-stamps.js';
 
 /** A history problem with a message a person can act on (sent as an `error` frame). */
@@ -10,36 +11,55 @@ export class HistoryError extends Error {
   override name = 'HistoryError';
 }
 
-export interface HistorySummary {
-  uid: string;
-  latest_message: HistoryMessage;
-  timestamp: string;
-}
+/** One entry of `history-list`, as the protocol names it. */
+export type HistorySummary = HistoryListEntry;
 
 /** Empty histories (metadata only) are not listed; they are removed once this old, never while a session may use them. */
 export const EMPTY_HISTORY_TTL_MS = 24 * 60 * 60 * 1000;
 
-/** What the store knows of one history file, without holding its messages. */
-interface FileSummary {
-  size: number;
-  mtimeMs: number;
-  /**
-   * Its `history-list` entry (uid, latest message, timestamp), kept encoded: a flat string is small, and a list is
-   * one join. Null for a history with no message (metadata only) or a file that cannot be read.
-   */
-  summary: { json: string; timestamp: string; shownKey?: string; shownJson?: string } | null;
-  damaged: boolean;
-}
+/**
+ * What the index knows of one history file, in one flat string: `<size> <mtimeMs> <latest>`, where latest is the
+ * file's latest message as JSON, empty for a history with no message (metadata only), or `!` for a file that cannot
+ * be read or parsed. Its `history-list` entry (uid, latest message, timestamp) is made from it when the list is
+ * encoded. One string rather than an object with fields, and no uid or timestamp twice: the index holds one per file,
+ * so every byte of it is 10 kB at 10,000 histories.
+ */
+type FileRecord = string;
 
-/** How a list shows each history's latest message (`key` names the way, so previews are made once per file). */
+const DAMAGED = '!';
+
+/** How a list shows each history's latest message (`key` names the way: the same key shows the same text). */
 export interface ListPreview {
   key: string;
   shown(message: HistoryMessage): HistoryMessage;
 }
 
-/** One character's folder: a summary per history file, kept current by the store's own writes. */
+/**
+ * A `history-list` frame for one way of showing the histories, encoded once and kept in step with the index: a
+ * change rewrites the bytes around the one entry it moves, so listing N histories neither joins nor encodes N
+ * summaries, and the frame is sent as it is. A Buffer is never changed once made (a socket may still be sending it);
+ * a change makes a new one.
+ */
+interface EncodedList {
+  key: string;
+  preview: ListPreview | undefined;
+  /** `{"type":"history-list","histories":[entry,entry,…]}` in UTF-8. */
+  bytes: Buffer;
+  /** Each entry's length in bytes, in list order. */
+  lengths: number[];
+}
+
+/** Changes found at once in a folder beyond which its list is sorted and encoded anew at the next list. */
+const MANY_CHANGES = 32;
+
+/** Ways of showing a folder's list kept encoded (the server uses one; tests and tools may list without a preview). */
+const ENCODED_LISTS_PER_FOLDER = 2;
+
+/** One character's folder: a record per history file, kept current by the store's own writes. */
 interface FolderIndex {
-  files: Map<string, FileSummary>;
+  files: Map<string, FileRecord>;
+  /** Uids of histories with no message, so the old ones are removed without looking at every record. */
+  empty: Set<string>;
   /**
    * The folder's mtime as of the store's last look or own change (-1: no folder). Another mtime means somebody else
    * added, removed or replaced a file since.
@@ -49,10 +69,12 @@ interface FolderIndex {
   ownChanges: number;
   trusted: boolean;
   /**
-   * The summaries in `history-list` order (newest first), rebuilt after a change. Only the order is kept: the list's
-   * text is joined at each list (a few ms at 10,000 histories), never held.
+   * The uids of histories with a message, in `history-list` order (newest first), the same strings as the keys of
+   * `files`; null until the first list.
    */
-  sorted: Array<NonNullable<FileSummary['summary']>> | null;
+  listed: string[] | null;
+  /** Most recently used first. */
+  encoded: EncodedList[];
 }
 
 const TEMP_FILE = /^\.(.+\.json)\.[0-9a-f]{12}\.tmp$/;
@@ -68,7 +90,9 @@ const TEMP_FILE = /^\.(.+\.json)\.[0-9a-f]{12}\.tmp$/;
  * `history-list` is answered from a per-character index of summaries (uid, latest message, timestamp), kept current
  * by the store's own writes and reconciled with the disk only when the folder changed behind its back (a file copied
  * in or deleted by hand, another process): listing N histories does not read N files. The index holds one message per
- * history, so its memory stays proportional to the number of files, not to their size.
+ * history, so its memory stays proportional to the number of files, not to their size. The list itself is kept
+ * encoded (a Buffer per way of showing it) and changed around the entry a write moves, so a list does not encode N
+ * summaries either: it is sent as it is.
  *
  * The store holds no per-client state; it is shared by all sessions and owned by the server, which waits for
  * pending writes before it exits (`flush`).
@@ -157,8 +181,45 @@ export class HistoryStore {
     if (this.cache.size > 32) this.cache.delete(this.cache.keys().next().value!);
     const folder = this.folders.get(path.basename(path.dirname(file)));
     if (folder) {
-      folder.files.set(path.basename(file, '.json'), summarize(path.basename(file, '.json'), entries, info));
-      folder.sorted = null;
+      const uid = path.basename(file, '.json');
+      this.put(folder, uid, summarize(uid, entries, info));
+    }
+  }
+
+  /**
+   * Sets (or with `undefined` removes) one file's record, and moves its entry in the list order and in each encoded
+   * list. An unchanged record (a file read again) changes nothing.
+   */
+  private put(folder: FolderIndex, uid: string, record: FileRecord | undefined) {
+    const { files, listed } = folder;
+    const old = files.get(uid);
+    if (old === record) return;
+    let removedAt = -1;
+    /** The index's own string for this uid (the key of `files`), when known. */
+    let key: string | undefined;
+    if (listed && old !== undefined && isListed(old)) {
+      removedAt = positionIn(folder, uid, timestampOf(old));
+      if (removedAt >= 0) {
+        key = listed[removedAt];
+        listed.splice(removedAt, 1);
+      }
+    }
+    if (record === undefined) files.delete(uid);
+    else if (key !== undefined) files.set(key, record);
+    else {
+      // A flat copy: the uid at hand is often a slice of a longer string (a path, a file name) it would keep alive.
+      files.delete(uid);
+      key = flatCopy(uid);
+      files.set(key, record);
+    }
+    if (record !== undefined && latestOf(record) === '') folder.empty.add(key!);
+    else folder.empty.delete(uid);
+    if (!listed) return;
+    const insertedAt = record !== undefined && isListed(record) ? insertionPoint(folder, uid, timestampOf(record)) : -1;
+    if (insertedAt >= 0) listed.splice(insertedAt, 0, key!);
+    for (const list of folder.encoded) {
+      const entry = insertedAt >= 0 ? Buffer.from(entryJson(uid, record!, list.preview)) : undefined;
+      spliceEncoded(list, removedAt, insertedAt, entry);
     }
   }
 
@@ -255,7 +316,7 @@ export class HistoryStore {
     return this.serial(file, async () => {
       this.cache.delete(file);
       const folder = this.folders.get(confUid);
-      if (folder?.files.delete(historyUid)) folder.sorted = null;
+      if (folder) this.put(folder, historyUid, undefined);
       try {
         await this.changeFolder(path.dirname(file), () => unlink(file));
         return true;
@@ -276,22 +337,19 @@ export class HistoryStore {
     await this.removeOldEmpty(confUid, folder, options.now ?? Date.now());
     const { preview } = options;
     const key = preview?.key ?? '';
-    folder.sorted ??= [...folder.files.values()]
-      .flatMap((f) => (f.summary ? [f.summary] : []))
-      .sort((a, b) => (a.timestamp < b.timestamp ? 1 : a.timestamp > b.timestamp ? -1 : 0));
-    const json = (summary: NonNullable<FileSummary['summary']>) => {
-      if (!preview) return summary.json;
-      // Each file's preview is made once per way of showing it, not at every list; when it shows the same text, the
-      // summary's own string is shared.
-      if (summary.shownKey !== key) {
-        const entry = JSON.parse(summary.json) as HistorySummary;
-        const shown = JSON.stringify({ ...entry, latest_message: preview.shown(entry.latest_message) });
-        summary.shownKey = key;
-        summary.shownJson = shown === summary.json ? summary.json : shown;
-      }
-      return summary.shownJson!;
-    };
-    return new EncodedJsonArray(`[${folder.sorted.map(json).join(',')}]`, folder.sorted.length);
+    folder.listed ??= newestFirst(folder.files);
+    let list = folder.encoded.find((l) => l.key === key);
+    if (list) {
+      folder.encoded.splice(folder.encoded.indexOf(list), 1);
+      // The same key shows the same text; the latest preview is kept for the changes to come.
+      list.preview = preview;
+    } else {
+      list = encodeList(folder, preview);
+    }
+    folder.encoded.unshift(list);
+    folder.encoded.length = Math.min(folder.encoded.length, ENCODED_LISTS_PER_FOLDER);
+    const histories = list.bytes.subarray(FRAME_HEAD.length, list.bytes.length - FRAME_TAIL.length);
+    return new EncodedJsonArray(histories, folder.listed.length, list.bytes);
   }
 
   /** The same list, decoded. */
@@ -307,7 +365,7 @@ export class HistoryStore {
     let folder = this.folders.get(confUid);
     if (!folder) {
       // First look: every file is read once, and temporary files left by a crash are removed.
-      folder = { files: new Map(), dirMtimeMs: mtimeMs, ownChanges: 0, trusted: false, sorted: null };
+      folder = { files: new Map(), empty: new Set(), dirMtimeMs: mtimeMs, ownChanges: 0, trusted: false, listed: null, encoded: [] };
       this.folders.set(confUid, folder);
       if (info) await this.reconcile(confUid, folder, { removeTemps: true });
     } else if (mtimeMs !== folder.dirMtimeMs) {
@@ -316,7 +374,8 @@ export class HistoryStore {
       if (info) await this.reconcile(confUid, folder, { removeTemps: false });
       else if (folder.files.size > 0) {
         folder.files.clear();
-        folder.sorted = null;
+        folder.empty.clear();
+        forgetOrder(folder);
       }
     }
     return folder;
@@ -330,6 +389,11 @@ export class HistoryStore {
     const dir = this.confDir(confUid);
     const names = await readdir(dir).catch(() => [] as string[]);
     const present = new Set<string>();
+    let changes = 0;
+    // A few changes move a few entries of the list; many (a folder copied in) are cheaper sorted and encoded once.
+    const changing = () => {
+      if (++changes === MANY_CHANGES) forgetOrder(folder);
+    };
     for (const name of names) {
       if (options.removeTemps && TEMP_FILE.test(name)) {
         const temp = path.join(dir, name);
@@ -341,55 +405,180 @@ export class HistoryStore {
       present.add(uid);
       const known = folder.files.get(uid);
       const file = path.join(dir, name);
-      if (known) {
+      if (known !== undefined) {
         const info = await stat(file).catch(() => undefined);
-        if (info && info.size === known.size && info.mtimeMs === known.mtimeMs) continue;
+        if (info && sameFile(known, info)) continue;
       }
+      changing();
       await this.serial(file, () => this.summarizeFile(folder, uid, file));
     }
     for (const uid of folder.files.keys()) {
-      if (!present.has(uid)) {
-        folder.files.delete(uid);
-        folder.sorted = null;
-      }
+      if (present.has(uid)) continue;
+      changing();
+      this.put(folder, uid, undefined);
     }
   }
 
   private async summarizeFile(folder: FolderIndex, uid: string, file: string) {
-    folder.sorted = null;
     try {
       const entries = await this.readEntries(file);
       const info = await stat(file);
-      folder.files.set(uid, summarize(uid, entries, info));
+      this.put(folder, uid, summarize(uid, entries, info));
     } catch {
       const info = await stat(file).catch(() => undefined);
-      if (info) folder.files.set(uid, { size: info.size, mtimeMs: info.mtimeMs, summary: null, damaged: true });
-      else folder.files.delete(uid);
+      this.put(folder, uid, info ? fileRecord(info, DAMAGED) : undefined);
     }
   }
 
   private async removeOldEmpty(confUid: string, folder: FolderIndex, now: number) {
-    for (const [uid, entry] of folder.files) {
-      if (entry.summary || entry.damaged || now - entry.mtimeMs <= EMPTY_HISTORY_TTL_MS) continue;
+    for (const uid of [...folder.empty]) {
+      const record = folder.files.get(uid);
+      if (record === undefined || now - mtimeOf(record) <= EMPTY_HISTORY_TTL_MS) continue;
       const file = this.file(confUid, uid);
       await this.serial(file, async () => {
         // Only if nobody wrote to it meanwhile.
-        if (folder.files.get(uid) !== entry) return;
+        if (folder.files.get(uid) !== record) return;
         this.cache.delete(file);
-        folder.files.delete(uid);
+        this.put(folder, uid, undefined);
         await this.changeFolder(path.dirname(file), () => rm(file, { force: true }));
       });
     }
   }
 }
 
-function summarize(uid: string, entries: HistoryEntry[], info: { size: number; mtimeMs: number }): FileSummary {
+/** The list's order and encodings are dropped, to be made again at the next list. */
+function forgetOrder(folder: FolderIndex) {
+  folder.listed = null;
+  folder.encoded = [];
+}
+
+function summarize(uid: string, entries: HistoryEntry[], info: { size: number; mtimeMs: number }): FileRecord {
   let latest: HistoryMessage | undefined;
   for (let i = entries.length - 1; i >= 0 && !latest; i--) if (isMessage(entries[i])) latest = entries[i] as HistoryMessage;
-  return {
-    size: info.size,
-    mtimeMs: info.mtimeMs,
-    summary: latest ? { json: JSON.stringify({ uid, latest_message: latest, timestamp: latest.timestamp } satisfies HistorySummary), timestamp: latest.timestamp } : null,
-    damaged: false,
+  return fileRecord(info, latest ? JSON.stringify(latest) : '');
+}
+
+/**
+ * A flat copy of a string that is a slice, a concatenation or a JSON.stringify result (V8 keeps those in more memory
+ * than their characters: a slice keeps its parent, a stringify result its spare capacity). For well-formed text only
+ * (no lone surrogates), which JSON and uids are.
+ */
+function flatCopy(text: string): string {
+  return Buffer.from(text, 'utf8').toString('utf8');
+}
+
+function fileRecord(info: { size: number; mtimeMs: number }, latest: string): FileRecord {
+  return flatCopy(`${info.size} ${info.mtimeMs} ${latest}`);
+}
+
+const latestStart = (record: FileRecord) => record.indexOf(' ', record.indexOf(' ') + 1) + 1;
+const latestOf = (record: FileRecord) => record.slice(latestStart(record));
+const mtimeOf = (record: FileRecord) => Number(record.slice(record.indexOf(' ') + 1, latestStart(record) - 1));
+const isListed = (record: FileRecord) => record.charCodeAt(latestStart(record)) === 0x7b; // '{'
+
+function sameFile(record: FileRecord, info: { size: number; mtimeMs: number }): boolean {
+  return record.startsWith(`${info.size} ${info.mtimeMs} `);
+}
+
+/** A listed record's timestamp, by which the list is ordered. */
+function timestampOf(record: FileRecord): string {
+  const { timestamp } = JSON.parse(latestOf(record)) as HistoryMessage;
+  return typeof timestamp === 'string' ? timestamp : '';
+}
+
+/** Newest first; at the same timestamp (to the second) the larger uid first (uids begin with their creation time). */
+function compareOrder(aTimestamp: string, aUid: string, bTimestamp: string, bUid: string): number {
+  if (aTimestamp !== bTimestamp) return aTimestamp < bTimestamp ? 1 : -1;
+  return aUid < bUid ? 1 : aUid > bUid ? -1 : 0;
+}
+
+function newestFirst(files: Map<string, FileRecord>): string[] {
+  const listed: Array<{ uid: string; timestamp: string }> = [];
+  for (const [uid, record] of files) if (isListed(record)) listed.push({ uid, timestamp: timestampOf(record) });
+  return listed.sort((a, b) => compareOrder(a.timestamp, a.uid, b.timestamp, b.uid)).map((entry) => entry.uid);
+}
+
+/** Where a history with this uid and timestamp goes in the folder's list (binary search). */
+function insertionPoint(folder: FolderIndex, uid: string, timestamp: string): number {
+  const listed = folder.listed!;
+  let low = 0;
+  let high = listed.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    const other = listed[middle]!;
+    if (compareOrder(timestampOf(folder.files.get(other)!), other, timestamp, uid) < 0) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+function positionIn(folder: FolderIndex, uid: string, timestamp: string): number {
+  const at = insertionPoint(folder, uid, timestamp);
+  return folder.listed![at] === uid ? at : folder.listed!.indexOf(uid);
+}
+
+/** A history's `history-list` entry, as JSON. */
+function entryJson(uid: string, record: FileRecord, preview: ListPreview | undefined): string {
+  const latest = JSON.parse(latestOf(record)) as HistoryMessage;
+  return JSON.stringify({ uid, latest_message: preview ? preview.shown(latest) : latest, timestamp: latest.timestamp } satisfies HistorySummary);
+}
+
+const FRAME_HEAD = Buffer.from(HISTORY_LIST_FRAME.head);
+const FRAME_TAIL = Buffer.from(HISTORY_LIST_FRAME.tail);
+
+function encodeList(folder: FolderIndex, preview: ListPreview | undefined): EncodedList {
+  const entries = folder.listed!.map((uid) => entryJson(uid, folder.files.get(uid)!, preview));
+  const bytes = Buffer.from(`${HISTORY_LIST_FRAME.head}[${entries.join(',')}]${HISTORY_LIST_FRAME.tail}`, 'utf8');
+  return { key: preview?.key ?? '', preview, bytes, lengths: entries.map((e) => Buffer.byteLength(e)) };
+}
+
+/**
+ * Removes the entry at `removedAt` (-1: none) and then puts `entry` at `insertedAt` (-1: none) of an encoded list, in
+ * one new Buffer made of the old one's runs of unchanged entries.
+ */
+function spliceEncoded(list: EncodedList, removedAt: number, insertedAt: number, entry: Buffer | undefined) {
+  if (removedAt < 0 && insertedAt < 0) return;
+  const { bytes, lengths } = list;
+  const count = lengths.length;
+  /** Byte offset of each old entry, and of the end (as if followed by a comma). */
+  const offsets = new Array<number>(count + 1);
+  offsets[0] = FRAME_HEAD.length + 1;
+  for (let i = 0; i < count; i++) offsets[i + 1] = offsets[i]! + lengths[i]! + 1;
+  // The new list as runs of old entries [from, to) and the new entry, in order.
+  const parts: Array<[number, number] | Buffer> = [];
+  const run = (from: number, to: number) => {
+    if (to > from) parts.push([from, to]);
   };
+  if (removedAt < 0) {
+    run(0, insertedAt);
+    parts.push(entry!);
+    run(insertedAt, count);
+  } else if (insertedAt < 0) {
+    run(0, removedAt);
+    run(removedAt + 1, count);
+  } else if (insertedAt <= removedAt) {
+    run(0, insertedAt);
+    parts.push(entry!);
+    run(insertedAt, removedAt);
+    run(removedAt + 1, count);
+  } else {
+    run(0, removedAt);
+    run(removedAt + 1, insertedAt + 1);
+    parts.push(entry!);
+    run(insertedAt + 1, count);
+  }
+  const slices = parts.map((part) => (Buffer.isBuffer(part) ? part : bytes.subarray(offsets[part[0]]!, offsets[part[1]]! - 1)));
+  const size = FRAME_HEAD.length + slices.reduce((sum, slice) => sum + slice.length, 0) + Math.max(0, slices.length - 1) + 2 + FRAME_TAIL.length;
+  const out = Buffer.allocUnsafeSlow(size);
+  let at = FRAME_HEAD.copy(out, 0);
+  out[at++] = 0x5b; // '['
+  slices.forEach((slice, i) => {
+    if (i > 0) out[at++] = 0x2c; // ','
+    at += slice.copy(out, at);
+  });
+  out[at++] = 0x5d; // ']'
+  FRAME_TAIL.copy(out, at);
+  list.bytes = out;
+  if (removedAt >= 0) lengths.splice(removedAt, 1);
+  if (insertedAt >= 0) lengths.splice(insertedAt, 0, entry!.length);
 }

@@ -59,7 +59,8 @@ export function createOutboundGate(ws: WebSocket, bounds: OutboundBounds, report
         }
         if (muted) out = { ...frame, audio: null, volumes: [] };
       }
-      ws.send(encodeServerFrame(out), callback);
+      // Text frames, also when the frame comes encoded as a Buffer (history-list).
+      ws.send(encodeServerFrame(out), { binary: false }, callback);
       if (isChainEnd(frame)) muted = false;
       if (ws.bufferedAmount > bounds.hardBytes) overflow();
     },

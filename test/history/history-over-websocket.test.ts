@@ -61,6 +61,18 @@ describe('history over the WebSocket (PROTOCOL §6.1, D20–D22)', () => {
     await client.close();
   });
 
+  test('history-list, written from the bytes the index keeps, is a text frame like every other', async () => {
+    const client = await TestClient.connect(harness.server.wsUrl);
+    await client.ready();
+    const kinds: boolean[] = [];
+    client.ws.on('message', (_data, isBinary) => kinds.push(isBinary));
+    client.send({ type: 'fetch-history-list' });
+    const list = (await client.next('history-list')).histories as Array<{ uid: string }>;
+    expect(list.map((h) => h.uid)).toContain(UPSTREAM_UID);
+    expect(kinds).toEqual([false]);
+    await client.close();
+  });
+
   test('fetch-and-set-history: history-data without system entries, and the memory becomes that conversation', async () => {
     harness.fake.llm = () => ({ tokens: tokens('Where were we?') });
     const { client } = await connectLikeTheClient();

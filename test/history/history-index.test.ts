@@ -1,0 +1,153 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import fc from 'fast-check';
+import { stripEmotionTags } from '../../src/agent/expressions.js';
+import type { HistoryMessage } from '../../src/history/history-format.js';
+import { HistoryStore, type HistorySummary, type ListPreview } from '../../src/history/history-store.js';
+import { EncodedJsonArray } from '../../src/protocol/encoded-json.js';
+import { encodeServerFrame } from '../../src/protocol/server-frames.js';
+import { makeFixtureRoot } from '../helpers/fixture-root.js';
+
+const HIDDEN = { joy: 3 };
+const PREVIEW: ListPreview = {
+  key: 'joy',
+  shown: (m: HistoryMessage) => (m.role === 'ai' ? { ...m, content: stripEmotionTags(m.content, HIDDEN) } : m),
+};
+const OTHER_PREVIEW: ListPreview = { key: 'other', shown: (m) => ({ ...m, content: m.content.toUpperCase() }) };
+
+const uidOf = (n: number) => `2026-01-01_00-00-00_${n.toString(16).padStart(32, '0')}`;
+
+type Step =
+  | { kind: 'append'; n: number; second: number; role: 'human' | 'ai'; tagged: boolean }
+  | { kind: 'delete'; n: number }
+  | { kind: 'list'; preview: 0 | 1 | 2 };
+
+const step: fc.Arbitrary<Step> = fc.oneof(
+  {
+    arbitrary: fc.record({
+      kind: fc.constant('append' as const),
+      n: fc.integer({ min: 0, max: 7 }),
+      // Few distinct timestamps: entries at the same second are ordered by uid.
+      second: fc.integer({ min: 0, max: 3 }),
+      role: fc.constantFrom('human' as const, 'ai' as const),
+      tagged: fc.boolean(),
+    }),
+    weight: 5,
+  },
+  { arbitrary: fc.record({ kind: fc.constant('delete' as const), n: fc.integer({ min: 0, max: 7 }) }), weight: 1 },
+  { arbitrary: fc.record({ kind: fc.constant('list' as const), preview: fc.constantFrom(0 as const, 1 as const, 2 as const) }), weight: 3 },
+);
+
+describe('history index: the encoded list kept in step with the store', () => {
+  const fixture = makeFixtureRoot();
+  const root = path.join(fixture.root, 'chat_history');
+  afterAll(() => fixture.cleanup());
+
+  test('after any sequence of appends, deletes and lists, every list equals one built from the files by a new store', async () => {
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 25 }), async (steps) => {
+        const confUid = `run${run++}`;
+        const store = new HistoryStore(root);
+        const previews = [undefined, PREVIEW, OTHER_PREVIEW];
+        const check = async (preview: ListPreview | undefined) => {
+          const encoded = await store.listEncoded(confUid, { preview });
+          const listed = JSON.parse(encoded.text) as HistorySummary[];
+          expect(encodeServerFrame({ type: 'history-list', histories: encoded })).toBe(encoded.frame);
+          const fresh = JSON.parse((await new HistoryStore(root).listEncoded(confUid, { preview })).text) as HistorySummary[];
+          expect(listed).toEqual(fresh);
+          // Newest first, the larger uid first at the same timestamp.
+          const order = listed.map((h) => `${h.timestamp}|${h.uid}`);
+          expect(order).toEqual([...order].sort().reverse());
+        };
+        for (const s of steps) {
+          if (s.kind === 'append') {
+            const content = s.tagged ? `[joy] message at ${s.second}` : `message at ${s.second}`;
+            await store.append(confUid, uidOf(s.n), [{ role: s.role, timestamp: `2026-01-01T00:00:0${s.second}`, content }]);
+          } else if (s.kind === 'delete') {
+            await store.delete(confUid, uidOf(s.n));
+          } else {
+            await check(previews[s.preview]);
+          }
+        }
+        for (const preview of previews) await check(preview);
+        await store.flush();
+        // Nothing is left behind by finished operations.
+        expect(store['queues'].size).toBe(0);
+        expect(store['writing'].size).toBe(0);
+      }),
+      { numRuns: 40 },
+    );
+  }, 120_000);
+
+  test('an empty history is not listed until its first message, and a damaged one never; previews hide emotion tags', async () => {
+    const confUid = 'mixed';
+    const dir = path.join(root, confUid);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, `${uidOf(1)}.json`), JSON.stringify([{ role: 'metadata', timestamp: '2026-01-01T00:00:00' }]));
+    writeFileSync(path.join(dir, `${uidOf(2)}.json`), '[{"role": "metadata"}, {"role": "hum');
+    const store = new HistoryStore(root);
+    expect(await store.list(confUid)).toEqual([]);
+    expect((await store.listEncoded(confUid, { preview: PREVIEW })).length).toBe(0);
+    await store.append(confUid, uidOf(1), [{ role: 'ai', timestamp: '2026-01-01T00:00:05', content: '[joy] Hello!', name: 'Mao' }]);
+    const shown = JSON.parse((await store.listEncoded(confUid, { preview: PREVIEW })).text) as HistorySummary[];
+    expect(shown).toEqual([
+      { uid: uidOf(1), latest_message: { role: 'ai', timestamp: '2026-01-01T00:00:05', content: 'Hello!', name: 'Mao' }, timestamp: '2026-01-01T00:00:05' },
+    ]);
+    expect((await store.list(confUid))[0]!.latest_message.content).toBe('[joy] Hello!');
+  });
+
+  test('a list is sent as the index keeps it: the whole frame, not copied, the same Buffer until something changes', async () => {
+    const store = new HistoryStore(root);
+    await store.append('frames', uidOf(1), [{ role: 'human', timestamp: '2026-01-01T00:00:01', content: 'first' }]);
+    const first = await store.listEncoded('frames');
+    const wire = encodeServerFrame({ type: 'history-list', histories: first });
+    expect(wire).toBe(first.frame);
+    expect(JSON.parse(String(wire))).toEqual({ type: 'history-list', histories: JSON.parse(first.text) });
+    expect((await store.listEncoded('frames')).frame).toBe(first.frame);
+    await store.append('frames', uidOf(2), [{ role: 'human', timestamp: '2026-01-01T00:00:02', content: 'second' }]);
+    const second = await store.listEncoded('frames');
+    expect(second.frame).not.toBe(first.frame);
+    expect(JSON.parse(String(first.frame))).toEqual({ type: 'history-list', histories: [expect.objectContaining({ uid: uidOf(1) })] }); // unchanged
+    expect((JSON.parse(second.text) as HistorySummary[]).map((h) => h.uid)).toEqual([uidOf(2), uidOf(1)]);
+    // A frame that is not exactly the one around the array is not trusted: the frame is made around the array.
+    const foreign = new EncodedJsonArray(Buffer.from('[1,2]'), 2, Buffer.from('{"type":"history-list","histories":[1,2,3]}'));
+    expect(String(encodeServerFrame({ type: 'history-list', histories: foreign }))).toBe('{"type":"history-list","histories":[1,2]}');
+  });
+
+  test('memory: 5,000 more histories in the index cost under 600 bytes each after GC (was about 1,060)', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const heap = () => {
+      gc();
+      gc();
+      return process.memoryUsage().heapUsed;
+    };
+    const confUid = 'memory';
+    const dir = path.join(root, confUid);
+    mkdirSync(dir, { recursive: true });
+    const write = (from: number, count: number) => {
+      for (let i = from; i < from + count; i++) {
+        const stamp = new Date(Date.UTC(2025, 0, 1) + i * 1000).toISOString().slice(0, 19);
+        writeFileSync(
+          path.join(dir, `${uidOf(i)}.json`),
+          JSON.stringify([
+            { role: 'metadata', timestamp: stamp },
+            { role: 'human', timestamp: stamp, content: `hello q${i}, how is the weather?`, name: 'Human' },
+            { role: 'ai', timestamp: stamp, content: `[joy] sure q${i} it is sunny. we could go for a walk. the park is lovely now.`, name: 'Mao', avatar: 'mao.png' },
+          ]),
+        );
+      }
+    };
+    write(0, 100);
+    const store = new HistoryStore(root);
+    await store.listEncoded(confUid, { preview: PREVIEW });
+    const before = heap();
+    write(100, 5000);
+    expect((await store.listEncoded(confUid, { preview: PREVIEW })).length).toBe(5100);
+    const perHistory = (heap() - before) / 5000;
+    expect(perHistory).toBeLessThan(600);
+  }, 60_000);
+});
