@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { EncodedJsonArray } from '../protocol/encoded-json.js';
-import { HISTORY_LIST_FRAME } from '../protocol/server-frames.js';
+import { HISTORY_LIST_FRAME } from '../protocol/server-frame-encoding.js';
 import { HISTORY_UID, isMessage, type HistoryEntry, type HistoryListEntry, type HistoryMessage } from './history-format.js';
 import { localTimestamp, newHistoryUid } from './history-stamps.js';
 

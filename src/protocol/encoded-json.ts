@@ -1,10 +1,12 @@
+import type { EncodedJson } from './server-frames.js';
+
 /**
  * A JSON array already encoded in UTF-8, carried in a server frame in place of the array (`history-list` with
  * thousands of summaries is a Buffer the history index keeps up to date, not an encoding of thousands of objects per
  * page open). `encodeServerFrame` writes its bytes as they are; anything else that encodes it gets the array back
  * through `toJSON`. The bytes are shared and never changed.
  */
-export class EncodedJsonArray {
+export class EncodedJsonArray implements EncodedJson {
   constructor(
     readonly bytes: Buffer,
     readonly length: number,

@@ -1,5 +1,4 @@
 import type { HistoryListEntry, HistoryMessage } from '../history/history-format.js';
-import { EncodedJsonArray } from './encoded-json.js';
 import type { ErrorFrame } from './error-codes.js';
 import type { ModelInfo } from './model-info.js';
 
@@ -33,6 +32,15 @@ export interface ToolCallStatusFrame {
   name: string;
 }
 
+/**
+ * A JSON array the server keeps encoded (`EncodedJsonArray`, encoded-json.ts), carried in place of the array: a
+ * `history-list` of thousands of summaries is written from its bytes (server-frame-encoding.ts).
+ */
+export interface EncodedJson {
+  readonly length: number;
+  toJSON(): unknown;
+}
+
 /** Server → client frames (shared PROTOCOL §4). Field names and literal texts are the upstream wire format. */
 export type ServerFrame =
   | { type: 'control'; text: 'start-mic' | 'stop-mic' | 'conversation-chain-start' | 'conversation-chain-end' }
@@ -44,7 +52,7 @@ export type ServerFrame =
   | { type: 'group-update'; members: string[]; is_owner: boolean }
   | { type: 'group-operation-result'; success: boolean; message: string }
   | { type: 'heartbeat-ack' }
-  | { type: 'history-list'; histories: HistoryListEntry[] | EncodedJsonArray }
+  | { type: 'history-list'; histories: HistoryListEntry[] | EncodedJson }
   | { type: 'history-data'; messages: HistoryMessage[] }
   | { type: 'new-history-created'; history_uid: string }
   | { type: 'history-deleted'; success: boolean; history_uid: string }
@@ -57,33 +65,3 @@ export type ServerFrame =
   | { type: 'interrupt-signal'; text: 'conversation-interrupted' }
   /** `message` is what clients show; `code` (error-codes.ts) is stable and what metrics count. */
   | ErrorFrame;
-
-/** The text around the `histories` of a `history-list` frame (an encoder of the list may make the whole frame). */
-export const HISTORY_LIST_FRAME = { head: '{"type":"history-list","histories":', tail: '}' } as const;
-const HISTORY_LIST_HEAD = Buffer.from(HISTORY_LIST_FRAME.head);
-const HISTORY_LIST_TAIL = Buffer.from(HISTORY_LIST_FRAME.tail);
-
-/** `whole` is exactly the history-list frame around `histories` (a view into it). */
-function isHistoryListFrame(whole: Buffer, histories: Buffer): boolean {
-  return (
-    whole.buffer === histories.buffer &&
-    histories.byteOffset === whole.byteOffset + HISTORY_LIST_HEAD.length &&
-    whole.length === HISTORY_LIST_HEAD.length + histories.length + HISTORY_LIST_TAIL.length &&
-    whole.subarray(0, HISTORY_LIST_HEAD.length).equals(HISTORY_LIST_HEAD) &&
-    whole.subarray(whole.length - HISTORY_LIST_TAIL.length).equals(HISTORY_LIST_TAIL)
-  );
-}
-
-/**
- * A frame as it goes on the wire (a text frame either way: send a Buffer with `binary: false`). A pre-encoded
- * `history-list` is written from its bytes, without decoding or encoding them again, and without copying them when
- * its encoder made the whole frame.
- */
-export function encodeServerFrame(frame: ServerFrame): string | Buffer {
-  if (frame.type === 'history-list' && frame.histories instanceof EncodedJsonArray) {
-    const { bytes, frame: whole } = frame.histories;
-    if (whole && isHistoryListFrame(whole, bytes)) return whole;
-    return Buffer.concat([HISTORY_LIST_HEAD, bytes, HISTORY_LIST_TAIL]);
-  }
-  return JSON.stringify(frame);
-}

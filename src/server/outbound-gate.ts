@@ -1,5 +1,6 @@
 import { WebSocket } from 'ws';
-import { encodeServerFrame, type ServerFrame } from '../protocol/server-frames.js';
+import { encodeServerFrame } from '../protocol/server-frame-encoding.js';
+import type { ServerFrame } from '../protocol/server-frames.js';
 
 /** After a close we wait this long for the bytes queued before it, then drop the connection. */
 const CLOSE_GRACE_MS = 1000;

@@ -2,7 +2,7 @@ import { WebSocket, type RawData } from 'ws';
 import { fromCallback, type EventObject } from 'xstate';
 import type { SocketBridgeInput, SocketCommand } from '../../machines/session.machine.js';
 import { parseSocketMessage } from '../protocol/client-frame-parser.js';
-import { encodeServerFrame } from '../protocol/server-frames.js';
+import { encodeServerFrame } from '../protocol/server-frame-encoding.js';
 import { keepAlive } from './socket-keepalive.js';
 import type { Logger } from '../observability/logger.js';
 import { SocketHandle } from './socket-handle.js';

@@ -7,7 +7,7 @@ import { stripEmotionTags } from '../../src/agent/expressions.js';
 import type { HistoryMessage } from '../../src/history/history-format.js';
 import { HistoryStore, type HistorySummary, type ListPreview } from '../../src/history/history-store.js';
 import { EncodedJsonArray } from '../../src/protocol/encoded-json.js';
-import { encodeServerFrame } from '../../src/protocol/server-frames.js';
+import { encodeServerFrame } from '../../src/protocol/server-frame-encoding.js';
 import { makeFixtureRoot } from '../helpers/fixture-root.js';
 
 const HIDDEN = { joy: 3 };
