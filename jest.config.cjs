@@ -19,4 +19,7 @@ module.exports = {
   // ESM-only dependencies are compiled to CommonJS too.
   transformIgnorePatterns: ['/node_modules/(?!(eventsource-parser|mpg123-decoder|@wasm-audio-decoders|@breezystack/lamejs)/)'],
   testTimeout: 30000,
+  // Most tests wait on sockets and child processes, not on the CPU: one worker per core (jest's default leaves one
+  // core idle, 1 worker on a 2-core machine) halves the suite's time there (about 250 s → 130 s, measured).
+  maxWorkers: '100%',
 };

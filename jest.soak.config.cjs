@@ -6,4 +6,6 @@ module.exports = {
   testMatch: ['**/*.soak.test.ts'],
   testPathIgnorePatterns: ['/node_modules/'],
   testTimeout: 300000,
+  // Soak tests measure memory and process counts over hundreds of cycles: one at a time.
+  maxWorkers: 1,
 };
