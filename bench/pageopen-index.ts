@@ -63,7 +63,7 @@ async function main() {
     const store = new HistoryStore(root);
     let list = await store.listEncoded(CONF, { preview: PREVIEW });
     const before = await memory();
-    const bytesBefore = list.bytes.length;
+    const bytesBefore = list.byteLength;
     list = undefined!;
     writeHistories(folder, histories, more);
     list = await store.listEncoded(CONF, { preview: PREVIEW });
@@ -75,7 +75,7 @@ async function main() {
     console.log(
       `ArrayBuffers after GC  ${kib(before.arrayBuffers).padStart(10)} → ${kib(after.arrayBuffers).padStart(10)}   ${((after.arrayBuffers - before.arrayBuffers) / more).toFixed(0).padStart(5)} B per added history`,
     );
-    console.log(`list of ${list.length} summaries: ${kib(bytesBefore)} → ${kib(list.bytes.length)} encoded`);
+    console.log(`list of ${list.length} summaries: ${kib(bytesBefore)} → ${kib(list.byteLength)} encoded`);
 
     const changed: number[] = [];
     const unchanged: number[] = [];
@@ -90,7 +90,7 @@ async function main() {
       list = await store.listEncoded(CONF, { preview: PREVIEW });
       unchanged.push(performance.now() - t);
       t = performance.now();
-      JSON.parse(list.bytes.toString('utf8'));
+      JSON.parse(list.text);
       decode.push(performance.now() - t);
     }
     console.log(

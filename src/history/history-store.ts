@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { EncodedJsonArray } from '../protocol/encoded-json.js';
-import { HISTORY_LIST_FRAME } from '../protocol/server-frame-encoding.js';
 import { HISTORY_UID, isMessage, type HistoryEntry, type HistoryListEntry, type HistoryMessage } from './history-format.js';
 import { localTimestamp, newHistoryUid } from './history-stamps.js';
 
@@ -35,19 +34,26 @@ export interface ListPreview {
 }
 
 /**
- * A `history-list` frame for one way of showing the histories, encoded once and kept in step with the index: a
- * change rewrites the bytes around the one entry it moves, so listing N histories neither joins nor encodes N
- * summaries, and the frame is sent as it is. A Buffer is never changed once made (a socket may still be sending it);
- * a change makes a new one.
+ * The `histories` of a `history-list` for one way of showing them, encoded once and kept in step with the index, so
+ * listing N histories neither joins nor encodes N summaries: the chunks are sent as they are. The list is kept in
+ * chunks of about CHUNK_BYTES, and a change makes a new Buffer of the one chunk it touches, never of the whole list:
+ * a megabyte Buffer made per page open is what brings V8's next full GC, and a Buffer is never changed once made (a
+ * socket may still be sending it).
  */
 interface EncodedList {
   key: string;
   preview: ListPreview | undefined;
-  /** `{"type":"history-list","histories":[entry,entry,…]}` in UTF-8. */
+  chunks: Chunk[];
+}
+
+/** Consecutive entries of a list, each preceded by a comma (`,entry,entry…`), and each entry's length in bytes. */
+interface Chunk {
   bytes: Buffer;
-  /** Each entry's length in bytes, in list order. */
   lengths: number[];
 }
+
+/** A chunk grows to twice this before it is split in two, and shrinks to a quarter before it joins a neighbour. */
+const CHUNK_BYTES = 64 * 1024;
 
 /** Changes found at once in a folder beyond which its list is sorted and encoded anew at the next list. */
 const MANY_CHANGES = 32;
@@ -91,8 +97,8 @@ const TEMP_FILE = /^\.(.+\.json)\.[0-9a-f]{12}\.tmp$/;
  * by the store's own writes and reconciled with the disk only when the folder changed behind its back (a file copied
  * in or deleted by hand, another process): listing N histories does not read N files. The index holds one message per
  * history, so its memory stays proportional to the number of files, not to their size. The list itself is kept
- * encoded (a Buffer per way of showing it) and changed around the entry a write moves, so a list does not encode N
- * summaries either: it is sent as it is.
+ * encoded (in chunks, per way of showing it) and a write changes only the chunk of the entry it moves, so a list does
+ * not encode N summaries either: it is sent as it is.
  *
  * The store holds no per-client state; it is shared by all sessions and owned by the server, which waits for
  * pending writes before it exits (`flush`).
@@ -219,7 +225,8 @@ export class HistoryStore {
     if (insertedAt >= 0) listed.splice(insertedAt, 0, key!);
     for (const list of folder.encoded) {
       const entry = insertedAt >= 0 ? Buffer.from(entryJson(uid, record!, list.preview)) : undefined;
-      spliceEncoded(list, removedAt, insertedAt, entry);
+      if (removedAt >= 0) removeEntry(list, removedAt);
+      if (insertedAt >= 0) insertEntry(list, insertedAt, entry!);
     }
   }
 
@@ -348,8 +355,8 @@ export class HistoryStore {
     }
     folder.encoded.unshift(list);
     folder.encoded.length = Math.min(folder.encoded.length, ENCODED_LISTS_PER_FOLDER);
-    const histories = list.bytes.subarray(FRAME_HEAD.length, list.bytes.length - FRAME_TAIL.length);
-    return new EncodedJsonArray(histories, folder.listed.length, list.bytes);
+    const parts = list.chunks.map((chunk, i) => (i === 0 ? chunk.bytes.subarray(1) : chunk.bytes));
+    return new EncodedJsonArray([OPEN, ...parts, CLOSE], folder.listed.length);
   }
 
   /** The same list, decoded. */
@@ -523,62 +530,89 @@ function entryJson(uid: string, record: FileRecord, preview: ListPreview | undef
   return JSON.stringify({ uid, latest_message: preview ? preview.shown(latest) : latest, timestamp: latest.timestamp } satisfies HistorySummary);
 }
 
-const FRAME_HEAD = Buffer.from(HISTORY_LIST_FRAME.head);
-const FRAME_TAIL = Buffer.from(HISTORY_LIST_FRAME.tail);
+const OPEN = Buffer.from('[');
+const CLOSE = Buffer.from(']');
 
 function encodeList(folder: FolderIndex, preview: ListPreview | undefined): EncodedList {
-  const entries = folder.listed!.map((uid) => entryJson(uid, folder.files.get(uid)!, preview));
-  const bytes = Buffer.from(`${HISTORY_LIST_FRAME.head}[${entries.join(',')}]${HISTORY_LIST_FRAME.tail}`, 'utf8');
-  return { key: preview?.key ?? '', preview, bytes, lengths: entries.map((e) => Buffer.byteLength(e)) };
+  const chunks: Chunk[] = [];
+  let entries: string[] = [];
+  let lengths: number[] = [];
+  let size = 0;
+  const close = () => {
+    if (entries.length > 0) chunks.push({ bytes: Buffer.from(`,${entries.join(',')}`, 'utf8'), lengths });
+    entries = [];
+    lengths = [];
+    size = 0;
+  };
+  for (const uid of folder.listed!) {
+    const entry = entryJson(uid, folder.files.get(uid)!, preview);
+    const length = Buffer.byteLength(entry);
+    entries.push(entry);
+    lengths.push(length);
+    size += length + 1;
+    if (size >= CHUNK_BYTES) close();
+  }
+  close();
+  return { key: preview?.key ?? '', preview, chunks };
 }
 
-/**
- * Removes the entry at `removedAt` (-1: none) and then puts `entry` at `insertedAt` (-1: none) of an encoded list, in
- * one new Buffer made of the old one's runs of unchanged entries.
- */
-function spliceEncoded(list: EncodedList, removedAt: number, insertedAt: number, entry: Buffer | undefined) {
-  if (removedAt < 0 && insertedAt < 0) return;
-  const { bytes, lengths } = list;
-  const count = lengths.length;
-  /** Byte offset of each old entry, and of the end (as if followed by a comma). */
-  const offsets = new Array<number>(count + 1);
-  offsets[0] = FRAME_HEAD.length + 1;
-  for (let i = 0; i < count; i++) offsets[i + 1] = offsets[i]! + lengths[i]! + 1;
-  // The new list as runs of old entries [from, to) and the new entry, in order.
-  const parts: Array<[number, number] | Buffer> = [];
-  const run = (from: number, to: number) => {
-    if (to > from) parts.push([from, to]);
-  };
-  if (removedAt < 0) {
-    run(0, insertedAt);
-    parts.push(entry!);
-    run(insertedAt, count);
-  } else if (insertedAt < 0) {
-    run(0, removedAt);
-    run(removedAt + 1, count);
-  } else if (insertedAt <= removedAt) {
-    run(0, insertedAt);
-    parts.push(entry!);
-    run(insertedAt, removedAt);
-    run(removedAt + 1, count);
-  } else {
-    run(0, removedAt);
-    run(removedAt + 1, insertedAt + 1);
-    parts.push(entry!);
-    run(insertedAt + 1, count);
+/** The chunk holding entry `position` and the entry's place in it; past the last entry, the end of the last chunk. */
+function chunkAt(list: EncodedList, position: number): [number, number] {
+  let start = 0;
+  for (let c = 0; c < list.chunks.length; c++) {
+    const count = list.chunks[c]!.lengths.length;
+    if (position < start + count) return [c, position - start];
+    start += count;
   }
-  const slices = parts.map((part) => (Buffer.isBuffer(part) ? part : bytes.subarray(offsets[part[0]]!, offsets[part[1]]! - 1)));
-  const size = FRAME_HEAD.length + slices.reduce((sum, slice) => sum + slice.length, 0) + Math.max(0, slices.length - 1) + 2 + FRAME_TAIL.length;
-  const out = Buffer.allocUnsafeSlow(size);
-  let at = FRAME_HEAD.copy(out, 0);
-  out[at++] = 0x5b; // '['
-  slices.forEach((slice, i) => {
-    if (i > 0) out[at++] = 0x2c; // ','
-    at += slice.copy(out, at);
-  });
-  out[at++] = 0x5d; // ']'
-  FRAME_TAIL.copy(out, at);
-  list.bytes = out;
-  if (removedAt >= 0) lengths.splice(removedAt, 1);
-  if (insertedAt >= 0) lengths.splice(insertedAt, 0, entry!.length);
+  const last = list.chunks.length - 1;
+  return [last, last >= 0 ? list.chunks[last]!.lengths.length : 0];
 }
+
+/** Byte offset of entry `index` in a chunk (its comma). */
+function offsetIn(chunk: Chunk, index: number): number {
+  let offset = 0;
+  for (let i = 0; i < index; i++) offset += chunk.lengths[i]! + 1;
+  return offset;
+}
+
+function removeEntry(list: EncodedList, position: number) {
+  const [c, index] = chunkAt(list, position);
+  const chunk = list.chunks[c]!;
+  const from = offsetIn(chunk, index);
+  const to = from + chunk.lengths[index]! + 1;
+  const lengths = chunk.lengths.filter((_, i) => i !== index);
+  if (lengths.length === 0) {
+    list.chunks.splice(c, 1);
+    return;
+  }
+  list.chunks[c] = { bytes: Buffer.concat([chunk.bytes.subarray(0, from), chunk.bytes.subarray(to)]), lengths };
+  // A chunk that shrank a lot joins a neighbour, so a list does not end up in many small pieces.
+  const neighbour = c + 1 < list.chunks.length ? c + 1 : c - 1;
+  if (list.chunks[c]!.bytes.length < CHUNK_BYTES / 4 && neighbour >= 0) {
+    const [first, second] = neighbour > c ? [list.chunks[c]!, list.chunks[neighbour]!] : [list.chunks[neighbour]!, list.chunks[c]!];
+    const joined = { bytes: Buffer.concat([first.bytes, second.bytes]), lengths: [...first.lengths, ...second.lengths] };
+    list.chunks.splice(Math.min(c, neighbour), 2, joined);
+  }
+}
+
+function insertEntry(list: EncodedList, position: number, entry: Buffer) {
+  if (list.chunks.length === 0) {
+    list.chunks.push({ bytes: Buffer.concat([COMMA, entry]), lengths: [entry.length] });
+    return;
+  }
+  const [c, index] = chunkAt(list, position);
+  const chunk = list.chunks[c]!;
+  const at = offsetIn(chunk, index);
+  const bytes = Buffer.concat([chunk.bytes.subarray(0, at), COMMA, entry, chunk.bytes.subarray(at)]);
+  const lengths = [...chunk.lengths.slice(0, index), entry.length, ...chunk.lengths.slice(index)];
+  if (bytes.length <= 2 * CHUNK_BYTES || lengths.length < 2) {
+    list.chunks[c] = { bytes, lengths };
+    return;
+  }
+  // Split in two by entries.
+  const half = lengths.length >> 1;
+  const cut = lengths.slice(0, half).reduce((sum, length) => sum + length + 1, 0);
+  list.chunks.splice(c, 1, { bytes: bytes.subarray(0, cut), lengths: lengths.slice(0, half) }, { bytes: bytes.subarray(cut), lengths: lengths.slice(half) });
+}
+
+const COMMA = Buffer.from(',');

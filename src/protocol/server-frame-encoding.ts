@@ -1,32 +1,22 @@
 import { EncodedJsonArray } from './encoded-json.js';
 import type { ServerFrame } from './server-frames.js';
 
-/** The text around the `histories` of a `history-list` frame (an encoder of the list may make the whole frame). */
-export const HISTORY_LIST_FRAME = { head: '{"type":"history-list","histories":', tail: '}' } as const;
-const HISTORY_LIST_HEAD = Buffer.from(HISTORY_LIST_FRAME.head);
-const HISTORY_LIST_TAIL = Buffer.from(HISTORY_LIST_FRAME.tail);
+const HISTORY_LIST_HEAD = Buffer.from('{"type":"history-list","histories":');
+const HISTORY_LIST_TAIL = Buffer.from('}');
 
-/** `whole` is exactly the history-list frame around `histories` (a view into it). */
-function isHistoryListFrame(whole: Buffer, histories: Buffer): boolean {
-  return (
-    whole.buffer === histories.buffer &&
-    histories.byteOffset === whole.byteOffset + HISTORY_LIST_HEAD.length &&
-    whole.length === HISTORY_LIST_HEAD.length + histories.length + HISTORY_LIST_TAIL.length &&
-    whole.subarray(0, HISTORY_LIST_HEAD.length).equals(HISTORY_LIST_HEAD) &&
-    whole.subarray(whole.length - HISTORY_LIST_TAIL.length).equals(HISTORY_LIST_TAIL)
-  );
-}
+/** Below this, a pre-encoded list is written as one frame (copied once); from it, as fragments of its parts. */
+export const FRAGMENTED_FRAME_BYTES = 64 * 1024;
 
 /**
- * A frame as it goes on the wire (a text frame either way: send a Buffer with `binary: false`). A pre-encoded
- * `history-list` is written from its bytes, without decoding or encoding them again, and without copying them when
- * its encoder made the whole frame.
+ * A frame as it goes on the wire: a text frame, also when it comes as a Buffer (send with `binary: false`). A
+ * pre-encoded `history-list` is written from its bytes, without decoding or encoding them again; a big one (megabytes
+ * at 10,000 histories) comes as a list of Buffers, the fragments of one message (RFC 6455 §5.4), so that its parts are
+ * not copied into one Buffer per send. Browsers and ws put fragments together before the message is delivered.
  */
-export function encodeServerFrame(frame: ServerFrame): string | Buffer {
+export function encodeServerFrame(frame: ServerFrame): string | Buffer | Buffer[] {
   if (frame.type === 'history-list' && frame.histories instanceof EncodedJsonArray) {
-    const { bytes, frame: whole } = frame.histories;
-    if (whole && isHistoryListFrame(whole, bytes)) return whole;
-    return Buffer.concat([HISTORY_LIST_HEAD, bytes, HISTORY_LIST_TAIL]);
+    const parts = [HISTORY_LIST_HEAD, ...frame.histories.parts, HISTORY_LIST_TAIL];
+    return frame.histories.byteLength < FRAGMENTED_FRAME_BYTES ? Buffer.concat(parts) : parts;
   }
   return JSON.stringify(frame);
 }

@@ -60,8 +60,17 @@ export function createOutboundGate(ws: WebSocket, bounds: OutboundBounds, report
         }
         if (muted) out = { ...frame, audio: null, volumes: [] };
       }
-      // Text frames, also when the frame comes encoded as a Buffer (history-list).
-      ws.send(encodeServerFrame(out), { binary: false }, callback);
+      const data = encodeServerFrame(out);
+      if (Array.isArray(data)) {
+        // One message in fragments (a big history-list), sent back to back: nothing can come between them.
+        data.forEach((part, i) => {
+          const fin = i === data.length - 1;
+          ws.send(part, { binary: false, fin }, fin ? callback : undefined);
+        });
+      } else {
+        // A text frame, also when the frame comes encoded as a Buffer (history-list).
+        ws.send(data, { binary: false }, callback);
+      }
       if (isChainEnd(frame)) muted = false;
       if (ws.bufferedAmount > bounds.hardBytes) overflow();
     },

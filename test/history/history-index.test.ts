@@ -17,6 +17,12 @@ const PREVIEW: ListPreview = {
 };
 const OTHER_PREVIEW: ListPreview = { key: 'other', shown: (m) => ({ ...m, content: m.content.toUpperCase() }) };
 
+/** The frame as it goes on the wire, put together as a client receives it (fragments or not). */
+const wireText = (histories: EncodedJsonArray) => {
+  const data = encodeServerFrame({ type: 'history-list', histories });
+  return Array.isArray(data) ? Buffer.concat(data).toString('utf8') : String(data);
+};
+
 const uidOf = (n: number) => `2026-01-01_00-00-00_${n.toString(16).padStart(32, '0')}`;
 
 type Step =
@@ -55,7 +61,7 @@ describe('history index: the encoded list kept in step with the store', () => {
         const check = async (preview: ListPreview | undefined) => {
           const encoded = await store.listEncoded(confUid, { preview });
           const listed = JSON.parse(encoded.text) as HistorySummary[];
-          expect(encodeServerFrame({ type: 'history-list', histories: encoded })).toBe(encoded.frame);
+          expect(wireText(encoded)).toBe(`{"type":"history-list","histories":${encoded.text}}`);
           const fresh = JSON.parse((await new HistoryStore(root).listEncoded(confUid, { preview })).text) as HistorySummary[];
           expect(listed).toEqual(fresh);
           // Newest first, the larger uid first at the same timestamp.
@@ -99,22 +105,58 @@ describe('history index: the encoded list kept in step with the store', () => {
     expect((await store.list(confUid))[0]!.latest_message.content).toBe('[joy] Hello!');
   });
 
-  test('a list is sent as the index keeps it: the whole frame, not copied, the same Buffer until something changes', async () => {
+  test('a big list is kept in chunks: after hundreds of moves and deletes it still equals one built from the files', async () => {
+    const confUid = 'big';
+    const dir = path.join(root, confUid);
+    mkdirSync(dir, { recursive: true });
+    // Entries of ~4 kB: chunks of ~64 kB hold ~16, so moves to the front split chunks and deletes join them.
+    const long = (i: number) => `${'a long reply '.repeat(300)}#${i}`;
+    for (let i = 0; i < 300; i++) {
+      const stamp = `2025-01-01T00:${String(Math.floor(i / 60)).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}`;
+      writeFileSync(path.join(dir, `${uidOf(i)}.json`), JSON.stringify([{ role: 'metadata', timestamp: stamp }, { role: 'ai', timestamp: stamp, content: long(i) }]));
+    }
+    const store = new HistoryStore(root);
+    const check = async () => {
+      const encoded = await store.listEncoded(confUid, { preview: PREVIEW });
+      const fresh = await new HistoryStore(root).listEncoded(confUid, { preview: PREVIEW });
+      expect(encoded.text).toBe(fresh.text);
+      expect(wireText(encoded)).toBe(`{"type":"history-list","histories":${fresh.text}}`);
+      // A big list goes out in fragments, a small one as one frame.
+      expect(Array.isArray(encodeServerFrame({ type: 'history-list', histories: encoded }))).toBe(encoded.byteLength >= 64 * 1024);
+      return encoded;
+    };
+    expect((await check()).parts.length).toBeGreaterThan(5);
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 16) % n;
+    };
+    for (let step = 0; step < 400; step++) {
+      const n = random(300);
+      if (random(4) === 0) await store.delete(confUid, uidOf(n));
+      else {
+        // A new message moves a history to the front, or (an old timestamp) somewhere in the middle.
+        const stamp = random(2) ? `2026-01-01T00:00:${String(step % 60).padStart(2, '0')}` : `2025-01-01T00:0${random(5)}:00`;
+        await store.append(confUid, uidOf(n), [{ role: 'ai', timestamp: stamp, content: random(3) ? long(step) : 'short' }]);
+      }
+      if (step % 40 === 39) await check();
+    }
+    await check();
+  }, 60_000);
+
+  test('a list is sent as the index keeps it: the same parts until something changes, one frame when small', async () => {
     const store = new HistoryStore(root);
     await store.append('frames', uidOf(1), [{ role: 'human', timestamp: '2026-01-01T00:00:01', content: 'first' }]);
     const first = await store.listEncoded('frames');
-    const wire = encodeServerFrame({ type: 'history-list', histories: first });
-    expect(wire).toBe(first.frame);
-    expect(JSON.parse(String(wire))).toEqual({ type: 'history-list', histories: JSON.parse(first.text) });
-    expect((await store.listEncoded('frames')).frame).toBe(first.frame);
+    const again = await store.listEncoded('frames');
+    expect(again.parts).toEqual(first.parts);
+    // The same memory, not copies.
+    again.parts.forEach((part, i) => expect([part.buffer, part.byteOffset]).toEqual([first.parts[i]!.buffer, first.parts[i]!.byteOffset]));
+    expect(JSON.parse(String(encodeServerFrame({ type: 'history-list', histories: first })))).toEqual({ type: 'history-list', histories: JSON.parse(first.text) });
     await store.append('frames', uidOf(2), [{ role: 'human', timestamp: '2026-01-01T00:00:02', content: 'second' }]);
     const second = await store.listEncoded('frames');
-    expect(second.frame).not.toBe(first.frame);
-    expect(JSON.parse(String(first.frame))).toEqual({ type: 'history-list', histories: [expect.objectContaining({ uid: uidOf(1) })] }); // unchanged
+    expect((JSON.parse(first.text) as HistorySummary[]).map((h) => h.uid)).toEqual([uidOf(1)]); // what was sent is never changed
     expect((JSON.parse(second.text) as HistorySummary[]).map((h) => h.uid)).toEqual([uidOf(2), uidOf(1)]);
-    // A frame that is not exactly the one around the array is not trusted: the frame is made around the array.
-    const foreign = new EncodedJsonArray(Buffer.from('[1,2]'), 2, Buffer.from('{"type":"history-list","histories":[1,2,3]}'));
-    expect(String(encodeServerFrame({ type: 'history-list', histories: foreign }))).toBe('{"type":"history-list","histories":[1,2]}');
   });
 
   test('memory: 5,000 more histories in the index cost under 600 bytes each after GC (was about 1,060)', async () => {

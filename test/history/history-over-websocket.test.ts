@@ -210,4 +210,31 @@ describe('history over the WebSocket (PROTOCOL §6.1, D20–D22)', () => {
     }
     await Promise.all([owner, ...clients].map((c) => c.close()));
   });
+
+  test('a big history-list (fragments on the wire) arrives as one whole text message, and stays current', async () => {
+    const many = Array.from({ length: 600 }, (_, i) => `2024-01-01_00-00-00_${i.toString(16).padStart(32, '0')}`);
+    for (const [i, uid] of many.entries()) {
+      writeFileSync(
+        path.join(historyDir(), `${uid}.json`),
+        JSON.stringify([{ role: 'metadata', timestamp: '2024-01-01T00:00:00' }, { role: 'ai', timestamp: '2024-01-01T00:00:00', content: `[joy] ${'words '.repeat(60)}${i}` }]),
+      );
+    }
+    harness.fake.llm = () => ({ tokens: tokens('Newest.') });
+    const { client, uid } = await connectLikeTheClient();
+    const kinds: boolean[] = [];
+    client.ws.on('message', (_data, isBinary) => kinds.push(isBinary));
+    const first = client.ofType('history-list')[0]!.histories as Array<{ uid: string; latest_message: { content: string } }>;
+    expect(first.length).toBeGreaterThanOrEqual(600);
+    expect(JSON.stringify(first).length).toBeGreaterThan(128 * 1024);
+    expect(first.map((h) => h.uid)).toEqual(expect.arrayContaining(many));
+    expect(first.find((h) => h.uid === many[0])!.latest_message.content).toMatch(/^words /); // the tag hidden
+    await turn(client, 'one more', 1);
+    await harness.server.history.flush();
+    client.send({ type: 'fetch-history-list' });
+    const second = (await client.next('history-list', 2)).histories as Array<{ uid: string }>;
+    expect(second[0]!.uid).toBe(uid);
+    expect(second).toHaveLength(first.length + 1);
+    expect(kinds.filter((binary) => binary)).toEqual([]);
+    await client.close();
+  });
 });
