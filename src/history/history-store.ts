@@ -17,15 +17,23 @@ export type HistorySummary = HistoryListEntry;
 export const EMPTY_HISTORY_TTL_MS = 24 * 60 * 60 * 1000;
 
 /**
- * What the index knows of one history file, in one flat string: `<size> <mtimeMs> <latest>`, where latest is the
- * file's latest message as JSON, empty for a history with no message (metadata only), or `!` for a file that cannot
- * be read or parsed. Its `history-list` entry (uid, latest message, timestamp) is made from it when the list is
- * encoded. One string rather than an object with fields, and no uid or timestamp twice: the index holds one per file,
- * so every byte of it is 10 kB at 10,000 histories.
+ * What the index knows of one history file, in one flat string: `<size> <mtimeMs> <state>`, where state is `L` and the
+ * latest message's timestamp (the list's order) for a history that is listed, `E` for one with no message (metadata
+ * only), `!` for a file that cannot be read or parsed. One string rather than an object with fields: the index holds
+ * one per file, so every byte of it is 10 kB at 10,000 histories. The latest message itself is kept once, where the
+ * list needs it: encoded, in the folder's lists.
  */
 type FileRecord = string;
 
+const LISTED = 'L';
+const EMPTY = 'E';
 const DAMAGED = '!';
+
+/** A file's record, and for a listed history its latest message as JSON (for the lists). */
+interface Summary {
+  record: FileRecord;
+  latest?: string;
+}
 
 /** How a list shows each history's latest message (`key` names the way: the same key shows the same text). */
 export interface ListPreview {
@@ -55,9 +63,6 @@ interface Chunk {
 /** A chunk grows to twice this before it is split in two, and shrinks to a quarter before it joins a neighbour. */
 const CHUNK_BYTES = 64 * 1024;
 
-/** Changes found at once in a folder beyond which its list is sorted and encoded anew at the next list. */
-const MANY_CHANGES = 32;
-
 /** Ways of showing a folder's list kept encoded (the server uses one; tests and tools may list without a preview). */
 const ENCODED_LISTS_PER_FOLDER = 2;
 
@@ -81,6 +86,13 @@ interface FolderIndex {
   listed: string[] | null;
   /** Most recently used first. */
   encoded: EncodedList[];
+  /**
+   * The latest message (JSON) of each listed history while a list is being made (by the first look at the folder,
+   * or by reading the files again for a new way of showing them); null otherwise.
+   */
+  gathered: Map<string, string> | null;
+  /** A list being made (one at a time). */
+  making: Promise<void> | null;
 }
 
 const TEMP_FILE = /^\.(.+\.json)\.[0-9a-f]{12}\.tmp$/;
@@ -186,18 +198,18 @@ export class HistoryStore {
     // A small cache: the histories being written to right now.
     if (this.cache.size > 32) this.cache.delete(this.cache.keys().next().value!);
     const folder = this.folders.get(path.basename(path.dirname(file)));
-    if (folder) {
-      const uid = path.basename(file, '.json');
-      this.put(folder, uid, summarize(uid, entries, info));
-    }
+    if (folder) this.put(folder, path.basename(file, '.json'), summarize(entries, info));
   }
 
   /**
    * Sets (or with `undefined` removes) one file's record, and moves its entry in the list order and in each encoded
    * list. An unchanged record (a file read again) changes nothing.
    */
-  private put(folder: FolderIndex, uid: string, record: FileRecord | undefined) {
+  private put(folder: FolderIndex, uid: string, summary: Summary | undefined) {
     const { files, listed } = folder;
+    const record = summary?.record;
+    if (summary?.latest !== undefined) folder.gathered?.set(uid, summary.latest);
+    else folder.gathered?.delete(uid);
     const old = files.get(uid);
     if (old === record) return;
     let removedAt = -1;
@@ -218,13 +230,13 @@ export class HistoryStore {
       key = flatCopy(uid);
       files.set(key, record);
     }
-    if (record !== undefined && latestOf(record) === '') folder.empty.add(key!);
+    if (record !== undefined && stateOf(record) === EMPTY) folder.empty.add(key!);
     else folder.empty.delete(uid);
     if (!listed) return;
     const insertedAt = record !== undefined && isListed(record) ? insertionPoint(folder, uid, timestampOf(record)) : -1;
     if (insertedAt >= 0) listed.splice(insertedAt, 0, key!);
     for (const list of folder.encoded) {
-      const entry = insertedAt >= 0 ? Buffer.from(entryJson(uid, record!, list.preview)) : undefined;
+      const entry = insertedAt >= 0 ? Buffer.from(entryJson(uid, summary!.latest!, list.preview)) : undefined;
       if (removedAt >= 0) removeEntry(list, removedAt);
       if (insertedAt >= 0) insertEntry(list, insertedAt, entry!);
     }
@@ -346,15 +358,18 @@ export class HistoryStore {
     const key = preview?.key ?? '';
     folder.listed ??= newestFirst(folder.files);
     let list = folder.encoded.find((l) => l.key === key);
-    if (list) {
-      folder.encoded.splice(folder.encoded.indexOf(list), 1);
-      // The same key shows the same text; the latest preview is kept for the changes to come.
-      list.preview = preview;
-    } else {
-      list = encodeList(folder, preview);
+    while (!list) {
+      if (folder.making) await folder.making;
+      else {
+        folder.making = this.encodeList(confUid, folder, preview).finally(() => (folder.making = null));
+        await folder.making;
+      }
+      list = folder.encoded.find((l) => l.key === key);
     }
+    folder.encoded.splice(folder.encoded.indexOf(list), 1);
     folder.encoded.unshift(list);
-    folder.encoded.length = Math.min(folder.encoded.length, ENCODED_LISTS_PER_FOLDER);
+    // The same key shows the same text; the latest preview is kept for the changes to come.
+    list.preview = preview;
     const parts = list.chunks.map((chunk, i) => (i === 0 ? chunk.bytes.subarray(1) : chunk.bytes));
     return new EncodedJsonArray([OPEN, ...parts, CLOSE], folder.listed.length);
   }
@@ -372,7 +387,9 @@ export class HistoryStore {
     let folder = this.folders.get(confUid);
     if (!folder) {
       // First look: every file is read once, and temporary files left by a crash are removed.
-      folder = { files: new Map(), empty: new Set(), dirMtimeMs: mtimeMs, ownChanges: 0, trusted: false, listed: null, encoded: [] };
+      // The first look gathers the latest messages for the first list.
+      const lists = { listed: null, encoded: [], gathered: new Map<string, string>(), making: null };
+      folder = { files: new Map(), empty: new Set(), dirMtimeMs: mtimeMs, ownChanges: 0, trusted: false, ...lists };
       this.folders.set(confUid, folder);
       if (info) await this.reconcile(confUid, folder, { removeTemps: true });
     } else if (mtimeMs !== folder.dirMtimeMs) {
@@ -382,7 +399,9 @@ export class HistoryStore {
       else if (folder.files.size > 0) {
         folder.files.clear();
         folder.empty.clear();
-        forgetOrder(folder);
+        folder.gathered?.clear();
+        if (folder.listed) folder.listed = [];
+        for (const list of folder.encoded) list.chunks = [];
       }
     }
     return folder;
@@ -396,11 +415,6 @@ export class HistoryStore {
     const dir = this.confDir(confUid);
     const names = await readdir(dir).catch(() => [] as string[]);
     const present = new Set<string>();
-    let changes = 0;
-    // A few changes move a few entries of the list; many (a folder copied in) are cheaper sorted and encoded once.
-    const changing = () => {
-      if (++changes === MANY_CHANGES) forgetOrder(folder);
-    };
     for (const name of names) {
       if (options.removeTemps && TEMP_FILE.test(name)) {
         const temp = path.join(dir, name);
@@ -416,24 +430,47 @@ export class HistoryStore {
         const info = await stat(file).catch(() => undefined);
         if (info && sameFile(known, info)) continue;
       }
-      changing();
       await this.serial(file, () => this.summarizeFile(folder, uid, file));
     }
-    for (const uid of folder.files.keys()) {
-      if (present.has(uid)) continue;
-      changing();
-      this.put(folder, uid, undefined);
-    }
+    for (const uid of folder.files.keys()) if (!present.has(uid)) this.put(folder, uid, undefined);
   }
 
   private async summarizeFile(folder: FolderIndex, uid: string, file: string) {
     try {
       const entries = await this.readEntries(file);
       const info = await stat(file);
-      this.put(folder, uid, summarize(uid, entries, info));
+      this.put(folder, uid, summarize(entries, info));
     } catch {
       const info = await stat(file).catch(() => undefined);
-      this.put(folder, uid, info ? fileRecord(info, DAMAGED) : undefined);
+      this.put(folder, uid, info ? { record: fileRecord(info, DAMAGED) } : undefined);
+    }
+  }
+
+  /**
+   * Encodes the folder's list for a way of showing it that has none yet, and adds it to the folder's lists. The latest
+   * messages come from the first look at the folder, or else from reading the listed files again: a new way of showing
+   * a folder is rare (the server shows a character's histories one way), and keeping every latest message twice, raw
+   * beside encoded, would double the index's memory.
+   */
+  private async encodeList(confUid: string, folder: FolderIndex, preview: ListPreview | undefined) {
+    const gathered = (folder.gathered ??= new Map());
+    try {
+      for (;;) {
+        // Writes meanwhile put their own latest message; a file that cannot be read any more leaves the list.
+        const missing = folder.listed!.filter((uid) => !gathered.has(uid));
+        if (missing.length === 0) break;
+        for (const uid of missing) {
+          const file = this.file(confUid, uid);
+          await this.serial(file, async () => {
+            if (!gathered.has(uid) && folder.files.get(uid) !== undefined) await this.summarizeFile(folder, uid, file);
+          });
+        }
+      }
+      // Made and added in one step, so that no change is missed in between.
+      folder.encoded.unshift(encodedList(folder.listed!, (uid) => gathered.get(uid)!, preview));
+      folder.encoded.length = Math.min(folder.encoded.length, ENCODED_LISTS_PER_FOLDER);
+    } finally {
+      folder.gathered = null;
     }
   }
 
@@ -453,16 +490,12 @@ export class HistoryStore {
   }
 }
 
-/** The list's order and encodings are dropped, to be made again at the next list. */
-function forgetOrder(folder: FolderIndex) {
-  folder.listed = null;
-  folder.encoded = [];
-}
-
-function summarize(uid: string, entries: HistoryEntry[], info: { size: number; mtimeMs: number }): FileRecord {
+function summarize(entries: HistoryEntry[], info: { size: number; mtimeMs: number }): Summary {
   let latest: HistoryMessage | undefined;
   for (let i = entries.length - 1; i >= 0 && !latest; i--) if (isMessage(entries[i])) latest = entries[i] as HistoryMessage;
-  return fileRecord(info, latest ? JSON.stringify(latest) : '');
+  if (!latest) return { record: fileRecord(info, EMPTY) };
+  const timestamp = typeof latest.timestamp === 'string' ? latest.timestamp : '';
+  return { record: fileRecord(info, `${LISTED}${timestamp}`), latest: JSON.stringify(latest) };
 }
 
 /**
@@ -474,24 +507,21 @@ function flatCopy(text: string): string {
   return Buffer.from(text, 'utf8').toString('utf8');
 }
 
-function fileRecord(info: { size: number; mtimeMs: number }, latest: string): FileRecord {
-  return flatCopy(`${info.size} ${info.mtimeMs} ${latest}`);
+function fileRecord(info: { size: number; mtimeMs: number }, state: string): FileRecord {
+  return flatCopy(`${info.size} ${info.mtimeMs} ${state}`);
 }
 
-const latestStart = (record: FileRecord) => record.indexOf(' ', record.indexOf(' ') + 1) + 1;
-const latestOf = (record: FileRecord) => record.slice(latestStart(record));
-const mtimeOf = (record: FileRecord) => Number(record.slice(record.indexOf(' ') + 1, latestStart(record) - 1));
-const isListed = (record: FileRecord) => record.charCodeAt(latestStart(record)) === 0x7b; // '{'
+const stateStart = (record: FileRecord) => record.indexOf(' ', record.indexOf(' ') + 1) + 1;
+const stateOf = (record: FileRecord) => record[stateStart(record)];
+const mtimeOf = (record: FileRecord) => Number(record.slice(record.indexOf(' ') + 1, stateStart(record) - 1));
+const isListed = (record: FileRecord) => stateOf(record) === LISTED;
 
 function sameFile(record: FileRecord, info: { size: number; mtimeMs: number }): boolean {
   return record.startsWith(`${info.size} ${info.mtimeMs} `);
 }
 
 /** A listed record's timestamp, by which the list is ordered. */
-function timestampOf(record: FileRecord): string {
-  const { timestamp } = JSON.parse(latestOf(record)) as HistoryMessage;
-  return typeof timestamp === 'string' ? timestamp : '';
-}
+const timestampOf = (record: FileRecord) => record.slice(stateStart(record) + 1);
 
 /** Newest first; at the same timestamp (to the second) the larger uid first (uids begin with their creation time). */
 function compareOrder(aTimestamp: string, aUid: string, bTimestamp: string, bUid: string): number {
@@ -525,15 +555,15 @@ function positionIn(folder: FolderIndex, uid: string, timestamp: string): number
 }
 
 /** A history's `history-list` entry, as JSON. */
-function entryJson(uid: string, record: FileRecord, preview: ListPreview | undefined): string {
-  const latest = JSON.parse(latestOf(record)) as HistoryMessage;
+function entryJson(uid: string, latestJson: string, preview: ListPreview | undefined): string {
+  const latest = JSON.parse(latestJson) as HistoryMessage;
   return JSON.stringify({ uid, latest_message: preview ? preview.shown(latest) : latest, timestamp: latest.timestamp } satisfies HistorySummary);
 }
 
 const OPEN = Buffer.from('[');
 const CLOSE = Buffer.from(']');
 
-function encodeList(folder: FolderIndex, preview: ListPreview | undefined): EncodedList {
+function encodedList(listed: string[], latestOf: (uid: string) => string, preview: ListPreview | undefined): EncodedList {
   const chunks: Chunk[] = [];
   let entries: string[] = [];
   let lengths: number[] = [];
@@ -544,8 +574,8 @@ function encodeList(folder: FolderIndex, preview: ListPreview | undefined): Enco
     lengths = [];
     size = 0;
   };
-  for (const uid of folder.listed!) {
-    const entry = entryJson(uid, folder.files.get(uid)!, preview);
+  for (const uid of listed) {
+    const entry = entryJson(uid, latestOf(uid), preview);
     const length = Buffer.byteLength(entry);
     entries.push(entry);
     lengths.push(length);
@@ -609,10 +639,14 @@ function insertEntry(list: EncodedList, position: number, entry: Buffer) {
     list.chunks[c] = { bytes, lengths };
     return;
   }
-  // Split in two by entries.
+  // Split in two by entries, each half a copy of its own (a view would keep the other half alive once it is replaced).
   const half = lengths.length >> 1;
   const cut = lengths.slice(0, half).reduce((sum, length) => sum + length + 1, 0);
-  list.chunks.splice(c, 1, { bytes: bytes.subarray(0, cut), lengths: lengths.slice(0, half) }, { bytes: bytes.subarray(cut), lengths: lengths.slice(half) });
+  const halves = [
+    { bytes: Buffer.from(bytes.subarray(0, cut)), lengths: lengths.slice(0, half) },
+    { bytes: Buffer.from(bytes.subarray(cut)), lengths: lengths.slice(half) },
+  ];
+  list.chunks.splice(c, 1, ...halves);
 }
 
 const COMMA = Buffer.from(',');
