@@ -1,4 +1,5 @@
 import { setTimeout as wait } from 'node:timers/promises';
+import { engineRequest, networkErrorDetail, type EngineRequest, type EngineResponse } from './engine-http.js';
 
 /**
  * Retries of an engine's HTTP request, as the official SDKs users come from do (OpenAI, Anthropic: two retries
@@ -24,9 +25,7 @@ const MAX_DELAY_MS = 8_000;
 const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
 
 export function isTransientNetworkError(err: unknown): boolean {
-  const cause = (err as { cause?: { code?: string } } | null)?.cause;
-  const code = cause?.code ?? (err as { code?: string } | null)?.code;
-  return code !== undefined && TRANSIENT_CODES.has(code);
+  return err !== null && typeof err === 'object' && TRANSIENT_CODES.has(networkErrorDetail(err));
 }
 
 export function isRetryableStatus(status: number): boolean {
@@ -42,13 +41,8 @@ export function retryAfterMs(header: string | null, now = Date.now()): number | 
   return Number.isNaN(at) ? null : Math.max(0, at - now);
 }
 
-function describe(err: unknown): string {
-  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (err as Error).message;
-}
-
-/** `fetch` with the retries above. Throws what fetch throws after the last attempt; returns the last response. */
-export async function fetchWithRetry(url: string, init: RequestInit & { signal: AbortSignal }, label: string, options: RetryOptions = {}): Promise<Response> {
+/** An engine request (engine-http.ts) with the retries above. Throws what it throws after the last attempt; returns the last response. */
+export async function requestWithRetry(url: string, init: EngineRequest, label: string, options: RetryOptions = {}): Promise<EngineResponse> {
   const retries = options.retries ?? DEFAULT_RETRIES;
   const base = options.baseDelayMs ?? BASE_DELAY_MS;
   const cap = options.maxDelayMs ?? MAX_DELAY_MS;
@@ -56,16 +50,16 @@ export async function fetchWithRetry(url: string, init: RequestInit & { signal: 
     let delay: number;
     let why: string;
     try {
-      const res = await fetch(url, init);
+      const res = await engineRequest(url, init);
       if (!isRetryableStatus(res.status) || attempt >= retries) return res;
-      await res.body?.cancel().catch(() => undefined);
+      await res.cancel();
       const asked = retryAfterMs(res.headers.get('retry-after'));
       delay = Math.min(cap, asked ?? base * 2 ** attempt);
       why = `HTTP ${res.status}`;
     } catch (err) {
       if (init.signal.aborted || !isTransientNetworkError(err) || attempt >= retries) throw err;
       delay = Math.min(cap, base * 2 ** attempt);
-      why = describe(err);
+      why = networkErrorDetail(err);
     }
     options.onRetry?.(`${label}: ${why}; retry ${attempt + 1} of ${retries} in ${delay} ms`);
     await wait(delay, undefined, { signal: init.signal });

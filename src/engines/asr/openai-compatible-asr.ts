@@ -1,6 +1,7 @@
 import { encodeWav } from '../../audio/wav.js';
 import { ASR_SAMPLE_RATE, toPcm16 } from './asr-engine.js';
-import { fetchWithRetry } from '../http-retry.js';
+import { FormData } from 'undici';
+import { requestWithRetry } from '../http-retry.js';
 import type { AsrEngine } from '../../../machines/engine-contracts.js';
 
 export interface WhisperHttpSettings {
@@ -25,7 +26,7 @@ export function openAiCompatibleAsr(settings: WhisperHttpSettings): AsrEngine {
       if (settings.language) form.append('language', settings.language);
       const headers: Record<string, string> = {};
       if (settings.apiKey) headers.authorization = `Bearer ${settings.apiKey}`;
-      const res = await fetchWithRetry(url, { method: 'POST', headers, body: form, signal }, settings.provider, options);
+      const res = await requestWithRetry(url, { method: 'POST', headers, body: form, signal }, settings.provider, options);
       const text = await res.text();
       if (!res.ok) throw new Error(`${settings.provider} answered HTTP ${res.status}: ${text.slice(0, 200)}`);
       try {

@@ -1,6 +1,7 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import { bodyText, describeFetchError, LlmError, readErrorBody } from './llm-engine.js';
-import { fetchWithRetry } from '../http-retry.js';
+import { bodyText, describeNetworkError, LlmError, readErrorBody } from './llm-engine.js';
+import { requestWithRetry } from '../http-retry.js';
+import type { EngineResponse } from '../engine-http.js';
 import type { EngineCallOptions } from '../../../machines/engine-contracts.js';
 
 /** What one server-sent event means to a provider: read on, the reply is complete, or the stream reports a failure. */
@@ -17,20 +18,20 @@ export async function postEventStream(
   init: { headers: Record<string, string>; body: unknown },
   signal: AbortSignal,
   options: EngineCallOptions = {},
-): Promise<Response> {
-  let res: Response;
+): Promise<EngineResponse> {
+  let res: EngineResponse;
   try {
-    res = await fetchWithRetry(url, { method: 'POST', headers: init.headers, body: JSON.stringify(init.body), signal }, provider, options);
+    res = await requestWithRetry(url, { method: 'POST', headers: init.headers, body: JSON.stringify(init.body), signal }, provider, options);
   } catch (err) {
     if (signal.aborted) throw err;
-    throw describeFetchError(err, url);
+    throw describeNetworkError(err, url);
   }
   if (!res.ok) throw new LlmError(`${provider} answered HTTP ${res.status}: ${await readErrorBody(res)}`);
   return res;
 }
 
 /** Feeds each server-sent event of `res` to `onEvent` until it says the reply is complete or failed. */
-export async function readEventStream(res: Response, onEvent: (event: EventSourceMessage) => StreamStep): Promise<void> {
+export async function readEventStream(res: EngineResponse, onEvent: (event: EventSourceMessage) => StreamStep): Promise<void> {
   let finished = false;
   let failure: LlmError | undefined;
   const parser = createParser({

@@ -1,4 +1,5 @@
 import type { ImageInput, LlmRequest, ToolRound } from './llm-request.js';
+import { networkErrorDetail, type EngineResponse } from '../engine-http.js';
 
 /** Helpers every LLM provider shares; the engine contract (LlmEngine) is machines/engine-contracts.ts, its request llm-request.ts. */
 
@@ -35,14 +36,12 @@ export class ToolsUnsupportedError extends LlmError {
   override name = 'ToolsUnsupportedError';
 }
 
-/** Turns fetch's network errors ("fetch failed") into something a person can act on. */
-export function describeFetchError(err: unknown, url: string): LlmError {
-  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  const detail = cause?.code ?? cause?.message ?? (err as Error).message;
-  return new LlmError(`cannot reach ${url} (${detail})`);
+/** A request that got no answer (refused, reset, unknown host…), worded so that a person can act on it. */
+export function describeNetworkError(err: unknown, url: string): LlmError {
+  return new LlmError(`cannot reach ${url} (${networkErrorDetail(err)})`);
 }
 
-export async function readErrorBody(res: Response): Promise<string> {
+export async function readErrorBody(res: EngineResponse): Promise<string> {
   const text = await res.text().catch(() => '');
   try {
     const json = JSON.parse(text) as { error?: { message?: string } | string; message?: string };
@@ -55,10 +54,9 @@ export async function readErrorBody(res: Response): Promise<string> {
 }
 
 /** Yields decoded text chunks of a streamed response body. */
-export async function* bodyText(res: Response): AsyncGenerator<string> {
-  if (!res.body) return;
+export async function* bodyText(res: EngineResponse): AsyncGenerator<string> {
   const decoder = new TextDecoder();
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) yield decoder.decode(chunk, { stream: true });
+  for await (const chunk of res.body) yield decoder.decode(chunk, { stream: true });
   const rest = decoder.decode();
   if (rest) yield rest;
 }

@@ -1,4 +1,5 @@
 import type { Logger } from '../../observability/logger.js';
+import { engineRequest, networkErrorDetail } from '../engine-http.js';
 
 export interface OllamaModel {
   /** The configured `base_url` (OpenAI-compatible, usually ending in /v1). */
@@ -38,7 +39,7 @@ export async function unloadOllamaModels(models: readonly OllamaModel[], deadlin
       models.map(async ({ baseUrl, model }) => {
         const url = `${ollamaRoot(baseUrl)}/api/generate`;
         try {
-          const res = await fetch(url, {
+          const res = await engineRequest(url, {
             method: 'POST',
             headers: { 'content-type': 'application/json' },
             body: JSON.stringify({ model, keep_alive: 0 }),
@@ -48,7 +49,7 @@ export async function unloadOllamaModels(models: readonly OllamaModel[], deadlin
           if (res.ok) logger.info(`ollama_llm: unloaded ${model}`);
           else logger.warn(`ollama_llm: unloading ${model} answered HTTP ${res.status}`);
         } catch (err) {
-          const reason = controller.signal.aborted ? (controller.signal.reason as Error).message : ((err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message);
+          const reason = controller.signal.aborted ? (controller.signal.reason as Error).message : networkErrorDetail(err);
           logger.warn(`ollama_llm: could not unload ${model} at ${url} (${reason})`);
         }
       }),

@@ -1,4 +1,5 @@
 import { postEventStream, readEventStream } from './event-stream.js';
+import type { EngineResponse } from '../engine-http.js';
 import { LlmError, promptRoundMessages, ToolsUnsupportedError, usableImages, userPromptText } from './llm-engine.js';
 import type { LlmEngine } from '../../../machines/engine-contracts.js';
 import type { LlmRequest, ToolCallRequest, ToolDefinition, ToolRound } from './llm-request.js';
@@ -110,7 +111,7 @@ export function openAiCompatibleEngine(settings: OpenAiCompatibleSettings): LlmE
       if (settings.apiKey) headers.authorization = `Bearer ${settings.apiKey}`;
       if (settings.organizationId) headers['openai-organization'] = settings.organizationId;
       if (settings.projectId) headers['openai-project'] = settings.projectId;
-      let res: Response;
+      let res: EngineResponse;
       try {
         res = await postEventStream(url, settings.provider, { headers, body: chatCompletionBody(settings, request) }, signal, options);
       } catch (err) {

@@ -1,4 +1,5 @@
-import { fetchWithRetry, type RetryOptions } from '../http-retry.js';
+import { requestWithRetry, type RetryOptions } from '../http-retry.js';
+import { networkErrorDetail, type EngineResponse } from '../engine-http.js';
 import { z } from 'zod';
 import type { EventSourceMessage } from 'eventsource-parser';
 import { createParser } from 'eventsource-parser';
@@ -68,17 +69,16 @@ export async function withDeadline<T>(
 }
 
 /** Sends the request; a network failure or a non-2xx answer becomes one SpeechServiceError with the service's words. */
-export async function callService(engine: string, request: ServiceRequest, signal: AbortSignal, retry: RetryOptions = {}): Promise<Response> {
+export async function callService(engine: string, request: ServiceRequest, signal: AbortSignal, retry: RetryOptions = {}): Promise<EngineResponse> {
   const headers = { ...(request.json !== undefined ? { 'content-type': 'application/json' } : {}), ...request.headers };
   const body = request.json !== undefined ? JSON.stringify(request.json) : request.body;
-  let res: Response;
+  let res: EngineResponse;
   try {
     // A refused connection, 429 or 5xx is tried again (twice, with backoff) before it counts as a failure.
-    res = await fetchWithRetry(request.url, { method: request.method ?? (body === undefined ? 'GET' : 'POST'), headers, body, signal }, engine, retry);
+    res = await requestWithRetry(request.url, { method: request.method ?? (body === undefined ? 'GET' : 'POST'), headers, body, signal }, engine, retry);
   } catch (err) {
     if (signal.aborted) throw signal.reason ?? err;
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    throw new SpeechServiceError(`${engine}: cannot reach ${new URL(request.url).origin} (${cause?.code ?? cause?.message ?? (err as Error).message})`);
+    throw new SpeechServiceError(`${engine}: cannot reach ${new URL(request.url).origin} (${networkErrorDetail(err)})`);
   }
   if (!res.ok) {
     const text = await res.text().catch(() => '');
@@ -88,20 +88,19 @@ export async function callService(engine: string, request: ServiceRequest, signa
 }
 
 /** The whole body; a connection that breaks before its end is a failure, not a shorter sound. */
-export async function readBody(engine: string, res: Response, signal: AbortSignal): Promise<Buffer> {
+export async function readBody(engine: string, res: EngineResponse, signal: AbortSignal): Promise<Buffer> {
   try {
     return Buffer.from(await res.arrayBuffer());
   } catch (err) {
     if (signal.aborted) throw signal.reason ?? err;
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    throw new SpeechServiceError(`${engine}: the answer was cut off (${cause?.code ?? cause?.message ?? (err as Error).message})`);
+    throw new SpeechServiceError(`${engine}: the answer was cut off (${networkErrorDetail(err)})`);
   }
 }
 
 /** Feeds each server-sent event to `onEvent` until it returns 'done'; a stream that ends without it is cut off. */
 export async function readServiceEvents(
   engine: string,
-  res: Response,
+  res: EngineResponse,
   signal: AbortSignal,
   onEvent: (event: EventSourceMessage) => 'continue' | 'done',
   options: { endIsDone?: boolean } = {},
@@ -120,7 +119,7 @@ export async function readServiceEvents(
   });
   const decoder = new TextDecoder();
   try {
-    for await (const chunk of (res.body ?? []) as AsyncIterable<Uint8Array>) {
+    for await (const chunk of res.body) {
       parser.feed(decoder.decode(chunk, { stream: true }));
       if (failure) throw failure;
       if (done) return;
@@ -129,17 +128,16 @@ export async function readServiceEvents(
   } catch (err) {
     if (signal.aborted) throw signal.reason ?? err;
     if (err instanceof SpeechServiceError) throw err;
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    throw new SpeechServiceError(`${engine}: the stream was cut off (${cause?.code ?? cause?.message ?? (err as Error).message})`);
+    throw new SpeechServiceError(`${engine}: the stream was cut off (${networkErrorDetail(err)})`);
   } finally {
-    if (!done && !signal.aborted) await res.body?.cancel().catch(() => undefined);
+    if (!done && !signal.aborted) await res.cancel();
   }
   if (failure) throw failure;
   if (!done && !options.endIsDone) throw new SpeechServiceError(`${engine}: the stream was cut off before its end`);
 }
 
 /** The service answered JSON where audio was expected: its words, for the error. */
-function jsonInsteadOfAudio(engine: string, res: Response, bytes: Buffer): SpeechServiceError | undefined {
+function jsonInsteadOfAudio(engine: string, res: EngineResponse, bytes: Buffer): SpeechServiceError | undefined {
   if (!/json|text\/plain|text\/html/i.test(res.headers.get('content-type') ?? '')) return undefined;
   return new SpeechServiceError(`${engine}: answered ${res.headers.get('content-type')} instead of audio: ${excerpt(bytes.toString('utf8'))}`);
 }

@@ -1,5 +1,4 @@
 import { synthesizeOverHttp, type HttpEngineOptions } from './http-synthesis.js';
-import { fetchWithRetry } from '../http-retry.js';
 import type { TtsEngine } from '../../../machines/engine-contracts.js';
 
 export interface OpenAiTtsSettings {
