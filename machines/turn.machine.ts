@@ -110,6 +110,8 @@ export interface TurnContext extends TurnInput {
   jsonScan: ToolJsonState;
   /** A synthesis failure was reported: one error frame per turn, however many sentences fail. */
   speechFailureReported: boolean;
+  /** When the model's last chunk came (context.clock), for its idle bound. */
+  lastOutputAt: number;
 }
 
 export type TurnEvent =
@@ -246,7 +248,13 @@ export const turnMachine = setup({
       const step = prompt ? scanToolJson(context.jsonScan, params.text) : { state: context.jsonScan, speak: params.text, calls: [] };
       const plan = feedPlan(context, step.speak, false);
       for (const event of plan.events) enqueue.sendTo('tts', event);
-      enqueue.assign({ ...plan.update, roundText: context.roundText + params.text, jsonScan: step.state, ...(prompt ? { pendingCalls: step.calls } : {}) });
+      enqueue.assign({
+        ...plan.update,
+        roundText: context.roundText + params.text,
+        jsonScan: step.state,
+        lastOutputAt: context.clock.now(),
+        ...(prompt ? { pendingCalls: step.calls } : {}),
+      });
     }),
     /** A wait on the model ran out: one error naming the engine and the bound (then `finishText` ends the reply). */
     llmTimedOut: sendParent(({ context }, what: string) => ({
@@ -294,8 +302,8 @@ export const turnMachine = setup({
   delays: {
     /** The model's first output of a call (each call of a tool round has its own). */
     llmFirstOutput: ({ context }) => context.deadlines.llmFirstOutputMs,
-    /** The model's silence between two chunks once it has started. */
-    llmIdle: ({ context }) => context.deadlines.llmIdleMs,
+    /** The model's silence between two chunks once it has started: what is left of it since the last chunk. */
+    llmIdle: ({ context }) => Math.min(context.deadlines.llmIdleMs, Math.max(0, context.deadlines.llmIdleMs - (context.clock.now() - context.lastOutputAt))),
     /** The bound on the wait for the client's playback (D2): the audio sent plus a slack. */
     playbackDeadline: ({ context }) => Math.round(context.audioMs + context.playbackSlackMs),
     /**
@@ -317,6 +325,8 @@ export const turnMachine = setup({
     nativeCalls: ({ context, event }) =>
       event.type === 'llm.done' && context.toolMode === 'native' && context.toolList.length > 0 && (event.toolCalls?.length ?? 0) > 0,
     refusedTools: ({ context, event }) => event.type === 'llm.error' && event.toolsUnsupported === true && context.toolMode === 'native',
+    /** The model sent a chunk less than its idle bound ago (the clock may have been set back: then it did). */
+    spokeWithinIdleBound: ({ context }) => context.clock.now() - context.lastOutputAt < context.deadlines.llmIdleMs,
     overStepCap: ({ context }) => context.rounds.length >= (context.tools?.maxSteps ?? 0),
     allCalled: ({ context }) => context.roundResults.length >= context.pendingCalls.length,
     callCannotRun: ({ context }) => 'error' in resolveCall(context.pendingCalls[context.roundResults.length]!, context.toolList),
@@ -342,6 +352,7 @@ export const turnMachine = setup({
     roundResults: [],
     jsonScan: initialToolJson(),
     speechFailureReported: false,
+    lastOutputAt: 0,
   }),
   invoke: {
     id: 'tts',
@@ -457,12 +468,18 @@ export const turnMachine = setup({
         },
         streaming: {
           // Prompt mode: once the JSON of a tool call is complete (pendingCalls), the rest of the answer is not wanted.
-          on: { 'llm.delta': { target: 'streaming', reenter: true, actions: { type: 'takeDelta', params: ({ event }) => ({ text: event.text }) } } },
+          on: { 'llm.delta': { actions: { type: 'takeDelta', params: ({ event }) => ({ text: event.text }) } } },
+          // The silence bound counts from the last chunk. A chunk only notes its time (re-arming a timer for each
+          // of them was a third of a chunk's cost, on the path to the first audio): when the timer fires, a stream
+          // that spoke since is given the rest of its bound, counted from its last chunk.
           after: {
-            llmIdle: {
-              target: '#turn.speaking',
-              actions: [{ type: 'llmTimedOut', params: ({ context }) => `stopped sending for ${formatBound(context.deadlines.llmIdleMs)}; the reply ends here` }, 'finishText'],
-            },
+            llmIdle: [
+              { guard: 'spokeWithinIdleBound', target: 'streaming', reenter: true },
+              {
+                target: '#turn.speaking',
+                actions: [{ type: 'llmTimedOut', params: ({ context }) => `stopped sending for ${formatBound(context.deadlines.llmIdleMs)}; the reply ends here` }, 'finishText'],
+              },
+            ],
           },
         },
       },

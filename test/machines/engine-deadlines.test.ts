@@ -85,11 +85,12 @@ function runTurn(input: TurnInput, engines: { llm: Script | ((r: LlmRequest) => 
       ttsPipeline: ttsPipelineMachine.provide({ actors: { synthesize: fakeSynth(engines.stalls ?? (() => false), log.synthAborted) } }),
     },
   });
+  const clock = new SimulatedClock();
   const parent = setup({ actors: { turn } }).createMachine({
     initial: 'running',
     states: {
       running: {
-        invoke: { src: 'turn', input, onDone: { target: 'done', actions: ({ event }) => (output = event.output as TurnOutput) } },
+        invoke: { src: 'turn', input: { ...input, clock }, onDone: { target: 'done', actions: ({ event }) => (output = event.output as TurnOutput) } },
         on: {
           'turn.frame': {
             actions: ({ event, self }) => {
@@ -104,7 +105,6 @@ function runTurn(input: TurnInput, engines: { llm: Script | ((r: LlmRequest) => 
       done: { type: 'final' },
     },
   });
-  const clock = new SimulatedClock();
   const actor = createActor(parent, { clock }).start();
   return { actor, clock, frames, log, output: () => output };
 }
@@ -142,17 +142,18 @@ describe('turn: the model', () => {
     const turn = turnMachine.provide({
       actors: { llmStream, ttsPipeline: ttsPipelineMachine.provide({ actors: { synthesize: fakeSynth(() => false, { aborted: 0 }) } }) },
     });
+    // The turn is given the system's clock, as the session gives it: the idle bound counts from the last chunk by it.
+    const clock = new SimulatedClock();
     const parent = setup({ actors: { turn } }).createMachine({
       initial: 'running',
       states: {
         running: {
-          invoke: { src: 'turn', input: turnInput(), onDone: { target: 'done', actions: ({ event }) => (output = event.output as TurnOutput) } },
+          invoke: { src: 'turn', input: turnInput({ clock }), onDone: { target: 'done', actions: ({ event }) => (output = event.output as TurnOutput) } },
           on: { 'turn.frame': { actions: ({ event }) => frames.push((event as unknown as { frame: ServerFrame }).frame) } },
         },
         done: { type: 'final' },
       },
     });
-    const clock = new SimulatedClock();
     const actor = createActor(parent, { clock }).start();
     clock.increment(DEADLINES.llmFirstOutputMs - 1);
     push!('Hello there. ');
