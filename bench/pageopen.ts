@@ -10,7 +10,8 @@
  * Printed for opens 1–100, around 1,000 and around 10,000 (windows of 100 opens): the open-sequence median (the four
  * replies arrived), the first-audio median, the engine time the fakes measured by their own clock for the same turns
  * (the LLM streaming the first sentence + its synthesis) and first audio minus it, server CPU per open, replies out of
- * request order, RSS, heap and ArrayBuffers after GC (the history list is kept encoded in a Buffer). Then, for the same
+ * request order, RSS, heap and ArrayBuffers after GC (the history list is kept encoded in a Buffer). Then first audio
+ * minus engine time over every open of the run (median, p75, p90), as the issue measured it. Then, for the same
  * windows, where the open sequence goes: when the history-list arrives and its size, the server's time to make it
  * (HistoryStore.listEncoded), and the client's time to parse and check the four replies once they have arrived, with
  * the open sequence plus that (the replies usable by the page).
@@ -36,6 +37,42 @@ const REPLY = 'sure {tag} it is sunny. we could go for a walk. the park is lovel
 const FIRST_SENTENCE_TOKENS = 5;
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+
+/**
+ * First audio minus engine time over every open of the run, kept as counts in 10 µs buckets (0–100 ms): its
+ * percentiles without holding one number per open in the server's process (its heap is measured).
+ */
+class OverheadHistogram {
+  private static readonly BUCKET_MS = 0.01;
+  private readonly counts = new Uint32Array(10_000);
+  private total = 0;
+
+  add(valueMs: number): void {
+    const bucket = Math.min(this.counts.length - 1, Math.max(0, Math.floor(valueMs / OverheadHistogram.BUCKET_MS)));
+    this.counts[bucket]!++;
+    this.total++;
+  }
+
+  get size(): number {
+    return this.total;
+  }
+
+  /** The bucket's middle holding the p-th percentile. */
+  percentile(p: number): number {
+    const rank = Math.max(1, Math.ceil((p / 100) * this.total));
+    let seen = 0;
+    for (let i = 0; i < this.counts.length; i++) {
+      seen += this.counts[i]!;
+      if (seen >= rank) return (i + 0.5) * OverheadHistogram.BUCKET_MS;
+    }
+    return NaN;
+  }
+}
+
+/** First audio beyond what the engines took, for each sample the fakes timed. */
+function overheads(samples: readonly OpenSample[], engines: Map<string, EngineTiming>): number[] {
+  return samples.filter((s) => engines.has(s.tag)).map((s) => s.firstAudioMs - engines.get(s.tag)!.llmMs - engines.get(s.tag)!.ttsMs);
+}
 
 async function main() {
   const opens = argNumber('opens', 1000);
@@ -116,13 +153,14 @@ async function main() {
     .filter((s) => s >= 0)
     .sort((a, b) => a - b);
   let outOfOrder = 0;
+  const allOpens = new OverheadHistogram();
   try {
     for (const start of starts) {
       if (start > done) {
-        outOfOrder += await outOfOrderInChunks(run, server.wsUrl, start - done);
+        outOfOrder += await betweenWindows(run, engineTimes, allOpens, server.wsUrl, start - done);
         done = start;
       }
-      await engineTimes(); // forget the turns before this window
+      await engineTimes(); // forget the turns before this window (betweenWindows has counted them)
       listTimes.length = 0;
       const cpuBefore = process.cpuUsage();
       const samples = await run({ cmd: 'opens', url: server.wsUrl, count: 100 });
@@ -130,7 +168,8 @@ async function main() {
       const engines = await engineTimes();
       const timed = samples.filter((s) => engines.has(s.tag));
       const engine = timed.map((s) => engines.get(s.tag)!.llmMs + engines.get(s.tag)!.ttsMs);
-      const beyond = timed.map((s) => s.firstAudioMs - engines.get(s.tag)!.llmMs - engines.get(s.tag)!.ttsMs);
+      const beyond = overheads(samples, engines);
+      for (const value of beyond) allOpens.add(value);
       done += samples.length;
       outOfOrder += samples.filter((s) => s.outOfOrder).length;
       await collectGarbage();
@@ -149,6 +188,10 @@ async function main() {
       );
     }
     console.log(`replies out of request order in all ${done} opens: ${outOfOrder}`);
+    console.log(
+      `first audio beyond the engine time, all ${allOpens.size} timed opens: median ${ms(allOpens.percentile(50))}, ` +
+        `p75 ${ms(allOpens.percentile(75))}, p90 ${ms(allOpens.percentile(90))}`,
+    );
     console.log('where the open sequence goes (medians of the same windows):');
     console.log('window          open seq  list arrives  list size  server list  client parse  open seq + parse');
     for (const row of breakdown) console.log(row);
@@ -161,12 +204,23 @@ async function main() {
 }
 
 /**
- * Runs the opens between two windows and counts their out-of-order replies. Their samples are not kept: this process
- * is the server's, and thousands of samples held until the next window would count as its heap after GC.
+ * Runs the opens between two windows: counts their out-of-order replies and adds their first-audio overheads to the
+ * histogram. Their samples are not kept: this process is the server's, and thousands of samples held until the next
+ * window would count as its heap after GC.
  */
-async function outOfOrderInChunks(run: (c: PageOpenCommand) => Promise<OpenSample[]>, url: string, count: number): Promise<number> {
+async function betweenWindows(
+  run: (c: PageOpenCommand) => Promise<OpenSample[]>,
+  engineTimes: () => Promise<Map<string, EngineTiming>>,
+  allOpens: OverheadHistogram,
+  url: string,
+  count: number,
+): Promise<number> {
   let outOfOrder = 0;
-  for (let left = count; left > 0; left -= 500) outOfOrder += (await run({ cmd: 'opens', url, count: Math.min(500, left) })).filter((s) => s.outOfOrder).length;
+  for (let left = count; left > 0; left -= 500) {
+    const samples = await run({ cmd: 'opens', url, count: Math.min(500, left) });
+    outOfOrder += samples.filter((s) => s.outOfOrder).length;
+    for (const value of overheads(samples, await engineTimes())) allOpens.add(value);
+  }
   return outOfOrder;
 }
 
