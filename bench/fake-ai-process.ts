@@ -15,8 +15,10 @@
  * Engine time of a turn, by this process's own clock (performance.now()): the LLM's part runs from reading the
  * request to writing the token that completes the first sentence (its terminator and the space after it: the first
  * moment the server's sentence splitter can know the sentence is complete), the TTS part from reading the first
- * sentence's synthesis request to ending its response. Forked with an IPC channel, the process answers `{ cmd: 'timings' }` with
- * `Array<[tag, { llmMs, ttsMs }]>` for the turns completed since the last ask.
+ * sentence's synthesis request to ending its response. `readMs` is what comes before those two clocks start: this
+ * process reading and parsing the two request bodies, from the moment each request's headers arrived. Forked with an
+ * IPC channel, the process answers `{ cmd: 'timings' }` with `Array<[tag, { llmMs, ttsMs, readMs }]>` for the turns
+ * completed since the last ask.
  */
 import { startFakeAiServer, tokens, type RecordedRequest } from '../test/fakes/fake-ai-server.js';
 
@@ -25,6 +27,8 @@ export interface EngineTiming {
   llmMs: number;
   /** First sentence's synthesis request read → its response ended. */
   ttsMs: number;
+  /** Both requests arrived (headers parsed) → read (body read and parsed), added up. */
+  readMs: number;
 }
 
 const tokenDelay = Number(process.env.FAKE_TOKEN_DELAY_MS ?? 10);
@@ -53,8 +57,8 @@ fake.llm = (body: { messages: Array<{ content: unknown }> }) => {
 fake.tts = { msPerChar: Number(process.env.FAKE_MS_PER_CHAR ?? 5), delayMs: ttsDelay, sampleRate: 16000 };
 
 // The two parts of each tagged turn's engine time, by tag, until the benchmark asks for them.
-const llmByTag = new Map<string, number>();
-const ttsByTag = new Map<string, number>();
+const llmByTag = new Map<string, { ms: number; readMs: number }>();
+const ttsByTag = new Map<string, { ms: number; readMs: number }>();
 const done = new WeakSet<RecordedRequest>();
 function collect(): void {
   for (const r of fake.requests) {
@@ -63,13 +67,13 @@ function collect(): void {
       const tag = lastUser(r.body).match(TAG)?.[0];
       // Tokens: "Hello ", "there ", "q1! ", "How " … the third completes the first sentence (by default).
       const second = r.timing.tokens[sentenceTokens - 1];
-      if (tag && second !== undefined && !llmByTag.has(tag)) llmByTag.set(tag, second - r.timing.received);
+      if (tag && second !== undefined && !llmByTag.has(tag)) llmByTag.set(tag, { ms: second - r.timing.received, readMs: r.timing.received - r.timing.arrived });
       if (second !== undefined || r.timing.ended !== undefined || r.abortedAt !== undefined) done.add(r);
     } else if (r.path.endsWith('/audio/speech')) {
       if (r.timing.ended === undefined && r.abortedAt === undefined) continue;
       done.add(r);
       const tag = String(r.body.input ?? '').match(TAG)?.[0];
-      if (tag && r.timing.ended !== undefined && !ttsByTag.has(tag)) ttsByTag.set(tag, r.timing.ended - r.timing.received);
+      if (tag && r.timing.ended !== undefined && !ttsByTag.has(tag)) ttsByTag.set(tag, { ms: r.timing.ended - r.timing.received, readMs: r.timing.received - r.timing.arrived });
     } else done.add(r);
   }
 }
@@ -86,9 +90,9 @@ process.on('message', (message: { cmd: string }) => {
   if (message.cmd !== 'timings') return;
   collect();
   const timings: Array<[string, EngineTiming]> = [];
-  for (const [tag, llmMs] of llmByTag) {
-    const ttsMs = ttsByTag.get(tag);
-    if (ttsMs !== undefined) timings.push([tag, { llmMs, ttsMs }]);
+  for (const [tag, llm] of llmByTag) {
+    const tts = ttsByTag.get(tag);
+    if (tts !== undefined) timings.push([tag, { llmMs: llm.ms, ttsMs: tts.ms, readMs: llm.readMs + tts.readMs }]);
   }
   process.send!(timings);
   llmByTag.clear();

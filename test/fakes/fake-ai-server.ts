@@ -35,8 +35,11 @@ export interface RecordedRequest {
   /** When the client closed the connection before the response ended (an abort), else undefined. */
   abortedAt?: number;
   finished: boolean;
-  /** The fake's own clock (performance.now(), ms) for benchmarks: request read, each streamed token written, response ended. */
-  timing: { received: number; tokens: number[]; ended?: number };
+  /**
+   * The fake's own clock (performance.now(), ms) for benchmarks: request arrived (its headers parsed), request read
+   * (body read and parsed), each streamed token written, response ended.
+   */
+  timing: { arrived: number; received: number; tokens: number[]; ended?: number };
 }
 
 export interface FakeAiServer {
@@ -101,6 +104,7 @@ export async function startFakeAiServer(): Promise<FakeAiServer> {
   };
 
   const server = http.createServer(async (req, res) => {
+    const arrived = performance.now();
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks);
@@ -112,7 +116,7 @@ export async function startFakeAiServer(): Promise<FakeAiServer> {
       body,
       receivedAt: Date.now(),
       finished: false,
-      timing: { received: performance.now(), tokens: [] },
+      timing: { arrived, received: performance.now(), tokens: [] },
     };
     requests.push(record);
     open++;
