@@ -3,6 +3,7 @@
  * in order of appearance, duplicates kept (UPSTREAM-BEHAVIOR §2.5).
  */
 export function extractExpressions(text: string, emotionMap: Record<string, number | string>): Array<number | string> {
+  if (!text.includes('[')) return [];
   const lowered = new Map(Object.entries(emotionMap).map(([k, v]) => [k.toLowerCase(), v]));
   const found: Array<number | string> = [];
   for (const match of text.matchAll(/\[([^[\]]+)\]/g)) {
@@ -24,6 +25,7 @@ export function emotionKeysText(emotionMap: Record<string, number | string>): st
  * the space around them tidied ("[joy] Hi!" → "Hi!", "Oh [surprise] really?" → "Oh really?"). Other brackets stay.
  */
 export function stripEmotionTags(text: string, emotionMap: Record<string, number | string>): string {
+  if (!text.includes('[')) return text;
   const keys = new Set(Object.keys(emotionMap).map((k) => k.toLowerCase()));
   if (keys.size === 0) return text;
   let changed = false;

@@ -4,6 +4,8 @@ type PreprocessorConfig = CharacterConfig['tts_preprocessor_config'];
 
 /** Removes everything between `open` and `close`, nesting-aware; stray closers are dropped too. */
 function removeEnclosed(text: string, open: string, close: string): string {
+  // Most sentences have nothing to remove: they are returned as they are, without walking them.
+  if (!text.includes(open) && !text.includes(close)) return text;
   let depth = 0;
   let out = '';
   for (const ch of text) {
@@ -22,7 +24,7 @@ const collapse = (s: string) => s.replace(/\s+/g, ' ').trim();
  */
 export function ttsText(text: string, config: PreprocessorConfig): string {
   let out = text;
-  if (config.ignore_asterisks) out = collapse(out.replace(/\*+[^*]*\*+/g, ' '));
+  if (config.ignore_asterisks) out = collapse(out.includes('*') ? out.replace(/\*+[^*]*\*+/g, ' ') : out);
   if (config.ignore_brackets) out = collapse(removeEnclosed(out, '[', ']'));
   if (config.ignore_parentheses) out = collapse(removeEnclosed(out, '(', ')'));
   if (config.ignore_angle_brackets) out = collapse(removeEnclosed(out, '<', '>'));
