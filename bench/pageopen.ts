@@ -17,11 +17,9 @@
  * (HistoryStore.listEncoded), and the client's time to parse and check the four replies once they have arrived, with
  * the open sequence plus that (the replies usable by the page).
  */
-import { fork } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadAppConfig } from '../src/config/app-config.js';
 import { newHistoryUid } from '../src/history/history-stamps.js';
 import { createLogger } from '../src/observability/logger.js';
@@ -30,12 +28,7 @@ import { useFakeEngines } from '../test/helpers/engine-config.js';
 import { argNumber, collectGarbage, mb, median, ms } from './bench-utils.js';
 import type { EngineTiming } from './fake-ai-process.js';
 import type { OpenSample, PageOpenCommand } from './pageopen-client.js';
-
-const TOKEN_DELAY = 5;
-const TTS_DELAY = 20;
-/** 20 tokens, four sentences, each starting lower-case after the first. */
-const REPLY = 'sure {tag} it is sunny. we could go for a walk. the park is lovely now. bring a hat along.';
-const FIRST_SENTENCE_TOKENS = 5;
+import { engineMs, FIRST_SENTENCE_TOKENS, overheads, startPageOpenProcesses, TOKEN_DELAY, TTS_DELAY } from './pageopen-workload.js';
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 
@@ -70,49 +63,11 @@ class OverheadHistogram {
   }
 }
 
-/**
- * What the engines took for the first audio, by their own clocks: the LLM from the chat request's arrival to the
- * first sentence written, the TTS from the synthesis request's arrival to its answer ended. Their reading of the
- * request bodies is theirs, not the server's (the server wrote each request in one go).
- */
-const engineMs = (t: EngineTiming) => t.readMs + t.llmMs + t.ttsMs;
-
-/** First audio beyond what the engines took, for each sample the fakes timed. */
-function overheads(samples: readonly OpenSample[], engines: Map<string, EngineTiming>): number[] {
-  return samples.filter((s) => engines.has(s.tag)).map((s) => s.firstAudioMs - engineMs(engines.get(s.tag)!));
-}
-
 async function main() {
   const opens = argNumber('opens', 1000);
   const histories = argNumber('histories', 1000);
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const ext = path.extname(fileURLToPath(import.meta.url));
-  const execArgv = ext === '.ts' ? ['--import', 'tsx'] : [];
-  const fake = fork(path.join(here, `fake-ai-process${ext}`), [], {
-    execArgv,
-    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-    env: {
-      ...process.env,
-      FAKE_TOKEN_DELAY_MS: String(TOKEN_DELAY),
-      FAKE_TTS_DELAY_MS: String(TTS_DELAY),
-      FAKE_REPLY: REPLY,
-      FAKE_TAGGED: '1',
-      FAKE_SENTENCE_TOKENS: String(FIRST_SENTENCE_TOKENS),
-    },
-  });
-  const baseUrl = await new Promise<string>((resolve) => fake.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())));
-  /** The engine times the fakes measured, by turn tag, for the turns completed since the last ask. */
-  const engineTimes = () =>
-    new Promise<Map<string, EngineTiming>>((resolve) => {
-      fake.once('message', (entries: Array<[string, EngineTiming]>) => resolve(new Map(entries)));
-      fake.send({ cmd: 'timings' });
-    });
-  const client = fork(path.join(here, `pageopen-client${ext}`), [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const run = (command: PageOpenCommand) =>
-    new Promise<OpenSample[]>((resolve, reject) => {
-      client.once('message', (reply: { ok: boolean; result?: OpenSample[]; error?: string }) => (reply.ok ? resolve(reply.result!) : reject(new Error(reply.error))));
-      client.send(command);
-    });
+  const processes = await startPageOpenProcesses();
+  const { baseUrl, run, engineTimes } = processes;
 
   const root = mkdtempSync(path.join(os.tmpdir(), 'vas-pageopen-'));
   for (const f of ['conf.yaml', 'model_dict.json', 'characters']) cpSync(f, path.join(root, f), { recursive: true });
@@ -206,8 +161,7 @@ async function main() {
     console.log('window          open seq  list arrives  list size  server list  client parse  open seq + parse');
     for (const row of breakdown) console.log(row);
   } finally {
-    client.kill();
-    fake.kill('SIGTERM');
+    processes.stop();
     await server.stop();
     rmSync(root, { recursive: true, force: true });
   }
