@@ -78,6 +78,8 @@ export async function installArchive(request: InstallRequest, signal: AbortSigna
     if (replacing) await rm(previous, { recursive: true, force: true });
     return { files: manifest.files.length, bytes: received };
   } finally {
-    await rm(temp, { recursive: true, force: true });
+    // After an abort the unpacker may still be finishing a file it had opened: a removal racing it fails with
+    // ENOTEMPTY (CI caught a Ctrl-C that left the folder behind). Node retries those, backing off.
+    await rm(temp, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
   }
 }
