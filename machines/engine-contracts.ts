@@ -1,5 +1,6 @@
 import type { PcmAudio } from '../src/audio/pcm-audio.js';
 import type { LlmRequest, ToolCallRequest } from '../src/engines/llm/llm-request.js';
+import type { LoadedModel, LocalModelSpec } from './local-model-contract.js';
 
 /**
  * The engines a turn drives, as the machines see them: the session's character carries one of each, the turn hands
@@ -12,6 +13,20 @@ import type { LlmRequest, ToolCallRequest } from '../src/engines/llm/llm-request
 export interface EngineCallOptions {
   /** Told about each retry of the request (the slot logs it with the session's client_uid). */
   onRetry?: (message: string) => void;
+  /** The server's models (local-model-contract.ts), for engines that run one in this server (llama_cpp_llm). */
+  localModels?: LocalModelAccess;
+}
+
+/** A sequence of a loaded model, lent to one reply: `release()` gives it back (also done when the slot stops). */
+export interface ModelLease {
+  model: LoadedModel;
+  slot: number;
+  release(): void;
+}
+
+/** How an engine borrows a sequence of a model this server runs; rejects when the model cannot load or is busy. */
+export interface LocalModelAccess {
+  lease(spec: LocalModelSpec, signal: AbortSignal): Promise<ModelLease>;
 }
 
 /** How a model call ended: with the calls it asked for (empty when it simply answered). */

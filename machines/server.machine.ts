@@ -5,6 +5,8 @@ import { groupMachine } from './group.machine.js';
 import { proxyHubMachine } from './proxy-hub.machine.js';
 import { sessionMachine, type GroupCreateRequest } from './session.machine.js';
 import { TOOL_SERVERS_SYSTEM_ID, toolServersMachine } from './tool-servers.machine.js';
+import { LOCAL_MODELS_SYSTEM_ID } from './local-model-contract.js';
+import { localModelsMachine } from './local-models.machine.js';
 
 /**
  * The process: an HTTP/WebSocket listener and one spawned session actor per accepted client. The actor system is
@@ -64,6 +66,8 @@ export const serverMachine = setup({
     proxyHub: proxyHubMachine,
     /** MCP tool servers kept warm for every session (mcp_servers.json entries without `per_session`). */
     toolServers: toolServersMachine,
+    /** Models this server runs itself (llama_cpp_llm), one loaded copy per model file, shared by the sessions. */
+    localModels: localModelsMachine,
   },
   actions: {
     releaseSession: enqueueActions(({ context, event, enqueue }) => {
@@ -109,6 +113,7 @@ export const serverMachine = setup({
       invoke: [
         { id: 'http', src: 'httpListener' },
         { id: 'toolServers', src: 'toolServers', systemId: TOOL_SERVERS_SYSTEM_ID },
+        { id: 'localModels', src: 'localModels', systemId: LOCAL_MODELS_SYSTEM_ID },
       ],
       // Spawned, not invoked, so it exists only when enabled; it stops with the server (a final state).
       entry: enqueueActions(({ context, enqueue }) => {

@@ -6,6 +6,7 @@ import type { CharacterConfig } from '../src/config/conf-schema.js';
 import { flushToolJson, initialToolJson, scanToolJson, type ToolJsonState } from '../src/agent/tool-call-json.js';
 import { promptModeSystem } from '../src/mcp/tool-catalog.js';
 import type { ServerFrame, ToolCallStatusFrame } from '../src/protocol/server-frames.js';
+import type { ErrorCode } from '../src/protocol/error-codes.js';
 import type { ToolboxReply } from './toolbox.machine.js';
 import { DEFAULT_ENGINE_DEADLINES, engineName, formatBound, type EngineDeadlines } from './engine-deadlines.js';
 import { ttsPipelineMachine, type PipelineOutputEvent, type SpeechJob } from './tts-pipeline.machine.js';
@@ -117,7 +118,7 @@ export interface TurnContext extends TurnInput {
 export type TurnEvent =
   | { type: 'llm.delta'; text: string }
   | { type: 'llm.done'; toolCalls?: ToolCallRequest[] }
-  | { type: 'llm.error'; message: string; toolsUnsupported?: boolean }
+  | { type: 'llm.error'; message: string; toolsUnsupported?: boolean; code?: ErrorCode }
   | ToolboxReply
   | PipelineOutputEvent
   | { type: 'playback.complete' }
@@ -502,7 +503,7 @@ export const turnMachine = setup({
           {
             target: 'speaking',
             actions: [
-              { type: 'sendFrame', params: ({ event }) => ({ type: 'error', code: 'llm', message: `Error processing agent response: ${event.message}` }) },
+              { type: 'sendFrame', params: ({ event }) => ({ type: 'error', code: event.code ?? 'llm', message: `Error processing agent response: ${event.message}` }) },
               'finishText',
             ],
           },

@@ -24,6 +24,9 @@ import { HistoryStore } from '../history/history-store.js';
 import { OllamaModelsInUse, unloadOllamaModels } from '../engines/llm/ollama-unload.js';
 import { toolServersMachine } from '../../machines/tool-servers.machine.js';
 import { sharedToolServerMachine } from '../../machines/shared-tool-server.machine.js';
+import { localModelsMachine } from '../../machines/local-models.machine.js';
+import { localModelMachine } from '../../machines/local-model.machine.js';
+import { createLlamaModelActor } from '../engines/llama/llama-model-actor.js';
 import { createMcpServerActor } from '../mcp/mcp-server-actor.js';
 import { ToolProcesses } from '../mcp/tool-processes.js';
 import { closeSherpaHosts, isPreparable } from '../engines/sherpa/sherpa-hosts.js';
@@ -59,7 +62,7 @@ export interface RunningServer {
 }
 
 /** The kinds of the server's own long-lived actors (shared tool servers included): everything else a client caused. */
-export const SERVER_ACTOR_KINDS = ['server', 'httpListener', 'proxyHub', 'toolServers', 'sharedToolServer', 'sharedMcpServer'] as const;
+export const SERVER_ACTOR_KINDS = ['server', 'httpListener', 'proxyHub', 'toolServers', 'sharedToolServer', 'sharedMcpServer', 'localModels', 'localModel', 'modelProcess'] as const;
 
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const { app } = options;
@@ -118,7 +121,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     onClosed: () => httpClosed(),
   });
 
-  actor = createActor(serverMachine.provide({ actors: { httpListener, session, group, proxyHub, toolServers } }), {
+  const localModels = localModelsMachine.provide({
+    actors: { localModel: localModelMachine.provide({ actors: { modelProcess: createLlamaModelActor(logger) } }) },
+  });
+  actor = createActor(serverMachine.provide({ actors: { httpListener, session, group, proxyHub, toolServers, localModels } }), {
     inspect: census.observe,
     input: { proxyEnabled: app.system.enable_proxy },
   });

@@ -4,7 +4,7 @@ import type { AppConfig, Character } from '../config/app-config.js';
 import { ConfigError } from '../config/config-error.js';
 import { buildSystemPrompt, readPromptFile } from '../agent/system-prompt.js';
 import { createAsrEngine } from '../engines/asr/create-asr-engine.js';
-import { createLlmEngine, LlmConfigError, SUPPORTED_LLM_PROVIDERS } from '../engines/llm/create-llm-engine.js';
+import { createLlmEngine, LlmConfigError, notBuiltEngine, SUPPORTED_LLM_PROVIDERS } from '../engines/llm/create-llm-engine.js';
 import { createTtsEngine } from '../engines/tts/create-tts-engine.js';
 import { translatedSpeech } from '../engines/tts/translated-speech.js';
 import { createTranslator } from '../engines/translate/create-translator.js';
@@ -62,7 +62,7 @@ export interface RuntimeServices {
   ollamaModels?: OllamaModelsInUse;
 }
 
-/** Agents upstream has that are not built here: their character talks through basic_memory_agent's LLM instead. */
+/** Agents upstream has that are not built here: their character's turns answer with a `not_built` error. */
 const UNBUILT_AGENTS = new Set(['mem0_agent', 'hume_ai_agent']);
 
 /** Throws ConfigError naming the character file and the key when a selected provider's block is invalid. */
@@ -81,15 +81,8 @@ export async function buildCharacterRuntime(
   const agentSettings = config.agent_config.agent_settings.basic_memory_agent;
   const agentChoice = config.agent_config.conversation_agent_choice;
   const provider = agentSettings?.llm_provider ?? 'builtin_offline_llm';
-  if (UNBUILT_AGENTS.has(agentChoice)) {
-    warnings.push(
-      agentSettings
-        ? `${agentPath}.conversation_agent_choice "${agentChoice}" is not built in this server; the character talks through basic_memory_agent's llm_provider "${provider}" instead`
-        : `${agentPath}.conversation_agent_choice "${agentChoice}" is not built in this server and no basic_memory_agent is configured; using builtin_offline_llm`,
-    );
-  }
   const llmBlockPath = (p: string) => `${agentPath}.llm_configs.${p}`;
-  let llm: ReturnType<typeof createLlmEngine>;
+  let llm: NonNullable<ReturnType<typeof createLlmEngine>>;
   let fasterFirstResponse = agentSettings?.faster_first_response ?? true;
   if (agentChoice === 'letta_agent') {
     let letta;
@@ -100,18 +93,25 @@ export async function buildCharacterRuntime(
     }
     fasterFirstResponse = letta.faster_first_response;
     llm = { engine: lettaEngine({ baseUrl: `http://${letta.host}:${letta.port}`, agentId: letta.id, apiKey: letta.api_key }), interruptMethod: 'user' };
+  } else if (UNBUILT_AGENTS.has(agentChoice)) {
+    const message = `${agentPath}.conversation_agent_choice "${agentChoice}" is not built in this server; choose basic_memory_agent (with an llm_provider) or letta_agent`;
+    warnings.push(message);
+    llm = { engine: notBuiltEngine(agentChoice, message), interruptMethod: 'user' };
   } else {
+    let chosen: ReturnType<typeof createLlmEngine>;
     try {
-      llm = createLlmEngine(provider, config.agent_config.llm_configs[provider], persona);
+      chosen = createLlmEngine(provider, config.agent_config.llm_configs[provider], persona, app.paths.root);
     } catch (err) {
       throw blockError(file, llmBlockPath(provider), err);
     }
+    if (!chosen) {
+      const message = `${agentPath}.agent_settings.basic_memory_agent.llm_provider "${provider}" is not built in this server; choose one of ${SUPPORTED_LLM_PROVIDERS.join(', ')}`;
+      warnings.push(message);
+      chosen = { engine: notBuiltEngine(provider, message), interruptMethod: 'user' };
+    }
+    llm = chosen;
   }
-  if (llm?.unloadAtExit) services.ollamaModels?.add(llm.unloadAtExit);
-  if (!llm) {
-    warnings.push(`llm_provider "${provider}" is not supported yet (supported: ${SUPPORTED_LLM_PROVIDERS.join(', ')}); using builtin_offline_llm`);
-    llm = createLlmEngine('builtin_offline_llm', config.agent_config.llm_configs.builtin_offline_llm, persona)!;
-  }
+  if (llm.unloadAtExit) services.ollamaModels?.add(llm.unloadAtExit);
 
   const ttsModel = config.tts_config.tts_model;
   // The TTS pipeline's `synthesis` deadline (the same setting) is the contract: it ends the wait, says so once and

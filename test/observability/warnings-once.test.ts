@@ -25,7 +25,7 @@ describe('provider warnings: once per process per character file, not at every s
   const fixture = makeFixtureRoot();
   editConf(fixture.root, { 'character_config.tts_config.espeak_tts.program': 'no-such-espeak-program' });
   fixture.write('characters/bark.yaml', "character_config:\n  conf_name: 'bark'\n  conf_uid: 'bark'\n  tts_config:\n    tts_model: 'bark_tts'\n");
-  fixture.write('characters/llama.yaml', "character_config:\n  conf_name: 'llama'\n  conf_uid: 'llama'\n  agent_config:\n    agent_settings:\n      basic_memory_agent:\n        llm_provider: 'llama_cpp_llm'\n");
+  fixture.write('characters/llama.yaml', "character_config:\n  conf_name: 'llama'\n  conf_uid: 'llama'\n  agent_config:\n    agent_settings:\n      basic_memory_agent:\n        llm_provider: 'stateless_llm_with_template'\n");
   const { logger, lines } = recordingLogger();
   const harness = useTestServer(fixture, { logger });
 
@@ -46,8 +46,8 @@ describe('provider warnings: once per process per character file, not at every s
     const warnings = lines.filter((l) => l.startsWith('warn:'));
     const count = (pattern: RegExp) => warnings.filter((l) => pattern.test(l)).length;
     expect(count(/conf\.yaml: espeak_tts: neither espeak-ng nor flite is on PATH/)).toBe(1);
-    expect(count(/bark\.yaml: bark_tts is not supported yet/)).toBe(1);
-    expect(count(/llama\.yaml: llm_provider "llama_cpp_llm" is not supported yet/)).toBe(1);
+    expect(count(/bark\.yaml: character_config\.tts_config\.tts_model "bark_tts" is not built in this server/)).toBe(1);
+    expect(count(/llama\.yaml: character_config\.agent_config\.agent_settings\.basic_memory_agent\.llm_provider "stateless_llm_with_template" is not built/)).toBe(1);
     // bark.yaml and llama.yaml inherit conf.yaml's espeak settings: said once for each of them, too.
     expect(count(/bark\.yaml: espeak_tts/)).toBe(0);
     expect(count(/llama\.yaml: espeak_tts: neither/)).toBe(1);

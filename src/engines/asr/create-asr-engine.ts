@@ -53,6 +53,6 @@ export function createAsrEngine(model: string, block: unknown, root = process.cw
     return { engine: openAiCompatibleAsr({ provider: model, baseUrl: c.base_url, apiKey: c.api_key, model: c.model, language: c.lang || undefined }) };
   }
   return {
-    warning: `speech recognition "${model}" is not supported yet by this server; voice input cannot be understood (supported: sherpa_onnx_asr, openai_compatible_asr, groq_whisper_asr, pocketsphinx_asr), type instead`,
+    warning: `character_config.asr_config.asr_model "${model}" is not built in this server; voice input cannot be understood, type instead (choose one of sherpa_onnx_asr, openai_compatible_asr, groq_whisper_asr, pocketsphinx_asr)`,
   };
 }

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { builtinOfflineEngine } from './builtin-offline.js';
 import { claudeEngine } from './claude.js';
 import { openAiCompatibleEngine } from './openai-compatible.js';
+import { llamaCppEngine, llamaCppSchema } from './llama-cpp.js';
+import { LlmError } from './llm-engine.js';
 import type { LlmEngine } from '../../../machines/engine-contracts.js';
 
 /** Upstream's OpenAI-compatible providers with their default endpoints and interrupt methods (UPSTREAM-BEHAVIOR §1.4). */
@@ -17,7 +19,7 @@ export const OPENAI_FAMILY: Record<string, { baseUrl?: string; apiKey?: string; 
   mistral_llm: { baseUrl: 'https://api.mistral.ai/v1', interrupt: 'user' },
 };
 
-export const SUPPORTED_LLM_PROVIDERS = [...Object.keys(OPENAI_FAMILY), 'claude_llm', 'builtin_offline_llm'];
+export const SUPPORTED_LLM_PROVIDERS = [...Object.keys(OPENAI_FAMILY), 'claude_llm', 'llama_cpp_llm', 'builtin_offline_llm'];
 
 const interruptMethod = z.enum(['system', 'user']).optional();
 
@@ -76,11 +78,27 @@ function parse<S extends z.ZodType>(schema: S, block: unknown): z.output<S> {
   throw new LlmConfigError(issue.path.map(String).join('.'), missing ? `required, expected ${issue.expected}` : issue.message);
 }
 
-/** Builds the engine for `provider` from its `llm_configs` block; undefined for a provider this server lacks. */
+/**
+ * A provider or agent the configuration selects that this server does not have: every turn answers with a
+ * `not_built` error naming the key, so the user knows what to change (never another engine answering instead).
+ */
+export function notBuiltEngine(provider: string, message: string): LlmEngine {
+  return {
+    provider,
+    toolStyle: 'none',
+    stream: () => Promise.reject(new LlmError(message, 'not_built')),
+  };
+}
+
+/**
+ * Builds the engine for `provider` from its `llm_configs` block; undefined for a provider this server lacks.
+ * `root` is where relative model paths start (the folder the server runs in).
+ */
 export function createLlmEngine(
   provider: string,
   block: unknown,
   persona: { name: string; emotionKeys: string[] },
+  root = process.cwd(),
 ): LlmChoice | undefined {
   const family = OPENAI_FAMILY[provider];
   if (family) {
@@ -107,6 +125,10 @@ export function createLlmEngine(
       engine: claudeEngine({ baseUrl: c.base_url, apiKey: c.llm_api_key, model: c.model, maxTokens: c.max_tokens }),
       interruptMethod: c.interrupt_method ?? 'user',
     };
+  }
+  if (provider === 'llama_cpp_llm') {
+    const c = parse(llamaCppSchema, block);
+    return { engine: llamaCppEngine(c, root), interruptMethod: c.interrupt_method ?? 'system' };
   }
   if (provider === 'builtin_offline_llm') {
     const c = parse(builtinSchema, block);

@@ -1,5 +1,6 @@
 import type { ImageInput, LlmRequest, ToolRound } from './llm-request.js';
 import { networkErrorDetail, type EngineResponse } from '../engine-http.js';
+import type { ErrorCode } from '../../protocol/error-codes.js';
 
 /** Helpers every LLM provider shares; the engine contract (LlmEngine) is machines/engine-contracts.ts, its request llm-request.ts. */
 
@@ -29,6 +30,13 @@ export function usableImages(request: LlmRequest): ImageInput[] {
 /** A failure of the model call, with a message meant for the user (never spoken or stored as the AI's words). */
 export class LlmError extends Error {
   override name = 'LlmError';
+  /** The error frame's code when it is not the generic `llm` (a local model that cannot load, a provider not built). */
+  constructor(
+    message: string,
+    readonly code?: ErrorCode,
+  ) {
+    super(message);
+  }
 }
 
 /** The model refused the `tools` parameter (Ollama: "… does not support tools"): ask again in prompt mode. */

@@ -2,7 +2,8 @@ import { setTimeout as wait } from 'node:timers/promises';
 import { fromCallback, type EventObject } from 'xstate';
 import type { Logger } from '../../observability/logger.js';
 import { DEFAULT_RETRIES, isTransientNetworkError } from '../http-retry.js';
-import { ToolsUnsupportedError } from './llm-engine.js';
+import { LlmError, ToolsUnsupportedError } from './llm-engine.js';
+import { modelLeases } from './model-lease.js';
 import type { LlmEngine, LlmStreamInput } from '../../../machines/engine-contracts.js';
 
 const STREAM_RETRY_BASE_MS = 500;
@@ -13,8 +14,11 @@ const STREAM_RETRY_BASE_MS = 500;
  * request, so leaving the turn's `thinking` state (interrupt, disconnect…) closes the HTTP connection at once.
  */
 export function createLlmStream(logger: Logger) {
-  return fromCallback<EventObject, LlmStreamInput, EventObject>(({ input, sendBack }) => {
+  return fromCallback<EventObject, LlmStreamInput, EventObject>(({ input, sendBack, receive, system, self }) => {
     const controller = new AbortController();
+    // Engines that run a model in this server borrow a sequence of it for this reply (answers arrive here).
+    const localModels = modelLeases(system, self);
+    receive((event) => localModels.onReply(event));
     const { engine } = input;
     const log = logger.child({ client_uid: input.clientUid });
     const onRetry = (message: string) => log.warn(message);
@@ -23,7 +27,7 @@ export function createLlmStream(logger: Logger) {
     const attempt = async (n: number): ReturnType<LlmEngine['stream']> => {
       let streamed = false;
       try {
-        return await engine.stream(input.request, (text) => ((streamed = true), sendBack({ type: 'llm.delta', text })), controller.signal, { onRetry });
+        return await engine.stream(input.request, (text) => ((streamed = true), sendBack({ type: 'llm.delta', text })), controller.signal, { onRetry, localModels });
       } catch (err) {
         if (controller.signal.aborted || streamed || n >= DEFAULT_RETRIES || !isTransientNetworkError(err)) throw err;
         const delay = STREAM_RETRY_BASE_MS * 2 ** n;
@@ -41,9 +45,17 @@ export function createLlmStream(logger: Logger) {
           if (controller.signal.aborted) return;
           const message = err instanceof Error ? err.message : String(err);
           log.warn(`${engine.provider} failed: ${message}`);
-          sendBack({ type: 'llm.error', message, toolsUnsupported: err instanceof ToolsUnsupportedError });
+          sendBack({
+            type: 'llm.error',
+            message,
+            toolsUnsupported: err instanceof ToolsUnsupportedError,
+            ...(err instanceof LlmError && err.code ? { code: err.code } : {}),
+          });
         },
       );
-    return () => controller.abort();
+    return () => {
+      controller.abort();
+      localModels.releaseAll();
+    };
   });
 }

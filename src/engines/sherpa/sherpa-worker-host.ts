@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { downloadProgressReporter } from './download-progress.js';
 import { ensureModelFolder, type DownloadProgress } from './model-download.js';
 import { SHERPA_LOAD_PROBE_SOURCE, SHERPA_WORKER_SOURCE } from './sherpa-worker-source.js';
+import { findPackageDir } from '../find-package.js';
 
 /** What a host loads: a sherpa-onnx recogniser or voice, its files, and where its folder comes from when missing. */
 export interface SherpaModelSpec {
@@ -39,18 +40,6 @@ type WorkerMessage =
   | { type: 'failed'; message: string }
   | { type: 'result'; id: number; text?: string; samples?: Float32Array; sampleRate?: number }
   | { type: 'error'; id: number; message: string };
-
-/** node_modules/<name> as seen from the entry script or the working directory (works from dist/, tsx and jest). */
-export function findPackageDir(name: string): string | undefined {
-  const starts = [process.argv[1] ? path.dirname(path.resolve(process.argv[1])) : undefined, process.cwd()];
-  for (const start of starts) {
-    for (let dir = start; dir; dir = path.dirname(dir) === dir ? undefined : path.dirname(dir)) {
-      const candidate = path.join(dir, 'node_modules', name);
-      if (existsSync(path.join(candidate, 'package.json'))) return candidate;
-    }
-  }
-  return undefined;
-}
 
 function abortError(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new Error('aborted');

@@ -7,7 +7,7 @@ import { HTTP_TTS_ENGINES } from './http-tts-engines.js';
 import { openAiTtsEngine } from './openai-tts.js';
 import { sherpaOnnxTtsSchema } from '../../config/sherpa-onnx-schema.js';
 import { sherpaOnnxTts } from './sherpa-onnx-tts.js';
-import { silentEngine } from './tts-engine.js';
+import { silentEngine, unavailableEngine } from './tts-engine.js';
 import type { TtsEngine } from '../../../machines/engine-contracts.js';
 
 export interface TtsChoice {
@@ -58,16 +58,12 @@ export function createTtsEngine(model: string, block: unknown, options: HttpEngi
     const c = espeakSchema.parse(block ?? {});
     const program = c.program ? findProgram(c.program) ?? (c.program.includes('/') ? c.program : undefined) : findProgram('espeak-ng') ?? findProgram('flite');
     if (!program) {
-      return {
-        engine: silentEngine('espeak_tts'),
-        warning: 'espeak_tts: neither espeak-ng nor flite is on PATH (apt-get install espeak-ng), so replies are shown without speech',
-      };
+      const warning = 'espeak_tts: neither espeak-ng nor flite is on PATH (apt-get install espeak-ng), so replies are shown without speech';
+      return { engine: unavailableEngine('espeak_tts', warning), warning };
     }
     return { engine: espeakTtsEngine({ program, voice: c.voice, speed: c.speed }) };
   }
   if (model === 'silent_tts') return { engine: silentEngine() };
-  return {
-    engine: silentEngine(model),
-    warning: `${model} is not supported yet by this server, so replies are shown without speech (supported: edge_tts, openai_tts, sherpa_onnx_tts, ${Object.keys(HTTP_TTS_ENGINES).join(', ')}, espeak_tts, silent_tts)`,
-  };
+  const warning = `character_config.tts_config.tts_model "${model}" is not built in this server, so replies are shown without speech; choose one of edge_tts, openai_tts, sherpa_onnx_tts, ${Object.keys(HTTP_TTS_ENGINES).join(', ')}, espeak_tts, silent_tts`;
+  return { engine: unavailableEngine(model, warning), warning };
 }

@@ -1,0 +1,12 @@
+import os from 'node:os';
+
+/**
+ * How the machine's cores are shared by the engines that compute in this server, when the configuration leaves
+ * threads to us: one core stays for the event loop (every session's frames), speech (sherpa-onnx) gets about a
+ * quarter, and the language model (llama.cpp) the rest, never less than one thread each. On 2 cores that is one
+ * thread for the model and one for speech: the voice synthesises sentence 1 while the model writes sentence 2.
+ */
+export function cpuShares(cores = os.availableParallelism()): { llm: number; speech: number } {
+  const speech = Math.max(1, Math.floor(cores / 4));
+  return { llm: Math.max(1, cores - speech - 1), speech };
+}

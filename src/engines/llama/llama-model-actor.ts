@@ -1,0 +1,147 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { fromCallback, type EventObject } from 'xstate';
+import type { GenerateEnd, GenerateJob, LoadedModel, LocalModelSpec } from '../../../machines/local-model-contract.js';
+import type { LocalModelEvent } from '../../../machines/local-model.machine.js';
+import type { Logger } from '../../observability/logger.js';
+import { findPackageDir } from '../find-package.js';
+import { LLAMA_PROCESS_SOURCE } from './llama-process-source.js';
+
+type ProcessMessage =
+  | { type: 'ready'; description: string }
+  | { type: 'failed'; message: string }
+  | { type: 'log'; level: string; message: string }
+  | { type: 'text'; id: number; text: string }
+  | { type: 'done'; id: number; stopReason: string; tokens: number }
+  | { type: 'error'; id: number; message: string };
+
+/** After SIGTERM, how long a model process may take to end before it is killed. */
+const TERM_GRACE_MS = 2000;
+
+/** The ES module entry of the installed node-llama-cpp, as a file URL; undefined when the package is not installed. */
+export function nodeLlamaCppEntry(): string | undefined {
+  const dir = findPackageDir('node-llama-cpp');
+  if (!dir) return undefined;
+  const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { exports?: { '.'?: { import?: string } } };
+  return pathToFileURL(path.join(dir, pkg.exports?.['.']?.import ?? 'dist/index.js')).href;
+}
+
+/** A load failure as a person reads it: the file, what llama.cpp said, what to do. */
+export function loadFailureMessage(spec: LocalModelSpec, said: string): string {
+  const file = spec.file;
+  if (/memory|VRAM|RAM/i.test(said)) {
+    return `${spec.provider}: not enough memory to load ${file} (${said}); choose a smaller model, a smaller context_size, or fewer parallel replies`;
+  }
+  return `${spec.provider}: ${file} could not be loaded (${said}); the file is damaged, cut short or not a GGUF model: download it again or choose another model_path`;
+}
+
+/**
+ * The `modelProcess` slot of localModel.machine.ts: one model process (LLAMA_PROCESS_SOURCE) per loaded model. Reports
+ * `model.loaded` with a LoadedModel whose generate() runs a reply in the process, `model.failed` when it cannot
+ * load, `model.exited` when it dies later. Stopping this actor ends the process (TERM, then KILL), which frees the
+ * model's memory at once; replies still running fail.
+ */
+export function createLlamaModelActor(logger: Logger) {
+  return fromCallback<EventObject, LocalModelSpec, EventObject>(({ input: spec, sendBack }) => {
+    const report = (event: LocalModelEvent) => sendBack(event);
+    if (!existsSync(spec.file)) {
+      report({ type: 'model.failed', message: `${spec.provider}: model_path names ${spec.file}, which does not exist; put a GGUF model there or change model_path` });
+      return;
+    }
+    const entry = nodeLlamaCppEntry();
+    if (!entry) {
+      report({ type: 'model.failed', message: `${spec.provider}: the node-llama-cpp package is not installed (run npm install)` });
+      return;
+    }
+    const started = Date.now();
+    logger.info(`${spec.provider}: loading ${spec.file}`);
+    const child = spawn(process.execPath, ['--input-type=module', '-e', LLAMA_PROCESS_SOURCE, entry, JSON.stringify(spec)], {
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString('utf8')).slice(-4096)));
+    let loaded = false;
+    let stopped = false;
+    let failedMessage: string | undefined;
+    let nextId = 1;
+    const jobs = new Map<number, { onText(text: string): void; resolve(end: GenerateEnd): void; reject(err: Error): void }>();
+    const failJobs = (err: Error) => {
+      for (const job of jobs.values()) job.reject(err);
+      jobs.clear();
+    };
+
+    const model: LoadedModel = {
+      description: path.basename(spec.file),
+      generate(slot: number, job: GenerateJob, onText: (text: string) => void, signal: AbortSignal): Promise<GenerateEnd> {
+        return new Promise<GenerateEnd>((resolve, reject) => {
+          if (!child.connected) return reject(new Error(`${spec.provider}: the model process has ended`));
+          const id = nextId++;
+          const onAbort = () => child.connected && child.send({ type: 'abort', id });
+          const settle = () => signal.removeEventListener('abort', onAbort);
+          jobs.set(id, { onText, resolve: (end) => (settle(), resolve(end)), reject: (err) => (settle(), reject(err)) });
+          child.send({ type: 'generate', id, slot, job });
+          if (signal.aborted) onAbort();
+          else signal.addEventListener('abort', onAbort, { once: true });
+        });
+      },
+    };
+
+    child.on('message', (message: ProcessMessage) => {
+      switch (message.type) {
+        case 'ready':
+          loaded = true;
+          (model as { description: string }).description = `${path.basename(spec.file)} (${message.description})`;
+          logger.info(`${spec.provider}: loaded ${model.description} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+          report({ type: 'model.loaded', model });
+          return;
+        case 'failed':
+          failedMessage = message.message;
+          return;
+        case 'log':
+          if (spec.verbose || message.level === 'error' || message.level === 'fatal') logger.info(`${spec.provider} (llama.cpp): ${message.message}`);
+          return;
+        case 'text':
+          jobs.get(message.id)?.onText(message.text);
+          return;
+        case 'done':
+        case 'error': {
+          const job = jobs.get(message.id);
+          jobs.delete(message.id);
+          if (message.type === 'done') job?.resolve({ stopReason: message.stopReason, tokens: message.tokens });
+          else job?.reject(new Error(`${spec.provider}: ${message.message}`));
+        }
+      }
+    });
+    child.on('error', (err) => {
+      if (!stopped) report({ type: 'model.failed', message: `${spec.provider}: the model process could not start (${err.message})` });
+    });
+    child.on('exit', (code, signalName) => {
+      failJobs(new Error(`${spec.provider}: the model process ended`));
+      if (stopped) return;
+      const lastWords = stderr.split('\n').map((l) => l.trim()).filter(Boolean).slice(-2).join(' ').slice(0, 300);
+      if (!loaded) {
+        const said = failedMessage ?? (lastWords || `the loader ended with ${signalName ?? `exit code ${code}`}`);
+        const message = loadFailureMessage(spec, said);
+        logger.warn(message);
+        report({ type: 'model.failed', message });
+      } else {
+        const message = `${spec.provider}: the process running ${path.basename(spec.file)} ended (${signalName ?? `exit code ${code}`}${lastWords ? `: ${lastWords}` : ''}); it is loaded again on the next reply`;
+        logger.warn(message);
+        report({ type: 'model.exited', message });
+      }
+    });
+
+    return () => {
+      stopped = true;
+      failJobs(new Error(`${spec.provider}: the model was unloaded`));
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      if (loaded) logger.info(`${spec.provider}: unloading ${path.basename(spec.file)}`);
+      child.kill('SIGTERM');
+      const kill = setTimeout(() => child.kill('SIGKILL'), TERM_GRACE_MS);
+      kill.unref();
+      child.once('exit', () => clearTimeout(kill));
+    };
+  });
+}

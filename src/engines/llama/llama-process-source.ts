@@ -1,0 +1,79 @@
+/**
+ * The program of a model process: `node --input-type=module -e <this> <node-llama-cpp entry URL> <spec JSON>`, with an
+ * IPC channel to the server. One process holds one loaded GGUF model (llama.cpp through node-llama-cpp) and decodes
+ * the replies the server sends it, each in the sequence the server leased to that reply. It is a process, not a
+ * thread, because llama.cpp ends the whole process on some damaged files (a failed assertion): then only this
+ * process ends, and the turn hears why. The text is kept as a string so the same code runs from dist/ and under jest
+ * (which cannot import an ES module such as node-llama-cpp).
+ *
+ * Messages in:  { type: 'generate', id, slot, job } | { type: 'abort', id }
+ * Messages out: { type: 'ready', description } | { type: 'failed', message } | { type: 'log', level, message }
+ *             | { type: 'text', id, text } | { type: 'done', id, stopReason, tokens } | { type: 'error', id, message }
+ *
+ * An abort is handled between two decode steps (the decoding itself runs on llama.cpp's threads, so this process's
+ * event loop is free to receive it): no token is decoded for that reply after the step that was running.
+ */
+export const LLAMA_PROCESS_SOURCE = String.raw`
+const [entry, specJson] = process.argv.slice(1);
+const spec = JSON.parse(specJson);
+const send = (message) => { if (process.connected) process.send(message); };
+// The server is gone: so is the reason to hold the model.
+process.on('disconnect', () => process.exit(0));
+
+const lib = await import(entry);
+let context;
+let sequences = [];
+const chats = [];
+const running = new Map();
+try {
+  const llama = await lib.getLlama({
+    build: 'never',
+    gpu: spec.gpuLayers === 0 ? false : 'auto',
+    logLevel: spec.verbose ? 'info' : 'error',
+    logger: (level, message) => send({ type: 'log', level: String(level), message: String(message).trimEnd() }),
+    progressLogs: false,
+    maxThreads: spec.threads,
+  });
+  const model = await llama.loadModel({ modelPath: spec.file, gpuLayers: spec.gpuLayers });
+  context = await model.createContext({ contextSize: spec.contextSize, sequences: spec.sequences, threads: spec.threads });
+  for (let i = 0; i < spec.sequences; i++) sequences.push(context.getSequence());
+  const where = llama.gpu ? llama.gpu + ', ' + model.gpuLayers + ' layers on the GPU' : 'CPU';
+  send({ type: 'ready', description: where + ', ' + spec.threads + ' thread' + (spec.threads === 1 ? '' : 's') + ', ' + context.contextSize + ' tokens per reply' });
+} catch (err) {
+  send({ type: 'failed', message: String((err && err.message) || err) });
+  process.disconnect();
+}
+
+async function generate({ id, slot, job }) {
+  const controller = new AbortController();
+  running.set(id, controller);
+  let tokens = 0;
+  try {
+    // One chat per sequence: it keeps the sequence's evaluated prefix, so a reply that starts with the same system
+    // prompt and history as the last one in that sequence does not evaluate them again.
+    chats[slot] ??= new lib.LlamaChat({ contextSequence: sequences[slot] });
+    const result = await chats[slot].generateResponse(job.history, {
+      signal: controller.signal,
+      stopOnAbortSignal: true,
+      maxTokens: job.maxTokens,
+      temperature: job.temperature,
+      ...(job.seed === undefined ? {} : { seed: job.seed }),
+      onToken: (t) => { tokens += t.length; },
+      onTextChunk: (text) => { if (!controller.signal.aborted) send({ type: 'text', id, text }); },
+    });
+    send({ type: 'done', id, stopReason: controller.signal.aborted ? 'abort' : result.metadata.stopReason, tokens });
+  } catch (err) {
+    send({ type: 'error', id, message: String((err && err.message) || err) });
+  } finally {
+    running.delete(id);
+  }
+}
+
+process.on('message', (message) => {
+  if (message.type === 'abort') running.get(message.id)?.abort();
+  else if (message.type === 'generate') {
+    if (!context) send({ type: 'error', id: message.id, message: 'the model is not loaded' });
+    else void generate(message);
+  }
+});
+`;

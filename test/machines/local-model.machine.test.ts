@@ -1,0 +1,176 @@
+import { createActor, fromCallback, SimulatedClock, type EventObject } from 'xstate';
+import type { LeaseReply, LoadedModel, LocalModelSpec } from '../../machines/local-model-contract.js';
+import { localModelMachine, type LocalModelEvent } from '../../machines/local-model.machine.js';
+import { localModelsMachine } from '../../machines/local-models.machine.js';
+
+const SPEC: LocalModelSpec = {
+  provider: 'llama_cpp_llm',
+  file: '/models/tiny.gguf',
+  contextSize: 512,
+  threads: 1,
+  gpuLayers: 0,
+  sequences: 2,
+  maxQueued: 1,
+  keepAliveMs: 300_000,
+  verbose: false,
+};
+
+/** A stand-in for the model process: loads when told to, records loads and unloads. */
+function fakeModelProcess() {
+  const log: string[] = [];
+  let finishLoad: ((event: LocalModelEvent) => void) | undefined;
+  let loads = 0;
+  const model: LoadedModel = { description: 'fake', generate: () => Promise.reject(new Error('not used')) };
+  const logic = fromCallback<EventObject, LocalModelSpec, EventObject>(({ sendBack }) => {
+    const n = ++loads;
+    log.push(`load ${n}`);
+    finishLoad = (event) => sendBack(event);
+    return () => log.push(`unload ${n}`);
+  });
+  return {
+    logic,
+    log,
+    loaded: () => finishLoad!({ type: 'model.loaded', model }),
+    fail: (message: string) => finishLoad!({ type: 'model.failed', message }),
+    die: () => finishLoad!({ type: 'model.exited', message: 'the process ended' }),
+  };
+}
+
+/** A turn's llmStream slot as the model sees it: it only records the replies it gets. */
+function requester() {
+  const got: LeaseReply[] = [];
+  const ref = createActor(fromCallback<EventObject>(({ receive }) => receive((e) => void got.push(e as LeaseReply)))).start();
+  return { ref, got };
+}
+
+function pool(spec: LocalModelSpec = SPEC) {
+  const processes = fakeModelProcess();
+  const clock = new SimulatedClock();
+  const actor = createActor(localModelsMachine.provide({ actors: { localModel: localModelMachine.provide({ actors: { modelProcess: processes.logic } }) } }), {
+    clock,
+  }).start();
+  const lease = (leaseId: string, who = requester()) => {
+    actor.send({ type: 'localModels.lease', spec, leaseId, replyTo: who.ref });
+    return who;
+  };
+  const release = (leaseId: string) => actor.send({ type: 'localModels.release', spec, leaseId });
+  const model = () => Object.values(actor.getSnapshot().children)[0]!;
+  return { actor, clock, processes, lease, release, model };
+}
+
+const summary = (got: LeaseReply[]) => got.map((r) => (r.type === 'lease.granted' ? `granted ${r.leaseId} slot ${r.slot}` : `failed ${r.leaseId} ${r.reason}`));
+
+describe('localModel: one loaded model shared by the turns that lease its sequences', () => {
+  test('the first lease loads the model; leases are granted as sequences free up, in the order asked', () => {
+    const p = pool();
+    const a = p.lease('a');
+    expect(p.processes.log).toEqual(['load 1']);
+    expect(a.got).toEqual([]);
+    p.processes.loaded();
+    expect(summary(a.got)).toEqual(['granted a slot 0']);
+    const b = p.lease('b');
+    const c = p.lease('c');
+    expect(summary(b.got)).toEqual(['granted b slot 1']);
+    expect(c.got).toEqual([]); // both sequences are out: c waits
+    p.release('a');
+    expect(summary(c.got)).toEqual(['granted c slot 0']);
+    expect(p.processes.log).toEqual(['load 1']); // one model for all three
+  });
+
+  test('beyond max_queued waiting requests, a request is refused at once as busy', () => {
+    const p = pool();
+    p.lease('a');
+    p.processes.loaded();
+    p.lease('b');
+    const c = p.lease('c');
+    const d = p.lease('d');
+    expect(c.got).toEqual([]);
+    expect(summary(d.got)).toEqual(['failed d busy']);
+    expect((d.got[0] as Extract<LeaseReply, { type: 'lease.failed' }>).message).toMatch(/llama_cpp_llm is busy: 2 replies are being written and 1 wait/);
+  });
+
+  test('a waiting request that is withdrawn (its turn was interrupted) is never granted', () => {
+    const p = pool();
+    p.lease('a');
+    p.processes.loaded();
+    p.lease('b');
+    const c = p.lease('c');
+    p.release('c');
+    p.release('a');
+    expect(c.got).toEqual([]);
+    const d = p.lease('d');
+    expect(summary(d.got)).toEqual(['granted d slot 0']);
+  });
+
+  test('keep_alive after the last release unloads the model; the next lease loads it again', () => {
+    const p = pool();
+    p.lease('a');
+    p.processes.loaded();
+    p.release('a');
+    p.clock.increment(299_999);
+    expect(p.processes.log).toEqual(['load 1']);
+    p.clock.increment(1);
+    expect(p.processes.log).toEqual(['load 1', 'unload 1']);
+    const b = p.lease('b');
+    expect(p.processes.log).toEqual(['load 1', 'unload 1', 'load 2']);
+    p.processes.loaded();
+    expect(summary(b.got)).toEqual(['granted b slot 0']);
+  });
+
+  test('a lease taken before keep_alive runs out keeps the model; the bound counts from the last release', () => {
+    const p = pool();
+    p.lease('a');
+    p.processes.loaded();
+    p.release('a');
+    p.clock.increment(200_000);
+    p.lease('b');
+    p.release('b');
+    p.clock.increment(200_000);
+    expect(p.processes.log).toEqual(['load 1']);
+    p.clock.increment(100_000);
+    expect(p.processes.log).toEqual(['load 1', 'unload 1']);
+  });
+
+  test('keep_alive -1 keeps the model until the server stops', () => {
+    const p = pool({ ...SPEC, keepAliveMs: null });
+    p.lease('a');
+    p.processes.loaded();
+    p.release('a');
+    p.clock.increment(365 * 24 * 3600_000);
+    expect(p.processes.log).toEqual(['load 1']);
+    p.actor.stop();
+    expect(p.processes.log).toEqual(['load 1', 'unload 1']);
+  });
+
+  test('a load that fails answers everyone waiting with its reason; the next lease tries again', () => {
+    const p = pool();
+    const a = p.lease('a');
+    const b = p.lease('b');
+    p.processes.fail('llama_cpp_llm: /models/tiny.gguf could not be loaded (bad magic)');
+    expect(summary(a.got)).toEqual(['failed a load']);
+    expect(summary(b.got)).toEqual(['failed b load']);
+    expect((a.got[0] as Extract<LeaseReply, { type: 'lease.failed' }>).message).toMatch(/could not be loaded \(bad magic\)/);
+    expect(p.processes.log).toEqual(['load 1', 'unload 1']);
+    p.lease('c');
+    expect(p.processes.log).toEqual(['load 1', 'unload 1', 'load 2']);
+  });
+
+  test('a model process that dies fails the leases out and frees every sequence', () => {
+    const p = pool();
+    const a = p.lease('a');
+    p.processes.loaded();
+    p.processes.die();
+    expect(summary(a.got)).toEqual(['granted a slot 0', 'failed a load']);
+    expect(p.model().getSnapshot().value).toBe('unloaded');
+    expect(p.model().getSnapshot().context.freeSlots).toEqual([0, 1]);
+  });
+
+  test('different files are different models; the same spec is one model', () => {
+    const p = pool();
+    p.lease('a');
+    p.actor.send({ type: 'localModels.lease', spec: { ...SPEC, file: '/models/other.gguf' }, leaseId: 'b', replyTo: requester().ref });
+    p.lease('c');
+    expect(Object.keys(p.actor.getSnapshot().children)).toEqual(['model.0', 'model.1']);
+    expect(p.processes.log).toEqual(['load 1', 'load 2']);
+  });
+});
