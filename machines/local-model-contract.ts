@@ -44,8 +44,10 @@ export interface GenerateJob {
 export interface GenerateEnd {
   /** Why the reply ended: the model's end token, the token bound, or an abort. */
   stopReason: string;
-  /** Tokens decoded for this reply (after an abort: those decoded before the abort took effect). */
+  /** Tokens decoded for this reply. */
   tokens: number;
+  /** Of them, decoded after the abort reached the model (the step that was running: 0 or 1). */
+  afterAbort: number;
 }
 
 /** The loaded model, handed to a turn with its lease. Generation runs off the event loop (in the model's process). */

@@ -1,5 +1,3 @@
-import { Writable } from 'node:stream';
-import winston from 'winston';
 import { loadAppConfig } from '../../src/config/app-config.js';
 import { reportIgnoredKeys } from '../../src/config/unsupported-keys.js';
 import { reportConfigKeysAtStartup } from '../../src/config/startup-key-report.js';
@@ -7,19 +5,7 @@ import { editConf } from '../helpers/engine-config.js';
 import { makeFixtureRoot, REPO_ROOT } from '../helpers/fixture-root.js';
 import { useTestServer } from '../helpers/server-harness.js';
 import { TestClient } from '../helpers/ws-client.js';
-
-/** A logger whose lines are kept, to count what the server said. */
-function recordingLogger() {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      lines.push(chunk.toString('utf8').trim());
-      done();
-    },
-  });
-  const logger = winston.createLogger({ level: 'debug', format: winston.format.printf((i) => `${i.level}: ${String(i.message)}`), transports: [new winston.transports.Stream({ stream })] });
-  return { logger, lines };
-}
+import { recordingLogger } from '../helpers/recording-logger.js';
 
 describe('provider warnings: once per process per character file, not at every switch of every session', () => {
   const fixture = makeFixtureRoot();

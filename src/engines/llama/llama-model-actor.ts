@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { fromCallback, type EventObject } from 'xstate';
@@ -14,7 +15,7 @@ type ProcessMessage =
   | { type: 'failed'; message: string }
   | { type: 'log'; level: string; message: string }
   | { type: 'text'; id: number; text: string }
-  | { type: 'done'; id: number; stopReason: string; tokens: number }
+  | { type: 'done'; id: number; stopReason: string; tokens: number; afterAbort: number }
   | { type: 'error'; id: number; message: string };
 
 /** After SIGTERM, how long a model process may take to end before it is killed. */
@@ -57,9 +58,16 @@ export function createLlamaModelActor(logger: Logger) {
     }
     const started = Date.now();
     logger.info(`${spec.provider}: loading ${spec.file}`);
-    const child = spawn(process.execPath, ['--input-type=module', '-e', LLAMA_PROCESS_SOURCE, entry, JSON.stringify(spec)], {
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    });
+    // The program runs from a file in a private temporary folder, not from `-e`: node-llama-cpp tests its binary in a
+    // child forked with this process's options, which must not carry `--input-type`. The file is removed as soon as
+    // the process has read it (its first message) or has ended.
+    const programDir = mkdtempSync(path.join(tmpdir(), 'vas-llama-'));
+    const program = path.join(programDir, 'model-process.mjs');
+    writeFileSync(program, LLAMA_PROCESS_SOURCE);
+    const removeProgram = () => rmSync(programDir, { recursive: true, force: true });
+    const child = spawn(process.execPath, [program, entry, JSON.stringify(spec)], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    child.once('message', removeProgram);
+    child.once('exit', removeProgram);
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString('utf8')).slice(-4096)));
     let loaded = false;
@@ -109,7 +117,10 @@ export function createLlamaModelActor(logger: Logger) {
         case 'error': {
           const job = jobs.get(message.id);
           jobs.delete(message.id);
-          if (message.type === 'done') job?.resolve({ stopReason: message.stopReason, tokens: message.tokens });
+          if (message.type === 'done' && message.stopReason === 'abort') {
+            logger.debug(`${spec.provider}: reply ${message.id} stopped by its turn after ${message.tokens} tokens (${message.afterAbort} decoded after the stop reached the model)`);
+          }
+          if (message.type === 'done') job?.resolve({ stopReason: message.stopReason, tokens: message.tokens, afterAbort: message.afterAbort });
           else job?.reject(new Error(`${spec.provider}: ${message.message}`));
         }
       }
@@ -123,9 +134,8 @@ export function createLlamaModelActor(logger: Logger) {
       const lastWords = stderr.split('\n').map((l) => l.trim()).filter(Boolean).slice(-2).join(' ').slice(0, 300);
       if (!loaded) {
         const said = failedMessage ?? (lastWords || `the loader ended with ${signalName ?? `exit code ${code}`}`);
-        const message = loadFailureMessage(spec, said);
-        logger.warn(message);
-        report({ type: 'model.failed', message });
+        // Said once per turn that waited for it, by that turn (with its client_uid).
+        report({ type: 'model.failed', message: loadFailureMessage(spec, said) });
       } else {
         const message = `${spec.provider}: the process running ${path.basename(spec.file)} ended (${signalName ?? `exit code ${code}`}${lastWords ? `: ${lastWords}` : ''}); it is loaded again on the next reply`;
         logger.warn(message);

@@ -1,6 +1,6 @@
 /**
- * The program of a model process: `node --input-type=module -e <this> <node-llama-cpp entry URL> <spec JSON>`, with an
- * IPC channel to the server. One process holds one loaded GGUF model (llama.cpp through node-llama-cpp) and decodes
+ * The program of a model process: `node <this, as an .mjs file> <node-llama-cpp entry URL> <spec JSON>`, with an IPC
+ * channel to the server. One process holds one loaded GGUF model (llama.cpp through node-llama-cpp) and decodes
  * the replies the server sends it, each in the sequence the server leased to that reply. It is a process, not a
  * thread, because llama.cpp ends the whole process on some damaged files (a failed assertion): then only this
  * process ends, and the turn hears why. The text is kept as a string so the same code runs from dist/ and under jest
@@ -8,13 +8,14 @@
  *
  * Messages in:  { type: 'generate', id, slot, job } | { type: 'abort', id }
  * Messages out: { type: 'ready', description } | { type: 'failed', message } | { type: 'log', level, message }
- *             | { type: 'text', id, text } | { type: 'done', id, stopReason, tokens } | { type: 'error', id, message }
+ *             | { type: 'text', id, text } | { type: 'done', id, stopReason, tokens, afterAbort } | { type: 'error', id, message }
  *
  * An abort is handled between two decode steps (the decoding itself runs on llama.cpp's threads, so this process's
- * event loop is free to receive it): no token is decoded for that reply after the step that was running.
+ * event loop is free to receive it): no token is decoded for that reply after the step that was running, and
+ * `afterAbort` in its `done` says how many were (0 or 1).
  */
 export const LLAMA_PROCESS_SOURCE = String.raw`
-const [entry, specJson] = process.argv.slice(1);
+const [entry, specJson] = process.argv.slice(2);
 const spec = JSON.parse(specJson);
 const send = (message) => { if (process.connected) process.send(message); };
 // The server is gone: so is the reason to hold the model.
@@ -44,11 +45,15 @@ try {
   process.disconnect();
 }
 
-async function generate({ id, slot, job }) {
-  const controller = new AbortController();
-  running.set(id, controller);
+// Replies in one sequence run one after another: a reply given back by an interrupted turn may still be finishing
+// its last decode step when the next turn's reply for that sequence arrives.
+const slots = [];
+async function generate({ id, slot, job }, controller) {
   let tokens = 0;
+  let atAbort;
+  controller.signal.addEventListener('abort', () => { atAbort = tokens; }, { once: true });
   try {
+    if (controller.signal.aborted) return void send({ type: 'done', id, stopReason: 'abort', tokens: 0, afterAbort: 0 });
     // One chat per sequence: it keeps the sequence's evaluated prefix, so a reply that starts with the same system
     // prompt and history as the last one in that sequence does not evaluate them again.
     chats[slot] ??= new lib.LlamaChat({ contextSequence: sequences[slot] });
@@ -61,7 +66,8 @@ async function generate({ id, slot, job }) {
       onToken: (t) => { tokens += t.length; },
       onTextChunk: (text) => { if (!controller.signal.aborted) send({ type: 'text', id, text }); },
     });
-    send({ type: 'done', id, stopReason: controller.signal.aborted ? 'abort' : result.metadata.stopReason, tokens });
+    const aborted = controller.signal.aborted;
+    send({ type: 'done', id, stopReason: aborted ? 'abort' : result.metadata.stopReason, tokens, afterAbort: aborted ? tokens - atAbort : 0 });
   } catch (err) {
     send({ type: 'error', id, message: String((err && err.message) || err) });
   } finally {
@@ -72,8 +78,10 @@ async function generate({ id, slot, job }) {
 process.on('message', (message) => {
   if (message.type === 'abort') running.get(message.id)?.abort();
   else if (message.type === 'generate') {
-    if (!context) send({ type: 'error', id: message.id, message: 'the model is not loaded' });
-    else void generate(message);
+    if (!context) return void send({ type: 'error', id: message.id, message: 'the model is not loaded' });
+    const controller = new AbortController();
+    running.set(message.id, controller);
+    slots[message.slot] = (slots[message.slot] ?? Promise.resolve()).then(() => generate(message, controller));
   }
 });
 `;
