@@ -23,6 +23,8 @@ export interface CharacterRuntime {
   mcp?: McpSettings;
   /** Things the user should know once (no speech engine, unsupported provider …): logged where it is built. */
   warnings: string[];
+  /** What serves an upstream engine name here (faster_whisper → sherpa-onnx Whisper …): logged once, as information. */
+  notes?: string[];
 }
 
 export interface McpSettings {

@@ -97,6 +97,13 @@ export const sherpaOnnxTtsSchema = z
     speed: z.number().positive().default(1.0),
     debug: z.boolean().default(false),
     // --- this server's own ---
+    /** VITS/Piper voice settings (Piper's length_scale, noise_scale, noise_w); unset: the voice's own. */
+    vits_length_scale: z.number().positive().optional(),
+    vits_noise_scale: z.number().min(0).optional(),
+    vits_noise_scale_w: z.number().min(0).optional(),
+    /** Loudness factor applied to the voice; normalize_audio scales each sentence to full scale first (Piper's keys). */
+    volume: z.number().min(0).default(1),
+    normalize_audio: z.boolean().default(false),
     model_type: z.enum(['vits', 'kokoro', 'matcha']).default('vits'),
     kokoro_model: optionalPath,
     kokoro_voices: optionalPath,

@@ -82,6 +82,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const baseCharacter = await buildCharacterRuntime(app, app.baseCharacter, toolLists, { logger, ollamaModels });
   const warnedOnce = new OnceLog();
   for (const warning of baseCharacter.runtime.warnings) if (warnedOnce.first(baseCharacter.file, warning)) logger.warn(`${baseCharacter.file}: ${warning}`);
+  for (const note of baseCharacter.runtime.notes ?? []) if (warnedOnce.first(baseCharacter.file, note)) logger.info(`${baseCharacter.file}: ${note}`);
   // Local models (sherpa-onnx) download and load now, not on the first voice turn.
   for (const engine of [baseCharacter.runtime.asr, baseCharacter.runtime.tts]) if (isPreparable(engine)) engine.prepare(logger);
   const history = new HistoryStore(app.paths.chatHistory);

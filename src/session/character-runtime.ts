@@ -4,6 +4,8 @@ import type { AppConfig, Character } from '../config/app-config.js';
 import { ConfigError } from '../config/config-error.js';
 import { buildSystemPrompt, readPromptFile } from '../agent/system-prompt.js';
 import { createAsrEngine } from '../engines/asr/create-asr-engine.js';
+import { MappedAsrError } from '../engines/asr/upstream-local-asr.js';
+import { MappedTtsError } from '../engines/tts/piper-tts.js';
 import { createLlmEngine, LlmConfigError, notBuiltEngine, SUPPORTED_LLM_PROVIDERS } from '../engines/llm/create-llm-engine.js';
 import { createTtsEngine } from '../engines/tts/create-tts-engine.js';
 import { translatedSpeech } from '../engines/tts/translated-speech.js';
@@ -20,7 +22,7 @@ import type { ToolListCache } from '../mcp/tool-list-cache.js';
 const FALLBACK_PROACTIVE_PROMPT = 'Please say something.';
 
 function blockError(file: string, prefix: string, err: unknown): ConfigError {
-  if (err instanceof LlmConfigError) return new ConfigError(file, `${prefix}${err.path ? `.${err.path}` : ''}`, err.message);
+  if (err instanceof LlmConfigError || err instanceof MappedAsrError || err instanceof MappedTtsError) return new ConfigError(file, `${prefix}${err.path ? `.${err.path}` : ''}`, err.message);
   if (err instanceof z.ZodError) {
     const issue = err.issues[0]!;
     return new ConfigError(file, [prefix, ...issue.path.map(String)].join('.'), issue.message.replace(/^Invalid input: /, ''));
@@ -74,6 +76,7 @@ export async function buildCharacterRuntime(
 ): Promise<SessionCharacter> {
   const { config, modelInfo, file } = character;
   const warnings: string[] = [];
+  const notes: string[] = [];
   const agentPath = 'character_config.agent_config';
   const emotionKeys = Object.keys(modelInfo.emotionMap);
   const persona = { name: config.character_name ?? config.conf_name, emotionKeys };
@@ -127,6 +130,7 @@ export async function buildCharacterRuntime(
     throw blockError(file, `character_config.tts_config.${ttsModel}`, err);
   }
   if (tts.warning) warnings.push(tts.warning);
+  if (tts.note) notes.push(tts.note);
   const translatorConfig = config.tts_preprocessor_config.translator_config;
   let translator;
   try {
@@ -148,6 +152,7 @@ export async function buildCharacterRuntime(
     throw blockError(file, `character_config.asr_config.${asrModel}`, err);
   }
   if (asr.warning) warnings.push(asr.warning);
+  if (asr.note) notes.push(asr.note);
 
   const where = { dirs: app.paths.promptDirs, configName: file };
   const systemPrompt = await buildSystemPrompt({
@@ -186,6 +191,7 @@ export async function buildCharacterRuntime(
       showEmotionTags: app.system.show_emotion_tags,
       ...(mcp ? { mcp } : {}),
       warnings,
+      notes,
     },
   };
 }

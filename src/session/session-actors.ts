@@ -102,6 +102,7 @@ export function createSessionActors({ app, logger, baseCharacter, history, toolL
         signal.throwIfAborted();
         log.info(`switched to ${input.file} (${character.config.conf_name})`);
         for (const warning of character.runtime.warnings) if (warnedOnce.first(input.file, warning)) log.warn(`${input.file}: ${warning}`);
+        for (const note of character.runtime.notes ?? []) if (warnedOnce.first(input.file, note)) log.info(`${input.file}: ${note}`);
         return character;
       } catch (err) {
         if (!signal.aborted) log.warn(`switch to ${input.file} failed: ${(err as Error).message}`);

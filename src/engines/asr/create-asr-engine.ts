@@ -4,12 +4,15 @@ import { openAiCompatibleAsr } from './openai-compatible-asr.js';
 import { pocketsphinxAsr } from './pocketsphinx-asr.js';
 import { sherpaOnnxAsrSchema } from '../../config/sherpa-onnx-schema.js';
 import { sherpaOnnxAsr } from './sherpa-onnx-asr.js';
+import { mapUpstreamLocalAsr } from './upstream-local-asr.js';
 import type { AsrEngine } from '../../../machines/engine-contracts.js';
 
 export interface AsrChoice {
   engine?: AsrEngine;
   /** Why voice input cannot be understood, when it cannot (logged once, and sent as the error of a voice turn). */
   warning?: string;
+  /** What serves an upstream engine name here (logged once). */
+  note?: string;
 }
 
 const openAiAsrSchema = z.looseObject({
@@ -36,6 +39,8 @@ const pocketsphinxSchema = z.looseObject({
 /** `root` is the folder relative model paths start from (upstream: the working directory). */
 export function createAsrEngine(model: string, block: unknown, root = process.cwd()): AsrChoice {
   if (model === 'sherpa_onnx_asr') return { engine: sherpaOnnxAsr(sherpaOnnxAsrSchema.parse(block ?? {}), root) };
+  const mapped = mapUpstreamLocalAsr(model, block);
+  if (mapped) return { engine: sherpaOnnxAsr(mapped.config, root, model), note: mapped.note };
   if (model === 'pocketsphinx_asr') {
     const c = pocketsphinxSchema.parse(block ?? {});
     const program = findProgram(c.program ?? 'pocketsphinx_continuous') ?? (c.program?.includes('/') ? c.program : undefined);
@@ -53,6 +58,6 @@ export function createAsrEngine(model: string, block: unknown, root = process.cw
     return { engine: openAiCompatibleAsr({ provider: model, baseUrl: c.base_url, apiKey: c.api_key, model: c.model, language: c.lang || undefined }) };
   }
   return {
-    warning: `character_config.asr_config.asr_model "${model}" is not built in this server; voice input cannot be understood, type instead (choose one of sherpa_onnx_asr, openai_compatible_asr, groq_whisper_asr, pocketsphinx_asr)`,
+    warning: `character_config.asr_config.asr_model "${model}" is not built in this server; voice input cannot be understood, type instead (choose one of sherpa_onnx_asr, faster_whisper, whisper_cpp, whisper, fun_asr, openai_compatible_asr, groq_whisper_asr, pocketsphinx_asr)`,
   };
 }

@@ -7,7 +7,7 @@ import { ASR_SAMPLE_RATE } from './asr-engine.js';
 import type { AsrEngine } from '../../../machines/engine-contracts.js';
 
 /** The sherpa-onnx-node recogniser config and the files it needs, paths resolved against `root`. */
-export function sherpaAsrSpec(c: SherpaOnnxAsrConfig, root: string): SherpaModelSpec {
+export function sherpaAsrSpec(c: SherpaOnnxAsrConfig, root: string, provider = 'sherpa_onnx_asr'): SherpaModelSpec {
   const at = (p: string | null | undefined) => (p ? path.resolve(root, p) : '');
   const keys = SHERPA_ASR_MODEL_FILES[c.model_type];
   const file = (key: string) => at((c as Record<string, unknown>)[key] as string);
@@ -44,7 +44,7 @@ export function sherpaAsrSpec(c: SherpaOnnxAsrConfig, root: string): SherpaModel
   const folder = downloadableFolder(files[0]!.file);
   return {
     kind: 'asr',
-    provider: 'sherpa_onnx_asr',
+    provider,
     config,
     files,
     download: folder ? { folder, url: modelArchiveUrl(releasesBaseUrl(c.download_base_url), 'asr-models', folder) } : undefined,
@@ -52,12 +52,15 @@ export function sherpaAsrSpec(c: SherpaOnnxAsrConfig, root: string): SherpaModel
   };
 }
 
-/** Local recognition with sherpa-onnx on a worker thread shared by the sessions that use the same model. */
-export function sherpaOnnxAsr(c: SherpaOnnxAsrConfig, root: string): AsrEngine & PreparableEngine {
-  const spec = sherpaAsrSpec(c, root);
+/**
+ * Local recognition with sherpa-onnx on a worker thread shared by the sessions that use the same model. `provider`
+ * is the name the configuration used (an upstream engine it serves, e.g. faster_whisper), for messages.
+ */
+export function sherpaOnnxAsr(c: SherpaOnnxAsrConfig, root: string, provider = 'sherpa_onnx_asr'): AsrEngine & PreparableEngine {
+  const spec = sherpaAsrSpec(c, root, provider);
   const key = sherpaHostKey(spec);
   return {
-    provider: 'sherpa_onnx_asr',
+    provider,
     prepare: (log) => sharedSherpaHost(key, spec).prepare(log),
     async transcribe(samples, signal) {
       const answer = await sharedSherpaHost(key, spec).run({ kind: 'asr', samples, sampleRate: ASR_SAMPLE_RATE }, signal);

@@ -7,6 +7,7 @@ import { HTTP_TTS_ENGINES } from './http-tts-engines.js';
 import { openAiTtsEngine } from './openai-tts.js';
 import { sherpaOnnxTtsSchema } from '../../config/sherpa-onnx-schema.js';
 import { sherpaOnnxTts } from './sherpa-onnx-tts.js';
+import { mapPiperTts } from './piper-tts.js';
 import { silentEngine, unavailableEngine } from './tts-engine.js';
 import type { TtsEngine } from '../../../machines/engine-contracts.js';
 
@@ -14,6 +15,8 @@ export interface TtsChoice {
   engine: TtsEngine;
   /** Why the character will not be heard, when it will not (logged once). */
   warning?: string;
+  /** What serves an upstream engine name here (logged once). */
+  note?: string;
 }
 
 const openAiTtsSchema = z.looseObject({
@@ -42,6 +45,10 @@ const edgeSchema = z.looseObject({
 /** Builds the engine named by `tts_model` from its block; never fails a character: no engine means silent payloads. */
 export function createTtsEngine(model: string, block: unknown, options: HttpEngineOptions = {}, root = process.cwd()): TtsChoice {
   if (model === 'sherpa_onnx_tts') return { engine: sherpaOnnxTts(sherpaOnnxTtsSchema.parse(block ?? {}), root) };
+  if (model === 'piper_tts') {
+    const piper = mapPiperTts(block);
+    return { engine: sherpaOnnxTts(piper.config, root, 'piper_tts'), note: piper.note };
+  }
   const httpEngine = HTTP_TTS_ENGINES[model];
   if (httpEngine) return { engine: httpEngine(block, options) };
   if (model === 'edge_tts') {
@@ -64,6 +71,6 @@ export function createTtsEngine(model: string, block: unknown, options: HttpEngi
     return { engine: espeakTtsEngine({ program, voice: c.voice, speed: c.speed }) };
   }
   if (model === 'silent_tts') return { engine: silentEngine() };
-  const warning = `character_config.tts_config.tts_model "${model}" is not built in this server, so replies are shown without speech; choose one of edge_tts, openai_tts, sherpa_onnx_tts, ${Object.keys(HTTP_TTS_ENGINES).join(', ')}, espeak_tts, silent_tts`;
+  const warning = `character_config.tts_config.tts_model "${model}" is not built in this server, so replies are shown without speech; choose one of edge_tts, openai_tts, sherpa_onnx_tts, piper_tts, ${Object.keys(HTTP_TTS_ENGINES).join(', ')}, espeak_tts, silent_tts`;
   return { engine: unavailableEngine(model, warning), warning };
 }
