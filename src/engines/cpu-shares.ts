@@ -10,3 +10,19 @@ export function cpuShares(cores = os.availableParallelism()): { llm: number; spe
   const speech = Math.max(1, Math.floor(cores / 4));
   return { llm: Math.max(1, cores - speech - 1), speech };
 }
+
+/**
+ * The nice value of the engines' compute (the model process, speech programs and threads): on a machine with as
+ * many busy engine threads as cores, the kernel still runs the event loop first, so one user's inference never
+ * stalls another user's frames. Lower priority costs the engines nothing when a core is free.
+ */
+export const ENGINE_NICE = 10;
+
+/** Lowers a process (or, on Linux, with 0: the calling thread) to ENGINE_NICE; a platform that refuses is left as is. */
+export function runAsEngine(pid = 0): void {
+  try {
+    os.setPriority(pid, ENGINE_NICE);
+  } catch {
+    // not permitted here: the engine runs at normal priority
+  }
+}

@@ -1,13 +1,16 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { runAsEngine } from './cpu-shares.js';
 
 /**
  * Runs a program to completion and returns its stdout. The caller's abort signal kills it (SIGKILL), so a stopped
  * actor never leaves the process behind; a non-zero exit is an error carrying the program's stderr.
  */
-export function runProgram(program: string, args: string[], signal: AbortSignal): Promise<Buffer> {
+export function runProgram(program: string, args: string[], signal: AbortSignal, options: { engine?: boolean } = {}): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const child = spawn(program, args, { signal, killSignal: 'SIGKILL', stdio: ['ignore', 'pipe', 'pipe'] });
+    // A speech engine's work yields to the event loop (cpu-shares.ts); it has not started computing yet.
+    if (options.engine && child.pid) runAsEngine(child.pid);
     const out: Buffer[] = [];
     let err = '';
     child.stdout.on('data', (d: Buffer) => out.push(d));

@@ -28,7 +28,7 @@ export function pocketsphinxAsr(settings: PocketsphinxSettings): AsrEngine {
         if (settings.hmm) args.push('-hmm', settings.hmm);
         if (settings.lm) args.push('-lm', settings.lm);
         if (settings.dict) args.push('-dict', settings.dict);
-        const out = (await runProgram(settings.program, args, signal)).toString('utf8');
+        const out = (await runProgram(settings.program, args, signal, { engine: true })).toString('utf8');
         return out
           .split('\n')
           .map((line) => line.trim())

@@ -8,6 +8,7 @@ import type { GenerateEnd, GenerateJob, LoadedModel, LocalModelSpec } from '../.
 import type { LocalModelEvent } from '../../../machines/local-model.machine.js';
 import type { Logger } from '../../observability/logger.js';
 import { findPackageDir } from '../find-package.js';
+import { runAsEngine } from '../cpu-shares.js';
 import { LLAMA_PROCESS_SOURCE } from './llama-process-source.js';
 
 type ProcessMessage =
@@ -66,6 +67,8 @@ export function createLlamaModelActor(logger: Logger) {
     writeFileSync(program, LLAMA_PROCESS_SOURCE);
     const removeProgram = () => rmSync(programDir, { recursive: true, force: true });
     const child = spawn(process.execPath, [program, entry, JSON.stringify(spec)], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    // Decoding yields to the event loop that serves every session (cpu-shares.ts); its threads inherit this.
+    if (child.pid) runAsEngine(child.pid);
     child.once('message', removeProgram);
     child.once('exit', removeProgram);
     let stderr = '';

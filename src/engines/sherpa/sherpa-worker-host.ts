@@ -6,6 +6,7 @@ import { downloadProgressReporter } from './download-progress.js';
 import { ensureModelFolder, type DownloadProgress } from './model-download.js';
 import { SHERPA_LOAD_PROBE_SOURCE, SHERPA_WORKER_SOURCE } from './sherpa-worker-source.js';
 import { findPackageDir } from '../find-package.js';
+import { ENGINE_NICE } from '../cpu-shares.js';
 
 /** What a host loads: a sherpa-onnx recogniser or voice, its files, and where its folder comes from when missing. */
 export interface SherpaModelSpec {
@@ -199,7 +200,7 @@ export class SherpaWorkerHost {
     return new Promise<Worker>((resolve, reject) => {
       if (signal.aborted) return reject(abortError(signal));
       // execArgv: [] — the source is CommonJS even when the parent runs with --input-type=module or loaders.
-      const worker = new Worker(SHERPA_WORKER_SOURCE, { eval: true, execArgv: [], workerData: { modulePath, kind: spec.kind, config: spec.config } });
+      const worker = new Worker(SHERPA_WORKER_SOURCE, { eval: true, execArgv: [], workerData: { modulePath, kind: spec.kind, config: spec.config, nice: ENGINE_NICE } });
       let loaded = false;
       const onAbort = () => void worker.terminate();
       signal.addEventListener('abort', onAbort, { once: true });

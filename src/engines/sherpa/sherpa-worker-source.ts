@@ -2,12 +2,14 @@
  * The code of the sherpa-onnx worker thread, run with `new Worker(source, { eval: true })` so that the same text
  * works from dist/ and under jest (which compiles our TypeScript in memory, where a worker file would not exist).
  *
- * workerData: { modulePath, kind: 'asr' | 'tts', config }. Messages in: { type: 'job', id, ... } and
+ * workerData: { modulePath, kind: 'asr' | 'tts', config, nice }. Messages in: { type: 'job', id, ... } and
  * { type: 'cancel', id }. Messages out: { type: 'ready' } | { type: 'failed', message } | { type: 'result', id, ... }
  * | { type: 'error', id, message }. Jobs are run one at a time; a job cancelled while still queued is never run.
  */
 export const SHERPA_WORKER_SOURCE = String.raw`
 const { parentPort, workerData } = require('node:worker_threads');
+// On Linux a nice value is per thread: this one (and the onnxruntime threads it starts) yields to the event loop.
+try { require('node:os').setPriority(workerData.nice); } catch {}
 const sherpa = require(workerData.modulePath);
 let engine;
 try {

@@ -24,14 +24,14 @@ export function espeakTtsEngine(settings: EspeakSettings): TtsEngine {
         if (settings.voice) args.push('-v', settings.voice);
         if (settings.speed) args.push('-s', String(settings.speed));
         args.push('--', text);
-        return decodeWav(await runProgram(settings.program, args, signal));
+        return decodeWav(await runProgram(settings.program, args, signal, { engine: true }));
       }
       const dir = await mkdtemp(path.join(os.tmpdir(), 'vas-flite-'));
       try {
         const file = path.join(dir, 'out.wav');
         const args = ['-t', text, '-o', file];
         if (settings.voice) args.push('-voice', settings.voice);
-        await runProgram(settings.program, args, signal);
+        await runProgram(settings.program, args, signal, { engine: true });
         return decodeWav(await readFile(file));
       } finally {
         await rm(dir, { recursive: true, force: true });
