@@ -1,8 +1,8 @@
 import { assign, fromPromise, setup } from 'xstate';
-import type { DownloadManifest } from '../src/downloads/manifest-format.js';
+import type { DownloadManifest, ModelManifest } from '../src/downloads/manifest-format.js';
 
 /**
- * One first-start download (the web client, a sample Live2D model): the `install` child fetches, checks and
+ * One first-start download (the web client, a sample Live2D model, a model of the configuration): the `install` child fetches, checks and
  * installs the archive; the machine bounds it with `downloadDeadline`. Expiry or a stop of this actor (Ctrl-C
  * during the download) stops `install`, whose signal aborts the request and removes the partial files.
  *
@@ -19,6 +19,15 @@ export interface InstallRequest {
   onProgress?: (received: number, total: number | undefined) => void;
 }
 
+/** The `install` slot for a model (src/downloads/install-model.ts): one file or one archive, checked by SHA-256. */
+export interface ModelInstallRequest {
+  url: string;
+  manifest: ModelManifest;
+  /** The file or folder to create. */
+  target: string;
+  onProgress?: (received: number, total: number | undefined) => void;
+}
+
 export interface InstallResult {
   files: number;
   bytes: number;
@@ -27,7 +36,7 @@ export interface InstallResult {
 export interface AssetDownloadInput {
   /** For messages: "web client", "Live2D model shizuku". */
   title: string;
-  request: InstallRequest;
+  request: InstallRequest | ModelInstallRequest;
   deadlineMs: number;
 }
 
@@ -51,7 +60,7 @@ export const assetDownloadMachine = setup({
     output: {} as AssetDownloadOutput,
   },
   actors: {
-    install: fromPromise<InstallResult, InstallRequest>(() => {
+    install: fromPromise<InstallResult, InstallRequest | ModelInstallRequest>(() => {
       throw new Error('actor "install" must be provided with machine.provide()');
     }),
   },

@@ -25,6 +25,8 @@ export interface CharacterRuntime {
   warnings: string[];
   /** What serves an upstream engine name here (faster_whisper → sherpa-onnx Whisper …): logged once, as information. */
   notes?: string[];
+  /** The model files its engines run (GGUF, sherpa-onnx): what the first start downloads when a manifest has them. */
+  modelFiles?: string[];
 }
 
 export interface McpSettings {

@@ -9,6 +9,8 @@ export interface CliArgs {
   noDownloads: boolean;
   /** Fetch the web client and the sample model again, then exit (`npm run client:update`). */
   updateDownloads: boolean;
+  /** Fetch the models the configuration uses that are missing, then exit (`npm run models:fetch`). */
+  fetchModels: boolean;
 }
 
 export const USAGE = `Usage: vtuber-actor-server [--config conf.yaml] [--host HOST] [--port PORT]
@@ -17,8 +19,10 @@ export const USAGE = `Usage: vtuber-actor-server [--config conf.yaml] [--host HO
                    relative paths inside it resolve against the working directory
   --host <host>    overrides system_config.host
   --port <n>       overrides system_config.port; 0 picks a free port (the URL is logged)
-  --no-downloads   do not fetch the web client (frontend/) or the sample model at the first start
+  --no-downloads   do not fetch the web client (frontend/), the sample model or the configuration's models
+                   (the local LLM and speech models) at the first start
   --update-downloads  fetch the web client and the sample model again (checked, then swapped in), and exit
+  --fetch-models   fetch the models the configuration uses that are missing (LLM, speech), and exit
   -h, --help       this text`;
 
 /** Throws an Error with a message meant for the user on a bad argument. */
@@ -32,6 +36,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
       help: { type: 'boolean', short: 'h' },
       'no-downloads': { type: 'boolean' },
       'update-downloads': { type: 'boolean' },
+      'fetch-models': { type: 'boolean' },
     },
     strict: true,
     allowPositionals: false,
@@ -49,5 +54,6 @@ export function parseCliArgs(argv: string[]): CliArgs {
     help: values.help ?? false,
     noDownloads: values['no-downloads'] ?? false,
     updateDownloads: values['update-downloads'] ?? false,
+    fetchModels: values['fetch-models'] ?? false,
   };
 }

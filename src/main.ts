@@ -10,6 +10,10 @@ import { startStatelyInspection } from './observability/stately-inspector.js';
 import { planDownloads, runDownloads } from './downloads/first-start.js';
 import { findMissingModels } from './assets/model-files-check.js';
 import { reportConfigKeysAtStartup } from './config/startup-key-report.js';
+import { planModelDownloads, runModelDownloads } from './downloads/model-downloads.js';
+import { buildCharacterRuntime } from './session/character-runtime.js';
+import type { AppConfig } from './config/app-config.js';
+import type { Logger } from './observability/logger.js';
 
 /** The folder holding this server's package.json (and its prompts/), from src/ or dist/src/. */
 function packageRoot(): string {
@@ -49,6 +53,7 @@ async function main(): Promise<number | undefined> {
   await reportConfigKeysAtStartup(app, logger);
 
   const downloadsOff = args.noDownloads || process.env.VAS_NO_DOWNLOADS === '1' || !app.system.first_start_downloads;
+  if (args.fetchModels) return fetchModels(app, logger);
   if (args.updateDownloads || !downloadsOff) {
     const options = { app, packageRoot: packageRoot(), logger, update: args.updateDownloads };
     const plan = await planDownloads(options);
@@ -79,8 +84,12 @@ async function main(): Promise<number | undefined> {
     : undefined;
 
   let server;
+  let models;
   try {
-    server = await startServer({ app, logger, host: args.host, port: args.port, inspect: inspection?.inspect });
+    // The models the default character runs (the local LLM, speech) that are missing: planned before the server
+    // starts, so its engines know what is coming; fetched in the background while the page already works.
+    models = await planModelDownloads({ app, packageRoot: packageRoot(), needed: await neededModelFiles(app), off: downloadsOff });
+    server = await startServer({ app, logger, host: args.host, port: args.port, inspect: inspection?.inspect, models });
   } catch (err) {
     inspection?.stop();
     logger.error(err instanceof ConfigError ? `configuration error in ${err.message}` : (err as Error).message);
@@ -89,6 +98,9 @@ async function main(): Promise<number | undefined> {
   logger.info(
     `character "${app.baseCharacter.config.conf_name}" (${configName}); listening on ${server.url} — WebSocket ${server.wsUrl}`,
   );
+  const modelRun = models.list().some((e) => e.state === 'waiting') ? runModelDownloads(models, { app, logger }) : undefined;
+  const offNote = models.describePending();
+  if (!modelRun && offNote) logger.warn(`the character's models are missing and downloads are off: ${offNote}`);
 
   const shutdown = (signal: string) => {
     logger.info(`${signal}: stopping every session`);
@@ -97,7 +109,7 @@ async function main(): Promise<number | undefined> {
       process.exit(0);
     }, SHUTDOWN_DEADLINE_MS);
     deadline.unref();
-    void server.stop().then(() => {
+    void Promise.all([server.stop(), modelRun?.stop()]).then(() => {
       inspection?.stop();
       logger.info('stopped');
       process.exit(0);
@@ -106,6 +118,26 @@ async function main(): Promise<number | undefined> {
   process.once('SIGINT', () => shutdown('SIGINT'));
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   return undefined;
+}
+
+/** The model files of the default character's engines (what the first start may have to fetch). */
+async function neededModelFiles(app: AppConfig): Promise<string[]> {
+  return (await buildCharacterRuntime(app, app.baseCharacter)).runtime.modelFiles ?? [];
+}
+
+/** `--fetch-models`: downloads the missing models of the default character in the foreground; 0 when all are there. */
+async function fetchModels(app: AppConfig, logger: Logger): Promise<number> {
+  const board = await planModelDownloads({ app, packageRoot: packageRoot(), needed: await neededModelFiles(app), off: false });
+  if (board.list().length === 0) {
+    logger.info('every model the configuration uses is here');
+    return 0;
+  }
+  const run = runModelDownloads(board, { app, logger });
+  const interrupt = () => void run.stop().then(() => process.exit(130));
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+  const outputs = await run.done;
+  return outputs.every((o) => o.installed) ? 0 : 1;
 }
 
 main().then(

@@ -1,7 +1,7 @@
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { createActor, fromPromise, toPromise, type Actor } from 'xstate';
-import { assetDownloadMachine, type AssetDownloadOutput, type InstallRequest, type InstallResult } from '../../machines/asset-download.machine.js';
+import { assetDownloadMachine, type AssetDownloadOutput, type InstallRequest, type InstallResult, type ModelInstallRequest } from '../../machines/asset-download.machine.js';
 import type { AppConfig } from '../config/app-config.js';
 import type { Logger } from '../observability/logger.js';
 import { archiveTopFolder, archiveUrl, loadManifest } from './download-manifest.js';
@@ -85,8 +85,8 @@ export function runDownloads(plan: DownloadPlanItem[], options: FirstStartOption
   let installing: Promise<unknown> = Promise.resolve();
   const machine = assetDownloadMachine.provide({
     actors: {
-      install: fromPromise<InstallResult, InstallRequest>(({ input, signal }) => {
-        const running = installArchive(input, signal);
+      install: fromPromise<InstallResult, InstallRequest | ModelInstallRequest>(({ input, signal }) => {
+        const running = installArchive(input as InstallRequest, signal);
         installing = running.catch(() => undefined);
         return running;
       }),

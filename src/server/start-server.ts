@@ -31,6 +31,7 @@ import { createMcpServerActor } from '../mcp/mcp-server-actor.js';
 import { ToolProcesses } from '../mcp/tool-processes.js';
 import { closeSherpaHosts, isPreparable } from '../engines/sherpa/sherpa-hosts.js';
 import { OnceLog } from '../observability/once-log.js';
+import type { ModelBoard } from '../downloads/model-board.js';
 import { ToolListCache } from '../mcp/tool-list-cache.js';
 
 export type SessionActorOverrides = Partial<ReturnType<typeof createSessionActors>>;
@@ -43,6 +44,8 @@ export interface StartOptions {
   logger?: Logger;
   /** Replaces session actor implementations: the edge where tests inject a slow or failing engine. */
   sessionActors?: SessionActorOverrides;
+  /** The models the first start downloads in the background: engines waiting for them say where they stand. */
+  models?: ModelBoard;
   /** Also receives every inspection event (the census always does). */
   inspect?: (ev: InspectionEvent) => void;
 }
@@ -79,7 +82,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   // conf.yaml's character and its engines, built once; what the user should know about them is said once.
   const toolLists = new ToolListCache();
   const ollamaModels = new OllamaModelsInUse();
-  const baseCharacter = await buildCharacterRuntime(app, app.baseCharacter, toolLists, { logger, ollamaModels });
+  const models = options.models;
+  const baseCharacter = await buildCharacterRuntime(app, app.baseCharacter, toolLists, { logger, ollamaModels, models });
   const warnedOnce = new OnceLog();
   for (const warning of baseCharacter.runtime.warnings) if (warnedOnce.first(baseCharacter.file, warning)) logger.warn(`${baseCharacter.file}: ${warning}`);
   for (const note of baseCharacter.runtime.notes ?? []) if (warnedOnce.first(baseCharacter.file, note)) logger.info(`${baseCharacter.file}: ${note}`);
@@ -88,7 +92,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const history = new HistoryStore(app.paths.chatHistory);
   // Tool server process groups being ended; stop() waits for them.
   const toolProcesses = new ToolProcesses();
-  const sessionActors = { ...createSessionActors({ app, logger, baseCharacter, history, toolLists, ollamaModels, toolProcesses, warnedOnce }), ...options.sessionActors };
+  const sessionActors = { ...createSessionActors({ app, logger, baseCharacter, history, toolLists, ollamaModels, models, toolProcesses, warnedOnce }), ...options.sessionActors };
   const toolServers = toolServersMachine.provide({
     actors: {
       sharedToolServer: sharedToolServerMachine.provide({

@@ -4,6 +4,10 @@ import type { AppConfig, Character } from '../config/app-config.js';
 import { ConfigError } from '../config/config-error.js';
 import { buildSystemPrompt, readPromptFile } from '../agent/system-prompt.js';
 import { createAsrEngine } from '../engines/asr/create-asr-engine.js';
+import { asrAwaitingModels, llmAwaitingModels, ttsAwaitingModels } from '../engines/awaiting-models.js';
+import { hasModelFiles, type ModelFiles } from '../engines/model-files.js';
+import type { ModelBoard } from '../downloads/model-board.js';
+import type { AsrEngine, LlmEngine, TtsEngine } from '../../machines/engine-contracts.js';
 import { MappedAsrError } from '../engines/asr/upstream-local-asr.js';
 import { MappedTtsError } from '../engines/tts/piper-tts.js';
 import { createLlmEngine, LlmConfigError, notBuiltEngine, SUPPORTED_LLM_PROVIDERS } from '../engines/llm/create-llm-engine.js';
@@ -56,8 +60,24 @@ async function mcpSettings(
   return { servers, promptTemplate: await readPromptFile(stem, 'mcp_prompt', where), toolLists };
 }
 
+/**
+ * Engines whose model files the first start is still downloading answer with where the download stands
+ * (awaiting-models.ts) until the files are there; the others are used as they are.
+ */
+function awaitingModels(board: ModelBoard | undefined, root: string, espeakBlock: unknown) {
+  const covered = (engine: unknown): engine is ModelFiles => !!board && hasModelFiles(engine) && engine.modelFiles.some((f) => board.covering(f));
+  const offlineVoice = board ? createTtsEngine('espeak_tts', espeakBlock, {}, root).engine : undefined;
+  return {
+    llm: (engine: LlmEngine) => (covered(engine) ? llmAwaitingModels(engine, board!) : engine),
+    tts: (engine: TtsEngine) => (covered(engine) ? ttsAwaitingModels(engine, board!, offlineVoice) : engine),
+    asr: (engine: AsrEngine) => (covered(engine) ? asrAwaitingModels(engine, board!) : engine),
+  };
+}
+
 /** Server-wide things a character's engines report to (all optional: tests build runtimes without them). */
 export interface RuntimeServices {
+  /** Models the first start is downloading (first-start.ts). */
+  models?: ModelBoard;
   /** Where an engine logs what it finds out while running (a failed translation). */
   logger?: Logger;
   /** Ollama models to unload when the server stops. */
@@ -140,9 +160,10 @@ export async function buildCharacterRuntime(
     throw blockError(file, where, err);
   }
   const logger = services.logger;
+  const awaiting = awaitingModels(services.models, app.paths.root, config.tts_config.espeak_tts);
   const ttsEngine = translator
-    ? translatedSpeech(tts.engine, translator, (message) => logger?.warn(`${file}: ${translator.provider} ${message}`))
-    : tts.engine;
+    ? translatedSpeech(awaiting.tts(tts.engine), translator, (message) => logger?.warn(`${file}: ${translator.provider} ${message}`))
+    : awaiting.tts(tts.engine);
 
   const asrModel = config.asr_config.asr_model;
   let asr;
@@ -180,10 +201,10 @@ export async function buildCharacterRuntime(
     ...character,
     runtime: {
       systemPrompt,
-      llm: llm.engine,
+      llm: awaiting.llm(llm.engine),
       interruptMethod: llm.interruptMethod,
       tts: ttsEngine,
-      asr: asr.engine,
+      asr: asr.engine && awaiting.asr(asr.engine),
       asrUnavailable: asr.warning,
       proactivePrompt,
       groupPrompt,
@@ -192,6 +213,7 @@ export async function buildCharacterRuntime(
       ...(mcp ? { mcp } : {}),
       warnings,
       notes,
+      modelFiles: [llm.engine, tts.engine, asr.engine].flatMap((e) => (hasModelFiles(e) ? e.modelFiles : [])),
     },
   };
 }

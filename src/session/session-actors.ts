@@ -19,6 +19,7 @@ import { createTranscribe } from '../engines/asr/transcribe-actor.js';
 import { createSynthesize } from '../engines/tts/synthesize-actor.js';
 import { toolboxMachine } from '../../machines/toolbox.machine.js';
 import { createMcpServerActor } from '../mcp/mcp-server-actor.js';
+import type { ModelBoard } from '../downloads/model-board.js';
 import type { OllamaModelsInUse } from '../engines/llm/ollama-unload.js';
 import type { ToolProcesses } from '../mcp/tool-processes.js';
 import { OnceLog } from '../observability/once-log.js';
@@ -40,6 +41,8 @@ export interface SessionDeps {
   toolLists: ToolListCache;
   /** Ollama models to unload at shutdown (unload_at_exit). */
   ollamaModels?: OllamaModelsInUse;
+  /** Models the first start is downloading. */
+  models?: ModelBoard;
   /** Per-session tool server groups being ended (the server's stop waits for them). */
   toolProcesses?: ToolProcesses;
   /** Character-file warnings already logged (each is said once per process). */
@@ -74,7 +77,7 @@ export function engineDeadlines(app: AppConfig): EngineDeadlines {
 }
 
 /** The real implementations of the session machine's actor slots (and of the turn's, below it). */
-export function createSessionActors({ app, logger, baseCharacter, history, toolLists, ollamaModels, toolProcesses, warnedOnce = new OnceLog() }: SessionDeps) {
+export function createSessionActors({ app, logger, baseCharacter, history, toolLists, ollamaModels, models, toolProcesses, warnedOnce = new OnceLog() }: SessionDeps) {
   const turn = turnMachine.provide({
     actors: {
       llmStream: createLlmStream(logger),
@@ -98,7 +101,7 @@ export function createSessionActors({ app, logger, baseCharacter, history, toolL
     loadCharacter: fromPromise<SessionCharacter, { file: string; clientUid: string }>(async ({ input, signal }) => {
       const log = logger.child({ client_uid: input.clientUid });
       try {
-        const character = await buildCharacterRuntime(app, await loadCharacterFile(app, input.file), toolLists, { logger: log, ollamaModels });
+        const character = await buildCharacterRuntime(app, await loadCharacterFile(app, input.file), toolLists, { logger: log, ollamaModels, models });
         signal.throwIfAborted();
         log.info(`switched to ${input.file} (${character.config.conf_name})`);
         for (const warning of character.runtime.warnings) if (warnedOnce.first(input.file, warning)) log.warn(`${input.file}: ${warning}`);

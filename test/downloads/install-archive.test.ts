@@ -3,7 +3,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createActor, fromPromise, SimulatedClock, toPromise } from 'xstate';
-import { assetDownloadMachine, type InstallRequest, type InstallResult } from '../../machines/asset-download.machine.js';
+import { assetDownloadMachine, type InstallRequest, type InstallResult, type ModelInstallRequest } from '../../machines/asset-download.machine.js';
 import { archiveUrl, loadManifest, sha256File } from '../../src/downloads/download-manifest.js';
 import { installArchive } from '../../src/downloads/install-archive.js';
 import { REPO_ROOT } from '../helpers/fixture-root.js';
@@ -119,8 +119,8 @@ describe('first-start downloads: fetched, checked file by file, installed atomic
       let settled: Promise<unknown> = Promise.resolve();
       const machine = assetDownloadMachine.provide({
         actors: {
-          install: fromPromise<InstallResult, InstallRequest>(({ input, signal }) => {
-            const running = installArchive(input, signal);
+          install: fromPromise<InstallResult, InstallRequest | ModelInstallRequest>(({ input, signal }) => {
+            const running = installArchive(input as InstallRequest, signal);
             settled = running.catch(() => undefined);
             return running;
           }),

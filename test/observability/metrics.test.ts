@@ -63,7 +63,7 @@ describe('/metrics (Prometheus text format) follows sessions, turns and errors, 
     await settleTo(() => harness.server.sessionCount(), 0);
     const final = await scrape(harness.server.url);
     expect(final.get('vas_sessions')).toBe(0);
-    const sessionKinds = [...final].filter(([k, v]) => k.startsWith('vas_live_actors') && !/kind="(server|httpListener|toolServers)"/.test(k) && v !== 0);
+    const sessionKinds = [...final].filter(([k, v]) => k.startsWith('vas_live_actors') && !/kind="(server|httpListener|toolServers|localModels)"/.test(k) && v !== 0);
     expect(sessionKinds).toEqual([]);
   });
 });

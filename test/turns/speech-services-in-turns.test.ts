@@ -284,16 +284,23 @@ describe.each(['mem0_agent', 'hume_ai_agent'])('%s (not built here)', (agent) =>
   let setup: Setup;
   afterEach(() => setup.stop());
 
-  test("talks through basic_memory_agent's configured LLM, with one warning saying so", async () => {
+  test('a turn answers with one not_built error naming the key; no other model answers instead; one warning', async () => {
     setup = await serve(() => ({ 'character_config.agent_config.conversation_agent_choice': agent }));
-    setup.fake.llm = () => ({ tokens: tokens('This comes from the configured model.') });
+    setup.fake.llm = () => ({ tokens: tokens('This must not be said.') });
     const client = await turn(setup);
     await ended(client);
-    expect(displayTexts(client)).toEqual(['This comes from the configured model.']);
-    expect(setup.fake.chatRequests()).toHaveLength(1);
-    const warnings = setup.lines.filter((l) => l.includes(agent));
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/not built in this server; the character talks through basic_memory_agent's llm_provider "openai_compatible_llm"/);
+    expect(displayTexts(client)).toEqual([]);
+    expect(client.ofType('error')).toEqual([
+      {
+        type: 'error',
+        code: 'not_built',
+        message: `Error processing agent response: character_config.agent_config.conversation_agent_choice "${agent}" is not built in this server; choose basic_memory_agent (with an llm_provider) or letta_agent`,
+      },
+    ]);
+    expect(setup.fake.chatRequests()).toHaveLength(0);
+    // Said once at start for the configuration, and once in the log of the turn that hit it.
+    expect(setup.lines.filter((l) => l.includes(`conf.yaml: character_config.agent_config.conversation_agent_choice "${agent}" is not built`))).toHaveLength(1);
+    expect(setup.lines.filter((l) => l.includes(`${agent} failed: `))).toHaveLength(1);
     await client.close();
   });
 });

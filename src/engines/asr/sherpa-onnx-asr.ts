@@ -61,6 +61,7 @@ export function sherpaOnnxAsr(c: SherpaOnnxAsrConfig, root: string, provider = '
   const key = sherpaHostKey(spec);
   return {
     provider,
+    modelFiles: spec.files.map((f) => f.file),
     prepare: (log) => sharedSherpaHost(key, spec).prepare(log),
     async transcribe(samples, signal) {
       const answer = await sharedSherpaHost(key, spec).run({ kind: 'asr', samples, sampleRate: ASR_SAMPLE_RATE }, signal);

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { LlmEngine } from '../../../machines/engine-contracts.js';
 import type { GenerateJob, LocalModelSpec } from '../../../machines/local-model-contract.js';
 import { cpuShares } from '../cpu-shares.js';
+import type { ModelFiles } from '../model-files.js';
 import { keepAliveMs } from './keep-alive.js';
 import { LlmError, userPromptText } from './llm-engine.js';
 import type { LlmRequest } from './llm-request.js';
@@ -66,12 +67,13 @@ export function llamaChatHistory(request: LlmRequest): GenerateJob['history'] {
   return history;
 }
 
-export function llamaCppEngine(c: LlamaCppConfig, root: string): LlmEngine & { readonly local: LocalModelSpec } {
+export function llamaCppEngine(c: LlamaCppConfig, root: string): LlmEngine & ModelFiles & { readonly local: LocalModelSpec } {
   const spec = llamaModelSpec(c, root);
   return {
     provider: 'llama_cpp_llm',
     toolStyle: 'none',
     local: spec,
+    modelFiles: [spec.file],
     async stream(request, onText, signal, options) {
       if (!options?.localModels) throw new LlmError(`llama_cpp_llm: this server has no local model runner here`);
       const lease = await options.localModels.lease(spec, signal);

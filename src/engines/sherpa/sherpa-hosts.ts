@@ -1,3 +1,4 @@
+import type { ModelFiles } from '../model-files.js';
 import path from 'node:path';
 import { SherpaWorkerHost, type HostLog, type SherpaModelSpec } from './sherpa-worker-host.js';
 
@@ -27,7 +28,7 @@ export async function closeSherpaHosts(): Promise<void> {
 }
 
 /** An engine backed by a shared sherpa-onnx host: it can start downloading and loading before the first request. */
-export interface PreparableEngine {
+export interface PreparableEngine extends ModelFiles {
   prepare(log: HostLog): void;
 }
 

@@ -83,6 +83,7 @@ export function sherpaOnnxTts(c: SherpaOnnxTtsConfig, root: string, provider = '
   const key = sherpaHostKey(spec);
   return {
     provider,
+    modelFiles: spec.files.map((f) => f.file),
     prepare: (log) => sharedSherpaHost(key, spec).prepare(log),
     async synthesize(text, signal) {
       const answer = await sharedSherpaHost(key, spec).run({ kind: 'tts', text, sid: c.sid, speed: c.speed }, signal);
