@@ -1,7 +1,7 @@
 import { access } from 'node:fs/promises';
 import path from 'node:path';
-import { createActor, fromPromise, toPromise, type Actor } from 'xstate';
-import { assetDownloadMachine, type AssetDownloadOutput, type InstallRequest, type InstallResult, type ModelInstallRequest } from '../../machines/asset-download.machine.js';
+import type { InstallRequest } from '../../machines/asset-download.machine.js';
+import { runDownloadSteps, type DownloadRun, type RunStep } from './download-run.js';
 import type { AppConfig } from '../config/app-config.js';
 import type { Logger } from '../observability/logger.js';
 import { archiveTopFolder, archiveUrl, loadManifest } from './download-manifest.js';
@@ -68,11 +68,7 @@ export async function planDownloads(options: FirstStartOptions): Promise<Downloa
   return plan;
 }
 
-export interface FirstStartRun {
-  done: Promise<AssetDownloadOutput[]>;
-  /** Stops the download in progress and skips the rest; resolves once its partial files are removed. */
-  stop(): Promise<void>;
-}
+export type FirstStartRun = DownloadRun;
 
 /**
  * Runs the planned downloads one after another, each owned by an `assetDownload` actor with a deadline. A failure
@@ -80,61 +76,33 @@ export interface FirstStartRun {
  */
 export function runDownloads(plan: DownloadPlanItem[], options: FirstStartOptions): FirstStartRun {
   const { app, logger } = options;
-  let current: Actor<typeof assetDownloadMachine> | undefined;
-  let stopped = false;
-  let installing: Promise<unknown> = Promise.resolve();
-  const machine = assetDownloadMachine.provide({
-    actors: {
-      install: fromPromise<InstallResult, InstallRequest | ModelInstallRequest>(({ input, signal }) => {
-        const running = installArchive(input as InstallRequest, signal);
-        installing = running.catch(() => undefined);
-        return running;
-      }),
-    },
-  });
-  const done = (async () => {
-    const outputs: AssetDownloadOutput[] = [];
-    for (const item of plan) {
-      if (stopped) break;
-      const where = `${shown(app.paths.root, item.target)}/`;
-      const bar = progressBar(`downloading the ${item.manifest.title}`, options.out);
-      logger.info(`downloading the ${item.manifest.title} into ${where} from ${item.url}`);
-      current = createActor(machine, {
-        input: {
+  const steps: RunStep[] = plan.map((item) => {
+    const where = `${shown(app.paths.root, item.target)}/`;
+    let bar: ReturnType<typeof progressBar>;
+    return {
+      start() {
+        bar = progressBar(`downloading the ${item.manifest.title}`, options.out);
+        logger.info(`downloading the ${item.manifest.title} into ${where} from ${item.url}`);
+        return {
           title: item.manifest.title,
           deadlineMs: app.system.download_timeout_seconds * 1000,
           request: { url: item.url, manifest: item.manifest, target: item.target, onProgress: bar?.update },
-        },
-      });
-      current.start();
-      // A stopped actor resolves with no output.
-      const output: AssetDownloadOutput = (await toPromise(current).catch((err: unknown) => ({ title: item.manifest.title, installed: false, error: String(err) }))) ?? {
-        title: item.manifest.title,
-        installed: false,
-        error: 'stopped',
-      };
-      bar?.finish();
-      current = undefined;
-      outputs.push(output);
-      if (output.installed) {
-        const mb = ((output.result?.bytes ?? 0) / 1048576).toFixed(1);
-        logger.info(`installed the ${item.manifest.title} in ${where} (${output.result?.files} files checked, ${mb} MB)`);
-        if (item.manifest.license) logger.info(`${item.manifest.title}: licence: ${item.manifest.license}`);
-      } else if (!stopped) {
-        logger.warn(
-          `could not download the ${item.manifest.title}: ${output.error}. ` +
-            `The server runs without it; to install it by hand: ${item.byHand} (or run: npm run client:update)`,
-        );
-      }
-    }
-    return outputs;
-  })();
-  return {
-    done,
-    async stop() {
-      stopped = true;
-      current?.stop();
-      await installing;
-    },
-  };
+        };
+      },
+      finish(output, stopped) {
+        bar?.finish();
+        if (output.installed) {
+          const mb = ((output.result?.bytes ?? 0) / 1048576).toFixed(1);
+          logger.info(`installed the ${item.manifest.title} in ${where} (${output.result?.files} files checked, ${mb} MB)`);
+          if (item.manifest.license) logger.info(`${item.manifest.title}: licence: ${item.manifest.license}`);
+        } else if (!stopped) {
+          logger.warn(
+            `could not download the ${item.manifest.title}: ${output.error}. ` +
+              `The server runs without it; to install it by hand: ${item.byHand} (or run: npm run client:update)`,
+          );
+        }
+      },
+    };
+  });
+  return runDownloadSteps(steps, (request, signal) => installArchive(request as InstallRequest, signal));
 }

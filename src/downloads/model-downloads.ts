@@ -1,7 +1,7 @@
 import { access, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createActor, fromPromise, toPromise, type Actor } from 'xstate';
-import { assetDownloadMachine, type AssetDownloadOutput, type InstallRequest, type InstallResult, type ModelInstallRequest } from '../../machines/asset-download.machine.js';
+import type { ModelInstallRequest } from '../../machines/asset-download.machine.js';
+import { runDownloadSteps, type DownloadRun, type RunStep } from './download-run.js';
 import type { AppConfig } from '../config/app-config.js';
 import { ConfigError } from '../config/config-error.js';
 import type { Logger } from '../observability/logger.js';
@@ -64,11 +64,7 @@ function byHand(root: string, entry: ModelStatus, url: string): string {
     : `mkdir -p ${into} && curl -fL ${url} | tar -xj -C ${into}`;
 }
 
-export interface ModelDownloadRun {
-  done: Promise<AssetDownloadOutput[]>;
-  /** Stops the download in progress and skips the rest; resolves once its partial files are removed. */
-  stop(): Promise<void>;
-}
+export type ModelDownloadRun = DownloadRun;
 
 /**
  * Downloads the board's waiting models one after another, smallest first (the voice and the ears come before the
@@ -77,72 +73,38 @@ export interface ModelDownloadRun {
  */
 export function runModelDownloads(board: ModelBoard, options: { app: AppConfig; logger: Logger; env?: NodeJS.ProcessEnv; out?: NodeJS.WriteStream }): ModelDownloadRun {
   const { app, logger } = options;
-  let current: Actor<typeof assetDownloadMachine> | undefined;
-  let stopped = false;
-  let installing: Promise<unknown> = Promise.resolve();
-  const machine = assetDownloadMachine.provide({
-    actors: {
-      install: fromPromise<InstallResult, InstallRequest | ModelInstallRequest>(({ input, signal }) => {
-        const running = installModel(input as ModelInstallRequest, signal);
-        installing = running.catch(() => undefined);
-        return running;
-      }),
-    },
-  });
   const queue = board.list().filter((e) => e.state === 'waiting').sort((a, b) => a.manifest.bytes - b.manifest.bytes);
-  const done = (async () => {
-    const outputs: AssetDownloadOutput[] = [];
-    for (const entry of queue) {
-      if (stopped) break;
-      const { manifest } = entry;
-      const url = modelUrl(manifest, options.env);
-      const where = path.relative(app.paths.root, entry.target);
-      const bar = progressBar(`downloading ${manifest.title}`, options.out);
-      logger.info(`downloading ${manifest.title} (${(manifest.bytes / 1048576).toFixed(0)} MB) into ${where} from ${url}`);
-      entry.state = 'downloading';
-      current = createActor(machine, {
-        input: {
-          title: manifest.title,
-          deadlineMs: Math.max(app.system.download_timeout_seconds * 1000, Math.ceil(manifest.bytes / SLOWEST_RATE) * 1000),
-          request: {
-            url,
-            manifest,
-            target: entry.target,
-            onProgress: (received, total) => {
-              entry.received = received;
-              bar?.update(received, total);
-            },
-          },
-        },
-      });
-      current.start();
-      const output: AssetDownloadOutput = (await toPromise(current).catch((err: unknown) => ({ title: manifest.title, installed: false, error: String(err) }))) ?? {
-        title: manifest.title,
-        installed: false,
-        error: 'stopped',
-      };
-      bar?.finish();
-      current = undefined;
-      outputs.push(output);
-      if (output.installed) {
-        entry.state = 'installed';
-        logger.info(`installed ${manifest.title} in ${where} (${(manifest.bytes / 1048576).toFixed(1)} MB, SHA-256 checked); licence: ${manifest.license}`);
-      } else {
+  const steps: RunStep[] = queue.map((entry) => {
+    const { manifest } = entry;
+    const url = modelUrl(manifest, options.env);
+    const where = path.relative(app.paths.root, entry.target);
+    let bar: ReturnType<typeof progressBar>;
+    return {
+      start() {
+        bar = progressBar(`downloading ${manifest.title}`, options.out);
+        logger.info(`downloading ${manifest.title} (${(manifest.bytes / 1048576).toFixed(0)} MB) into ${where} from ${url}`);
+        entry.state = 'downloading';
+        const onProgress = (received: number, total: number | undefined) => {
+          entry.received = received;
+          bar?.update(received, total);
+        };
+        const deadlineMs = Math.max(app.system.download_timeout_seconds * 1000, Math.ceil(manifest.bytes / SLOWEST_RATE) * 1000);
+        return { title: manifest.title, deadlineMs, request: { url, manifest, target: entry.target, onProgress } };
+      },
+      finish(output, stopped) {
+        bar?.finish();
+        if (output.installed) {
+          entry.state = 'installed';
+          logger.info(`installed ${manifest.title} in ${where} (${(manifest.bytes / 1048576).toFixed(1)} MB, SHA-256 checked); licence: ${manifest.license}`);
+          return;
+        }
         entry.state = 'failed';
         entry.error = output.error;
         if (!stopped) {
           logger.warn(`could not download ${manifest.title}: ${output.error}. The server runs without it; to fetch it: ${FETCH_MODELS_COMMAND} (or by hand: ${byHand(app.paths.root, entry, url)})`);
         }
-      }
-    }
-    return outputs;
-  })();
-  return {
-    done,
-    async stop() {
-      stopped = true;
-      current?.stop();
-      await installing;
-    },
-  };
+      },
+    };
+  });
+  return runDownloadSteps(steps, (request, signal) => installModel(request as ModelInstallRequest, signal));
 }
