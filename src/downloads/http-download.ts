@@ -88,7 +88,7 @@ function get(url: URL, signal: AbortSignal | undefined, idleTimeoutMs: number): 
     req.setTimeout(idleTimeoutMs, () => {
       // Data waiting in the body means the reader is behind, not the server: wait on.
       if (res && res.readableLength > 0) return void req.setTimeout(idleTimeoutMs);
-      const err = Object.assign(new Error(`no data for ${Math.round(idleTimeoutMs / 1000)} s`), { code: 'ETIMEDOUT' });
+      const err = Object.assign(new Error(`no data for ${idleTimeoutMs / 1000} s`), { code: 'ETIMEDOUT' });
       if (res) res.destroy(err);
       else req.destroy(err);
     });

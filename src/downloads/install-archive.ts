@@ -1,15 +1,25 @@
 import { access, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Unpack } from 'tar';
 import { archiveTopFolder, compareWithManifest } from './download-manifest.js';
+import { HttpDownloadError, openDownload, type DownloadResponse } from './http-download.js';
 import type { InstallRequest, InstallResult } from '../../machines/asset-download.machine.js';
 
 /** A download that failed for a reason the user can act on (the message says what happened). */
 export class DownloadError extends Error {}
 
 const exists = (p: string) => access(p).then(() => true, () => false);
+const hostOf = (url: string) => (URL.canParse(url) ? new URL(url).host : url);
+
+/** What went wrong before the body started, in the user's words. */
+function openFailure(err: unknown, url: string): DownloadError {
+  if (!(err instanceof HttpDownloadError)) return new DownloadError(`cannot reach ${hostOf(url)} (${(err as Error).message})`);
+  if (err.kind === 'status') return new DownloadError(`${err.url} answered HTTP ${err.status}`);
+  if (err.kind === 'redirect') return new DownloadError(err.message);
+  return new DownloadError(`cannot reach ${hostOf(err.url)} (${err.detail})`);
+}
 
 /**
  * Downloads a GitHub commit archive (tar.gz) and installs the manifest's folder of it into `target`, atomically:
@@ -27,18 +37,17 @@ export async function installArchive(request: InstallRequest, signal: AbortSigna
   const stamp = `${process.pid}-${Date.now().toString(36)}`;
   const temp = path.join(parent, `.${path.basename(target)}.download-${stamp}`);
   const previous = path.join(parent, `.${path.basename(target)}.previous-${stamp}`);
+  let body: Readable | undefined;
   try {
-    let res: Response;
+    let download: DownloadResponse;
     try {
-      res = await fetch(request.url, { signal, redirect: 'follow' });
+      download = await openDownload(request.url, { signal });
     } catch (err) {
-      if (signal.aborted) throw err;
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      const host = URL.canParse(request.url) ? new URL(request.url).host : request.url;
-      throw new DownloadError(`cannot reach ${host} (${cause?.code ?? cause?.message ?? (err as Error).message})`);
+      if (signal.aborted) throw signal.reason ?? err;
+      throw openFailure(err, request.url);
     }
-    if (!res.ok || !res.body) throw new DownloadError(`${request.url} answered HTTP ${res.status}`);
-    const total = Number(res.headers.get('content-length')) || undefined;
+    const { total } = download;
+    body = download.body;
 
     const prefix = [archiveTopFolder(manifest), ...manifest.folder.split('/').filter(Boolean)];
     const wanted = new Set(manifest.files.map((f) => [...prefix, f.path].join('/')));
@@ -59,9 +68,9 @@ export async function installArchive(request: InstallRequest, signal: AbortSigna
       filter: (entryPath, entry) => 'type' in entry && entry.type === 'File' && wanted.has(entryPath.replace(/^\.\//, '')),
     });
     try {
-      await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>), counter, unpack, { signal });
+      await pipeline(body, counter, unpack, { signal });
     } catch (err) {
-      if (signal.aborted) throw err;
+      if (signal.aborted) throw signal.reason ?? err;
       throw new DownloadError(`the download broke off after ${received} bytes${total ? ` of ${total}` : ''} (${(err as Error).message})`);
     }
     if (total !== undefined && received < total) throw new DownloadError(`the download broke off after ${received} of ${total} bytes`);
@@ -78,6 +87,7 @@ export async function installArchive(request: InstallRequest, signal: AbortSigna
     if (replacing) await rm(previous, { recursive: true, force: true });
     return { files: manifest.files.length, bytes: received };
   } finally {
+    body?.destroy(); // a no-op once it ended; otherwise its connection is closed
     // After an abort the unpacker may still be finishing a file it had opened: a removal racing it fails with
     // ENOTEMPTY (CI caught a Ctrl-C that left the folder behind). Node retries those, backing off.
     await rm(temp, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });

@@ -82,7 +82,7 @@ function answer(socket: net.Socket, route: Http10Route): void {
   }
   if (route.cutAfter !== undefined && route.cut === 'reset') {
     // Reset only once the bytes are on the wire (the client must see a partial body, then the reset).
-    socket.write('', () => setTimeout(() => socket.resetAndDestroy(), 50));
+    socket.write('', () => setTimeout(() => socket.resetAndDestroy(), 100));
     return;
   }
   socket.end(); // the FIN that ends an HTTP/1.0 body

@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,14 +8,16 @@ import path from 'node:path';
 import { downloadProgressReporter } from '../../src/engines/sherpa/download-progress.js';
 import { ensureModelFolder, ModelDownloadError, modelArchiveUrl, releasesBaseUrl, SHERPA_RELEASES_URL, type DownloadProgress } from '../../src/engines/sherpa/model-download.js';
 import { REPO_ROOT } from '../helpers/fixture-root.js';
+import { crashOf, runDownloadChild } from '../downloads/download-child.js';
+import { startHttp10Server } from '../downloads/http10-server.js';
 
 const NAME = 'sherpa-onnx-demo-model-2024-07-17';
 
 /** A release archive like sherpa-onnx's: `<name>.tar.bz2` holding the folder `<name>/`. */
-function buildArchive(): Buffer {
+function buildArchive(model: Buffer = Buffer.alloc(300_000, 7)): Buffer {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'vas-archive-'));
   mkdirSync(path.join(dir, NAME));
-  writeFileSync(path.join(dir, NAME, 'model.int8.onnx'), Buffer.alloc(300_000, 7));
+  writeFileSync(path.join(dir, NAME, 'model.int8.onnx'), model);
   writeFileSync(path.join(dir, NAME, 'tokens.txt'), 'a 0\nb 1\n');
   execFileSync('tar', ['-cjf', path.join(dir, 'a.tar.bz2'), '-C', dir, NAME]);
   const bytes = readFileSync(path.join(dir, 'a.tar.bz2'));
@@ -198,6 +200,65 @@ describe('sherpa-onnx model download', () => {
       await server.close();
     }
     expect(modelsListing()).toEqual([]);
+  });
+
+  describe('from an HTTP/1.0 mirror (python http.server: the body ends when the connection closes)', () => {
+    // An incompressible model, so the archive is megabytes and the slow reader holds the body paused at the close.
+    const model = randomBytes(3 * 1024 * 1024);
+    let big: Buffer;
+    beforeAll(() => {
+      big = buildArchive(model);
+    });
+
+    test.each([
+      ['with Content-Length', true],
+      ['without Content-Length', false],
+    ])('read slowly in a process that loads undici: downloaded whole (six times over), %s', async (_name, contentLength) => {
+      const mirror = await startHttp10Server();
+      mirror.routes.set(`/asr-models/${NAME}.tar.bz2`, { body: big, contentLength });
+      try {
+        const outcome = await runDownloadChild({ kind: 'model', url: modelArchiveUrl(mirror.base, 'asr-models', folder), folder, slowMs: 3, times: 6 });
+        expect(crashOf(outcome)).toBe('');
+        expect(outcome.result).toEqual({ ok: 'downloaded' });
+      } finally {
+        await mirror.close();
+      }
+      expect(readFileSync(path.join(folder, 'model.int8.onnx')).equals(model)).toBe(true);
+      expect(modelsListing()).toEqual([NAME]);
+    }, 60_000);
+
+    test('a connection closed mid-body: a ModelDownloadError naming the bytes, and the process lives on', async () => {
+      const mirror = await startHttp10Server();
+      mirror.routes.set(`/asr-models/${NAME}.tar.bz2`, { body: big, cutAfter: big.length >> 1 });
+      try {
+        const outcome = await runDownloadChild({ kind: 'model', url: modelArchiveUrl(mirror.base, 'asr-models', folder), folder, slowMs: 1 });
+        expect(crashOf(outcome)).toBe('');
+        expect(outcome.result?.name).toBe('ModelDownloadError');
+        expect(outcome.result?.error).toMatch(new RegExp(`: the download broke off after [1-9]\\d* bytes of ${big.length} \\(ECONNRESET\\)$`));
+      } finally {
+        await mirror.close();
+      }
+      expect(modelsListing()).toEqual([]);
+    }, 60_000);
+
+    test('a redirect chain to another host is followed (for the checksum file too)', async () => {
+      const releases = await startHttp10Server();
+      const assets = await startHttp10Server();
+      const sum = createHash('sha256').update(big).digest('hex');
+      releases.routes.set(`/asr-models/${NAME}.tar.bz2`, { status: 302, location: `${assets.base}/a/1` });
+      releases.routes.set(`/asr-models/${NAME}.tar.bz2.sha256`, { status: 302, location: `${assets.base}/a/sum` });
+      assets.routes.set('/a/1', { status: 307, location: '/a/2' });
+      assets.routes.set('/a/2', { body: big, contentLength: false });
+      assets.routes.set('/a/sum', { body: Buffer.from(`${sum}  ${NAME}.tar.bz2\n`) });
+      try {
+        await expect(ensureModelFolder({ folder, url: modelArchiveUrl(releases.base, 'asr-models', folder) })).resolves.toBe('downloaded');
+      } finally {
+        await releases.close();
+        await assets.close();
+      }
+      expect(assets.requests).toEqual(['GET /a/sum', 'GET /a/1', 'GET /a/2']);
+      expect(readFileSync(path.join(folder, 'model.int8.onnx')).equals(model)).toBe(true);
+    });
   });
 
   test('progress: a redrawn bar on a terminal, a line per tenth in a log', () => {

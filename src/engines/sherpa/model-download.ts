@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { downloadText, HttpDownloadError, openDownload, type DownloadResponse } from '../../downloads/http-download.js';
 import { runProgram } from '../run-program.js';
 
 /** Where upstream (and sherpa-onnx's docs) fetch models: one `<folder>.tar.bz2` per model under a release tag. */
@@ -44,9 +45,10 @@ export interface EnsureModelOptions {
   onProgress?: (progress: DownloadProgress) => void;
 }
 
-function describeFetchError(err: unknown): string {
-  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (err as Error).message;
+function describeFailure(err: unknown): string {
+  if (err instanceof HttpDownloadError) return err.kind === 'network' ? err.detail : err.message;
+  const e = err as { code?: unknown; message?: unknown };
+  return typeof e.code === 'string' ? e.code : String(e.message ?? err);
 }
 
 /**
@@ -54,12 +56,14 @@ function describeFetchError(err: unknown): string {
  * sherpa-onnx's GitHub releases do not today, so a 404 just means "nothing to check against".
  */
 async function publishedSha256(url: string, signal?: AbortSignal): Promise<string | undefined> {
-  const res = await fetch(`${url}.sha256`, { signal });
-  if (!res.ok) {
-    await res.body?.cancel();
-    return undefined;
+  let text: string;
+  try {
+    text = await downloadText(`${url}.sha256`, { signal });
+  } catch (err) {
+    if (err instanceof HttpDownloadError && err.kind === 'status') return undefined;
+    throw err;
   }
-  const match = /\b([0-9a-f]{64})\b/i.exec(await res.text());
+  const match = /\b([0-9a-f]{64})\b/i.exec(text);
   return match?.[1]?.toLowerCase();
 }
 
@@ -78,25 +82,24 @@ export async function ensureModelFolder({ folder, url, signal, onProgress }: Ens
     if (entry.startsWith(`.${name}.download-`)) await rm(path.join(parent, entry), { recursive: true, force: true });
   }
   const work = await mkdtemp(path.join(parent, `.${name}.download-`));
+  let body: Readable | undefined;
   try {
     let expected: string | undefined;
-    let res: Response;
+    let download: DownloadResponse;
     try {
       expected = await publishedSha256(url, signal);
-      res = await fetch(url, { signal });
+      download = await openDownload(url, { signal });
     } catch (err) {
-      if (signal?.aborted) throw err;
-      throw new ModelDownloadError(folder, url, `${describeFetchError(err)} (offline? download it yourself and unpack it into ${parent})`);
+      if (signal?.aborted) throw signal.reason ?? err;
+      if (err instanceof HttpDownloadError && err.kind === 'status') throw new ModelDownloadError(folder, url, `the server answered HTTP ${err.status}`);
+      if (err instanceof HttpDownloadError && err.kind === 'redirect') throw new ModelDownloadError(folder, url, `${err.detail} (at ${err.url})`);
+      throw new ModelDownloadError(folder, url, `${describeFailure(err)} (offline? download it yourself and unpack it into ${parent})`);
     }
-    if (!res.ok || !res.body) {
-      await res.body?.cancel();
-      throw new ModelDownloadError(folder, url, `the server answered HTTP ${res.status}`);
-    }
-    const total = Number(res.headers.get('content-length')) || undefined;
+    const { total } = download;
+    body = download.body;
     const archive = path.join(work, `${name}.tar.bz2`);
     const hash = createHash('sha256');
     let received = 0;
-    const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
     body.on('data', (chunk: Buffer) => {
       hash.update(chunk);
       received += chunk.length;
@@ -105,8 +108,8 @@ export async function ensureModelFolder({ folder, url, signal, onProgress }: Ens
     try {
       await pipeline(body, createWriteStream(archive), { signal });
     } catch (err) {
-      if (signal?.aborted) throw err;
-      throw new ModelDownloadError(folder, url, `the download broke off after ${received} bytes (${describeFetchError(err)})`);
+      if (signal?.aborted) throw signal.reason ?? err;
+      throw new ModelDownloadError(folder, url, `the download broke off after ${received} bytes${total ? ` of ${total}` : ''} (${describeFailure(err)})`);
     }
     if (total !== undefined && received !== total) {
       throw new ModelDownloadError(folder, url, `the download broke off after ${received} of ${total} bytes`);
@@ -136,6 +139,7 @@ export async function ensureModelFolder({ folder, url, signal, onProgress }: Ens
     }
     return 'downloaded';
   } finally {
+    body?.destroy(); // a no-op once it ended; otherwise its connection is closed
     await rm(work, { recursive: true, force: true });
   }
 }
