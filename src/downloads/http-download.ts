@@ -125,6 +125,7 @@ export async function openDownload(url: string, options: DownloadOptions = {}): 
       const location = res.headers.location;
       if (!location) throw new HttpDownloadError('redirect', current.href, `HTTP ${status} without a Location`, status);
       if (hop >= maxRedirects) throw new HttpDownloadError('redirect', current.href, `more than ${maxRedirects} redirects`, status);
+      if (!URL.canParse(location, current)) throw new HttpDownloadError('redirect', current.href, `HTTP ${status} to a bad Location ${location}`, status);
       current = new URL(location, current);
       continue;
     }

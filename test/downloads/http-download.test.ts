@@ -107,12 +107,16 @@ describe('openDownload over node:http', () => {
     expect(b.requests).toEqual(['GET /r/one', 'GET /r/two']);
   });
 
-  test('a redirect loop stops after 5 redirects; a redirect without Location is an error', async () => {
+  test('a redirect loop stops after 5 redirects; a redirect without a usable Location is an error', async () => {
     a.routes.set('/loop', { status: 302, location: '/loop' });
     await expect(openDownload(`${a.base}/loop`)).rejects.toMatchObject({ kind: 'redirect', detail: 'more than 5 redirects' });
     expect(a.requests.filter((r) => r === 'GET /loop')).toHaveLength(6);
     a.routes.set('/nowhere', { status: 302 });
     await expect(openDownload(`${a.base}/nowhere`)).rejects.toMatchObject({ kind: 'redirect', detail: 'HTTP 302 without a Location' });
+    a.routes.set('/ftp', { status: 301, location: 'ftp://example.com/x.tar.gz' });
+    await expect(openDownload(`${a.base}/ftp`)).rejects.toMatchObject({ kind: 'redirect', detail: 'unsupported protocol ftp:' });
+    a.routes.set('/broken', { status: 301, location: 'http://[::1' });
+    await expect(openDownload(`${a.base}/broken`)).rejects.toMatchObject({ kind: 'redirect', detail: 'HTTP 301 to a bad Location http://[::1' });
   });
 
   test('a status other than 2xx, a refused connection and a non-HTTP answer reject with HttpDownloadError', async () => {
