@@ -34,7 +34,7 @@ export interface EngineResponse {
   text(): Promise<string>;
   json(): Promise<unknown>;
   arrayBuffer(): Promise<ArrayBuffer>;
-  /** Drops what is left of the body (its connection is closed, not reused). */
+  /** Drops what is left of the body (its connection is closed, not reused); resolves once it is. */
   cancel(): Promise<void>;
 }
 
@@ -60,6 +60,57 @@ export function networkErrorDetail(err: unknown): string {
 }
 
 const MAX_REDIRECTIONS = 5;
+/** An answer's bytes that arrived and were not read yet; beyond this the answer fails (a reader that stopped). */
+export const MAX_UNREAD_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The body, taken from undici as fast as it arrives and queued here for its reader. undici 7 must never hold a body
+ * paused: when a host ends the answer by closing the connection (HTTP/1.0: Flask's and python's development servers,
+ * some proxies) while the parser is paused for a slow reader, it fails an assertion in a socket handler, which no
+ * caller can catch and which ends the process (nodejs/undici#5360). Engine answers are small or streamed; what is
+ * queued is bounded by MAX_UNREAD_BYTES.
+ */
+function eagerBody(source: Dispatcher.ResponseData['body']) {
+  const chunks: Buffer[] = [];
+  let unread = 0;
+  let ended = false;
+  let failure: Error | undefined;
+  let wake: (() => void) | undefined;
+  const poke = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  source.on('data', (chunk: Buffer) => {
+    chunks.push(chunk);
+    unread += chunk.length;
+    if (unread > MAX_UNREAD_BYTES) source.destroy(new Error(`the answer has more than ${MAX_UNREAD_BYTES} bytes nobody read`));
+    poke();
+  });
+  source.on('end', () => ((ended = true), poke()));
+  source.on('error', (err: Error) => ((failure ??= err), poke()));
+  source.on('close', () => {
+    if (!ended) failure ??= new Error('the answer was cut off');
+    poke();
+  });
+  async function* read(): AsyncGenerator<Uint8Array> {
+    for (;;) {
+      const chunk = chunks.shift();
+      if (chunk) {
+        unread -= chunk.length;
+        yield chunk;
+      } else if (failure) throw failure;
+      else if (ended) return;
+      else await new Promise<void>((resolve) => (wake = resolve));
+    }
+  }
+  const whole = async () => {
+    const parts: Uint8Array[] = [];
+    for await (const chunk of read()) parts.push(chunk);
+    return Buffer.concat(parts);
+  };
+  return { iterable: { [Symbol.asyncIterator]: read }, whole };
+}
 const agent: Dispatcher = new Agent().compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTIONS }));
 
 function headerGetter(headers: Record<string, string | string[] | undefined>) {
@@ -86,18 +137,24 @@ export async function engineRequest(url: string, init: EngineRequest): Promise<E
   }
   const { statusCode, headers, body } = answer;
   // A body's failure (reset, abort, cancel) reaches whoever reads it; one that nobody reads any more is not a crash.
-  body.on('error', () => undefined);
+  const eager = eagerBody(body);
   return {
     status: statusCode,
     ok: statusCode >= 200 && statusCode < 300,
     statusText: STATUS_CODES[statusCode] ?? '',
     headers: headerGetter(headers),
-    body,
-    text: () => body.text(),
-    json: () => body.json(),
-    arrayBuffer: () => body.arrayBuffer(),
-    cancel: async () => {
-      body.destroy();
+    body: eager.iterable,
+    text: async () => (await eager.whole()).toString('utf8'),
+    json: async () => JSON.parse((await eager.whole()).toString('utf8')) as unknown,
+    arrayBuffer: async () => {
+      const all = await eager.whole();
+      return all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer;
     },
+    cancel: () =>
+      new Promise<void>((resolve) => {
+        if (body.closed) return resolve();
+        body.once('close', () => resolve());
+        body.destroy();
+      }),
   };
 }
