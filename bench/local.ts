@@ -2,8 +2,10 @@
  * npm run bench:local [-- --turns 10]
  *
  * The local companion on this machine: llama_cpp_llm (LLAMA_MODEL_PATH, else a tiny random GGUF written here) and a
- * local voice (SHERPA_TTS_MODEL_DIR: a sherpa-onnx VITS/Piper folder, else espeak-ng), run by the real server in
- * this process with the threads it picks itself (src/engines/cpu-shares.ts). A client in this process talks; a second
+ * local voice, run by the real server in this process with the threads it picks itself (src/engines/cpu-shares.ts).
+ * The voice: SHERPA_TTS_MODEL_DIR (a sherpa-onnx VITS/Piper folder); else the shipped voice's path (sherpa_onnx_tts
+ * on its worker thread) with a stand-in library that spends --synth ms of CPU per sentence (test/fakes); or, with
+ * --espeak, espeak-ng (a program started per sentence). A client in this process talks; a second
  * session sends a heartbeat every 10 ms throughout and times each answer: the delay another user would see.
  *
  * Per turn (median over --turns, after one warm-up turn that loads the model):
@@ -32,6 +34,8 @@ import { argNumber, median, percentile } from './bench-utils.js';
 
 const TURNS = argNumber('turns', 10);
 const MAX_TOKENS = argNumber('tokens', 120);
+const SYNTH_MS = argNumber('synth', 60);
+const ESPEAK = process.argv.includes('--espeak');
 const REPO = process.cwd();
 
 type Frame = { type: string; [k: string]: unknown };
@@ -84,9 +88,20 @@ async function main() {
   const voiceDir = process.env.SHERPA_TTS_MODEL_DIR;
   const voiceOnnx = voiceDir ? readdirSync(voiceDir).find((f) => f.endsWith('.onnx')) : undefined;
   const shares = cpuShares();
+  const standIn = !(voiceDir && voiceOnnx) && !ESPEAK;
+  if (standIn) {
+    // The stand-in library in the same worker thread the real one runs in: CPU per sentence, speech-long audio.
+    process.env.VAS_SHERPA_ONNX_MODULE = path.join(REPO, 'test/fakes/fake-sherpa-module.cjs');
+    process.env.FAKE_SHERPA_BUSY_MS = String(SYNTH_MS);
+    process.env.FAKE_SHERPA_SAMPLES_PER_CHAR = '1500';
+    mkdirSync(path.join(root, 'voice'));
+    for (const f of ['voice.onnx', 'tokens.txt']) writeFileSync(path.join(root, 'voice', f), 'stand-in');
+  }
   const tts = voiceDir && voiceOnnx
-    ? { model: 'sherpa_onnx_tts', block: { vits_model: path.join(voiceDir, voiceOnnx), vits_tokens: path.join(voiceDir, 'tokens.txt'), vits_data_dir: path.join(voiceDir, 'espeak-ng-data'), sid: 0, num_threads: shares.speech } }
-    : { model: 'espeak_tts', block: { voice: 'en-us+f3', speed: 165 } };
+    ? { model: 'sherpa_onnx_tts', label: `sherpa_onnx_tts ${path.basename(voiceDir)}, ${shares.speech} thread(s)`, block: { vits_model: path.join(voiceDir, voiceOnnx), vits_tokens: path.join(voiceDir, 'tokens.txt'), vits_data_dir: path.join(voiceDir, 'espeak-ng-data'), sid: 0, num_threads: shares.speech } }
+    : standIn
+      ? { model: 'sherpa_onnx_tts', label: `sherpa_onnx_tts's worker thread with a stand-in library spending ${SYNTH_MS} ms of CPU per sentence (no SHERPA_TTS_MODEL_DIR)`, block: { vits_model: path.join(root, 'voice/voice.onnx'), vits_tokens: path.join(root, 'voice/tokens.txt'), sid: 0, num_threads: 1 } }
+      : { model: 'espeak_tts', label: 'espeak_tts (espeak-ng, started per sentence)', block: { voice: 'en-us+f3', speed: 165 } };
   for (const f of ['conf.yaml', 'model_dict.json']) cpSync(path.join(REPO, f), path.join(root, f));
   const llm = { model_path: modelFile, context_size: 2048, threads: 'auto', gpu_layers: 'auto', parallel: 2, keep_alive: -1, max_tokens: MAX_TOKENS, temperature: 0.7 };
   editConf(root, {
@@ -185,7 +200,7 @@ async function main() {
   const overhead = median(spoken.map((t) => t.firstAudio - t.toSentence - t.synthesis).filter(Number.isFinite));
   console.log(`bench:local  ${TURNS} turns after one warm-up; node ${process.version}, ${os.availableParallelism()} cores`);
   console.log(`  model   ${path.basename(modelFile)}${process.env.LLAMA_MODEL_PATH ? '' : ' (tiny random weights, written by the bench)'}; ${shares.llm} llama.cpp thread(s), max_tokens ${MAX_TOKENS}`);
-  console.log(`  voice   ${tts.model}${voiceDir ? ` ${path.basename(voiceDir)}, ${shares.speech} thread(s)` : ' (espeak-ng: no SHERPA_TTS_MODEL_DIR)'}`);
+  console.log(`  voice   ${tts.label}`);
   console.log(`  first audio after text-input          ${f(med(spoken, 'firstAudio'))}`);
   console.log(`  LLM time to the first sentence        ${f(med(spoken, 'toSentence'))}`);
   console.log(`  its synthesis                         ${f(med(spoken, 'synthesis'))}`);

@@ -179,7 +179,8 @@ export class SherpaWorkerHost {
     for (const { key, file } of spec.files) {
       if (!existsSync(file)) throw new Error(`${spec.provider}: ${key} names ${file}, which does not exist`);
     }
-    const modulePath = spec.modulePath ?? findPackageDir('sherpa-onnx-node');
+    // VAS_SHERPA_ONNX_MODULE: another build of the library, or a stand-in that spends CPU like a model (bench:local).
+    const modulePath = spec.modulePath ?? (process.env.VAS_SHERPA_ONNX_MODULE || findPackageDir('sherpa-onnx-node'));
     if (!modulePath) throw new Error(`${spec.provider}: the sherpa-onnx-node package is not installed (npm install)`);
     if (!this.probed) {
       const fingerprint = spec.files.map(({ file }) => `${file}:${statSync(file).size}:${statSync(file).mtimeMs}`).join('|');
