@@ -1,16 +1,17 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { runAsEngine } from './cpu-shares.js';
+import { launchProgram } from './program-launcher.js';
 
 /**
  * Runs a program to completion and returns its stdout. The caller's abort signal kills it (SIGKILL), so a stopped
- * actor never leaves the process behind; a non-zero exit is an error carrying the program's stderr.
+ * actor never leaves the process behind; a non-zero exit is an error carrying the program's stderr. A speech
+ * engine's programs (`engine`, one per sentence or utterance) start from the program launcher, at the engines' nice
+ * value, so that starting them never holds the event loop (program-launcher.ts).
  */
 export function runProgram(program: string, args: string[], signal: AbortSignal, options: { engine?: boolean } = {}): Promise<Buffer> {
+  if (options.engine) return launchProgram(program, args, signal);
   return new Promise((resolve, reject) => {
     const child = spawn(program, args, { signal, killSignal: 'SIGKILL', stdio: ['ignore', 'pipe', 'pipe'] });
-    // A speech engine's work yields to the event loop (cpu-shares.ts); it has not started computing yet.
-    if (options.engine && child.pid) runAsEngine(child.pid);
     const out: Buffer[] = [];
     let err = '';
     child.stdout.on('data', (d: Buffer) => out.push(d));

@@ -30,6 +30,7 @@ import { createLlamaModelActor } from '../engines/llama/llama-model-actor.js';
 import { createMcpServerActor } from '../mcp/mcp-server-actor.js';
 import { ToolProcesses } from '../mcp/tool-processes.js';
 import { closeSherpaHosts, isPreparable } from '../engines/sherpa/sherpa-hosts.js';
+import { closeProgramLauncher } from '../engines/program-launcher.js';
 import { OnceLog } from '../observability/once-log.js';
 import type { ModelBoard } from '../downloads/model-board.js';
 import { ToolListCache } from '../mcp/tool-list-cache.js';
@@ -157,7 +158,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         // Sessions are gone; the words of their last turns are still being written, tool servers still ending. Ollama
         // models of `unload_at_exit` are unloaded meanwhile, within their own bound.
         const unloading = unloadOllamaModels(ollamaModels.list(), app.system.ollama_unload_timeout_seconds * 1000, logger);
-        await Promise.all([closed, history.flush(), toolProcesses.drain(), unloading, closeSherpaHosts()]);
+        await Promise.all([closed, history.flush(), toolProcesses.drain(), unloading, closeSherpaHosts(), closeProgramLauncher()]);
       })();
       return stopping;
     },

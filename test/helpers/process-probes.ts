@@ -66,3 +66,14 @@ export function processesWith(marker: string): number[] {
   }
   return found;
 }
+
+/** Descendants of `pid` whose command line names `program` (a speech program started by the program launcher). */
+export function runningPrograms(program: string, pid = process.pid): number[] {
+  return descendants(pid).filter((p) => {
+    try {
+      return readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0')[0]!.endsWith(program);
+    } catch {
+      return false;
+    }
+  });
+}

@@ -2,7 +2,8 @@ import { decodeWav } from '../../src/audio/wav.js';
 import { espeakTtsEngine } from '../../src/engines/tts/espeak-tts.js';
 import { findProgram } from '../../src/engines/find-program.js';
 import { makeFixtureRoot } from '../helpers/fixture-root.js';
-import { childPids, settleTo } from '../helpers/process-probes.js';
+import os from 'node:os';
+import { childPids, runningPrograms, settleTo } from '../helpers/process-probes.js';
 import { useTestServer } from '../helpers/server-harness.js';
 import { TestClient, until } from '../helpers/ws-client.js';
 
@@ -52,15 +53,18 @@ describe('the shipped conf.yaml: built-in offline talker + espeak-ng, no service
     expect(audio!.samples.some((s) => s !== 0)).toBe(true);
   });
 
-  test('an aborted synthesis kills the espeak-ng process', async () => {
+  test('an aborted synthesis kills the espeak-ng process (started by the program launcher, at nice 10)', async () => {
     const engine = espeakTtsEngine({ program: espeak!, speed: 80 });
     const controller = new AbortController();
     const long = 'This is a very long sentence that keeps the speech engine busy for a good while. '.repeat(40);
     const done = engine.synthesize(long, controller.signal).catch((err: Error) => err);
     let pids: number[] = [];
-    await until('espeak-ng started', () => (pids = childPids()).length > 0, 2000);
+    await until('espeak-ng started', () => (pids = runningPrograms('espeak-ng')).length > 0, 5000);
+    // Not a child of the server: starting it did not fork the server's memory.
+    expect(childPids().filter((pid) => pids.includes(pid))).toEqual([]);
+    expect(os.getPriority(pids[0]!)).toBe(10);
     controller.abort();
     expect(((await done) as Error).name).toBe('AbortError');
-    expect(await settleTo(() => childPids().filter((pid) => pids.includes(pid)), [])).toEqual([]);
+    expect(await settleTo(() => runningPrograms('espeak-ng').filter((pid) => pids.includes(pid)), [])).toEqual([]);
   });
 });
