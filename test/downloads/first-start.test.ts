@@ -4,7 +4,7 @@ import path from 'node:path';
 import { makeFixtureRoot } from '../helpers/fixture-root.js';
 import { runServerProcess } from '../helpers/server-process.js';
 import { until } from '../helpers/ws-client.js';
-import { SHARED_SHIZUKU, SHARED_WEB_CLIENT, startArchiveServer, UPSTREAM_COMMIT, upstreamArchive, WEB_COMMIT, webClientArchive } from '../helpers/archive-server.js';
+import { SHARED_SHIZUKU, SHARED_WEB_CLIENT, startArchiveServer, UPSTREAM_COMMIT, upstreamArchive, WEB_COMMIT, webClientArchive, describeWithShared } from '../helpers/archive-server.js';
 
 const LISTENING = /listening on (http:\/\/127\.0\.0\.1:\d+)/;
 
@@ -16,7 +16,7 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-describe('the first start (npm start on a fresh clone) fetches the web client and the sample model', () => {
+describeWithShared('the first start (npm start on a fresh clone) fetches the web client and the sample model', () => {
   let archives: Awaited<ReturnType<typeof startArchiveServer>>;
   beforeAll(async () => {
     archives = await startArchiveServer();

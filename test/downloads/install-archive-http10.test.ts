@@ -4,7 +4,7 @@ import path from 'node:path';
 import { archiveUrl, loadManifest } from '../../src/downloads/download-manifest.js';
 import { DownloadError, installArchive } from '../../src/downloads/install-archive.js';
 import { REPO_ROOT } from '../helpers/fixture-root.js';
-import { SHARED_WEB_CLIENT, webClientArchive } from '../helpers/archive-server.js';
+import { SHARED_WEB_CLIENT, webClientArchive, describeWithShared } from '../helpers/archive-server.js';
 import { crashOf, runDownloadChild } from './download-child.js';
 import { startHttp10Server, type Http10Server } from './http10-server.js';
 import type { DownloadManifest } from '../../src/downloads/manifest-format.js';
@@ -40,7 +40,7 @@ afterEach(() => rmSync(work, { recursive: true, force: true }));
 
 const archivePath = () => new URL(archiveUrl(mirror.base, web)).pathname;
 
-describe('installArchive from an HTTP/1.0 mirror (body ended by the close), in a process that loads undici', () => {
+describeWithShared('installArchive from an HTTP/1.0 mirror (body ended by the close), in a process that loads undici', () => {
   test.each([
     ['with Content-Length, as python http.server sends', true],
     ['without Content-Length', false],

@@ -7,13 +7,13 @@ import { assetDownloadMachine, type InstallRequest, type InstallResult, type Mod
 import { archiveUrl, loadManifest, sha256File } from '../../src/downloads/download-manifest.js';
 import { installArchive } from '../../src/downloads/install-archive.js';
 import { REPO_ROOT } from '../helpers/fixture-root.js';
-import { SHARED_WEB_CLIENT, startArchiveServer, upstreamArchive, webClientArchive } from '../helpers/archive-server.js';
+import { SHARED_WEB_CLIENT, startArchiveServer, upstreamArchive, webClientArchive, describeWithShared } from '../helpers/archive-server.js';
 import type { DownloadManifest } from '../../src/downloads/manifest-format.js';
 
 const WEB = path.join(REPO_ROOT, 'manifests/open-llm-vtuber-web.json');
 const SHIZUKU = path.join(REPO_ROOT, 'manifests/live2d-shizuku.json');
 
-describe('first-start downloads: fetched, checked file by file, installed atomically', () => {
+describeWithShared('first-start downloads: fetched, checked file by file, installed atomically', () => {
   let archives: Awaited<ReturnType<typeof startArchiveServer>>;
   let web: DownloadManifest;
   let shizuku: DownloadManifest;

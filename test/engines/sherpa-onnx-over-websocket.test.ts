@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { tokens } from '../fakes/fake-ai-server.js';
 import { editConf } from '../helpers/engine-config.js';
+import { SHARED_WEB_CLIENT } from '../helpers/archive-server.js';
 import { useFakeEngineServer, type Harness } from '../helpers/server-harness.js';
 import { TestClient, until } from '../helpers/ws-client.js';
 import { Writable } from 'node:stream';
@@ -92,9 +93,9 @@ describe('a model that fails to load', () => {
 });
 
 /** A valid ONNX file that is not a recogniser: the web client's Silero VAD (shared test data, STACK.md). */
-const SILERO = path.resolve(__dirname, '../../../shared/web-client/libs/silero_vad_v5.onnx');
+const SILERO = path.join(SHARED_WEB_CLIENT, 'libs/silero_vad_v5.onnx');
 
-(existsSync(SILERO) ? describe : describe.skip)('a valid ONNX file that is not a sherpa-onnx recogniser', () => {
+(existsSync(SILERO) ? describe : describe.skip)(`a valid ONNX file that is not a sherpa-onnx recogniser${existsSync(SILERO) ? '' : ' [skipped: needs the web client\'s Silero model in ../shared or VAS_SHARED_DIR]'}`, () => {
   const harness = useSherpaServer(
     () => senseVoiceBlock(),
     (root) => {

@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -6,9 +6,21 @@ import path from 'node:path';
 import { create as createTar } from 'tar';
 import { REPO_ROOT } from './fixture-root.js';
 
-export const SHARED = path.resolve(REPO_ROOT, '..', 'shared');
+/**
+ * The real web client and sample model these tests serve as archives: `../shared` beside the repository (as on CI),
+ * or the folder VAS_SHARED_DIR names (with `web-client/` and `live2d-models/shizuku/` in it). A clone without them
+ * skips the tests that need them and says so in their names (`withShared`).
+ */
+export const SHARED = process.env.VAS_SHARED_DIR ? path.resolve(process.env.VAS_SHARED_DIR) : path.resolve(REPO_ROOT, '..', 'shared');
 export const SHARED_WEB_CLIENT = path.join(SHARED, 'web-client');
 export const SHARED_SHIZUKU = path.join(SHARED, 'live2d-models', 'shizuku');
+export const SHARED_PRESENT = existsSync(path.join(SHARED_WEB_CLIENT, 'index.html')) && existsSync(path.join(SHARED_SHIZUKU, 'runtime'));
+
+/** `describe`, or `describe.skip` with how to run it, for tests that serve the real web client and model. */
+export function describeWithShared(title: string, body: () => void): void {
+  if (SHARED_PRESENT) describe(title, body);
+  else describe.skip(`${title} [skipped: needs the real web client and model in ../shared or VAS_SHARED_DIR]`, body);
+}
 export const WEB_COMMIT = 'ac7de8e880d803e4bda64aadda88208708d081ef';
 export const UPSTREAM_COMMIT = '19b58b1f6c01e082289fce089392997b9d14fbc4';
 
