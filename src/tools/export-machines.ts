@@ -18,6 +18,8 @@ import { toolServersMachine } from '../../machines/tool-servers.machine.js';
 import { sharedToolServerMachine } from '../../machines/shared-tool-server.machine.js';
 import { turnMachine } from '../../machines/turn.machine.js';
 import { assetDownloadMachine } from '../../machines/asset-download.machine.js';
+import { localModelMachine } from '../../machines/local-model.machine.js';
+import { localModelsMachine } from '../../machines/local-models.machine.js';
 import { findProgram } from '../engines/find-program.js';
 import { machineToDot, machineToJson } from './machine-export.js';
 
@@ -33,6 +35,8 @@ export const MACHINES = [
   groupConversationMachine,
   proxyHubMachine,
   assetDownloadMachine,
+  localModelsMachine,
+  localModelMachine,
 ];
 
 const outIndex = process.argv.indexOf('--out');

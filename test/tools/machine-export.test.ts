@@ -11,6 +11,8 @@ import { sessionMachine } from '../../machines/session.machine.js';
 import { ttsPipelineMachine } from '../../machines/tts-pipeline.machine.js';
 import { toolboxMachine } from '../../machines/toolbox.machine.js';
 import { turnMachine } from '../../machines/turn.machine.js';
+import { localModelMachine } from '../../machines/local-model.machine.js';
+import { localModelsMachine } from '../../machines/local-models.machine.js';
 import { findProgram } from '../../src/engines/find-program.js';
 import { machineToDot, machineToJson, statePaths } from '../../src/tools/machine-export.js';
 
@@ -41,14 +43,16 @@ describe.each([
   ['group', groupMachine],
   ['groupConversation', groupConversationMachine],
   ['proxyHub', proxyHubMachine],
+  ['localModel', localModelMachine],
+  ['localModels', localModelsMachine],
 ] as Array<[string, AnyStateMachine]>)('machines:export — %s', (_name, machine) => {
   const json = machineToJson(machine);
 
   test('the JSON re-creates an equivalent machine: same states, events, eventless transitions and invokes', () => {
     const recreated = createMachine(JSON.parse(JSON.stringify(json)));
     expect(statePaths(recreated)).toEqual(statePaths(machine));
-    // The toolbox is one state that reacts to events; every other machine has a real state chart.
-    expect(statePaths(machine).length).toBeGreaterThanOrEqual(machine.id === 'toolbox' ? 0 : 2);
+    // The toolbox and the local-models pool are one state that reacts to events; every other machine has a real state chart.
+    expect(statePaths(machine).length).toBeGreaterThanOrEqual(machine.id === 'toolbox' || machine.id === 'localModels' ? 0 : 2);
     expect(shape(recreated)).toEqual(shape(machine));
   });
 
@@ -71,7 +75,7 @@ test('the export script writes JSON for every machine', () => {
   try {
     const root = path.resolve(__dirname, '..', '..');
     execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'src/tools/export-machines.ts'), '--out', out], { cwd: root });
-    for (const id of ['server', 'session', 'turn', 'ttsPipeline']) {
+    for (const id of ['server', 'session', 'turn', 'ttsPipeline', 'localModel', 'localModels']) {
       expect(JSON.parse(readFileSync(path.join(out, `${id}.json`), 'utf8')).id).toBe(id);
     }
   } finally {
