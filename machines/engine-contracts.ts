@@ -37,8 +37,11 @@ export interface LlmStreamEnd {
 /** A configured LLM endpoint. */
 export interface LlmEngine {
   readonly provider: string;
-  /** Native tool calling in OpenAI's or Anthropic's format; `none`: the engine cannot use tools at all. */
-  readonly toolStyle: 'openai' | 'claude' | 'none';
+  /**
+   * Native tool calling in OpenAI's or Anthropic's format; `prompt`: tools only as JSON the model writes in its text
+   * (the turn's prompt mode, from the first call on); `none`: the engine cannot use tools at all.
+   */
+  readonly toolStyle: 'openai' | 'claude' | 'prompt' | 'none';
   /** `options.onRetry` hears of each retry of the request (before any output; see src/engines/http-retry.ts). */
   stream(request: LlmRequest, onText: (text: string) => void, signal: AbortSignal, options?: EngineCallOptions): Promise<LlmStreamEnd | void>;
 }

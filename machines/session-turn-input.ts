@@ -30,7 +30,8 @@ export function turnInput(context: SessionContext, toolbox?: AnyActorRef): TurnI
     runtime.mcp && toolbox
       ? {
           toolbox,
-          mode: context.toolMode,
+          // An engine that takes tools only in its prompt starts there; others switch when their model refuses `tools`.
+          mode: runtime.llm.toolStyle === 'prompt' ? 'prompt' : context.toolMode,
           maxSteps: context.limits.mcpMaxSteps,
           promptTemplate: runtime.mcp.promptTemplate,
           // The longest any of its servers may take to start and to answer (a server's own `timeout` wins).

@@ -5,7 +5,7 @@ import type { GenerateJob, LocalModelSpec } from '../../../machines/local-model-
 import { cpuShares } from '../cpu-shares.js';
 import type { ModelFiles } from '../model-files.js';
 import { keepAliveMs } from './keep-alive.js';
-import { LlmError, userPromptText } from './llm-engine.js';
+import { LlmError, promptRoundMessages, userPromptText } from './llm-engine.js';
 import type { LlmRequest } from './llm-request.js';
 
 /**
@@ -63,6 +63,13 @@ export function llamaChatHistory(request: LlmRequest): GenerateJob['history'] {
     else history.push({ type: message.role, text: message.content });
   }
   history.push({ type: 'user', text: userPromptText(request) });
+  // This turn's tool rounds: what the model wrote with its JSON, then the results as the user's next message.
+  for (const round of request.rounds ?? []) {
+    for (const message of promptRoundMessages(round)) {
+      if (message.role === 'assistant') history.push({ type: 'model', response: [message.content] });
+      else history.push({ type: 'user', text: message.content });
+    }
+  }
   history.push({ type: 'model', response: [] });
   return history;
 }
@@ -71,7 +78,8 @@ export function llamaCppEngine(c: LlamaCppConfig, root: string): LlmEngine & Mod
   const spec = llamaModelSpec(c, root);
   return {
     provider: 'llama_cpp_llm',
-    toolStyle: 'none',
+    // MCP tools as JSON in the reply (the turn's prompt mode): a GGUF's own tool format differs from model to model.
+    toolStyle: 'prompt',
     local: spec,
     modelFiles: [spec.file],
     async stream(request, onText, signal, options) {
