@@ -27,7 +27,7 @@ export const systemConfigSchema = z.object({
   tool_prompts: z.record(z.string(), z.string()).default({ ...DEFAULT_TOOL_PROMPTS }),
   enable_proxy: z.boolean().default(false),
   // --- keys of this server (not upstream) ---
-  /** Origins allowed to open /client-ws besides the page's own, loopback and the Electron app (README "Origins"). */
+  /** Origins allowed to open /client-ws besides the page's own, loopback and the Electron app (README, "Which pages may connect"). */
   allowed_origins: z.array(z.string()).default([]),
   /** Host names this server may be addressed by besides loopback, IP addresses and this machine's name (DNS rebinding). */
   allowed_hosts: z.array(z.string()).default([]),
@@ -46,7 +46,7 @@ export const systemConfigSchema = z.object({
   playback_slack_seconds: z.number().min(0).default(3),
   /** Serve /sessions to other machines too (it shows every session's state; off: this machine only). */
   sessions_page_public: z.boolean().default(false),
-  /** Send inspection events to the Stately inspector (also INSPECT=1); see README "Inspecting sessions". */
+  /** Send inspection events to the Stately inspector (also INSPECT=1); see docs/features.md, "Inspecting sessions". */
   inspect: z.boolean().default(false),
   /** Port of the local inspection relay. */
   inspect_port: z.number().int().min(1).max(65535).default(8080),

@@ -11,7 +11,7 @@ import type { PcmAudio } from '../../src/audio/pcm-audio.js';
  *   SHERPA_ONNX_ASR_MODEL_DIR=/path/to/sherpa-onnx-sense-voice-zh-en-ja-ko-yue-2024-07-17 (or a Whisper, Paraformer or
  *     transducer release folder)
  *   SHERPA_ONNX_TTS_MODEL_DIR=/path/to/vits-piper-en_US-amy-low (or another VITS/Piper folder, or a Kokoro one)
- * Without them these tests are skipped (README "Local speech with sherpa-onnx").
+ * Without them these tests are skipped (docs/providers.md, "Local speech with sherpa-onnx").
  */
 const ASR_DIR = process.env.SHERPA_ONNX_ASR_MODEL_DIR;
 const TTS_DIR = process.env.SHERPA_ONNX_TTS_MODEL_DIR;
