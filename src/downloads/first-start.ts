@@ -1,9 +1,9 @@
-import { access } from 'node:fs/promises';
 import path from 'node:path';
 import type { InstallRequest } from '../../machines/asset-download.machine.js';
 import { runDownloadSteps, type DownloadRun, type RunStep } from './download-run.js';
 import type { AppConfig } from '../config/app-config.js';
 import type { Logger } from '../observability/logger.js';
+import { megabytes, pathExists } from './fs-helpers.js';
 import { archiveTopFolder, archiveUrl, loadManifest } from './download-manifest.js';
 import { installArchive } from './install-archive.js';
 import { progressBar } from './progress-bar.js';
@@ -33,7 +33,6 @@ export interface FirstStartOptions {
   out?: NodeJS.WriteStream;
 }
 
-const exists = (p: string) => access(p).then(() => true, () => false);
 const shown = (root: string, p: string) => path.relative(root, p).split(path.sep).join('/') || '.';
 
 export function downloadBaseUrl(app: AppConfig, env: NodeJS.ProcessEnv = process.env): string {
@@ -61,10 +60,10 @@ export async function planDownloads(options: FirstStartOptions): Promise<Downloa
     const url = archiveUrl(base, manifest);
     plan.push({ manifest, target, url, byHand: byHandCommand(app.paths.root, target, url, manifest) });
   };
-  if (options.update || !(await exists(app.paths.frontend))) await add(WEB_CLIENT_MANIFEST, app.paths.frontend);
+  if (options.update || !(await pathExists(app.paths.frontend))) await add(WEB_CLIENT_MANIFEST, app.paths.frontend);
   const shizuku = path.join(app.paths.live2dModels, 'shizuku');
   const usesShizuku = app.models.some((m) => /^\/?live2d-models\/shizuku\//.test(m.url));
-  if (usesShizuku && (options.update || !(await exists(shizuku)))) await add(SHIZUKU_MANIFEST, shizuku);
+  if (usesShizuku && (options.update || !(await pathExists(shizuku)))) await add(SHIZUKU_MANIFEST, shizuku);
   return plan;
 }
 
@@ -92,7 +91,7 @@ export function runDownloads(plan: DownloadPlanItem[], options: FirstStartOption
       finish(output, stopped) {
         bar?.finish();
         if (output.installed) {
-          const mb = ((output.result?.bytes ?? 0) / 1048576).toFixed(1);
+          const mb = megabytes(output.result?.bytes ?? 0);
           logger.info(`installed the ${item.manifest.title} in ${where} (${output.result?.files} files checked, ${mb} MB)`);
           if (item.manifest.license) logger.info(`${item.manifest.title}: licence: ${item.manifest.license}`);
         } else if (!stopped) {

@@ -1,8 +1,9 @@
-import { access, mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Unpack } from 'tar';
+import { pathExists } from './fs-helpers.js';
 import { archiveTopFolder, compareWithManifest } from './download-manifest.js';
 import { HttpDownloadError, openDownload, type DownloadResponse } from './http-download.js';
 import type { InstallRequest, InstallResult } from '../../machines/asset-download.machine.js';
@@ -10,7 +11,6 @@ import type { InstallRequest, InstallResult } from '../../machines/asset-downloa
 /** A download that failed for a reason the user can act on (the message says what happened). */
 export class DownloadError extends Error {}
 
-const exists = (p: string) => access(p).then(() => true, () => false);
 const hostOf = (url: string) => (URL.canParse(url) ? new URL(url).host : url);
 
 /** What went wrong before the body started, in the user's words. */
@@ -81,7 +81,7 @@ export async function installArchive(request: InstallRequest, signal: AbortSigna
       throw new DownloadError(`the archive does not match the manifest, nothing was installed: ${shown}`);
     }
     signal.throwIfAborted();
-    const replacing = await exists(target);
+    const replacing = await pathExists(target);
     if (replacing) await rename(target, previous);
     await rename(temp, target);
     if (replacing) await rm(previous, { recursive: true, force: true });

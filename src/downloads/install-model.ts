@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { access, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -8,9 +8,9 @@ import type { InstallResult, ModelInstallRequest } from '../../machines/asset-do
 import { runProgram } from '../engines/run-program.js';
 import { HttpDownloadError, openDownload, type DownloadResponse } from './http-download.js';
 import { DownloadError } from './install-archive.js';
+import { megabytes, pathExists } from './fs-helpers.js';
 
-const exists = (p: string) => access(p).then(() => true, () => false);
-const mb = (n: number) => `${(n / 1048576).toFixed(1)} MB`;
+const mb = (n: number) => `${megabytes(n)} MB`;
 
 /**
  * Downloads a model (manifests/models/) and installs it atomically: the bytes go to a hidden temporary folder beside
@@ -68,12 +68,12 @@ export async function installModel(request: ModelInstallRequest, signal: AbortSi
       }
       ready = path.join(unpacked, manifest.top ?? path.basename(target));
       const missing = [];
-      for (const file of manifest.requires) if (!(await exists(path.join(ready, file)))) missing.push(file);
+      for (const file of manifest.requires) if (!(await pathExists(path.join(ready, file)))) missing.push(file);
       if (missing.length > 0) throw new DownloadError(`the archive has no ${manifest.top}/${missing.join(`, ${manifest.top}/`)}; nothing was installed`);
     }
     signal.throwIfAborted();
     const aside = path.join(temp, 'previous');
-    const replacing = await exists(target);
+    const replacing = await pathExists(target);
     if (replacing) await rename(target, aside);
     await rename(ready, target);
     return { files: manifest.kind === 'file' ? 1 : manifest.requires.length, bytes: received };

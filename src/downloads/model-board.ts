@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { megabytes } from './fs-helpers.js';
 import type { ModelManifest } from './manifest-format.js';
 
 /** Where one model of the configuration stands. */
@@ -47,7 +48,7 @@ export class ModelBoard {
     if (pending.length === 0) return undefined;
     const parts = pending.map((e) => {
       const name = ROLE_NAMES[e.manifest.role];
-      const size = `${Math.round(e.manifest.bytes / 1048576)} MB`;
+      const size = `${megabytes(e.manifest.bytes, 0)} MB`;
       if (e.state === 'downloading') return `${name} is still downloading: ${Math.floor((e.received / e.manifest.bytes) * 100)} % of ${size}`;
       if (e.state === 'waiting') return `${name} is waiting to download (${size})`;
       if (e.state === 'failed') return `${name} could not be downloaded (${e.error ?? 'unknown error'})`;

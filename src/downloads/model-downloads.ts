@@ -1,4 +1,4 @@
-import { access, readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ModelInstallRequest } from '../../machines/asset-download.machine.js';
 import { runDownloadSteps, type DownloadRun, type RunStep } from './download-run.js';
@@ -9,11 +9,11 @@ import { installModel } from './install-model.js';
 import { modelManifestSchema, type ModelManifest } from './manifest-format.js';
 import { FETCH_MODELS_COMMAND, ModelBoard, type ModelStatus } from './model-board.js';
 import { progressBar } from './progress-bar.js';
+import { megabytes, pathExists } from './fs-helpers.js';
 
 /** A model download runs at least this long before its deadline, and longer for a big file (at 256 KiB/s). */
 const SLOWEST_RATE = 256 * 1024;
 
-const exists = (p: string) => access(p).then(() => true, () => false);
 
 /** Where a model comes from: its pinned URL, or the same path on a mirror (`VAS_MODEL_MIRROR_URL`, e.g. in tests). */
 export function modelUrl(manifest: ModelManifest, env: NodeJS.ProcessEnv = process.env): string {
@@ -51,7 +51,7 @@ export async function planModelDownloads(options: { app: AppConfig; packageRoot:
   for (const manifest of await loadModelManifests(dir)) {
     const target = path.resolve(options.app.paths.root, manifest.target);
     const used = options.needed.some((f) => path.resolve(f) === target || path.resolve(f).startsWith(target + path.sep));
-    if (!used || (!options.update && (await exists(target)))) continue;
+    if (!used || (!options.update && (await pathExists(target)))) continue;
     board.add(manifest, target, options.off ? 'off' : 'waiting');
   }
   return board;
@@ -82,7 +82,7 @@ export function runModelDownloads(board: ModelBoard, options: { app: AppConfig; 
     return {
       start() {
         bar = progressBar(`downloading ${manifest.title}`, options.out);
-        logger.info(`downloading ${manifest.title} (${(manifest.bytes / 1048576).toFixed(0)} MB) into ${where} from ${url}`);
+        logger.info(`downloading ${manifest.title} (${megabytes(manifest.bytes, 0)} MB) into ${where} from ${url}`);
         entry.state = 'downloading';
         const onProgress = (received: number, total: number | undefined) => {
           entry.received = received;
@@ -95,7 +95,7 @@ export function runModelDownloads(board: ModelBoard, options: { app: AppConfig; 
         bar?.finish();
         if (output.installed) {
           entry.state = 'installed';
-          logger.info(`installed ${manifest.title} in ${where} (${(manifest.bytes / 1048576).toFixed(1)} MB, SHA-256 checked); licence: ${manifest.license}`);
+          logger.info(`installed ${manifest.title} in ${where} (${megabytes(manifest.bytes)} MB, SHA-256 checked); licence: ${manifest.license}`);
           return;
         }
         entry.state = 'failed';

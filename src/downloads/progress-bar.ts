@@ -1,3 +1,4 @@
+import { megabytes } from './fs-helpers.js';
 /**
  * A one-line progress bar for a terminal (`\r`-redrawn, at most every 100 ms); nothing when the stream is not a
  * TTY (logs and pipes get one line at the start and one at the end from the caller instead).
@@ -9,7 +10,7 @@ export interface ProgressBar {
 }
 
 const WIDTH = 30;
-const mb = (n: number) => (n / 1048576).toFixed(1);
+const mb = (n: number) => megabytes(n);
 
 export function progressBar(title: string, out: NodeJS.WriteStream = process.stdout): ProgressBar | undefined {
   if (!out.isTTY) return undefined;

@@ -83,8 +83,12 @@ export function createLlamaModelActor(logger: Logger) {
       jobs.clear();
     };
 
+    // The file's name until the process says where the model runs.
+    let description = path.basename(spec.file);
     const model: LoadedModel = {
-      description: path.basename(spec.file),
+      get description() {
+        return description;
+      },
       generate(slot: number, job: GenerateJob, onText: (text: string) => void, signal: AbortSignal): Promise<GenerateEnd> {
         return new Promise<GenerateEnd>((resolve, reject) => {
           if (!child.connected) return reject(new Error(`${spec.provider}: the model process has ended`));
@@ -103,7 +107,7 @@ export function createLlamaModelActor(logger: Logger) {
       switch (message.type) {
         case 'ready':
           loaded = true;
-          (model as { description: string }).description = `${path.basename(spec.file)} (${message.description})`;
+          description = `${path.basename(spec.file)} (${message.description})`;
           logger.info(`${spec.provider}: loaded ${model.description} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
           report({ type: 'model.loaded', model });
           return;
