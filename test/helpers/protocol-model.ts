@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { startFakeAiServer, tokens, type FakeAiServer } from '../fakes/fake-ai-server.js';
 import { useFakeEngines } from './engine-config.js';
 import { makeFixtureRoot } from './fixture-root.js';
+import { isChainEnd, isChainStart } from './frames.js';
 import { settleTo } from './process-probes.js';
 import { startTestServer } from './test-server.js';
 import { TestClient, type Frame } from './ws-client.js';
@@ -46,8 +47,6 @@ export interface ProtocolReal {
 
 export const initialModel = (): ProtocolModel => ({ responding: false, chains: [], heartbeats: 0, fetches: 0, garbage: 0, switches: 0 });
 
-const isChainStart = (f: Frame) => f.type === 'control' && f.text === 'conversation-chain-start';
-const isChainEnd = (f: Frame) => f.type === 'control' && f.text === 'conversation-chain-end';
 /** Frames that belong to a turn (everything else is an answer to a request). */
 const isTurnFrame = (f: Frame) =>
   ['audio', 'backend-synth-complete', 'force-new-message', 'user-input-transcription', 'tool_call_status'].includes(f.type) ||

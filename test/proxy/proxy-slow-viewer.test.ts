@@ -1,10 +1,10 @@
 import { tokens } from '../fakes/fake-ai-server.js';
 import { useFakeEngineServer } from '../helpers/server-harness.js';
-import { TestClient, until, type Frame } from '../helpers/ws-client.js';
+import { TestClient, until } from '../helpers/ws-client.js';
+import { isChainEnd } from '../helpers/frames.js';
 
 type F = Record<string, any>;
 
-const isChainEnd = (f: Frame) => f.type === 'control' && f.text === 'conversation-chain-end';
 const SENTENCES = 8;
 /** About 10 s of audio each from the fake TTS (50 ms per character). */
 const longReply = (n: number) => Array.from({ length: SENTENCES }, (_, i) => `Reply ${n} sentence ${i} goes on ${'and on '.repeat(26)}until it ends.`).join(' ');

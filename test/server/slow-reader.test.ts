@@ -4,7 +4,8 @@ import { editConf, useFakeEngines } from '../helpers/engine-config.js';
 import { makeFixtureRoot } from '../helpers/fixture-root.js';
 import { runServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { scrapeMetrics } from '../helpers/metrics-scrape.js';
-import { TestClient, until, type Frame } from '../helpers/ws-client.js';
+import { TestClient, until } from '../helpers/ws-client.js';
+import { isChainEnd } from '../helpers/frames.js';
 
 type F = Record<string, any>;
 
@@ -18,7 +19,6 @@ function rssBytes(pid: number): number {
 const SENTENCES = 8;
 /** One long sentence: about 10 s of audio from the fake TTS (50 ms per character), 640 kB as base64. */
 const sentence = (reply: number, n: number) => `Reply ${reply} sentence ${n} goes on ${'and on '.repeat(26)}until it ends.`;
-const isChainEnd = (f: Frame) => f.type === 'control' && f.text === 'conversation-chain-end';
 
 /**
  * Issue 11 §1: a client that completes the handshake and stops reading while 20 long replies stream must not grow

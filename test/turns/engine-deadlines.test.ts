@@ -1,6 +1,7 @@
 import { tokens } from '../fakes/fake-ai-server.js';
 import { useFakeEngineServer } from '../helpers/server-harness.js';
-import { TestClient, until, type Frame } from '../helpers/ws-client.js';
+import { TestClient, until } from '../helpers/ws-client.js';
+import { isChainEnd } from '../helpers/frames.js';
 
 type F = Record<string, any>;
 
@@ -16,7 +17,6 @@ const BOUNDS = {
   'system_config.playback_slack_seconds': 0.2,
 };
 
-const isChainEnd = (f: Frame) => f.type === 'control' && f.text === 'conversation-chain-end';
 const chainEnds = (c: TestClient) => c.frames.filter(isChainEnd).length;
 const spoken = (c: TestClient) => c.ofType('audio').map((f: F) => [f.display_text.text, f.audio !== null]);
 

@@ -1,10 +1,10 @@
 import { tokens } from '../fakes/fake-ai-server.js';
 import { useFakeEngineServer } from '../helpers/server-harness.js';
-import { TestClient, type Frame } from '../helpers/ws-client.js';
+import { TestClient } from '../helpers/ws-client.js';
+import { isChainEnd } from '../helpers/frames.js';
 
 type F = Record<string, any>;
 
-const isChainEnd = (f: Frame) => f.type === 'control' && f.text === 'conversation-chain-end';
 
 /** Issue 11 §5 over a real socket: a provider's passing 429/5xx is retried before any output, never after. */
 describe('engine retries', () => {
