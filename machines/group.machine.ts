@@ -2,12 +2,14 @@ import { enqueueActions, sendTo, setup, type AnyActorRef, type EventObject } fro
 import type { ServerFrame } from '../src/protocol/server-frames.js';
 import { groupConversationMachine, type ConversationInput } from './group-conversation.machine.js';
 import type { ConversationTell, GroupEvent, GroupMember, GroupTrigger, Membership, SessionGroupEvent } from './group-protocol.js';
+import { sessionSystemId } from './system-ids.js';
+import type { CharacterConfig } from '../src/config/conf-schema.js';
 
 /**
- * A chat group, spawned by the server when a client first invites somebody (systemId `group:<id>`). It owns its
+ * A chat group, spawned by the server when a client first invites somebody (child `group.<n>`, reached by reference). It owns its
  * membership — members are uids with their session refs, in join order — and, while `conversing`, the group
  * conversation actor. A member's disconnect is an event to it (`group.member-gone`). Rules where upstream had none
- * (D18, D28): only the owner invites; at most `maxMembers` members; the owner leaving hands the group to the member
+ * (docs/upstream-defects.md, U31, U34): only the owner invites; at most `maxMembers` members; the owner leaving hands the group to the member
  * who joined next; a group of one is closed, whether the other left, was removed or disconnected; every broadcast
  * goes to the members as they are when it is delivered, from an immutable list.
  */
@@ -42,8 +44,6 @@ interface GroupContext {
 
 export type GroupMachineEvent = GroupEvent | ConversationTell;
 
-export const GROUP_SYSTEM_PREFIX = 'group:';
-
 const result = (success: boolean, message: string): ServerFrame => ({ type: 'group-operation-result', success, message });
 const groupUpdate = (context: Pick<GroupContext, 'members' | 'ownerUid'>, uid: string): ServerFrame => ({
   type: 'group-update',
@@ -55,9 +55,9 @@ const NO_GROUP: ServerFrame = { type: 'group-update', members: [], is_owner: fal
 const isActive = (ref: AnyActorRef) => ref.getSnapshot().status === 'active';
 
 /** The character name a member's session shows (read from its snapshot), for the group prompt. */
-function characterName(member: GroupMember): string {
-  const character = (member.ref.getSnapshot() as { context?: { character?: { config?: { character_name?: string; conf_name?: string } } | null } }).context?.character;
-  return character?.config?.character_name ?? character?.config?.conf_name ?? member.uid;
+function memberName(member: GroupMember): string {
+  const config = (member.ref.getSnapshot() as { context?: { character?: { config?: CharacterConfig } | null } }).context?.character?.config;
+  return config?.character_name ?? member.uid;
 }
 
 /** What a helper decided: events to send (to a ref, or to the child `conversation`) and the context change. */
@@ -156,7 +156,7 @@ export const groupMachine = setup({
         else if (context.offers.some((o) => o.uid === event.uid)) enqueue.assign({ offers: context.offers.filter((o) => o.uid !== event.uid) });
       }),
     },
-    // What the speaker's client starts playing is shown, silently, by everybody else (PROTOCOL §5.5).
+    // What the speaker's client starts playing is shown, silently, by everybody else (docs/protocol.md, 'Groups').
     'group.audio-play-start': {
       actions: enqueueActions(({ context, event, enqueue }) => {
         const frame: ServerFrame = { type: 'audio', audio: null, volumes: [], slice_length: 20, display_text: event.displayText, actions: null, forwarded: true };
@@ -198,7 +198,7 @@ export const groupMachine = setup({
         onError: { target: 'idle', actions: enqueueActions(({ enqueue }) => enqueue.assign({ conversation: null })) },
       },
       on: {
-        // New input during a conversation is not dropped (D17): it starts the next one.
+        // New input during a conversation is not dropped (docs/upstream-defects.md, U30): it starts the next one.
         'group.input': { actions: enqueueActions(({ context, event, enqueue }) => enqueue.assign({ queue: [...context.queue, { uid: event.uid, input: event.input }] })) },
         'group.interrupt': { actions: sendTo('conversation', ({ event }) => event) },
         'group.playback-complete': { actions: sendTo('conversation', ({ event }) => ({ type: 'conv.playback-complete', uid: event.uid })) },
@@ -224,7 +224,7 @@ function startNext(context: GroupContext): Partial<GroupContext> {
       groupId: context.id,
       initiatorUid: first.uid,
       order,
-      names: Object.fromEntries(context.members.map((m) => [m.uid, characterName(m)])),
+      names: Object.fromEntries(context.members.map((m) => [m.uid, memberName(m)])),
       input: first.input,
       rounds: context.rounds,
     },
@@ -264,7 +264,7 @@ function invite(
   if (context.members.some((m) => m.uid === inviteeUid) || context.offers.some((o) => o.uid === inviteeUid)) {
     return fail(`Invitee ${inviteeUid} is already in a group`);
   }
-  const invitee = system.get(`session:${inviteeUid}`);
+  const invitee = system.get(sessionSystemId(inviteeUid));
   if (!invitee || !isActive(invitee)) return fail(`Invitee ${inviteeUid} does not exist`);
   if (context.members.length + context.offers.length >= context.maxMembers) return fail(`The group is full (at most ${context.maxMembers} members)`);
   const offer: SessionGroupEvent = { type: 'group.offer', groupId: context.id, ref: self, inviterUid: from };

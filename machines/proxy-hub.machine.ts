@@ -4,6 +4,7 @@ import type { ServerFrame } from '../src/protocol/server-frames.js';
 import type { ClientSocket, HubLink } from './socket-contract.js';
 import { emptyIdPool, releaseChild, takeId, type IdPool } from './id-pool.js';
 import { connectSequence, sessionMachine } from './session.machine.js';
+import { sessionSystemId } from './system-ids.js';
 
 /**
  * `/proxy-ws` (system_config.enable_proxy): many viewers share one session, e.g. a live stream whose chat feeds the
@@ -14,10 +15,10 @@ import { connectSequence, sessionMachine } from './session.machine.js';
  *
  * Conversation input (`text-input`, `mic-audio-end`, `ai-speak-signal`) is queued and released one at a time: the
  * next when the session ends the turn with `conversation-chain-end`, is interrupted, refuses it, or after
- * `turnBound`. A viewer joining gets the connect frames alone (D30: upstream reset every viewer and, through its
+ * `turnBound`. A viewer joining gets the connect frames alone (docs/upstream-defects.md, U42: upstream reset every viewer and, through its
  * `create-new-history`, the shared memory); answers to a viewer's requests go to that viewer only; everything else
- * the session says goes to every viewer, each through its own actor (D29). When the last viewer leaves, the session
- * is stopped and the hub waits, ready for the next one (D27); the next session picks the conversation up again from
+ * the session says goes to every viewer, each through its own actor (docs/upstream-defects.md, U41). When the last viewer leaves, the session
+ * is stopped and the hub waits, ready for the next one (docs/upstream-defects.md, U39); the next session picks the conversation up again from
  * its history. The shared session's uid and its link to the hub come from src (the provided `newUpstream` action).
  */
 
@@ -166,7 +167,7 @@ export const proxyHubMachine = setup({
           if (context.modelAndConf) reply(context.modelAndConf);
           return;
         case 'create-new-history':
-          // The shared conversation is not reset by a viewer joining (D30): it gets the current history.
+          // The shared conversation is not reset by a viewer joining (docs/upstream-defects.md, U42): it gets the current history.
           if (context.historyUid) return reply({ type: 'new-history-created', history_uid: context.historyUid });
           break;
         case 'add-client-to-group':
@@ -237,7 +238,7 @@ export const proxyHubMachine = setup({
     }),
     spawnSession: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'upstream.link' || context.sessionUid !== null || context.viewers.length === 0) return;
-      enqueue.spawnChild('session', { id: 'upstream', systemId: `session:${event.uid}`, input: { clientUid: event.uid, socket: event.link } });
+      enqueue.spawnChild('session', { id: 'upstream', systemId: sessionSystemId(event.uid), input: { clientUid: event.uid, socket: event.link } });
       enqueue.assign({ sessionUid: event.uid, sessionReady: false, modelAndConf: null });
     }),
   },

@@ -7,6 +7,7 @@ import { sessionMachine, type GroupCreateRequest } from './session.machine.js';
 import { TOOL_SERVERS_SYSTEM_ID, toolServersMachine } from './tool-servers.machine.js';
 import { LOCAL_MODELS_SYSTEM_ID } from './local-model-contract.js';
 import { localModelsMachine } from './local-models.machine.js';
+import { SESSION_SYSTEM_PREFIX, sessionSystemId } from './system-ids.js';
 
 /**
  * The process: an HTTP/WebSocket listener and one spawned session actor per accepted client. The actor system is
@@ -46,8 +47,6 @@ export interface ServerInput {
   /** system_config.enable_proxy: the `/proxy-ws` hub runs (child `proxy`) for as long as the server serves. */
   proxyEnabled?: boolean;
 }
-
-export const SESSION_SYSTEM_PREFIX = 'session:';
 
 export const serverMachine = setup({
   types: {
@@ -138,7 +137,7 @@ export const serverMachine = setup({
             enqueue.assign({ sessionsStarted: context.sessionsStarted + 1, sessionIds });
             enqueue.spawnChild('session', {
               id: `session.${id}`,
-              systemId: `${SESSION_SYSTEM_PREFIX}${event.clientUid}`,
+              systemId: sessionSystemId(event.clientUid),
               input: { clientUid: event.clientUid, socket: event.socket },
             });
           }),

@@ -8,6 +8,7 @@ import { withRequests } from './session-requests.js';
 import { toSocket } from './session-setup.js';
 import { groupTurnInput } from './session-turn-input.js';
 import type { TurnTrigger } from './turn.machine.js';
+import { sessionSystemId } from './system-ids.js';
 
 /**
  * The session's link to its chat group (group.machine.ts): invitations and removals go to the group (or to the
@@ -45,7 +46,7 @@ export const withGroupLink = withRequests.extend({
         return;
       }
       // Read-only look at the target's session, to give upstream's answer for a target that is in no group.
-      const target = system.get(`session:${targetUid}`) as AnyActorRef | undefined;
+      const target = system.get(sessionSystemId(targetUid)) as AnyActorRef | undefined;
       const targetInGroup = (target?.getSnapshot() as { context?: { group?: unknown } } | undefined)?.context?.group;
       const message = targetInGroup ? 'Only group owner or self can remove members' : `Target ${targetUid} is not in any group`;
       enqueue.sendTo('socket', toSocket({ type: 'group-operation-result', success: false, message }));
@@ -118,7 +119,7 @@ export const groupLinkHandlers = withGroupLink.createStateConfig({
       actions: sendTo(({ event }) => event.confirmTo!, ({ context }) => ({ type: 'group.recorded', uid: context.clientUid }) satisfies GroupRecorded),
     },
     // With no turn of its own running, a group member's interrupt, playback report and play start are its group
-    // conversation's (D23: outside a group an idle interrupt changes nothing).
+    // conversation's (outside a group an idle interrupt changes nothing: docs/upstream-defects.md, U13).
     'client.interrupt-signal': {
       guard: 'inGroup',
       actions: sendTo(({ context }) => context.group!.ref, ({ context, event }) => ({ type: 'group.interrupt', uid: context.clientUid, heard: event.frame.text ?? '' }) satisfies GroupEvent),

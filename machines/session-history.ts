@@ -10,5 +10,5 @@ export function historyAppend(context: SessionContext, messages: HistoryLine[]):
 /** The active character, as its replies are signed in the history. */
 export function speakerOf(context: SessionContext): { name: string; avatar: string } {
   const { config } = context.character!;
-  return { name: config.character_name ?? config.conf_name, avatar: config.avatar };
+  return { name: config.character_name, avatar: config.avatar };
 }

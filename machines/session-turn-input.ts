@@ -2,6 +2,7 @@ import type { AnyActorRef } from 'xstate';
 import type { GroupTurnRequest } from './group-protocol.js';
 import type { SessionContext, SessionEvent } from './session-contract.js';
 import type { TurnInput, TurnTrigger } from './turn.machine.js';
+import { speakerOf } from './session-history.js';
 
 /** What a turn is given: the session's trigger, character, memory and limits (pure functions of the context). */
 
@@ -42,7 +43,7 @@ export function turnInput(context: SessionContext, toolbox?: AnyActorRef): TurnI
   return {
     clientUid: context.clientUid,
     trigger: context.trigger!,
-    speaker: { name: config.character_name ?? config.conf_name, avatar: config.avatar },
+    speaker: speakerOf(context),
     emotionMap: modelInfo.emotionMap,
     showEmotionTags: runtime.showEmotionTags,
     preprocessor: config.tts_preprocessor_config,

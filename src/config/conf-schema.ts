@@ -200,6 +200,7 @@ export const characterConfigSchema = z
     vad_config: vadConfigSchema,
     tts_preprocessor_config: ttsPreprocessorConfigSchema,
   })
+  // The one home of the speaker's name: everything downstream reads `character_name`.
   .transform((c) => ({ ...c, character_name: c.character_name ? c.character_name : c.conf_name }));
 
 export const confFileSchema = z.object({

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { transcriptionMachine } from '../../machines/transcription.machine.js';
 import { createActor, raise, waitFor, type Actor, type InspectionEvent } from 'xstate';
-import { serverMachine, SESSION_SYSTEM_PREFIX } from '../../machines/server.machine.js';
+import { serverMachine } from '../../machines/server.machine.js';
+import { SESSION_SYSTEM_PREFIX } from '../../machines/system-ids.js';
 import { sessionMachine } from '../../machines/session.machine.js';
 import type { AppConfig } from '../config/app-config.js';
 import { ActorCensus } from '../observability/actor-census.js';

@@ -99,7 +99,7 @@ export async function buildCharacterRuntime(
   const notes: string[] = [];
   const agentPath = 'character_config.agent_config';
   const emotionKeys = Object.keys(modelInfo.emotionMap);
-  const persona = { name: config.character_name ?? config.conf_name, emotionKeys };
+  const persona = { name: config.character_name, emotionKeys };
 
   const agentSettings = config.agent_config.agent_settings.basic_memory_agent;
   const agentChoice = config.agent_config.conversation_agent_choice;
