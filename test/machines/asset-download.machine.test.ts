@@ -1,5 +1,5 @@
 import { createActor, fromPromise, SimulatedClock } from 'xstate';
-import { assetDownloadMachine, type AssetDownloadInput, type InstallRequest, type InstallResult } from '../../machines/asset-download.machine.js';
+import { assetDownloadMachine, type AssetDownloadInput, type InstallRequest, type InstallResult, type ModelInstallRequest } from '../../machines/asset-download.machine.js';
 
 /** machines/asset-download.machine.ts with a fake `install` under the test's control, on a simulated clock. */
 
@@ -10,10 +10,10 @@ const REQUEST: InstallRequest = {
 };
 
 function download(deadlineMs = 1500) {
-  const installs: Array<{ input: InstallRequest; signal: AbortSignal; resolve: (r: InstallResult) => void; reject: (e: unknown) => void }> = [];
+  const installs: Array<{ input: InstallRequest | ModelInstallRequest; signal: AbortSignal; resolve: (r: InstallResult) => void; reject: (e: unknown) => void }> = [];
   const machine = assetDownloadMachine.provide({
     actors: {
-      install: fromPromise<InstallResult, InstallRequest>(
+      install: fromPromise<InstallResult, InstallRequest | ModelInstallRequest>(
         ({ input, signal }) => new Promise((resolve, reject) => installs.push({ input, signal, resolve, reject })),
       ),
     },
