@@ -1,4 +1,4 @@
-/** Jest runs the ESM sources as CommonJS through swc (see shared STACK.md). */
+/** Jest runs the ESM sources as CommonJS, compiled by swc; imports ending in `.js` are mapped to the .ts sources. */
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],

@@ -69,11 +69,13 @@ export type SessionGroupEvent =
   | GroupTurnRequest
   /** Memory of the speaker's own agent (its user line and its reply). */
   | { type: 'group.remember'; messages: ChatMessage[] }
-  /** The speaker was interrupted: its agent keeps what was heard (D26: only the speaker's). */
+  /**
+   * The speaker was interrupted: its agent keeps what was heard (only the speaker's: docs/upstream-defects.md, U33).
+   */
   | { type: 'group.remember-interrupt'; heard: string }
   /**
-   * History lines for every member's current history file. With `confirmTo`, each member answers
-   * `group.recorded` once they are on disk (or it has no history): the turn's chain ends after that (DESIGN rule 7).
+   * History lines for every member's current history file. With `confirmTo`, each member answers `group.recorded` once
+   * they are on disk (or it has no history): the turn's chain ends after that (docs/decisions.md, 8).
    */
   | { type: 'group.record'; messages: HistoryLine[]; confirmTo?: AnyActorRef };
 

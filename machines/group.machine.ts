@@ -6,12 +6,12 @@ import { sessionSystemId } from './system-ids.js';
 import type { CharacterConfig } from '../src/config/conf-schema.js';
 
 /**
- * A chat group, spawned by the server when a client first invites somebody (child `group.<n>`, reached by reference). It owns its
- * membership — members are uids with their session refs, in join order — and, while `conversing`, the group
+ * A chat group, spawned by the server when a client first invites somebody (child `group.<n>`, reached by reference).
+ * It owns its membership — members are uids with their session refs, in join order — and, while `conversing`, the group
  * conversation actor. A member's disconnect is an event to it (`group.member-gone`). Rules where upstream had none
- * (docs/upstream-defects.md, U31, U34): only the owner invites; at most `maxMembers` members; the owner leaving hands the group to the member
- * who joined next; a group of one is closed, whether the other left, was removed or disconnected; every broadcast
- * goes to the members as they are when it is delivered, from an immutable list.
+ * (docs/upstream-defects.md, U31, U34): only the owner invites; at most `maxMembers` members; the owner leaving hands
+ * the group to the member who joined next; a group of one is closed, whether the other left, was removed or
+ * disconnected; every broadcast goes to the members as they are when it is delivered, from an immutable list.
  */
 
 export interface GroupInput {

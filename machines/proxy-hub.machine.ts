@@ -13,13 +13,14 @@ import { sessionSystemId } from './system-ids.js';
  *
  *   waiting ⇄ conversing
  *
- * Conversation input (`text-input`, `mic-audio-end`, `ai-speak-signal`) is queued and released one at a time: the
- * next when the session ends the turn with `conversation-chain-end`, is interrupted, refuses it, or after
- * `turnBound`. A viewer joining gets the connect frames alone (docs/upstream-defects.md, U42: upstream reset every viewer and, through its
- * `create-new-history`, the shared memory); answers to a viewer's requests go to that viewer only; everything else
- * the session says goes to every viewer, each through its own actor (docs/upstream-defects.md, U41). When the last viewer leaves, the session
- * is stopped and the hub waits, ready for the next one (docs/upstream-defects.md, U39); the next session picks the conversation up again from
- * its history. The shared session's uid and its link to the hub come from src (the provided `newUpstream` action).
+ * Conversation input (`text-input`, `mic-audio-end`, `ai-speak-signal`) is queued and released one at a time: the next
+ * when the session ends the turn with `conversation-chain-end`, is interrupted, refuses it, or after `turnBound`. A
+ * viewer joining gets the connect frames alone (docs/upstream-defects.md, U42: upstream reset every viewer and, through
+ * its `create-new-history`, the shared memory); answers to a viewer's requests go to that viewer only; everything else
+ * the session says goes to every viewer, each through its own actor (docs/upstream-defects.md, U41). When the last
+ * viewer leaves, the session is stopped and the hub waits, ready for the next one (docs/upstream-defects.md, U39); the
+ * next session picks the conversation up again from its history. The shared session's uid and its link to the hub come
+ * from src (the provided `newUpstream` action).
  */
 
 /** A request whose answer belongs to whoever asked. */
@@ -167,7 +168,8 @@ export const proxyHubMachine = setup({
           if (context.modelAndConf) reply(context.modelAndConf);
           return;
         case 'create-new-history':
-          // The shared conversation is not reset by a viewer joining (docs/upstream-defects.md, U42): it gets the current history.
+          // The shared conversation is not reset by a viewer joining (docs/upstream-defects.md, U42): it gets the
+          // current history.
           if (context.historyUid) return reply({ type: 'new-history-created', history_uid: context.historyUid });
           break;
         case 'add-client-to-group':

@@ -3,10 +3,10 @@ import type { ChatMessage } from '../src/agent/chat-memory.js';
 import type { ServerFrame } from '../src/protocol/server-frames.js';
 
 /**
- * A session's requests (fetch-configs, the history operations, heartbeat, …), answered one at a time in the order
- * they arrived (DESIGN rule 9). The session invokes this queue in each state where requests are valid; leaving the
- * state (switch-config, disconnect, shutdown) stops the queue and the work in progress, so a late result has
- * nowhere to land and nothing is answered across a switch.
+ * A session's requests (fetch-configs, the history operations, heartbeat, …), answered one at a time in the order they
+ * arrived (docs/decisions.md, 10). The session invokes this queue in each state where requests are valid; leaving the
+ * state (switch-config, disconnect, shutdown) stops the queue and the work in progress, so a late result has nowhere to
+ * land and nothing is answered across a switch.
  *
  *   waiting ⇄ working (invokes `answer` for the oldest request)
  *

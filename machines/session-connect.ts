@@ -12,7 +12,7 @@ export function modelAndConf(character: SessionCharacter, clientUid: string): Se
   };
 }
 
-/** The upstream connect sequence, in its exact order (PROTOCOL §2.1). */
+/** The upstream connect sequence, in its exact order (docs/protocol.md, 'Connect sequence'). */
 export function connectSequence(modelAndConfFrame: ServerFrame): ServerFrame[] {
   return [
     { type: 'group-update', members: [], is_owner: false },

@@ -105,7 +105,10 @@ export interface SessionContext {
   trigger: TurnTrigger | null;
   /** The history file turns are written to (`chat_history/<conf_uid>/<historyUid>.json`); null: not recorded. */
   historyUid: string | null;
-  /** The audio frames' texts the running turn has sent, shown and as said (to check an interrupt's heard text, D23). */
+  /**
+   * The audio frames' texts the running turn has sent, shown and as said (to check an interrupt's heard text,
+   * docs/upstream-defects.md, U13).
+   */
   turnSpoken: SentText[];
   turns: number;
   /** The file of the switch in progress. */

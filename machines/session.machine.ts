@@ -20,7 +20,8 @@ import { errorText } from './session-setup.js';
  *   session-conversation.ts idle ⇄ responding, interrupts, memory and history of turns
  *
  * The socket and the history writer are root-level children: they live exactly as long as the session. The
- * character's tool servers and the request queue live in `active`, so a switch or a disconnect stops them (D3, D4).
+ * character's tool servers and the request queue live in `active`, so a switch or a disconnect stops them
+ * (docs/upstream-defects.md, U2).
  */
 
 /** Every client frame has a handler at the root: the state's own, or what it means in any other state. */
@@ -104,7 +105,8 @@ export const sessionMachine = withConversation.createMachine({
     active: {
       ...conversation,
       invoke: [
-        // The character's tool servers live while it is active: a switch or a disconnect stops them (D3, D4).
+        // The character's tool servers live while it is active: a switch or a disconnect stops them
+        // (docs/upstream-defects.md, U2).
         {
           id: 'toolbox',
           src: 'toolbox',
@@ -154,7 +156,8 @@ export const sessionMachine = withConversation.createMachine({
           },
           onError: {
             target: 'active',
-            // One error, then the configuration that stays active, so the client leaves its loading state (D13).
+            // One error, then the configuration that stays active, so the client leaves its loading state
+            // (docs/upstream-defects.md, U24).
             actions: [
               { type: 'send', params: ({ event }) => ({ type: 'error', code: 'switch_failed', message: `Error switching configuration: ${errorText(event.error)}` }) },
               { type: 'send', params: ({ context }) => modelAndConf(context.character!, context.clientUid) },

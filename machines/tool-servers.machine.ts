@@ -5,7 +5,7 @@ import type { McpServerSpec } from '../src/mcp/mcp-server-spec.js';
 import type { McpToolInfo } from '../src/mcp/tool-catalog.js';
 
 /**
- * The server's shared tool servers (issue 15): invoked by the server machine while it serves (systemId
+ * The server's shared tool servers (docs/decisions.md, 12): invoked by the server machine while it serves (systemId
  * `toolServers`), so no session owns them and server shutdown ends them all. Each server configuration of
  * mcp_servers.json without `per_session: true` runs as at most one `sharedToolServer` child, started by the first
  * call or tool-list request and stopped by its idle bound; a child that ended (idle, crashed) is replaced by a new

@@ -12,13 +12,14 @@ import { TOOL_SERVERS_SYSTEM_ID, type ToolServersEvent } from './tool-servers.ma
  * - a server shared by all sessions (the default) is reached through a `sharedServerLink` child, which passes calls
  *   to the server's `toolServers` pool and owns them: stopping it (interrupt, switch, disconnect) cancels them at
  *   the server, and the warm process stays for the next session;
- * - a `per_session: true` server is an `mcpServer` child owning its process group, ended with the session (D3, D4).
- *   Without a pool in the actor system (a toolbox on its own) every server is per session.
+ * - a `per_session: true` server is an `mcpServer` child owning its process group, ended with the session
+ *   (docs/upstream-defects.md, U2). Without a pool in the actor system (a toolbox on its own) every server is per
+ *   session.
  *
- * Servers start lazily: a tool list already discovered for the same configuration (by any session, also after this
- * one started) is answered at once without starting anything (D34); a server starts when a turn needs its unknown
- * tool list or calls one of its tools. A server that exits is restarted by the next call. Turns talk to it with
- * `tools.list` / `tool.call` / `tool.cancel`, naming an actor to answer (`tools.listed`, `tool.result`).
+ * Servers start lazily: a tool list already discovered for the same configuration (by any session, also after this one
+ * started) is answered at once without starting anything (docs/upstream-defects.md, U3); a server starts when a turn
+ * needs its unknown tool list or calls one of its tools. A server that exits is restarted by the next call. Turns talk
+ * to it with `tools.list` / `tool.call` / `tool.cancel`, naming an actor to answer (`tools.listed`, `tool.result`).
  */
 
 /** Tool lists by server configuration, shared by all sessions (src/mcp/tool-list-cache.ts). */
@@ -180,7 +181,7 @@ export const toolboxMachine = setup({
           const known = { ...context.known };
           for (const [name, spec] of Object.entries(context.servers)) {
             if (known[name] !== undefined || running[name]) continue;
-            // Discovered by another session since this one started (issue 11, point 7): nothing to start.
+            // Discovered by another session since this one started: nothing to start.
             const stored = context.toolLists.get(spec);
             if (stored) {
               known[name] = stored;

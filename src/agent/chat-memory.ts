@@ -1,7 +1,7 @@
 import { joinDisplayTexts } from './display-texts.js';
 /**
- * A session's agent memory (UPSTREAM-BEHAVIOR §2.2, §2.7): OpenAI-style messages, owned by one session actor and
- * never shared (D1). Pure functions: the session keeps the array in its context.
+ * A session's agent memory (docs/protocol.md, 'Memory'): OpenAI-style messages, owned by one session actor and
+ * never shared (docs/upstream-defects.md, U1). Pure functions: the session keeps the array in its context.
  */
 export type ChatRole = 'user' | 'assistant' | 'system';
 
@@ -41,10 +41,10 @@ export interface SentText {
 }
 
 /**
- * The heard text a client reports is only trusted as far as it matches what this turn actually sent (D23: upstream
- * stored any client-supplied text as the assistant's words). The client joins the display texts of the sentences
- * whose playback started, with no separator; we return those sentences as the model wrote them (tags included), as
- * the history stores a reply.
+ * The heard text a client reports is only trusted as far as it matches what this turn actually sent
+ * (docs/upstream-defects.md, U13: upstream stored any client-supplied text as the assistant's words). The client joins
+ * the display texts of the sentences whose playback started, with no separator; we return those sentences as the model
+ * wrote them (tags included), as the history stores a reply.
  */
 export function verifiedHeardText(reported: string, sent: readonly (string | SentText)[]): string {
   let consumed = 0;

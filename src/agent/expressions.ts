@@ -1,6 +1,6 @@
 /**
  * `[emotion]` tags → `actions.expressions`: every `[key]` whose key (case-insensitive) is in the model's emotionMap,
- * in order of appearance, duplicates kept (UPSTREAM-BEHAVIOR §2.5).
+ * in order of appearance, duplicates kept (docs/protocol.md, 'Reply text').
  */
 export function extractExpressions(text: string, emotionMap: Record<string, number | string>): Array<number | string> {
   if (!text.includes('[')) return [];

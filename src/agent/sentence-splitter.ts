@@ -1,6 +1,6 @@
 /**
- * Streaming sentence splitter for LLM output (UPSTREAM-BEHAVIOR §2.5), as pure functions over a small state so a
- * turn machine can keep it in its context.
+ * Streaming sentence splitter for LLM output (docs/protocol.md, 'Reply text'), as pure functions over a small state so
+ * a turn machine can keep it in its context.
  *
  * The rules are the ones speech needs, not those of text layout (`Intl.Segmenter`, UAX #29, never ends a sentence
  * before a lower-case word, so a model that writes "…today. we are…" would be spoken in one piece, after it had

@@ -33,8 +33,8 @@ export async function readPromptFile(stem: string, key: string, where: PromptDir
 }
 
 /**
- * Persona + the tool prompts in YAML order (UPSTREAM-BEHAVIOR §2.1), with the model's emotion keys inserted, plus the
- * interrupt note when the marker reaches the model as a user message.
+ * Persona + the tool prompts in YAML order (docs/protocol.md, 'Memory'), with the model's emotion keys inserted, plus
+ * the interrupt note when the marker reaches the model as a user message.
  */
 export async function buildSystemPrompt(options: {
   persona: string;

@@ -1,11 +1,11 @@
 import type { ToolCallRequest } from '../engines/llm/llm-request.js';
 
 /**
- * Prompt-mode tool calls (models without native tools, UPSTREAM-BEHAVIOR §6.3): the model answers with a JSON object
- * `{"mcp_server", "tool", "arguments"}` (or a list of them) inside its text. The scanner passes ordinary text on at
- * once and holds back anything from an opening `{` (or a code fence) until it knows whether it is a tool call, so the
- * JSON is never spoken. Unlike upstream's brace counter it understands strings, accepts `arguments` as an object or a
- * JSON string (§8 #8), and gives back a held text that turned out not to be a call.
+ * Prompt-mode tool calls (models without native tools: docs/upstream-defects.md, U20): the model answers with a JSON
+ * object `{"mcp_server", "tool", "arguments"}` (or a list of them) inside its text. The scanner passes ordinary text on
+ * at once and holds back anything from an opening `{` (or a code fence) until it knows whether it is a tool call, so
+ * the JSON is never spoken. Unlike upstream's brace counter it understands strings, accepts `arguments` as an object or
+ * a JSON string, and gives back a held text that turned out not to be a call.
  */
 export interface ToolJsonState {
   held: string;

@@ -19,7 +19,7 @@ function removeEnclosed(text: string, open: string, close: string): string {
 const collapse = (s: string) => s.replace(/\s+/g, ' ').trim();
 
 /**
- * The text a sentence is spoken as (UPSTREAM-BEHAVIOR §2.5 "TTS filter"): `*actions*`, `[emotion]` tags,
+ * The text a sentence is spoken as (docs/protocol.md, 'Reply text'): `*actions*`, `[emotion]` tags,
  * `(asides)` and `<markup>` are shown but not spoken; emoji and symbols are dropped. Each step only when enabled.
  */
 export function ttsText(text: string, config: PreprocessorConfig): string {

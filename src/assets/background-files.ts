@@ -6,7 +6,7 @@ export const BACKGROUND_EXT = /\.(jpe?g|png|gif|webp)$/i;
 /**
  * Image files below `backgrounds/`, as paths relative to it (`night/moon.jpg`), so that `/bg/<name>` serves every
  * entry the client is offered. Upstream listed subfolder files by base name only and matched extensions
- * case-sensitively (D33). Sorted, so the list is stable.
+ * case-sensitively (docs/upstream-defects.md, U26). Sorted, so the list is stable.
  */
 export async function listBackgroundFiles(dir: string): Promise<string[]> {
   const found: string[] = [];

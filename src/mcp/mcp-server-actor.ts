@@ -8,7 +8,7 @@ import type { McpToolInfo } from './tool-catalog.js';
 
 const seconds = (ms: number) => Math.max(1, Math.round(ms / 1000));
 
-/** A tool result as the client's `tool_call_status.content` shows it (UPSTREAM-BEHAVIOR §6.4). */
+/** A tool result as the client's `tool_call_status.content` shows it (docs/protocol.md, 'Tool status'). */
 export function resultText(content: unknown, isError: boolean): string {
   const items = Array.isArray(content) ? (content as Array<{ type?: string; text?: string }>) : [];
   const text = items.find((i) => i.type === 'text')?.text ?? '';
@@ -31,11 +31,11 @@ async function within<T>(work: Promise<T>, ms: number, message: string): Promise
 }
 
 /**
- * One MCP tool server, as an actor: it starts the server (in its own process group), lists its tools
- * (`mcp.ready`), runs `mcp.call`s and reports `mcp.result`. Starting is bounded by `startTimeoutMs` (a first
- * `npx`/`uvx` start may download packages), each call by `callTimeoutMs`. Its cleanup closes the client and ends
- * the process group, so a stopped owner never leaves a tool server or its children behind (D3, D4); `processes`
- * learns of each close, so a server shutting down can wait for the groups to be gone.
+ * One MCP tool server, as an actor: it starts the server (in its own process group), lists its tools (`mcp.ready`),
+ * runs `mcp.call`s and reports `mcp.result`. Starting is bounded by `startTimeoutMs` (a first `npx`/`uvx` start may
+ * download packages), each call by `callTimeoutMs`. Its cleanup closes the client and ends the process group, so a
+ * stopped owner never leaves a tool server or its children behind (docs/upstream-defects.md, U2); `processes` learns of
+ * each close, so a server shutting down can wait for the groups to be gone.
  */
 export function createMcpServerActor(logger: Logger, processes?: ToolProcesses) {
   return fromCallback<McpCommand, McpServerInput, EventObject>(({ input, sendBack, receive }) => {

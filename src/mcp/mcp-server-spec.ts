@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** One stdio tool server of `mcp_servers.json` (upstream format, UPSTREAM-BEHAVIOR §6.1). */
+/** One stdio tool server of `mcp_servers.json` (upstream's format, docs/features.md, 'MCP tools'). */
 export const mcpServerSpecSchema = z.looseObject({
   command: z.string().min(1),
   args: z.array(z.string()).default([]),

@@ -12,7 +12,7 @@ const GROUP_CHECK_MS = 20;
 /**
  * An MCP stdio transport whose server runs in a process group of its own, so that closing it ends the whole group:
  * servers launched through `npx`, `uvx` or `sh -c` start grandchildren that the SDK's transport, which signals only
- * its direct child, leaves running (shared STACK.md). A line that is not JSON-RPC is reported and skipped.
+ * its direct child, leaves running (docs/decisions.md, 12). A line that is not JSON-RPC is reported and skipped.
  */
 export class ProcessGroupStdioTransport implements Transport {
   onclose?: () => void;

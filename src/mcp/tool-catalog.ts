@@ -18,7 +18,7 @@ export function toolDefinitions(byServer: Record<string, McpToolInfo[] | undefin
   return [...byName.values()];
 }
 
-/** The prompt-mode listing (UPSTREAM-BEHAVIOR §6.2): per server its tools, their parameters and what is required. */
+/** The prompt-mode listing (upstream's format): per server its tools, their parameters and what is required. */
 export function promptListing(tools: readonly ToolDefinition[]): string {
   const servers = [...new Set(tools.map((t) => t.server))];
   return servers

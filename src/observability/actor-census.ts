@@ -3,7 +3,7 @@ import type { AnyActorRef, InspectionEvent } from 'xstate';
 /**
  * Live actors, counted from XState inspection events: an actor is added when it is created and removed when its
  * snapshot leaves `active` (done, error or stopped). Pass `census.observe` as `inspect` to `createActor` so the root
- * and the actors of its first state are seen too (shared STACK.md, "Counting live actors").
+ * and the actors of its first state are seen too (an inspector attached later misses the actors created with it).
  */
 export class ActorCensus {
   private readonly live = new Map<string, AnyActorRef>();

@@ -1,7 +1,9 @@
 import type { RawData } from 'ws';
 import { CLIENT_FRAME_TYPES, clientFrameSchema, type ClientFrame } from './client-frames.js';
 
-/** Inbound socket data, validated at the edge (DESIGN rule 6); the frame types themselves are client-frames.ts. */
+/**
+ * Inbound socket data, validated at the edge (docs/decisions.md, 7); the frame types themselves are client-frames.ts.
+ */
 
 export type ParsedFrame = { ok: true; frame: ClientFrame } | { ok: false; message: string };
 

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 
 /**
- * Every client → server frame of the Open-LLM-VTuber protocol (shared PROTOCOL §3), validated at the edge.
- * Extra fields are allowed (clients may add e.g. `request_id`); required fields are checked, so a frame that
- * would have been a silent no-op or a raw exception upstream (D26) gets one clear `error` instead.
+ * Every client → server frame of the Open-LLM-VTuber protocol (docs/protocol.md, 'Client frames'), validated at the
+ * edge. Extra fields are allowed (clients may add e.g. `request_id`); required fields are checked, so a frame that
+ * would have been a silent no-op or a raw exception upstream (docs/upstream-defects.md, U4) gets one clear `error`.
  */
 
 const imageSchema = z.looseObject({

@@ -1,7 +1,7 @@
 /**
- * The stable `code` of an `error` frame (PROTOCOL §4: clients read `message`; `code` is this server's addition).
- * Metrics count error frames by code, so a message can be reworded without changing what is counted. One place,
- * pure: machines and src/ build error frames with `errorFrame`.
+ * The stable `code` of an `error` frame (docs/protocol.md, 'Error codes': clients read `message`; `code` is this
+ * server's addition). Metrics count error frames by code, so a message can be reworded without changing what is
+ * counted. One place, pure: machines and src/ build error frames with `errorFrame`.
  */
 export const ERROR_CODES = {
   invalid_frame: 'a frame the server could not accept (malformed, unknown type, binary, sent too early)',

@@ -8,7 +8,9 @@ export interface ConfigFileEntry {
   name: string;
 }
 
-/** One sentence of a reply (PROTOCOL §4.3). `audio` is a base64 16-bit PCM WAV, or null for a silent payload. */
+/**
+ * One sentence of a reply (docs/protocol.md, 'The audio frame'): `audio` is a base64 16-bit PCM WAV, or null (silent).
+ */
 export interface AudioFrame {
   type: 'audio';
   audio: string | null;
@@ -19,14 +21,14 @@ export interface AudioFrame {
   forwarded: boolean;
 }
 
-/** An MCP tool call's progress (PROTOCOL §4.1); the client keys a chat item by `tool_id`. */
+/** An MCP tool call's progress (docs/protocol.md, 'Tool status'); the client keys a chat item by `tool_id`. */
 export interface ToolCallStatusFrame {
   type: 'tool_call_status';
   tool_id: string;
   tool_name: string;
   status: 'running' | 'completed' | 'error';
   content: string;
-  /** ISO-8601 in UTC (`…Z`), not upstream's malformed `…+00:00Z` (D32). */
+  /** ISO-8601 in UTC (`…Z`), not upstream's malformed `…+00:00Z` (docs/upstream-defects.md, U18). */
   timestamp: string;
   /** The character's name. */
   name: string;
@@ -41,7 +43,7 @@ export interface EncodedJson {
   toJSON(): unknown;
 }
 
-/** Server → client frames (shared PROTOCOL §4). Field names and literal texts are the upstream wire format. */
+/** Server → client frames (docs/protocol.md, 'Server frames'). Field names and literal texts are upstream's. */
 export type ServerFrame =
   | { type: 'control'; text: 'start-mic' | 'stop-mic' | 'conversation-chain-start' | 'conversation-chain-end' }
   | { type: 'full-text'; text: string }
@@ -61,7 +63,7 @@ export type ServerFrame =
   | { type: 'user-input-transcription'; text: string }
   | { type: 'backend-synth-complete' }
   | { type: 'force-new-message' }
-  /** A group conversation was interrupted by a member (PROTOCOL §5.4): every member's client stops its playback. */
+  /** A group conversation was interrupted by a member (docs/protocol.md, 'Groups'): every member's client stops. */
   | { type: 'interrupt-signal'; text: 'conversation-interrupted' }
   /** `message` is what clients show; `code` (error-codes.ts) is stable and what metrics count. */
   | ErrorFrame;
