@@ -7,6 +7,7 @@ import { encodeServerFrame } from '../protocol/server-frame-encoding.js';
 import type { ServerFrame } from '../protocol/server-frames.js';
 import { SocketHandle } from '../server/socket-handle.js';
 import { createOutboundGate, type OutboundBounds } from '../server/outbound-gate.js';
+import { closeSocket } from '../server/close-socket.js';
 import type { ViewerCommand, ViewerInput } from '../../machines/proxy-hub.machine.js';
 
 /**
@@ -53,7 +54,7 @@ export function createViewerSocket(logger: Logger, pingIntervalMs: number, outbo
       stopped = true;
       stopPinging();
       gate.stop();
-      if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(1001, 'proxy closed');
+      closeSocket(ws, 1001, 'proxy closed');
     };
   });
 }

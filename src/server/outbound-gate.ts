@@ -1,9 +1,7 @@
 import { WebSocket } from 'ws';
 import { encodeServerFrame } from '../protocol/server-frame-encoding.js';
 import type { ServerFrame } from '../protocol/server-frames.js';
-
-/** After a close we wait this long for the bytes queued before it, then drop the connection. */
-const CLOSE_GRACE_MS = 1000;
+import { closeSocket } from './close-socket.js';
 
 export interface OutboundBounds {
   /** Queued bytes beyond which this client gets no more audio until its turn ends (`ws_max_buffered_bytes`). */
@@ -38,15 +36,12 @@ const isChainEnd = (frame: ServerFrame) => frame.type === 'control' && frame.tex
 export function createOutboundGate(ws: WebSocket, bounds: OutboundBounds, report: (event: BackpressureEvent) => void) {
   let muted = false;
   let closing = false;
-  let killer: NodeJS.Timeout | undefined;
+  let cancelClose = () => {};
 
   const overflow = () => {
     closing = true;
     report({ type: 'socket.backpressure', action: 'closed', bufferedBytes: ws.bufferedAmount });
-    ws.close(1013, 'client is not reading');
-    killer = setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
-    killer.unref();
-    ws.once('close', () => clearTimeout(killer));
+    cancelClose = closeSocket(ws, 1013, 'client is not reading');
   };
 
   return {
@@ -76,7 +71,7 @@ export function createOutboundGate(ws: WebSocket, bounds: OutboundBounds, report
     },
     /** The owning actor's cleanup. */
     stop(): void {
-      clearTimeout(killer);
+      cancelClose();
     },
   };
 }

@@ -7,11 +7,10 @@ import { keepAlive } from './socket-keepalive.js';
 import type { Logger } from '../observability/logger.js';
 import { SocketHandle } from './socket-handle.js';
 import { createOutboundGate, type OutboundBounds } from './outbound-gate.js';
+import { closeSocket } from './close-socket.js';
 
 /** Frames a client may send before its session is ready; upstream also reads them only after the connect frames. */
 const MAX_HELD_FRAMES = 1000;
-/** After a close frame we wait this long for the peer's answer before dropping the TCP connection. */
-const CLOSE_GRACE_MS = 1000;
 
 export interface SocketBridgeOptions {
   logger: Logger;
@@ -89,12 +88,7 @@ export function createSocketBridge(options: SocketBridgeOptions) {
       stopPinging();
       gate.stop();
       held.length = 0;
-      if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) {
-        ws.close(1001, 'session ended');
-        const killer = setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
-        killer.unref();
-        ws.once('close', () => clearTimeout(killer));
-      }
+      closeSocket(ws, 1001, 'session ended');
     };
   });
 }
