@@ -52,6 +52,9 @@ export interface TtsEngine {
   synthesize(text: string, signal: AbortSignal, options?: EngineCallOptions): Promise<PcmAudio | null>;
 }
 
+/** The rate of every audio the server hears: the client's mic frames, and what each recogniser is given. */
+export const ASR_SAMPLE_RATE = 16000;
+
 /** A configured speech recogniser: 16 kHz mono samples in [-1, 1] → text. */
 export interface AsrEngine {
   readonly provider: string;

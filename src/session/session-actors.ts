@@ -5,6 +5,7 @@ import { ttsPipelineMachine } from '../../machines/tts-pipeline.machine.js';
 import type { SessionLimits, SessionSetup } from '../../machines/session.machine.js';
 import { requestQueueMachine, type RequestResult, type SessionRequest } from '../../machines/request-queue.machine.js';
 import type { EngineDeadlines } from '../../machines/engine-deadlines.js';
+import { ASR_SAMPLE_RATE } from '../../machines/engine-contracts.js';
 import type { HistoryStore } from '../history/history-store.js';
 import { createHistoryActors, historyAnswers } from './history-actors.js';
 import type { AppConfig } from '../config/app-config.js';
@@ -37,7 +38,7 @@ export interface SessionDeps {
   baseCharacter: SessionCharacter;
   /** chat_history/, shared by every session. */
   history: HistoryStore;
-  /** MCP tool lists by server configuration, discovered once for all sessions (D34). */
+  /** MCP tool lists by server configuration, discovered once for all sessions (docs/upstream-defects.md, U3). */
   toolLists: ToolListCache;
   /** Ollama models to unload at shutdown (unload_at_exit). */
   ollamaModels?: OllamaModelsInUse;
@@ -53,7 +54,7 @@ export function sessionLimits(app: AppConfig): SessionLimits {
   return {
     ttsConcurrency: app.system.tts_concurrency,
     playbackSlackMs: app.system.playback_slack_seconds * 1000,
-    micMaxSamples: Math.round(app.system.mic_max_seconds * 16000),
+    micMaxSamples: Math.round(app.system.mic_max_seconds * ASR_SAMPLE_RATE),
     groupMaxMembers: app.system.group_max_members,
     groupRounds: app.system.group_conversation_rounds,
     groupMemberAnswerMs: app.system.group_member_answer_timeout_seconds * 1000,

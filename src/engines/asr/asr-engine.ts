@@ -1,5 +1,5 @@
 /** What every speech recogniser shares (the contract, AsrEngine, is machines/engine-contracts.ts). */
-export const ASR_SAMPLE_RATE = 16000;
+export { ASR_SAMPLE_RATE } from '../../../machines/engine-contracts.js';
 
 /** Float samples in [-1, 1] → 16-bit PCM, clipped (upstream scales by 32767). */
 export function toPcm16(samples: Float32Array): Int16Array {
