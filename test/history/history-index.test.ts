@@ -82,7 +82,7 @@ describe('history index: the encoded list kept in step with the store', () => {
         await store.flush();
         // Nothing is left behind by finished operations.
         expect(store['queues'].size).toBe(0);
-        expect(store['writing'].size).toBe(0);
+        expect(store['files'].writesInProgress).toBe(0);
       }),
       { numRuns: 40 },
     );
