@@ -1,7 +1,6 @@
 import { createActor, fromCallback, SimulatedClock, type EventObject } from 'xstate';
 import type { LeaseReply, LoadedModel, LocalModelSpec } from '../../machines/local-model-contract.js';
 import { localModelMachine, type LocalModelEvent } from '../../machines/local-model.machine.js';
-import { localModelsMachine } from '../../machines/local-models.machine.js';
 
 const SPEC: LocalModelSpec = {
   provider: 'llama_cpp_llm',
@@ -43,26 +42,24 @@ function requester() {
   return { ref, got };
 }
 
-function pool(spec: LocalModelSpec = SPEC) {
+/** One model actor on its own (the pool that routes to it is tested in local-models.machine.test.ts). */
+function modelActor(spec: LocalModelSpec = SPEC) {
   const processes = fakeModelProcess();
   const clock = new SimulatedClock();
-  const actor = createActor(localModelsMachine.provide({ actors: { localModel: localModelMachine.provide({ actors: { modelProcess: processes.logic } }) } }), {
-    clock,
-  }).start();
+  const actor = createActor(localModelMachine.provide({ actors: { modelProcess: processes.logic } }), { input: spec, clock }).start();
   const lease = (leaseId: string, who = requester()) => {
-    actor.send({ type: 'localModels.lease', spec, leaseId, replyTo: who.ref });
+    actor.send({ type: 'model.lease', leaseId, replyTo: who.ref });
     return who;
   };
-  const release = (leaseId: string) => actor.send({ type: 'localModels.release', spec, leaseId });
-  const model = () => Object.values(actor.getSnapshot().children)[0]!;
-  return { actor, clock, processes, lease, release, model };
+  const release = (leaseId: string) => actor.send({ type: 'model.release', leaseId });
+  return { actor, clock, processes, lease, release, model: () => actor };
 }
 
 const summary = (got: LeaseReply[]) => got.map((r) => (r.type === 'lease.granted' ? `granted ${r.leaseId} slot ${r.slot}` : `failed ${r.leaseId} ${r.reason}`));
 
 describe('localModel: one loaded model shared by the turns that lease its sequences', () => {
   test('the first lease loads the model; leases are granted as sequences free up, in the order asked', () => {
-    const p = pool();
+    const p = modelActor();
     const a = p.lease('a');
     expect(p.processes.log).toEqual(['load 1']);
     expect(a.got).toEqual([]);
@@ -78,7 +75,7 @@ describe('localModel: one loaded model shared by the turns that lease its sequen
   });
 
   test('beyond max_queued waiting requests, a request is refused at once as busy', () => {
-    const p = pool();
+    const p = modelActor();
     p.lease('a');
     p.processes.loaded();
     p.lease('b');
@@ -90,7 +87,7 @@ describe('localModel: one loaded model shared by the turns that lease its sequen
   });
 
   test('a waiting request that is withdrawn (its turn was interrupted) is never granted', () => {
-    const p = pool();
+    const p = modelActor();
     p.lease('a');
     p.processes.loaded();
     p.lease('b');
@@ -103,7 +100,7 @@ describe('localModel: one loaded model shared by the turns that lease its sequen
   });
 
   test('keep_alive after the last release unloads the model; the next lease loads it again', () => {
-    const p = pool();
+    const p = modelActor();
     p.lease('a');
     p.processes.loaded();
     p.release('a');
@@ -118,7 +115,7 @@ describe('localModel: one loaded model shared by the turns that lease its sequen
   });
 
   test('a lease taken before keep_alive runs out keeps the model; the bound counts from the last release', () => {
-    const p = pool();
+    const p = modelActor();
     p.lease('a');
     p.processes.loaded();
     p.release('a');
@@ -132,7 +129,7 @@ describe('localModel: one loaded model shared by the turns that lease its sequen
   });
 
   test('keep_alive -1 keeps the model until the server stops', () => {
-    const p = pool({ ...SPEC, keepAliveMs: null });
+    const p = modelActor({ ...SPEC, keepAliveMs: null });
     p.lease('a');
     p.processes.loaded();
     p.release('a');
@@ -143,7 +140,7 @@ describe('localModel: one loaded model shared by the turns that lease its sequen
   });
 
   test('a load that fails answers everyone waiting with its reason; the next lease tries again', () => {
-    const p = pool();
+    const p = modelActor();
     const a = p.lease('a');
     const b = p.lease('b');
     p.processes.fail('llama_cpp_llm: /models/tiny.gguf could not be loaded (bad magic)');
@@ -156,21 +153,12 @@ describe('localModel: one loaded model shared by the turns that lease its sequen
   });
 
   test('a model process that dies fails the leases out and frees every sequence', () => {
-    const p = pool();
+    const p = modelActor();
     const a = p.lease('a');
     p.processes.loaded();
     p.processes.die();
     expect(summary(a.got)).toEqual(['granted a slot 0', 'failed a load']);
     expect(p.model().getSnapshot().value).toBe('unloaded');
     expect(p.model().getSnapshot().context.freeSlots).toEqual([0, 1]);
-  });
-
-  test('different files are different models; the same spec is one model', () => {
-    const p = pool();
-    p.lease('a');
-    p.actor.send({ type: 'localModels.lease', spec: { ...SPEC, file: '/models/other.gguf' }, leaseId: 'b', replyTo: requester().ref });
-    p.lease('c');
-    expect(Object.keys(p.actor.getSnapshot().children)).toEqual(['model.0', 'model.1']);
-    expect(p.processes.log).toEqual(['load 1', 'load 2']);
   });
 });
