@@ -1,0 +1,73 @@
+import type { ClientFrame } from '../src/protocol/client-frames.js';
+import type { ServerFrame } from '../src/protocol/server-frames.js';
+import type { ClientSocket, HubLink } from './socket-contract.js';
+import type { IdPool } from './id-pool.js';
+
+/** The `/proxy-ws` hub's contract (proxy-hub.machine.ts): its context, its events, its viewer slot, request routing. */
+
+/** A request whose answer belongs to whoever asked. */
+export interface Pending {
+  replyType: ServerFrame['type'];
+  /** null: the hub asked for it and swallows the answer. */
+  viewerId: string | null;
+  frame: ClientFrame;
+}
+
+export interface HubContext {
+  /** Viewer child ids in join order. */
+  viewers: string[];
+  viewerIds: IdPool;
+  queue: Array<{ viewerId: string; frame: ClientFrame }>;
+  sessionUid: string | null;
+  sessionReady: boolean;
+  /** The session's last `set-model-and-conf`, for viewers who join later. */
+  modelAndConf: ServerFrame | null;
+  historyUid: string | null;
+  /** Requests waiting for their turn: one is in flight at a time, so its answer (or its error) is known to be its own. */
+  requests: Pending[];
+  inFlight: (Pending & { seq: number }) | null;
+  requestSeq: number;
+  /** The released input has started a reply (conversation-chain-start seen). */
+  chainStarted: boolean;
+  /** A new session is loading the conversation's history: input waits until its memory is back. */
+  restoring: boolean;
+}
+
+export type ProxyHubEvent =
+  | { type: 'proxy.connected'; socket: ClientSocket }
+  | { type: 'viewer.frame'; viewerId: string; frame: ClientFrame }
+  | { type: 'viewer.closed'; viewerId: string }
+  | { type: 'upstream.frame'; frame: ServerFrame }
+  | { type: 'request.overdue'; seq: number }
+  /** Raised by `newUpstream`: the uid and the link of the next shared session. */
+  | { type: 'upstream.link'; uid: string; link: HubLink }
+  | { type: 'xstate.done.actor.upstream' }
+  | { type: 'xstate.error.actor.upstream'; error: unknown };
+
+/** The `viewer` slot: one viewer's socket (src/proxy/viewer-socket-actor.ts). */
+export interface ViewerInput {
+  viewerId: string;
+  socket: ClientSocket;
+}
+
+export type ViewerCommand = { type: 'viewer.send'; frame: ServerFrame };
+
+/** Requests whose answer belongs to the viewer who asked. */
+export const REPLY_OF: Partial<Record<ClientFrame['type'], ServerFrame['type']>> = {
+  'fetch-configs': 'config-files',
+  'fetch-backgrounds': 'background-files',
+  'fetch-history-list': 'history-list',
+  'fetch-and-set-history': 'history-data',
+  'delete-history': 'history-deleted',
+  'create-new-history': 'new-history-created',
+  heartbeat: 'heartbeat-ack',
+  'request-group-info': 'group-update',
+};
+
+/** Error codes with which the session answers a request it could not serve (session.machine: its request queue). */
+const REQUEST_FAILED: ReadonlySet<string> = new Set(['query_failed', 'too_many_requests']);
+
+/** Whether `frame` is the session's answer to the request in flight: its reply type, or the error of a failed query. */
+export function answersRequest(request: { replyType: ServerFrame['type'] }, frame: ServerFrame): boolean {
+  return frame.type === request.replyType || (frame.type === 'error' && frame.code !== undefined && REQUEST_FAILED.has(frame.code));
+}
