@@ -33,11 +33,6 @@ const IGNORED_UPSTREAM_KEYS: Array<{ path: string[]; active: (value: unknown) =>
     instead: 'no server-side voice activity detection: the client detects speech and sends mic-audio-end',
   },
   {
-    path: ['character_config', 'tts_preprocessor_config', 'translator_config', 'translate_audio'],
-    active: (v) => v === true,
-    instead: 'replies are spoken in the language the model wrote them in (no translation)',
-  },
-  {
     path: ['live_config'],
     active: (v) => isPlainObject(v) && Object.keys(v).length > 0,
     instead: 'no live-stream chat is read; a stream chat can feed the character through /proxy-ws (enable_proxy)',

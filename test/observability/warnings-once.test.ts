@@ -43,12 +43,11 @@ describe('provider warnings: once per process per character file, not at every s
 });
 
 describe('upstream keys that are accepted but have no effect are named once at startup, with what happens instead', () => {
-  test('vad_model, translate_audio, live_config and segment_method, one line each', async () => {
+  test('vad_model, live_config and segment_method, one line each', async () => {
     const fixture = makeFixtureRoot();
     try {
       editConf(fixture.root, {
         'character_config.vad_config.vad_model': 'silero_vad',
-        'character_config.tts_preprocessor_config.translator_config.translate_audio': true,
         'character_config.agent_config.agent_settings.basic_memory_agent.segment_method': 'pysbd',
         live_config: { bilibili_live: { room_ids: [1], sessdata: '' } },
       });
@@ -58,9 +57,28 @@ describe('upstream keys that are accepted but have no effect are named once at s
       expect(lines).toEqual([
         expect.stringMatching(/^warn: conf\.yaml: character_config\.agent_config\.agent_settings\.basic_memory_agent\.segment_method is accepted but not supported: sentences are split by this server's own splitter/),
         expect.stringMatching(/^warn: conf\.yaml: character_config\.vad_config\.vad_model is accepted but not supported: no server-side voice activity detection/),
-        expect.stringMatching(/^warn: conf\.yaml: character_config\.tts_preprocessor_config\.translator_config\.translate_audio is accepted but not supported: replies are spoken in the language/),
         expect.stringMatching(/^warn: conf\.yaml: live_config is accepted but not supported: no live-stream chat is read/),
       ]);
+    } finally {
+      fixture.cleanup();
+    }
+  });
+
+  test('translate_audio works (translated-speech.ts), so turning it on is not reported; a key that has no effect still is, once', async () => {
+    const fixture = makeFixtureRoot();
+    try {
+      editConf(fixture.root, {
+        'character_config.tts_preprocessor_config.translator_config': { translate_audio: true, translate_provider: 'deeplx', deeplx: { deeplx_target_lang: 'JA' } },
+      });
+      fixture.write(
+        'characters/translated.yaml',
+        "character_config:\n  conf_name: 'translated'\n  conf_uid: 'translated'\n  vad_config:\n    vad_model: 'silero_vad'\n  tts_preprocessor_config:\n    translator_config:\n      translate_audio: true\n      translate_provider: 'tencent'\n",
+      );
+      const app = await loadAppConfig({ root: fixture.root, packageRoot: REPO_ROOT });
+      const { logger, lines } = recordingLogger();
+      await reportConfigKeysAtStartup(app, logger);
+      expect(lines.filter((l) => /translate_audio|translation/.test(l))).toEqual([]);
+      expect(lines).toEqual([expect.stringMatching(/^warn: translated\.yaml: character_config\.vad_config\.vad_model is accepted but not supported/)]);
     } finally {
       fixture.cleanup();
     }
