@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { ConfigError } from './config-error.js';
-import { confFileSchema, type CharacterConfig, type SystemConfig } from './conf-schema.js';
+import { confFileSchema, type SystemConfig } from './conf-file-schema.js';
+import type { CharacterConfig } from './conf-schema.js';
 import { isPlainObject } from './deep-merge.js';
 import { findModel, loadModelDict } from './model-dict.js';
 import type { ModelInfo } from '../protocol/model-info.js';
@@ -26,6 +27,8 @@ export interface AppPaths {
   avatars: string;
   frontend: string;
   chatHistory: string;
+  /** The audio files of `/tts-ws`, served at `/cache/` and deleted after a while (git-ignored). */
+  cache: string;
   /** `prompts/utils/` folders, the user's (working directory) first, then the ones shipped with the server. */
   promptDirs: string[];
 }
@@ -64,6 +67,7 @@ export function resolvePaths(system: SystemConfig, configFile: string, root: str
     avatars: path.resolve(root, 'avatars'),
     frontend: path.resolve(root, 'frontend'),
     chatHistory: path.resolve(root, 'chat_history'),
+    cache: path.resolve(root, 'cache'),
   };
 }
 

@@ -2,7 +2,7 @@ import { readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { readBaseConfig, attachModel, type AppConfig, type Character } from './app-config.js';
 import { ConfigError } from './config-error.js';
-import { alternateFileSchema, characterConfigSchema } from './conf-schema.js';
+import { alternateFileSchema, characterSchema } from './conf-file-schema.js';
 import { deepMerge, isPlainObject } from './deep-merge.js';
 import { loadModelDict } from './model-dict.js';
 import { readYamlFile, validateWith } from './yaml-file.js';
@@ -102,6 +102,6 @@ export async function loadCharacterFile(app: AppConfig, filename: string): Promi
   const alt = await readYamlFile(altFile, { root: app.paths.root });
   const altParsed = validateWith(alternateFileSchema, alt);
   const merged = deepMerge(base.rawCharacter, altParsed.character_config ?? {});
-  const config = validateWith(characterConfigSchema, alt, merged, ['character_config']);
+  const config = validateWith(characterSchema, alt, merged, ['character_config']);
   return attachModel(config, models, filename, alt, app.paths.modelDict);
 }

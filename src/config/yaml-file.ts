@@ -3,6 +3,7 @@ import path from 'node:path';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from './config-error.js';
+import { describeIssue } from './describe-issue.js';
 
 /** A YAML file after `${ENV}` substitution, with enough position information to name lines in errors. */
 export interface YamlSource {
@@ -81,12 +82,4 @@ export function validateWith<S extends z.ZodType>(
   const issue = result.error.issues[0]!;
   const path = [...prefix, ...issue.path];
   throw new ConfigError(source.file, path.map(String).join('.'), describeIssue(issue), source.lineOf(path));
-}
-
-function describeIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'invalid_type' && issue.input === undefined) return `required, expected ${issue.expected}`;
-  const got = 'input' in issue && issue.input !== undefined ? `, got ${JSON.stringify(issue.input)}` : '';
-  if (issue.code === 'invalid_value') return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}${got}`;
-  if (issue.code === 'invalid_type') return `expected ${issue.expected}${got}`;
-  return issue.message.replace(/^Invalid input: /, '');
 }

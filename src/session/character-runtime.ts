@@ -1,20 +1,15 @@
 import path from 'node:path';
-import { z } from 'zod';
 import type { AppConfig, Character } from '../config/app-config.js';
 import { ConfigError } from '../config/config-error.js';
 import { buildSystemPrompt, readPromptFile } from '../agent/system-prompt.js';
-import { createAsrEngine } from '../engines/asr/create-asr-engine.js';
 import { asrAwaitingModels, llmAwaitingModels, ttsAwaitingModels } from '../engines/awaiting-models.js';
 import { hasModelFiles, type ModelFiles } from '../engines/model-files.js';
 import type { ModelBoard } from '../downloads/model-board.js';
 import type { AsrEngine, LlmEngine, TtsEngine } from '../../machines/engine-contracts.js';
-import { MappedAsrError } from '../engines/asr/upstream-local-asr.js';
-import { MappedTtsError } from '../engines/tts/piper-tts.js';
-import { createLlmEngine, LlmConfigError, notBuiltEngine, SUPPORTED_LLM_PROVIDERS } from '../engines/llm/create-llm-engine.js';
+import { chooseEngines } from '../engines/character-engines.js';
+import { ProviderConfigError } from '../engines/provider-registry.js';
 import { createTtsEngine } from '../engines/tts/create-tts-engine.js';
 import { translatedSpeech } from '../engines/tts/translated-speech.js';
-import { createTranslator } from '../engines/translate/create-translator.js';
-import { lettaEngine, lettaSchema } from '../engines/llm/letta.js';
 import type { OllamaModelsInUse } from '../engines/llm/ollama-unload.js';
 import type { Logger } from '../observability/logger.js';
 import { findProgram } from '../engines/find-program.js';
@@ -24,15 +19,6 @@ import type { McpServerSpec } from '../mcp/mcp-server-spec.js';
 import type { ToolListCache } from '../mcp/tool-list-cache.js';
 
 const FALLBACK_PROACTIVE_PROMPT = 'Please say something.';
-
-function blockError(file: string, prefix: string, err: unknown): ConfigError {
-  if (err instanceof LlmConfigError || err instanceof MappedAsrError || err instanceof MappedTtsError) return new ConfigError(file, `${prefix}${err.path ? `.${err.path}` : ''}`, err.message);
-  if (err instanceof z.ZodError) {
-    const issue = err.issues[0]!;
-    return new ConfigError(file, [prefix, ...issue.path.map(String)].join('.'), issue.message.replace(/^Invalid input: /, ''));
-  }
-  return new ConfigError(file, prefix, (err as Error).message);
-}
 
 /** Launchers that upstream checks for on PATH before it tries a server. */
 const LAUNCHERS = new Set(['npx', 'uvx', 'node', 'uv', 'python', 'python3']);
@@ -84,9 +70,6 @@ export interface RuntimeServices {
   ollamaModels?: OllamaModelsInUse;
 }
 
-/** Agents upstream has that are not built here: their character's turns answer with a `not_built` error. */
-const UNBUILT_AGENTS = new Set(['mem0_agent', 'hume_ai_agent']);
-
 /** Throws ConfigError naming the character file and the key when a selected provider's block is invalid. */
 export async function buildCharacterRuntime(
   app: AppConfig,
@@ -95,85 +78,29 @@ export async function buildCharacterRuntime(
   services: RuntimeServices = {},
 ): Promise<SessionCharacter> {
   const { config, modelInfo, file } = character;
-  const warnings: string[] = [];
-  const notes: string[] = [];
-  const agentPath = 'character_config.agent_config';
   const emotionKeys = Object.keys(modelInfo.emotionMap);
   const persona = { name: config.character_name, emotionKeys };
-
   const agentSettings = config.agent_config.agent_settings.basic_memory_agent;
   const agentChoice = config.agent_config.conversation_agent_choice;
-  const provider = agentSettings?.llm_provider ?? 'builtin_offline_llm';
-  const llmBlockPath = (p: string) => `${agentPath}.llm_configs.${p}`;
-  let llm: NonNullable<ReturnType<typeof createLlmEngine>>;
-  let fasterFirstResponse = agentSettings?.faster_first_response ?? true;
-  if (agentChoice === 'letta_agent') {
-    let letta;
-    try {
-      letta = lettaSchema.parse(config.agent_config.agent_settings.letta_agent ?? {});
-    } catch (err) {
-      throw blockError(file, `${agentPath}.agent_settings.letta_agent`, err);
-    }
-    fasterFirstResponse = letta.faster_first_response;
-    llm = { engine: lettaEngine({ baseUrl: `http://${letta.host}:${letta.port}`, agentId: letta.id, apiKey: letta.api_key }), interruptMethod: 'user' };
-  } else if (UNBUILT_AGENTS.has(agentChoice)) {
-    const message = `${agentPath}.conversation_agent_choice "${agentChoice}" is not built in this server; choose basic_memory_agent (with an llm_provider) or letta_agent`;
-    warnings.push(message);
-    llm = { engine: notBuiltEngine(agentChoice, message), interruptMethod: 'user' };
-  } else {
-    let chosen: ReturnType<typeof createLlmEngine>;
-    try {
-      chosen = createLlmEngine(provider, config.agent_config.llm_configs[provider], persona, app.paths.root);
-    } catch (err) {
-      throw blockError(file, llmBlockPath(provider), err);
-    }
-    if (!chosen) {
-      const message = `${agentPath}.agent_settings.basic_memory_agent.llm_provider "${provider}" is not built in this server; choose one of ${SUPPORTED_LLM_PROVIDERS.join(', ')}`;
-      warnings.push(message);
-      chosen = { engine: notBuiltEngine(provider, message), interruptMethod: 'user' };
-    }
-    llm = chosen;
-  }
-  if (llm.unloadAtExit) services.ollamaModels?.add(llm.unloadAtExit);
 
-  const ttsModel = config.tts_config.tts_model;
   // The TTS pipeline's `synthesis` deadline (the same setting) is the contract: it ends the wait, says so once and
   // makes the rest of the reply text-only. The engines' own bound is only a backstop behind it, so a request can
   // never outlive the turn's wait by much, whoever owns it.
   const timeoutMs = app.system.tts_timeout_seconds * 1000 + 1000;
-  // Upstream's field for gpt_sovits_tts has the alias `gpt_sovits`: both spellings load.
-  const ttsBlock = config.tts_config[ttsModel] ?? (ttsModel === 'gpt_sovits_tts' ? config.tts_config.gpt_sovits : undefined);
-  let tts;
+  let engines;
   try {
-    tts = createTtsEngine(ttsModel, ttsBlock, { timeoutMs }, app.paths.root);
+    engines = chooseEngines(config, { persona, root: app.paths.root, timeoutMs });
   } catch (err) {
-    throw blockError(file, `character_config.tts_config.${ttsModel}`, err);
+    throw err instanceof ProviderConfigError ? new ConfigError(file, err.path, err.problem) : err;
   }
-  if (tts.warning) warnings.push(tts.warning);
-  if (tts.note) notes.push(tts.note);
-  const translatorConfig = config.tts_preprocessor_config.translator_config;
-  let translator;
-  try {
-    translator = createTranslator(translatorConfig, { timeoutMs });
-  } catch (err) {
-    const where = `character_config.tts_preprocessor_config.translator_config${translatorConfig.translate_provider ? `.${translatorConfig.translate_provider}` : '.translate_provider'}`;
-    throw blockError(file, where, err);
-  }
+  const { llm, tts, translator, asr, warnings, notes } = engines;
+  if (llm.unloadAtExit) services.ollamaModels?.add(llm.unloadAtExit);
+
   const logger = services.logger;
   const awaiting = awaitingModels(services.models, app.paths.root, config.tts_config.espeak_tts);
   const ttsEngine = translator
     ? translatedSpeech(awaiting.tts(tts.engine), translator, (message) => logger?.warn(`${file}: ${translator.provider} ${message}`))
     : awaiting.tts(tts.engine);
-
-  const asrModel = config.asr_config.asr_model;
-  let asr;
-  try {
-    asr = createAsrEngine(asrModel, config.asr_config[asrModel], app.paths.root);
-  } catch (err) {
-    throw blockError(file, `character_config.asr_config.${asrModel}`, err);
-  }
-  if (asr.warning) warnings.push(asr.warning);
-  if (asr.note) notes.push(asr.note);
 
   const where = { dirs: app.paths.promptDirs, configName: file };
   const systemPrompt = await buildSystemPrompt({
@@ -208,7 +135,7 @@ export async function buildCharacterRuntime(
       asrUnavailable: asr.warning,
       proactivePrompt,
       groupPrompt,
-      fasterFirstResponse,
+      fasterFirstResponse: llm.fasterFirstResponse,
       showEmotionTags: app.system.show_emotion_tags,
       ...(mcp ? { mcp } : {}),
       warnings,

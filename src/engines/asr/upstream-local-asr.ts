@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { sherpaOnnxAsrSchema, type SherpaOnnxAsrConfig } from '../../config/sherpa-onnx-schema.js';
+import { ProviderConfigError } from '../provider-registry.js';
 
 /**
  * Upstream's local recognisers (faster-whisper, openai-whisper, whisper.cpp, FunASR) are Python or C++ programs this
@@ -57,63 +58,66 @@ const funAsrSchema = z.looseObject({
   language: z.string().default('auto'),
 });
 
-/** Thrown with the key (relative to the block) and what is expected, like the other provider blocks. */
-export class MappedAsrError extends Error {
-  constructor(
-    readonly path: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 function sizeOf(key: string, name: string): string {
   const size = whisperSize(name);
-  if (!size) throw new MappedAsrError(key, `"${name}" is not a Whisper size sherpa-onnx publishes (expected one of ${[...WHISPER_SIZES].join(', ')}, or large-v3-turbo)`);
+  if (!size) throw new ProviderConfigError(key, `"${name}" is not a Whisper size sherpa-onnx publishes (expected one of ${[...WHISPER_SIZES].join(', ')}, or large-v3-turbo)`);
   return size;
 }
 
-const unused = (keys: string[]) => (keys.length > 0 ? `; not used here: ${keys.join(', ')}` : '');
+/** "faster_whisper is served by sherpa-onnx Whisper turbo (./models/…); not used here: device". */
+function served(model: string, config: SherpaOnnxAsrConfig, what: string, block: object, unusedKeys: string[]): MappedAsr {
+  const folder = (config.whisper_encoder ?? config.sense_voice ?? config.paraformer ?? '').replace(/\/[^/]+$/, '');
+  const skipped = unusedKeys.filter((k) => k in block);
+  return { config, note: `${model} is served by sherpa-onnx ${what} (${folder})${skipped.length > 0 ? `; not used here: ${skipped.join(', ')}` : ''}` };
+}
+
+const whisperServed = (model: string, key: string, name: string, language: string | null | undefined, block: object, unusedKeys: string[]) => {
+  const size = sizeOf(key, name);
+  return served(model, whisperConfig(size, language), `Whisper ${size}`, block, unusedKeys);
+};
+
+/**
+ * Upstream's local recognisers by their `asr_model` name: the schema of upstream's block and the sherpa-onnx block
+ * serving the same model (keys with no meaning here are named in the note). A model with no equivalent is refused
+ * with its key (ProviderConfigError).
+ */
+export const UPSTREAM_LOCAL_ASR = {
+  faster_whisper: {
+    schema: fasterWhisperSchema,
+    map: (c: z.output<typeof fasterWhisperSchema>) =>
+      whisperServed('faster_whisper', 'model_path', c.model_path, c.language, c, ['download_root', 'device', 'compute_type', ...(c.prompt ? ['prompt'] : [])]),
+  },
+  whisper_cpp: {
+    schema: whisperCppSchema,
+    map: (c: z.output<typeof whisperCppSchema>) =>
+      whisperServed('whisper_cpp', 'model_name', c.model_name, c.language, c, ['model_dir', 'print_realtime', 'print_progress', ...(c.prompt ? ['prompt'] : [])]),
+  },
+  whisper: {
+    schema: whisperSchema,
+    map: (c: z.output<typeof whisperSchema>) => whisperServed('whisper', 'name', c.name, undefined, c, ['download_root', 'device', ...(c.prompt ? ['prompt'] : [])]),
+  },
+  fun_asr: {
+    schema: funAsrSchema,
+    map: (c: z.output<typeof funAsrSchema>): MappedAsr => {
+      const name = c.model_name.split('/').pop()!.toLowerCase();
+      const threads = c.ncpu ? { num_threads: c.ncpu } : {};
+      const unusedKeys = ['vad_model', 'punc_model', 'device', 'disable_update', 'hub'];
+      if (name === 'sensevoicesmall') {
+        const config = sherpaOnnxAsrSchema.parse({ model_type: 'sense_voice', sense_voice: `${SENSE_VOICE_FOLDER}/model.int8.onnx`, tokens: `${SENSE_VOICE_FOLDER}/tokens.txt`, use_itn: c.use_itn, ...threads });
+        return served('fun_asr', config, 'SenseVoice', c, unusedKeys);
+      }
+      if (name === 'paraformer-zh' || name.startsWith('speech_paraformer')) {
+        const config = sherpaOnnxAsrSchema.parse({ model_type: 'paraformer', paraformer: `${PARAFORMER_ZH_FOLDER}/model.int8.onnx`, tokens: `${PARAFORMER_ZH_FOLDER}/tokens.txt`, ...threads });
+        return served('fun_asr', config, 'Paraformer (zh)', c, unusedKeys);
+      }
+      throw new ProviderConfigError('model_name', `"${c.model_name}" has no sherpa-onnx equivalent here (expected iic/SenseVoiceSmall or paraformer-zh)`);
+    },
+  },
+};
 
 /** The sherpa-onnx block serving upstream's `model` block; undefined when `model` is not one of these names. */
 export function mapUpstreamLocalAsr(model: string, block: unknown): MappedAsr | undefined {
-  const b = (block ?? {}) as Record<string, unknown>;
-  const describe = (config: SherpaOnnxAsrConfig, what: string, skipped: string[]) => {
-    const folder = (config.whisper_encoder ?? config.sense_voice ?? config.paraformer ?? '').replace(/\/[^/]+$/, '');
-    return `${model} is served by sherpa-onnx ${what} (${folder})${unused(skipped)}`;
-  };
-  if (model === 'faster_whisper') {
-    const c = fasterWhisperSchema.parse(b);
-    const size = sizeOf('model_path', c.model_path);
-    const config = whisperConfig(size, c.language);
-    return { config, note: describe(config, `Whisper ${size}`, ['download_root', 'device', 'compute_type', ...(c.prompt ? ['prompt'] : [])].filter((k) => k in b)) };
-  }
-  if (model === 'whisper_cpp') {
-    const c = whisperCppSchema.parse(b);
-    const size = sizeOf('model_name', c.model_name);
-    const config = whisperConfig(size, c.language);
-    return { config, note: describe(config, `Whisper ${size}`, ['model_dir', 'print_realtime', 'print_progress', ...(c.prompt ? ['prompt'] : [])].filter((k) => k in b)) };
-  }
-  if (model === 'whisper') {
-    const c = whisperSchema.parse(b);
-    const size = sizeOf('name', c.name);
-    const config = whisperConfig(size, undefined);
-    return { config, note: describe(config, `Whisper ${size}`, ['download_root', 'device', ...(c.prompt ? ['prompt'] : [])].filter((k) => k in b)) };
-  }
-  if (model === 'fun_asr') {
-    const c = funAsrSchema.parse(b);
-    const name = c.model_name.split('/').pop()!.toLowerCase();
-    const threads = c.ncpu ? { num_threads: c.ncpu } : {};
-    const skipped = ['vad_model', 'punc_model', 'device', 'disable_update', 'hub'].filter((k) => k in b);
-    if (name === 'sensevoicesmall') {
-      const config = sherpaOnnxAsrSchema.parse({ model_type: 'sense_voice', sense_voice: `${SENSE_VOICE_FOLDER}/model.int8.onnx`, tokens: `${SENSE_VOICE_FOLDER}/tokens.txt`, use_itn: c.use_itn, ...threads });
-      return { config, note: describe(config, 'SenseVoice', skipped) };
-    }
-    if (name === 'paraformer-zh' || name.startsWith('speech_paraformer')) {
-      const config = sherpaOnnxAsrSchema.parse({ model_type: 'paraformer', paraformer: `${PARAFORMER_ZH_FOLDER}/model.int8.onnx`, tokens: `${PARAFORMER_ZH_FOLDER}/tokens.txt`, ...threads });
-      return { config, note: describe(config, 'Paraformer (zh)', skipped) };
-    }
-    throw new MappedAsrError('model_name', `"${c.model_name}" has no sherpa-onnx equivalent here (expected iic/SenseVoiceSmall or paraformer-zh)`);
-  }
-  return undefined;
+  if (!Object.hasOwn(UPSTREAM_LOCAL_ASR, model)) return undefined;
+  const upstream = UPSTREAM_LOCAL_ASR[model as keyof typeof UPSTREAM_LOCAL_ASR];
+  return (upstream.map as (c: unknown) => MappedAsr)(upstream.schema.parse(block ?? {}));
 }

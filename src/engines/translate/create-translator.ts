@@ -1,15 +1,20 @@
 import type { CharacterConfig } from '../../config/conf-schema.js';
-import { deeplxTranslator } from './deeplx.js';
-import { tencentTranslator } from './tencent.js';
+import { buildProvider, notBuiltMessage, ProviderConfigError } from '../provider-registry.js';
 import type { Translator } from './translator.js';
+import { TRANSLATOR_PROVIDERS, type TranslatorContext } from './translator-providers.js';
 
-/** The translator `tts_preprocessor_config.translator_config` asks for, or none (`translate_audio` off). */
-export function createTranslator(
-  config: CharacterConfig['tts_preprocessor_config']['translator_config'],
-  options: { timeoutMs?: number } = {},
-): Translator | undefined {
+/**
+ * The translator `tts_preprocessor_config.translator_config` asks for (translator-providers.ts), or none
+ * (`translate_audio` off). Throws ProviderConfigError naming the key when it asks for one that cannot be built.
+ */
+export function createTranslator(config: CharacterConfig['tts_preprocessor_config']['translator_config'], options: TranslatorContext = {}): Translator | undefined {
   if (!config.translate_audio) return undefined;
-  if (config.translate_provider === 'deeplx') return deeplxTranslator(config.deeplx, options);
-  if (config.translate_provider === 'tencent') return tencentTranslator(config.tencent, options);
-  throw new Error('translate_audio is on but translate_provider is not set (expected "deeplx" or "tencent")');
+  const name = config.translate_provider;
+  if (!name) {
+    const expected = Object.keys(TRANSLATOR_PROVIDERS.built).map((n) => `"${n}"`).join(' or ');
+    throw new ProviderConfigError(TRANSLATOR_PROVIDERS.key, `translate_audio is on but translate_provider is not set (expected ${expected})`, true);
+  }
+  const built = buildProvider(TRANSLATOR_PROVIDERS, name, (config as Record<string, unknown>)[name], options);
+  if (!built) throw new ProviderConfigError(TRANSLATOR_PROVIDERS.key, notBuiltMessage(TRANSLATOR_PROVIDERS, name), true);
+  return built;
 }

@@ -11,8 +11,7 @@ export const deeplxSchema = z.looseObject({
  * DeepLX with the body upstream sends (`{"text": [text], "target_lang"}`, its /v2 endpoint, which answers
  * `{"translations": [{"text"}]}`); the /translate endpoint's answer (`{"code": 200, "data"}`) is read too.
  */
-export function deeplxTranslator(block: unknown, options: { timeoutMs?: number } = {}): Translator {
-  const c = deeplxSchema.parse(block ?? {});
+export function deeplxTranslator(c: z.output<typeof deeplxSchema>, options: { timeoutMs?: number } = {}): Translator {
   return {
     provider: 'deeplx',
     translate: (text, signal) =>

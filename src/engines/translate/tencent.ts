@@ -43,8 +43,7 @@ export function tc3Headers(payload: string, secretId: string, secretKey: string,
 }
 
 /** Tencent Machine Translation `TextTranslate`; its errors come inside a 200 answer as `Response.Error`. */
-export function tencentTranslator(block: unknown, options: { timeoutMs?: number } = {}): Translator {
-  const c = tencentSchema.parse(block ?? {});
+export function tencentTranslator(c: z.output<typeof tencentSchema>, options: { timeoutMs?: number } = {}): Translator {
   return {
     provider: 'tencent',
     translate: (text, signal) =>

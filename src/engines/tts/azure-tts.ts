@@ -25,8 +25,7 @@ export function azureSsml(text: string, voice: string, pitch: string | number, r
 }
 
 /** Azure Speech's REST text-to-speech (`POST /cognitiveservices/v1`, SSML in, 24 kHz 16-bit WAV out). */
-export function azureTtsEngine(block: unknown, options: HttpEngineOptions = {}): TtsEngine {
-  const c = azureSchema.parse(block ?? {});
+export function azureTtsEngine(c: z.output<typeof azureSchema>, options: HttpEngineOptions = {}): TtsEngine {
   const base = (c.base_url ?? `https://${c.region}.tts.speech.microsoft.com`).replace(/\/+$/, '');
   return {
     provider: 'azure_tts',

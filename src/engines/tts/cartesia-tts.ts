@@ -19,8 +19,7 @@ export const cartesiaSchema = z.looseObject({
 });
 
 /** Cartesia's `POST /tts/bytes` with upstream's output formats (WAV of 32-bit floats at 44.1 kHz, or MP3). */
-export function cartesiaTtsEngine(block: unknown, options: HttpEngineOptions = {}): TtsEngine {
-  const c = cartesiaSchema.parse(block ?? {});
+export function cartesiaTtsEngine(c: z.output<typeof cartesiaSchema>, options: HttpEngineOptions = {}): TtsEngine {
   const url = `${c.base_url.replace(/\/+$/, '')}/tts/bytes`;
   const outputFormat =
     c.output_format === 'wav'

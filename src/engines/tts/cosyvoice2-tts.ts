@@ -43,8 +43,7 @@ interface GradioFile {
  * `POST <client_url>/gradio_api/call/<api_name>` → `event_id`; `GET …/<event_id>` streams events until
  * `complete` (the audio file) or `error`; then the file is fetched.
  */
-export function cosyvoice2TtsEngine(block: unknown, options: HttpEngineOptions = {}): TtsEngine {
-  const c = cosyvoice2Schema.parse(block ?? {});
+export function cosyvoice2TtsEngine(c: z.output<typeof cosyvoice2Schema>, options: HttpEngineOptions = {}): TtsEngine {
   const base = c.client_url.replace(/\/+$/, '');
   const callUrl = `${base}/gradio_api/call/${c.api_name.replace(/^\/+/, '')}`;
   const engine = 'cosyvoice2_tts';

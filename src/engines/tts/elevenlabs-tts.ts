@@ -19,8 +19,7 @@ export const elevenlabsSchema = z.looseObject({
  * ElevenLabs' `POST /v1/text-to-speech/{voice_id}?output_format=…` (`xi-api-key`), the call upstream's SDK makes.
  * `mp3_*` answers MP3, `pcm_<rate>` raw 16-bit PCM at that rate; other formats (µ-law, Opus) cannot be played.
  */
-export function elevenlabsTtsEngine(block: unknown, options: HttpEngineOptions = {}): TtsEngine {
-  const c = elevenlabsSchema.parse(block ?? {});
+export function elevenlabsTtsEngine(c: z.output<typeof elevenlabsSchema>, options: HttpEngineOptions = {}): TtsEngine {
   const pcmRate = /^pcm_(\d+)$/.exec(c.output_format)?.[1];
   const url = new URL(`${c.base_url.replace(/\/+$/, '')}/v1/text-to-speech/${encodeURIComponent(c.voice_id)}`);
   url.searchParams.set('output_format', c.output_format);

@@ -13,8 +13,7 @@ export const fishApiSchema = z.looseObject({
  * Fish Audio's `POST /v1/tts` (Bearer key, JSON body) with the request upstream's SDK sends: `text`,
  * `reference_id`, `latency`, MP3 at 128 kbit/s. The answer is the audio itself, chunked.
  */
-export function fishApiTtsEngine(block: unknown, options: HttpEngineOptions = {}): TtsEngine {
-  const c = fishApiSchema.parse(block ?? {});
+export function fishApiTtsEngine(c: z.output<typeof fishApiSchema>, options: HttpEngineOptions = {}): TtsEngine {
   const url = `${c.base_url.replace(/\/+$/, '')}/v1/tts`;
   return {
     provider: 'fish_api_tts',

@@ -21,8 +21,7 @@ export const gptSovitsSchema = z.looseObject({
  * GPT-SoVITS's api_v2 `GET /tts` with the settings as query parameters, as upstream sends them. `[…]` tags are
  * taken out of the text first (upstream does the same). `wav` and `raw` can be played; `ogg` and `aac` cannot.
  */
-export function gptSovitsTtsEngine(block: unknown, options: HttpEngineOptions = {}): TtsEngine {
-  const c = gptSovitsSchema.parse(block ?? {});
+export function gptSovitsTtsEngine(c: z.output<typeof gptSovitsSchema>, options: HttpEngineOptions = {}): TtsEngine {
   const media = c.media_type.toLowerCase();
   return {
     provider: 'gpt_sovits_tts',

@@ -28,8 +28,7 @@ const refusal = (chunk: MinimaxChunk) =>
  * The last event (with `extra_info`) repeats the whole audio and is skipped, as upstream does. A refusal comes as
  * plain JSON with a non-zero `base_resp.status_code`.
  */
-export function minimaxTtsEngine(block: unknown, options: HttpEngineOptions = {}): TtsEngine {
-  const c = minimaxSchema.parse(block ?? {});
+export function minimaxTtsEngine(c: z.output<typeof minimaxSchema>, options: HttpEngineOptions = {}): TtsEngine {
   let pronunciation: unknown = { tone: [] };
   if (c.pronunciation_dict.trim()) {
     try {

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { sherpaOnnxTtsSchema, type SherpaOnnxTtsConfig } from '../../config/sherpa-onnx-schema.js';
+import { ProviderConfigError } from '../provider-registry.js';
 
 /**
  * Upstream's `piper_tts` runs Piper's own .onnx voice; sherpa-onnx publishes each Piper voice converted for it
@@ -19,24 +20,14 @@ export const piperTtsSchema = z.looseObject({
   use_cuda: z.boolean().default(false),
 });
 
-/** Thrown with the key (relative to the block) and what is expected. */
-export class MappedTtsError extends Error {
-  constructor(
-    readonly path: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 /** Piper's voice names: `<lang>_<REGION>-<name>-<quality>` (e.g. en_US-amy-low, zh_CN-huayan-medium). */
 const PIPER_VOICE = /^[a-z]{2,3}_[A-Z]{2}-[\w]+-(x_low|low|medium|high)$/;
 
-export function mapPiperTts(block: unknown): { config: SherpaOnnxTtsConfig; note: string } {
-  const c = piperTtsSchema.parse(block ?? {});
+/** The sherpa-onnx block serving a Piper block; a file not named like a Piper voice is refused with its key. */
+export function piperToSherpa(c: z.output<typeof piperTtsSchema>): { config: SherpaOnnxTtsConfig; note: string } {
   const voice = path.basename(c.model_path).replace(/\.onnx(\.json)?$/, '');
   if (!PIPER_VOICE.test(voice)) {
-    throw new MappedTtsError('model_path', `"${c.model_path}" is not named like a Piper voice (<lang>_<REGION>-<name>-<quality>.onnx, e.g. en_US-amy-low.onnx)`);
+    throw new ProviderConfigError('model_path', `"${c.model_path}" is not named like a Piper voice (<lang>_<REGION>-<name>-<quality>.onnx, e.g. en_US-amy-low.onnx)`);
   }
   const folder = `./models/vits-piper-${voice}`;
   const config = sherpaOnnxTtsSchema.parse({
@@ -53,3 +44,5 @@ export function mapPiperTts(block: unknown): { config: SherpaOnnxTtsConfig; note
   const unused = c.use_cuda ? '; use_cuda is not used here (the voice runs on the CPU)' : '';
   return { config, note: `piper_tts is served by sherpa-onnx's conversion of the Piper voice ${voice} (${folder})${unused}` };
 }
+
+export const mapPiperTts = (block: unknown) => piperToSherpa(piperTtsSchema.parse(block ?? {}));

@@ -15,8 +15,7 @@ export const siliconflowSchema = z.looseObject({
 });
 
 /** SiliconFlow's OpenAI-style `POST /v1/audio/speech` with upstream's body; `mp3`, `wav` and `pcm` can be played. */
-export function siliconflowTtsEngine(block: unknown, options: HttpEngineOptions = {}): TtsEngine {
-  const c = siliconflowSchema.parse(block ?? {});
+export function siliconflowTtsEngine(c: z.output<typeof siliconflowSchema>, options: HttpEngineOptions = {}): TtsEngine {
   const format = c.response_format.toLowerCase();
   return {
     provider: 'siliconflow_tts',

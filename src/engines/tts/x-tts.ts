@@ -9,8 +9,7 @@ export const xTtsSchema = z.looseObject({
 });
 
 /** xtts-api-server's `POST /tts_to_audio` (JSON `text`, `speaker_wav`, `language`), answered with WAV. */
-export function xTtsEngine(block: unknown, options: HttpEngineOptions = {}): TtsEngine {
-  const c = xTtsSchema.parse(block ?? {});
+export function xTtsEngine(c: z.output<typeof xTtsSchema>, options: HttpEngineOptions = {}): TtsEngine {
   return {
     provider: 'x_tts',
     synthesize: (text, signal) =>
