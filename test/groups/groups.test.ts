@@ -81,7 +81,9 @@ describe('groups (PROTOCOL §6.4, §5.4, §5.5)', () => {
     return [a, b, c];
   }
 
-  test('membership: upstream texts, only the owner invites, a size limit, one group at a time, owner hand-over', async () => {
+  // The group's rules (who may invite, the size limit, removals, the owner's hand-over, closing at one member) are
+  // tested on the machine (test/machines/group.machine.test.ts). Here: what the sessions add over a socket.
+  test('membership over sockets: upstream texts in upstream order; one group at a time; a session in no group says so', async () => {
     const [a, b, c] = await formGroup();
     expect(a.results()).toEqual([`ok: Successfully added ${b.uid} to the group`, `ok: Successfully added ${c.uid} to the group`]);
     expect(a.lastUpdate()).toEqual({ type: 'group-update', members: [a.uid, b.uid, c.uid], is_owner: true });
@@ -91,44 +93,20 @@ describe('groups (PROTOCOL §6.4, §5.4, §5.5)', () => {
     // The inviter's frames come in upstream's order: the result, then the update.
     expect(a.client.frames.slice(0, 2).map((f) => f.type)).toEqual(['group-operation-result', 'group-update']);
 
+    // A member of a group cannot join another: d's new group could not get its first member, so it is closed again.
     const d = await Member.join(harness.server.wsUrl);
-    b.client.send({ type: 'add-client-to-group', invitee_uid: d.uid });
-    a.client.send({ type: 'add-client-to-group', invitee_uid: d.uid });
-    a.client.send({ type: 'add-client-to-group', invitee_uid: 'nobody' });
     d.client.send({ type: 'add-client-to-group', invitee_uid: a.uid });
-    await until('answers', () => b.results().length === 3 && a.results().length === 4 && d.results().length === 1);
-    expect(b.results().at(-1)).toBe('fail: Only the group owner can invite members');
-    expect(a.results().slice(2)).toEqual(['fail: The group is full (at most 3 members)', 'fail: Invitee nobody does not exist']);
-    // d's new group could not get its first member, so it is closed again.
+    await until('d answered', () => d.results().length === 1 && d.of('group-update').length === 1);
     expect(d.results()).toEqual([`fail: Invitee ${a.uid} is already in a group`]);
     expect(d.lastUpdate()).toEqual({ type: 'group-update', members: [], is_owner: false });
-
-    c.client.send({ type: 'remove-client-from-group', target_uid: b.uid });
     d.client.send({ type: 'remove-client-from-group', target_uid: d.uid });
-    await until('refusals', () => c.results().length === 2 && d.results().length === 2);
-    expect(c.results().at(-1)).toBe('fail: Only group owner or self can remove members');
+    await until('d refused', () => d.results().length === 2);
     expect(d.results().at(-1)).toBe(`fail: Target ${d.uid} is not in any group`);
 
-    // The owner leaves: the member who joined next owns the group.
-    a.clear();
-    b.clear();
-    c.clear();
-    a.client.send({ type: 'remove-client-from-group', target_uid: a.uid });
-    await until('a left', () => b.lastUpdate()?.members.length === 2 && c.lastUpdate()?.members.length === 2);
-    expect(a.client.frames).toEqual([
-      { type: 'group-update', members: [], is_owner: false },
-      { type: 'group-operation-result', success: true, message: 'You have been removed from the group' },
-    ]);
-    expect(b.lastUpdate()).toEqual({ type: 'group-update', members: [b.uid, c.uid], is_owner: true });
-    expect(b.results()).toEqual([`ok: Member ${a.uid} was removed from the group`, 'ok: You are now the owner of the group']);
+    // The session answers request-group-info from what its group last told it.
     c.client.send({ type: 'request-group-info' });
     await until('info', () => c.of('group-update').length === 2);
-    expect(c.lastUpdate()).toEqual({ type: 'group-update', members: [b.uid, c.uid], is_owner: false });
-
-    // Down to one member, the group closes.
-    b.client.send({ type: 'remove-client-from-group', target_uid: c.uid });
-    await until('closed', () => b.lastUpdate()?.members.length === 0 && c.lastUpdate()?.members.length === 0);
-    expect(b.results().at(-1)).toBe(`ok: Successfully removed ${c.uid} from the group`);
+    expect(c.lastUpdate()).toEqual({ type: 'group-update', members: [a.uid, b.uid, c.uid], is_owner: false });
     for (const m of [a, b, c, d]) expect(m.of('error')).toEqual([]);
     await Promise.all([a, b, c, d].map((m) => m.client.close()));
     await noActorsLeft();
