@@ -28,6 +28,11 @@ export function isTransientNetworkError(err: unknown): boolean {
   return err !== null && typeof err === 'object' && TRANSIENT_CODES.has(networkErrorDetail(err));
 }
 
+/** The wait before retry `attempt + 1` (0-based): 0.5 s, 1 s, 2 s … up to `maxMs`. */
+export function backoffMs(attempt: number, baseMs = BASE_DELAY_MS, maxMs = MAX_DELAY_MS): number {
+  return Math.min(maxMs, baseMs * 2 ** attempt);
+}
+
 export function isRetryableStatus(status: number): boolean {
   return status === 429 || status === 408 || (status >= 500 && status !== 501);
 }
@@ -54,11 +59,11 @@ export async function requestWithRetry(url: string, init: EngineRequest, label: 
       if (!isRetryableStatus(res.status) || attempt >= retries) return res;
       await res.cancel();
       const asked = retryAfterMs(res.headers.get('retry-after'));
-      delay = Math.min(cap, asked ?? base * 2 ** attempt);
+      delay = asked === null ? backoffMs(attempt, base, cap) : Math.min(cap, asked);
       why = `HTTP ${res.status}`;
     } catch (err) {
       if (init.signal.aborted || !isTransientNetworkError(err) || attempt >= retries) throw err;
-      delay = Math.min(cap, base * 2 ** attempt);
+      delay = backoffMs(attempt, base, cap);
       why = networkErrorDetail(err);
     }
     options.onRetry?.(`${label}: ${why}; retry ${attempt + 1} of ${retries} in ${delay} ms`);

@@ -1,12 +1,10 @@
 import { setTimeout as wait } from 'node:timers/promises';
 import { fromCallback, type EventObject } from 'xstate';
 import type { Logger } from '../../observability/logger.js';
-import { DEFAULT_RETRIES, isTransientNetworkError } from '../http-retry.js';
+import { backoffMs, DEFAULT_RETRIES, isTransientNetworkError } from '../http-retry.js';
 import { LlmError, ToolsUnsupportedError } from './llm-engine.js';
 import { modelLeases } from './model-lease.js';
 import type { LlmEngine, LlmStreamInput } from '../../../machines/engine-contracts.js';
-
-const STREAM_RETRY_BASE_MS = 500;
 
 /**
  * The turn's `llmStream` slot: streams `llm.delta` events, then `llm.done` (with the tool calls the model asked for)
@@ -30,7 +28,7 @@ export function createLlmStream(logger: Logger) {
         return await engine.stream(input.request, (text) => ((streamed = true), sendBack({ type: 'llm.delta', text })), controller.signal, { onRetry, localModels });
       } catch (err) {
         if (controller.signal.aborted || streamed || n >= DEFAULT_RETRIES || !isTransientNetworkError(err)) throw err;
-        const delay = STREAM_RETRY_BASE_MS * 2 ** n;
+        const delay = backoffMs(n);
         onRetry(`${engine.provider}: the answer broke off before its first token; retry ${n + 1} of ${DEFAULT_RETRIES} in ${delay} ms`);
         await wait(delay, undefined, { signal: controller.signal });
         return attempt(n + 1);

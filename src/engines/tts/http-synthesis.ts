@@ -5,6 +5,7 @@ import type { EventSourceMessage } from 'eventsource-parser';
 import { createParser } from 'eventsource-parser';
 import { decodeAudio, type AudioHint } from '../../audio/decode-audio.js';
 import type { PcmAudio } from '../../audio/pcm-audio.js';
+import { DEFAULT_ENGINE_DEADLINES } from '../../../machines/engine-deadlines.js';
 
 /**
  * The one way HTTP speech engines talk to their services: the actor's signal closes the request (an interrupt
@@ -13,7 +14,7 @@ import type { PcmAudio } from '../../audio/pcm-audio.js';
  */
 
 /** Default bound on one synthesis request (connect, answer and body), unless the engine is given another. */
-export const DEFAULT_SPEECH_TIMEOUT_MS = 60_000;
+export const DEFAULT_SPEECH_TIMEOUT_MS = DEFAULT_ENGINE_DEADLINES.synthesisMs;
 
 /** A failure of a speech or translation service, worded for the user. */
 export class SpeechServiceError extends Error {
