@@ -1,9 +1,11 @@
-import { assign, enqueueActions, fromPromise, sendParent, sendTo, setup } from 'xstate';
+import { assign, enqueueActions, sendParent, sendTo, setup } from 'xstate';
 import type { SentText } from '../src/agent/chat-memory.js';
 import { joinDisplayTexts } from '../src/agent/display-texts.js';
 import type { ServerFrame } from '../src/protocol/server-frames.js';
 import type { ConversationTell, GroupMember, GroupRecorded, GroupTrigger, GroupTurnReply, SessionGroupEvent } from './group-protocol.js';
-import { turnMachine, type TurnInput, type TurnOutput, type TurnOutputEvent } from './turn.machine.js';
+import type { TurnInput, TurnOutputEvent } from './turn-contract.js';
+import { CLOSING_FRAMES, failedTurnFrames, isChainEnd, isChainStart, REPLY_RECORDED, replyLines } from './turn-ending.js';
+import { turnMachine } from './turn.machine.js';
 import { DEFAULT_ENGINE_DEADLINES } from './engine-deadlines.js';
 import { transcriptionMachine } from './transcription.machine.js';
 import { historyLine, type HistoryLine } from './history-lines.js';
@@ -213,12 +215,7 @@ export const groupConversationMachine = setup({
         onError: {
           target: 'next',
           actions: [
-            sendParent(({ event }) =>
-              deliver('all', [
-                { type: 'error', code: 'conversation', message: `Error in conversation: ${(event.error as Error)?.message ?? String(event.error)}` },
-                { type: 'control', text: 'conversation-chain-end' },
-              ]),
-            ),
+            sendParent(({ event }) => deliver('all', failedTurnFrames(event.error))),
             assign({ step: ({ context }) => context.step + 1, speaker: null, chainOpen: false }),
           ],
         },
@@ -230,8 +227,8 @@ export const groupConversationMachine = setup({
             const speaker = context.speaker!.uid;
             enqueue.sendParent(SPEAKER_ONLY.has(frame.type) ? deliver(speaker, [frame]) : deliver('all', [frame]));
             if (frame.type === 'audio' && frame.display_text) enqueue.assign({ spoken: [...context.spoken, { shown: frame.display_text.text, said: event.said ?? frame.display_text.text }] });
-            if (frame.type === 'control' && frame.text === 'conversation-chain-start') enqueue.assign({ chainOpen: true });
-            if (frame.type === 'control' && frame.text === 'conversation-chain-end') enqueue.assign({ chainOpen: false });
+            if (isChainStart(frame)) enqueue.assign({ chainOpen: true });
+            if (isChainEnd(frame)) enqueue.assign({ chainOpen: false });
           }),
         },
         // The reply is complete: memory and every member's history get it; the chain ends once they have it on disk
@@ -244,11 +241,11 @@ export const groupConversationMachine = setup({
             const said = joinDisplayTexts(output.spoken);
             const lines = said ? [...context.lines, `${context.speakerName}: ${said}`] : context.lines;
             enqueue.assign({ lines, seen: { ...context.seen, [speaker.uid]: lines.length } });
-            if (!said) {
-              enqueue.sendTo('turn', { type: 'history.saved', ok: true });
+            const messages = replyLines(said, { name: context.speakerName, avatar: context.speakerAvatar });
+            if (messages.length === 0) {
+              enqueue.sendTo('turn', REPLY_RECORDED);
               return;
             }
-            const messages = [historyLine.ai(said, { name: context.speakerName, avatar: context.speakerAvatar })];
             enqueue.sendParent(tell('all', { type: 'group.record', messages, confirmTo: self }));
             enqueue.assign({ unrecorded: context.order.map((m) => m.uid).filter((uid) => !context.gone.includes(uid)) });
           }),
@@ -258,7 +255,7 @@ export const groupConversationMachine = setup({
             if (!context.unrecorded.includes(event.uid)) return;
             const unrecorded = context.unrecorded.filter((uid) => uid !== event.uid);
             enqueue.assign({ unrecorded });
-            if (unrecorded.length === 0) enqueue.sendTo('turn', { type: 'history.saved', ok: true });
+            if (unrecorded.length === 0) enqueue.sendTo('turn', REPLY_RECORDED);
           }),
         },
         'turn.user-message': {
@@ -273,7 +270,7 @@ export const groupConversationMachine = setup({
           guard: ({ context, event }) => event.uid === context.speaker?.uid,
           target: 'next',
           actions: enqueueActions(({ context, event, enqueue }) => {
-            if (context.chainOpen) enqueue.sendParent(deliver('all', [{ type: 'force-new-message' }, { type: 'control', text: 'conversation-chain-end' }]));
+            if (context.chainOpen) enqueue.sendParent(deliver('all', [...CLOSING_FRAMES]));
             enqueue.assign({ gone: [...context.gone, event.uid], step: context.step + 1, speaker: null, chainOpen: false });
           }),
         },

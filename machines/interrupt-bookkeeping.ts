@@ -1,6 +1,7 @@
 import { INTERRUPT_MARKER, rememberInterrupt, verifiedHeardText, type ChatMessage, type SentText } from '../src/agent/chat-memory.js';
 import { joinDisplayTexts } from '../src/agent/display-texts.js';
 import { historyLine, type HistoryLine, type Speaker } from './history-lines.js';
+import { replyLines } from './turn-ending.js';
 
 /**
  * What a reply cut short leaves behind, in one place for a session's own turns and for group conversations:
@@ -27,5 +28,5 @@ export function interruptedMemory(memory: readonly ChatMessage[], heard: string,
 
 /** The history lines of an interrupted reply: the heard part as the speaker's (if any), then the marker. */
 export function interruptLines(heard: string, speaker: Speaker): HistoryLine[] {
-  return [...(heard ? [historyLine.ai(heard, speaker)] : []), historyLine.system(INTERRUPT_MARKER)];
+  return [...replyLines(heard, speaker), historyLine.system(INTERRUPT_MARKER)];
 }

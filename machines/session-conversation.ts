@@ -6,9 +6,10 @@ import { heardText, interruptedMemory, interruptLines, sentText } from './interr
 import type { HistoryCommand, HistorySaved } from './session-contract.js';
 import { withGroupLink } from './session-group-link.js';
 import { historyAppend, speakerOf } from './session-history.js';
-import { errorText, toSocket } from './session-setup.js';
+import { toSocket } from './session-setup.js';
 import { proactiveTrigger, textTrigger, turnInput, voiceTrigger } from './session-turn-input.js';
-import type { TurnOutput, TurnTrigger } from './turn.machine.js';
+import type { TurnOutput, TurnTrigger } from './turn-contract.js';
+import { CLOSING_FRAMES, failedTurnFrames, REPLY_RECORDED, replyLines } from './turn-ending.js';
 
 /**
  * The conversation of a session on its own: `idle ⇄ responding`, one turn at a time (D5). The turn is invoked in
@@ -39,8 +40,7 @@ export const withConversation = withGroupLink.extend({
       const command = historyAppend(context, interruptLines(sentText(context.turnSpoken), speakerOf(context)));
       if (command) enqueue.sendTo('history', command);
       // As a finished turn ends: the next reply starts a new chat bubble, then the chain closes.
-      enqueue.sendTo('socket', toSocket({ type: 'force-new-message' }));
-      enqueue.sendTo('socket', toSocket({ type: 'control', text: 'conversation-chain-end' }));
+      for (const frame of CLOSING_FRAMES) enqueue.sendTo('socket', toSocket(frame));
     }),
     /** A running turn was cut short: memory and history keep what the user heard of it, then the interrupt marker. */
     rememberInterrupt: enqueueActions(({ context, enqueue }, reported: string) => {
@@ -62,17 +62,20 @@ export const withConversation = withGroupLink.extend({
      */
     rememberReply: enqueueActions(({ context, enqueue }, output: TurnOutput) => {
       enqueue.assign({ memory: addMessage(context.memory, { role: 'assistant', content: output.reply }), trigger: null });
-      const spoken = joinDisplayTexts(output.spoken);
-      const command = spoken ? historyAppend(context, [historyLine.ai(spoken, speakerOf(context))]) : null;
+      const command = historyAppend(context, replyLines(joinDisplayTexts(output.spoken), speakerOf(context)));
       if (command) enqueue.sendTo('history', { ...command, confirm: true } satisfies HistoryCommand);
-      else enqueue.sendTo('turn', { type: 'history.saved', ok: true } satisfies HistorySaved);
+      else enqueue.sendTo('turn', REPLY_RECORDED satisfies HistorySaved);
     }),
     /** A turn stopped by a disconnect or a switch: the history keeps what it had said (upstream lost it). */
     saveUnfinishedTurn: enqueueActions(({ context, enqueue }) => {
       if (context.trigger === null) return;
-      const spoken = sentText(context.turnSpoken);
-      const command = spoken ? historyAppend(context, [historyLine.ai(spoken, speakerOf(context))]) : null;
+      const command = historyAppend(context, replyLines(sentText(context.turnSpoken), speakerOf(context)));
       if (command) enqueue.sendTo('history', command);
+      enqueue.assign({ trigger: null });
+    }),
+    /** A turn that failed in an unexpected way still ends the chain for the client (D7). */
+    closeFailedTurn: enqueueActions(({ enqueue }, failure: { error: unknown }) => {
+      for (const frame of failedTurnFrames(failure.error)) enqueue.sendTo('socket', toSocket(frame));
       enqueue.assign({ trigger: null });
     }),
     trackSpoken: assign({
@@ -84,6 +87,8 @@ export const withConversation = withGroupLink.extend({
   },
   guards: {
     noMicAudio: ({ context }) => context.mic.samples === 0,
+    /** The session's own history answered (a group's record confirms to the group instead). */
+    savedForTurn: ({ event }) => event.type === 'history.saved' && event.confirmTo === undefined,
   },
 });
 
@@ -121,14 +126,7 @@ const responding = withConversation.createStateConfig({
     input: ({ context, self }) => turnInput(context, self.getSnapshot().children.toolbox),
     onDone: { target: 'idle', actions: assign({ trigger: null }) },
     // A turn that failed in an unexpected way still ends the chain for the client (D7).
-    onError: {
-      target: 'idle',
-      actions: [
-        { type: 'send', params: ({ event }) => ({ type: 'error', code: 'conversation', message: `Conversation error: ${errorText(event.error)}` }) },
-        { type: 'send', params: { type: 'control', text: 'conversation-chain-end' } },
-        assign({ trigger: null }),
-      ],
-    },
+    onError: { target: 'idle', actions: { type: 'closeFailedTurn', params: ({ event }) => ({ error: event.error }) } },
   },
   on: {
     'turn.frame': { actions: ['trackSpoken', { type: 'send', params: ({ event }) => event.frame }] },
@@ -136,7 +134,7 @@ const responding = withConversation.createStateConfig({
     'turn.finished': { actions: { type: 'rememberReply', params: ({ event }) => event.output } },
     // Relayed by the session (not sent to the turn directly), so the turn's last frames and its end reach
     // the session in one order, before anything a frame causes elsewhere (a proxy releasing its next input).
-    'history.saved': { guard: ({ event }) => event.confirmTo === undefined, actions: sendTo('turn', ({ event }) => event) },
+    'history.saved': { guard: 'savedForTurn', actions: sendTo('turn', ({ event }) => event) },
     'turn.tool-mode': { actions: assign({ toolMode: ({ event }) => event.mode }) },
     'client.frontend-playback-complete': { actions: sendTo('turn', { type: 'playback.complete' }) },
     'client.interrupt-signal': { target: 'idle', actions: { type: 'rememberInterrupt', params: ({ event }) => event.frame.text } },
