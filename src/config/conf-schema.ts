@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { sherpaOnnxAsrSchema, sherpaOnnxTtsSchema } from './sherpa-onnx-schema.js';
+import { sileroVadSchema } from './silero-vad-schema.js';
 
 /**
  * The schema of a character config (`character_config` in `conf.yaml` and the alternates in `characters/`), as upstream
@@ -40,9 +41,9 @@ export const ttsConfigSchema = z.object({ tts_model: z.string().min(1), sherpa_o
 export const vadConfigSchema = z
   .object({
     vad_model: z.enum(['silero_vad']).nullable().default(null),
-    silero_vad: providerBlock.optional(),
+    silero_vad: sileroVadSchema.prefault({}),
   })
-  .default({ vad_model: null });
+  .prefault({});
 
 export const ttsPreprocessorConfigSchema = z
   .object({

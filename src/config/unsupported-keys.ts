@@ -28,11 +28,6 @@ const IGNORED_UPSTREAM_KEYS: Array<{ path: string[]; active: (value: unknown) =>
     instead: "sentences are split by this server's own splitter (pysbd and regex are not used)",
   },
   {
-    path: ['character_config', 'vad_config', 'vad_model'],
-    active: (v) => v !== undefined && v !== null,
-    instead: 'no server-side voice activity detection: the client detects speech and sends mic-audio-end',
-  },
-  {
     path: ['live_config'],
     active: (v) => isPlainObject(v) && Object.keys(v).length > 0,
     instead: 'no live-stream chat is read; a stream chat can feed the character through /proxy-ws (enable_proxy)',

@@ -43,7 +43,7 @@ describe('provider warnings: once per process per character file, not at every s
 });
 
 describe('upstream keys that are accepted but have no effect are named once at startup, with what happens instead', () => {
-  test('vad_model, live_config and segment_method, one line each', async () => {
+  test('live_config and segment_method, one line each; vad_model works now, so it is not named', async () => {
     const fixture = makeFixtureRoot();
     try {
       editConf(fixture.root, {
@@ -56,7 +56,6 @@ describe('upstream keys that are accepted but have no effect are named once at s
       reportIgnoredKeys('conf.yaml', app, logger);
       expect(lines).toEqual([
         expect.stringMatching(/^warn: conf\.yaml: character_config\.agent_config\.agent_settings\.basic_memory_agent\.segment_method is accepted but not supported: sentences are split by this server's own splitter/),
-        expect.stringMatching(/^warn: conf\.yaml: character_config\.vad_config\.vad_model is accepted but not supported: no server-side voice activity detection/),
         expect.stringMatching(/^warn: conf\.yaml: live_config is accepted but not supported: no live-stream chat is read/),
       ]);
     } finally {
@@ -72,13 +71,13 @@ describe('upstream keys that are accepted but have no effect are named once at s
       });
       fixture.write(
         'characters/translated.yaml',
-        "character_config:\n  conf_name: 'translated'\n  conf_uid: 'translated'\n  vad_config:\n    vad_model: 'silero_vad'\n  tts_preprocessor_config:\n    translator_config:\n      translate_audio: true\n      translate_provider: 'tencent'\n",
+        "character_config:\n  conf_name: 'translated'\n  conf_uid: 'translated'\n  agent_config:\n    agent_settings:\n      basic_memory_agent:\n        segment_method: 'regex'\n  tts_preprocessor_config:\n    translator_config:\n      translate_audio: true\n      translate_provider: 'tencent'\n",
       );
       const app = await loadAppConfig({ root: fixture.root, packageRoot: REPO_ROOT });
       const { logger, lines } = recordingLogger();
       await reportConfigKeysAtStartup(app, logger);
       expect(lines.filter((l) => /translate_audio|translation/.test(l))).toEqual([]);
-      expect(lines).toEqual([expect.stringMatching(/^warn: translated\.yaml: character_config\.vad_config\.vad_model is accepted but not supported/)]);
+      expect(lines).toEqual([expect.stringMatching(/^warn: translated\.yaml: character_config\.agent_config\.agent_settings\.basic_memory_agent\.segment_method is accepted but not supported/)]);
     } finally {
       fixture.cleanup();
     }
@@ -94,11 +93,11 @@ describe('upstream keys that are accepted but have no effect are named once at s
   test('a character file that turns one on is named too', async () => {
     const fixture = makeFixtureRoot();
     try {
-      fixture.write('characters/listener.yaml', "character_config:\n  conf_name: 'listener'\n  conf_uid: 'listener'\n  vad_config:\n    vad_model: 'silero_vad'\n");
+      fixture.write('characters/listener.yaml', "character_config:\n  conf_name: 'listener'\n  conf_uid: 'listener'\n  agent_config:\n    agent_settings:\n      basic_memory_agent:\n        segment_method: 'regex'\n");
       const app = await loadAppConfig({ root: fixture.root, packageRoot: REPO_ROOT });
       const { logger, lines } = recordingLogger();
       await reportConfigKeysAtStartup(app, logger);
-      expect(lines).toEqual([expect.stringMatching(/^warn: listener\.yaml: character_config\.vad_config\.vad_model is accepted but not supported: no server-side voice activity detection/)]);
+      expect(lines).toEqual([expect.stringMatching(/^warn: listener\.yaml: character_config\.agent_config\.agent_settings\.basic_memory_agent\.segment_method is accepted but not supported: sentences are split by this server's own splitter/)]);
     } finally {
       fixture.cleanup();
     }
