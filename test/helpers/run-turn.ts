@@ -137,6 +137,8 @@ export interface TurnRun {
   frames: ServerFrame[];
   /** `turn.user-message` contents, in order. */
   userMessages: string[];
+  /** `turn.finished` outputs (a turn with `record` asks its parent to record the reply). */
+  finished: TurnOutput[];
   /** The turn's output once it is done. */
   output(): TurnOutput | undefined;
   done(): boolean;
@@ -144,6 +146,8 @@ export interface TurnRun {
   outline(): string[];
   /** The client reported the end of playback (as the session forwards it). */
   playbackComplete(): void;
+  /** The parent's history has the reply on disk (`history.saved`). */
+  historySaved(): void;
   /** The session left `responding` (interrupt, new input, switch, disconnect): the turn is stopped. */
   stop(): void;
   /** Lets every pending promise of the fakes resolve; time does not move. */
@@ -166,6 +170,7 @@ export function runTurn(trigger: TurnTrigger | string, options: RunTurnOptions):
   const clock = new SimulatedClock();
   const frames: ServerFrame[] = [];
   const userMessages: string[] = [];
+  const finished: TurnOutput[] = [];
   let output: TurnOutput | undefined;
   const turn = turnMachine.provide({
     actors: {
@@ -197,6 +202,8 @@ export function runTurn(trigger: TurnTrigger | string, options: RunTurnOptions):
         on: {
           'turn.frame': { actions: ({ event }) => frames.push((event as unknown as { frame: ServerFrame }).frame) },
           'turn.user-message': { actions: ({ event }) => userMessages.push((event as unknown as { content: string }).content) },
+          'turn.finished': { actions: ({ event }) => finished.push((event as unknown as { output: TurnOutput }).output) },
+          'history.saved': { actions: sendTo('turn', { type: 'history.saved', ok: true }) },
           'playback.complete': { actions: sendTo('turn', { type: 'playback.complete' }) },
           stop: 'idle',
         },
@@ -209,10 +216,12 @@ export function runTurn(trigger: TurnTrigger | string, options: RunTurnOptions):
     clock,
     frames,
     userMessages,
+    finished,
     output: () => output,
     done: () => output !== undefined,
     outline: () => outlineFrames(frames),
     playbackComplete: () => actor.send({ type: 'playback.complete' }),
+    historySaved: () => actor.send({ type: 'history.saved' }),
     stop: () => actor.send({ type: 'stop' }),
     async settle() {
       for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));

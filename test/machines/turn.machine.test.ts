@@ -137,6 +137,61 @@ describe('a turn (machines/turn.machine.ts) with fake engines on a simulated clo
     expect(waiting.outline().at(-1)).toBe('backend-synth-complete');
   });
 
+  test('proactive speech: the prompt is asked, never remembered as the user\'s words; the output has no user text', async () => {
+    const llm = fakeLlm({ deltas: words('Still there?') });
+    const turn = runTurn({ kind: 'proactive', prompt: 'Say something to the user.', images: [] }, { llm });
+    await turn.settle();
+    expect(turn.outline()).toEqual([...START, 'audio:Still there?', 'backend-synth-complete']);
+    expect(llm.requests.map((r) => r.userText)).toEqual(['Say something to the user.']);
+    expect(turn.userMessages).toEqual([]);
+    turn.playbackComplete();
+    expect(turn.outline().slice(-2)).toEqual(END);
+    expect(turn.output()).toEqual({ userText: '', reply: 'Still there?', spoken: ['Still there?'], playbackTimedOut: false });
+  });
+
+  test('text with nothing in it: the model is not asked, nothing is remembered, the chain ends at once', async () => {
+    const llm = fakeLlm({ deltas: words('Never asked.') });
+    const turn = runTurn('   ', { llm });
+    await turn.settle();
+    expect(turn.outline()).toEqual([...START, ...END]);
+    expect(llm.requests).toEqual([]);
+    expect(turn.userMessages).toEqual([]);
+    expect(turn.done()).toBe(true);
+  });
+
+  test('an image without words is answered, and remembered as a note', async () => {
+    const llm = fakeLlm({ deltas: words('A nice picture.') });
+    const turn = runTurn({ kind: 'text', text: '', images: [{ data: 'aGVsbG8=', mime_type: 'image/png' }] }, { llm });
+    await turn.settle();
+    expect(turn.outline()).toEqual([...START, 'audio:A nice picture.', 'backend-synth-complete']);
+    expect(turn.userMessages).toEqual(['[User provided image(s)]']);
+    expect(llm.requests[0]).toMatchObject({ userText: '', images: [{ data: 'aGVsbG8=' }] });
+  });
+
+  test('a turn that records its reply: the chain ends once the parent has it on disk', async () => {
+    const turn = runTurn('Hi', { llm: fakeLlm({ deltas: words('Noted.') }), input: { record: { deadlineMs: 500 } } });
+    await turn.settle();
+    turn.playbackComplete();
+    expect(turn.outline()).toEqual([...START, 'audio:Noted.', 'backend-synth-complete', 'force-new-message']);
+    expect(turn.finished).toEqual([{ userText: 'Hi', reply: 'Noted.', spoken: ['Noted.'], playbackTimedOut: false }]);
+    expect(turn.done()).toBe(false);
+    turn.historySaved();
+    expect(turn.outline().slice(-2)).toEqual(END);
+    expect(turn.done()).toBe(true);
+  });
+
+  test('a disk that does not answer holds the chain exactly its record bound', async () => {
+    const turn = runTurn('Hi', { llm: fakeLlm({ deltas: words('Noted.') }), input: { record: { deadlineMs: 500 } } });
+    await turn.settle();
+    turn.playbackComplete();
+    turn.clock.increment(499);
+    expect(turn.outline().at(-1)).toBe('force-new-message');
+    turn.clock.increment(1);
+    expect(turn.outline().slice(-2)).toEqual(END);
+    expect(turn.finished).toHaveLength(1);
+    expect(turn.done()).toBe(true);
+  });
+
   test('voice in: the transcription is shown, remembered and answered', async () => {
     const llm = fakeLlm({ deltas: words('I heard you.') });
     const turn = runTurn({ kind: 'audio', samples: new Float32Array(1600), images: [] }, { llm, asr: fakeAsr('hello from the microphone') });
