@@ -11,7 +11,7 @@ import type { ConfigFileEntry } from '../protocol/server-frames.js';
 const YAML_EXT = /\.ya?ml$/i;
 
 /**
- * Every character alternate below `config_alts_dir`, recursively. Unlike upstream (D33), a file in a subfolder is
+ * Every character alternate below `config_alts_dir`, recursively. Unlike upstream (docs/upstream-defects.md, U26), a file in a subfolder is
  * listed by its path relative to the folder, so the name the client sends back can be loaded. Links that lead
  * outside the folder are not listed.
  */
@@ -80,9 +80,9 @@ async function readConfName(file: string, root: string): Promise<string | undefi
 }
 
 /**
- * The heavy part of `switch-config`, minus engines: only a filename `fetch-configs` would list is accepted (D10);
+ * The heavy part of `switch-config`, minus engines: only a filename `fetch-configs` would list is accepted (docs/upstream-defects.md, U21);
  * the base file is re-read, and an alternate is merged over the *base* character config, never over the current
- * one (D11). Throws ConfigError naming the file and key.
+ * one (docs/upstream-defects.md, U22). Throws ConfigError naming the file and key.
  */
 export async function loadCharacterFile(app: AppConfig, filename: string): Promise<Character> {
   const listed = await listConfigFiles(app);

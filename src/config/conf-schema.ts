@@ -4,7 +4,7 @@ import { sileroVadSchema } from './silero-vad-schema.js';
 
 /**
  * The schema of a character config (`character_config` in `conf.yaml` and the alternates in `characters/`), as upstream
- * Open-LLM-VTuber defines it (shared UPSTREAM-BEHAVIOR §1), so that a user's existing file loads unchanged. Keys this
+ * Open-LLM-VTuber defines it (docs/configuration.md), so that a user's existing file loads unchanged. Keys this
  * schema does not declare are not an error: the loader keeps them and reports them once as "not supported yet" (see
  * unsupported-keys.ts). The rest of the file, and the check of provider names against the provider tables, is
  * conf-file-schema.ts (the machines read these types, so this file stays a pure leaf: zod and schemas only).
@@ -75,7 +75,7 @@ export const characterConfigSchema = z
     conf_name: z.string().min(1),
     conf_uid: z.string().min(1),
     live2d_model_name: z.string().min(1),
-    /** Upstream meant this to fall back to conf_name (its validator never did, UPSTREAM-BEHAVIOR §8 #37); here it does. */
+    /** Upstream meant this to fall back to conf_name (its validator never did: docs/upstream-defects.md, U27); here it does. */
     character_name: z.string().optional(),
     human_name: z.string().default('Human'),
     avatar: z.string().default(''),

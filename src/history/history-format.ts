@@ -1,5 +1,5 @@
 /**
- * The upstream on-disk format (UPSTREAM-BEHAVIOR §4): `chat_history/<conf_uid>/<history_uid>.json`, a JSON array whose
+ * The upstream on-disk format (docs/protocol.md, 'History'): `chat_history/<conf_uid>/<history_uid>.json`, a JSON array whose
  * first element is `{"role":"metadata","timestamp":…}`, then messages. Files written here stay readable by the
  * Python server, and its files are read here. Pure, so machines may use its types: the clock and the random part
  * of a new uid are in history-stamps.ts.

@@ -66,7 +66,7 @@ export class HistoryIndex implements HistoryFileObserver {
   /**
    * The folder's list, encoded: histories with at least one message, newest first. Damaged files are skipped (and
    * left alone). Empty ones (upstream wrote one per page open) are not listed, and removed only when older than
-   * EMPTY_HISTORY_TTL_MS, so a history a session has just created is never deleted under it (D21).
+   * EMPTY_HISTORY_TTL_MS, so a history a session has just created is never deleted under it (docs/upstream-defects.md, U36).
    */
   async listEncoded(confUid: string, options: { preview?: ListPreview; now?: number } = {}): Promise<EncodedJsonArray> {
     const folder = await this.currentIndex(confUid);

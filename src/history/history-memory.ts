@@ -2,7 +2,7 @@ import type { ChatMessage } from '../agent/chat-memory.js';
 import type { HistoryMessage } from './history-format.js';
 
 /**
- * A stored conversation as agent memory (UPSTREAM-BEHAVIOR §2.8, with defect #21 fixed): `human` → user, `ai` →
+ * A stored conversation as agent memory (docs/protocol.md, 'Memory'; docs/upstream-defects.md, U38): `human` → user, `ai` →
  * assistant, and `system` entries (the interrupt marker) as the model sees them live — a system or user note
  * according to the provider's interrupt method — never as words the assistant said.
  */

@@ -23,7 +23,7 @@ export type HistorySummary = HistoryListEntry;
  *  - file-queues.ts: operations on one file are serialised (sessions and group members may append to one history);
  *  - history-files.ts and durable-file.ts: every write is atomic (a temporary file, fsync, rename, fsync of the
  *    folder), and a file that cannot be read or parsed is never overwritten: the operation fails with a HistoryError
- *    and the file is left as it is (D22);
+ *    and the file is left as it is (docs/upstream-defects.md, U37);
  *  - history-index.ts, folder-index.ts and encoded-list.ts: `history-list` from a per-character index kept encoded,
  *    so a list neither reads N files nor encodes N summaries.
  *

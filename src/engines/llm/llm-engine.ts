@@ -16,7 +16,7 @@ export function promptRoundMessages(round: ToolRound): Array<{ role: 'assistant'
   ];
 }
 
-/** The user's text as the model sees it (UPSTREAM-BEHAVIOR §2.3): a note when images come with it. */
+/** The user's text as the model sees it (docs/protocol.md, 'Memory'): a note when images come with it. */
 export function userPromptText(request: LlmRequest): string {
   const imageNote = request.images.length > 0 ? '\n[User has also provided images]' : '';
   return `${request.userText}${imageNote}`.trim();

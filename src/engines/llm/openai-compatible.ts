@@ -63,7 +63,7 @@ export function chatCompletionBody(settings: OpenAiCompatibleSettings, request: 
     stream: true,
     temperature: settings.temperature,
     messages: [{ role: 'system', content: request.system }, ...request.memory, user, ...(request.rounds ?? []).flatMap(roundMessages)],
-    // An empty `tools` array is an error for OpenAI (upstream §8 #11): no tools, no parameter.
+    // An empty `tools` array is an error for OpenAI (docs/upstream-defects.md, U19): no tools, no parameter.
     ...(tools.length > 0 ? { tools: tools.map(openAiTool) } : {}),
   };
 }
@@ -98,7 +98,7 @@ class ToolCallAssembler {
 
 /**
  * OpenAI-compatible chat completions with server-sent events: OpenAI, Ollama, LM Studio, Gemini, DeepSeek, Groq,
- * Mistral, Zhipu, llama.cpp server, vLLM… Errors are thrown as LlmError, never returned as reply text (upstream §8 #12).
+ * Mistral, Zhipu, llama.cpp server, vLLM… Errors are thrown as LlmError, never returned as reply text (docs/upstream-defects.md, U14).
  * A model that refuses `tools` raises ToolsUnsupportedError, so the turn can ask again in prompt mode.
  */
 export function openAiCompatibleEngine(settings: OpenAiCompatibleSettings): LlmEngine {
