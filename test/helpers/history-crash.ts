@@ -1,10 +1,9 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { newHistoryUid } from '../../src/history/history-stamps.js';
 import { HistoryStore } from '../../src/history/history-store.js';
-import { REPO_ROOT } from './fixture-root.js';
+import { compiledFile } from './compiled-sources.js';
 
 /**
  * Crash safety of the history store: a writer process (test/helpers/history-child.ts) appends to one history and is
@@ -14,11 +13,11 @@ import { REPO_ROOT } from './fixture-root.js';
 export async function killWriterRepeatedly(root: string, kills: number): Promise<void> {
   const uid = newHistoryUid();
   const file = path.join(root, 'crash', `${uid}.json`);
-  const loader = pathToFileURL(path.join(REPO_ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
+  const program = compiledFile('test/helpers/history-child.ts');
   let acknowledged = 0;
   let next = 0;
   for (let kill = 0; kill < kills; kill++) {
-    const child = spawn(process.execPath, ['--import', loader, path.join(REPO_ROOT, 'test/helpers/history-child.ts'), root, 'crash', uid, String(next)], {
+    const child = spawn(process.execPath, [program, root, 'crash', uid, String(next)], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';

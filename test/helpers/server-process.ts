@@ -1,7 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { REPO_ROOT } from './fixture-root.js';
+import { compiledFile } from './compiled-sources.js';
 
 export interface ServerProcess {
   child: ChildProcess;
@@ -11,10 +9,12 @@ export interface ServerProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** The real entry point (`src/main.ts` through tsx) as a child process, started in `cwd` as a user would. */
+/**
+ * The real entry point (`src/main.ts`, compiled as `npm start` runs it: see compiled-sources.ts) as a child process,
+ * started in `cwd` as a user would.
+ */
 export function runServerProcess(cwd: string, args: string[], env: Record<string, string> = {}): ServerProcess {
-  const loader = pathToFileURL(path.join(REPO_ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
-  const child = spawn(process.execPath, ['--import', loader, path.join(REPO_ROOT, 'src/main.ts'), ...args], {
+  const child = spawn(process.execPath, [compiledFile('src/main.ts'), ...args], {
     cwd,
     env: { ...process.env, LOG_LEVEL: 'info', VAS_NO_DOWNLOADS: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
