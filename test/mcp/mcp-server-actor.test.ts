@@ -96,12 +96,12 @@ describe('an MCP tool server as an actor (stdio, own process group)', () => {
 
   test('a server that never answers: a bounded wait, then an error result', async () => {
     // The server never answers `add`: the only way to a result is the actor's own bound (the SDK's request timeout).
-    // The same bound also covers starting the server, so it is long enough for a start on a loaded machine.
-    const h = harness({ name: 'sleepy', spec: viaShell('--hang'), callTimeoutMs: 3000 });
+    // Starting has a bound of its own (startTimeoutMs), so this one can be short.
+    const h = harness({ name: 'sleepy', spec: viaShell('--hang'), callTimeoutMs: 1000 });
     await h.waitFor((e) => e.type === 'mcp.ready');
     h.call('c1', 'add', { a: 1, b: 1 });
     const result = await h.waitFor((e) => e.type === 'mcp.result');
-    expect(result).toMatchObject({ isError: true, content: 'Error: tool server "sleepy" did not answer within 3 s' });
+    expect(result).toMatchObject({ isError: true, content: 'Error: tool server "sleepy" did not answer within 1 s' });
     h.call('c2', 'echo', { text: 'still works' });
     expect(await h.waitFor((e) => e.type === 'mcp.result' && e.callId === 'c2')).toMatchObject({ content: 'still works', isError: false });
     h.actor.stop();

@@ -259,8 +259,9 @@ describe('tool servers that misbehave, and the step cap (shared servers, the def
   const sleepy = shellWrappedServer(['--hang']);
   const noisy = shellWrappedServer(['--garbage']);
   const harness = useFakeEngineServer(
-        // The call bound also bounds a server's start: 3 s leaves room for a start on a loaded machine.
-    mcpConf({ crashy: crashy.spec }, { 'system_config.mcp_call_timeout_seconds': 3, 'system_config.mcp_max_tool_steps': 2 }),
+    // Starting a server has its own bound (mcp_start_timeout_seconds, left at its default): the call bound is only
+    // waited out by the server that never answers.
+    mcpConf({ crashy: crashy.spec }, { 'system_config.mcp_call_timeout_seconds': 1, 'system_config.mcp_max_tool_steps': 2 }),
   );
 
   function useServer(name: string, spec: { command: string; args: string[] }) {
@@ -318,7 +319,7 @@ describe('tool servers that misbehave, and the step cap (shared servers, the def
     const client = await runTurn('Add please');
     expect(of(client, 'tool_call_status').map((s) => `${s.status}:${s.content}`)).toEqual([
       'running:Input: {"a":1,"b":2}',
-      'error:Error: tool server "sleepy" did not answer within 3 s',
+      'error:Error: tool server "sleepy" did not answer within 1 s',
     ]);
     await client.close();
     expect(processesWith(sleepy.tag)).toHaveLength(2); // shared: still warm, and still one
