@@ -238,7 +238,8 @@ describe('SIGTERM to the real server with shared tool servers running', () => {
     }
   }
 
-  test('busy with three sessions\' calls: every tool process is gone once the server has exited, even one that ignores SIGTERM', () => sigterm(true), 30_000);
+  // Two servers of their own, side by side: each test spends most of its time waiting for a process to end.
+  test.concurrent('busy with three sessions\' calls: every tool process is gone once the server has exited, even one that ignores SIGTERM', () => sigterm(true), 30_000);
 
-  test('warm with no session left: the server still waits for the group to end before it exits', () => sigterm(false), 30_000);
+  test.concurrent('warm with no session left: the server still waits for the group to end before it exits', () => sigterm(false), 30_000);
 });
