@@ -8,6 +8,8 @@ import { TOOL_SERVERS_SYSTEM_ID, toolServersMachine } from './tool-servers.machi
 import { LOCAL_MODELS_SYSTEM_ID } from './local-model-contract.js';
 import { localModelsMachine } from './local-models.machine.js';
 import { SESSION_SYSTEM_PREFIX, sessionSystemId } from './system-ids.js';
+import { DEFAULT_WEB_TOOL_SETTINGS, WEB_TOOL_SYSTEM_ID, type WebToolSettings } from './web-tool-contract.js';
+import { webToolMachine } from './web-tool.machine.js';
 
 /**
  * The process: an HTTP/WebSocket listener and one spawned session actor per accepted client. The actor system is
@@ -41,11 +43,14 @@ export interface ServerContext {
   /** Child ids `group.<n>`, reused. */
   groupIds: IdPool;
   proxyEnabled: boolean;
+  webTool: WebToolSettings;
 }
 
 export interface ServerInput {
   /** system_config.enable_proxy: the `/proxy-ws` hub runs (child `proxy`) for as long as the server serves. */
   proxyEnabled?: boolean;
+  /** The bounds of `POST /asr` and `/tts-ws` (child `webTool`, as long as the server serves). */
+  webTool?: WebToolSettings;
 }
 
 export const serverMachine = setup({
@@ -67,6 +72,8 @@ export const serverMachine = setup({
     toolServers: toolServersMachine,
     /** Models this server runs itself (llama_cpp_llm), one loaded copy per model file, shared by the sessions. */
     localModels: localModelsMachine,
+    /** `POST /asr` and `/tts-ws`, served with the default character's engines. */
+    webTool: webToolMachine,
   },
   actions: {
     releaseSession: enqueueActions(({ context, event, enqueue }) => {
@@ -88,6 +95,7 @@ export const serverMachine = setup({
     sessionIds: emptyIdPool(),
     groupIds: emptyIdPool(),
     proxyEnabled: input?.proxyEnabled ?? false,
+    webTool: input?.webTool ?? DEFAULT_WEB_TOOL_SETTINGS,
   }),
   initial: 'serving',
   on: {
@@ -113,6 +121,7 @@ export const serverMachine = setup({
         { id: 'http', src: 'httpListener' },
         { id: 'toolServers', src: 'toolServers', systemId: TOOL_SERVERS_SYSTEM_ID },
         { id: 'localModels', src: 'localModels', systemId: LOCAL_MODELS_SYSTEM_ID },
+        { id: 'webTool', src: 'webTool', systemId: WEB_TOOL_SYSTEM_ID, input: ({ context }) => context.webTool },
       ],
       // Spawned, not invoked, so it exists only when enabled; it stops with the server (a final state).
       entry: enqueueActions(({ context, enqueue }) => {

@@ -8,6 +8,8 @@ import { resolveInsideRoot } from './real-path.js';
 import { checkHost, checkOrigin } from './origin-check.js';
 import { mountSessionsPage } from './sessions-page.js';
 import type { SessionBoard } from '../observability/session-board.js';
+import type { WebToolAccess } from '../web-tool/web-tool-link.js';
+import { mountWebToolRoutes } from './web-tool-routes.js';
 
 export interface HttpAppOptions {
   paths: AppPaths;
@@ -19,6 +21,8 @@ export interface HttpAppOptions {
   sessions?: { board: SessionBoard; sessionMachineJson: unknown; isPublic: boolean };
   /** Host and Origin rules (system_config.allowed_hosts / allowed_origins). */
   access?: HttpAccess;
+  /** The web tool actor, for `POST /asr` (without it the route answers 503). */
+  webTool?: WebToolAccess;
 }
 
 export interface HttpAccess {
@@ -134,7 +138,7 @@ export function isSafeRequestPath(urlPath: string): boolean {
   return !decoded.split('/').some((segment) => segment === '..' || segment === '.');
 }
 
-export function createHttpApp({ paths, health, metrics, sessions, access: rules }: HttpAppOptions): express.Express {
+export function createHttpApp({ paths, health, metrics, sessions, access: rules, webTool }: HttpAppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(hostAndOrigin(rules ?? { allowedHosts: [], allowedOrigins: [] }));
@@ -169,6 +173,12 @@ export function createHttpApp({ paths, health, metrics, sessions, access: rules 
   app.use('/live2d-models', staticFolder(paths.live2dModels));
   app.use('/bg', staticFolder(paths.backgrounds));
   app.use('/avatars', staticFolder(paths.avatars, (file) => AVATAR_EXT.test(file)));
+
+  // The web tool: `POST /asr`, its page (`web_tool/` beside `frontend/`), and the audio files of `/tts-ws`.
+  const webToolDir = path.join(path.dirname(paths.frontend), 'web_tool');
+  mountWebToolRoutes(app, { webToolDir, webTool });
+  app.use('/web-tool', staticFolder(webToolDir, undefined, ['index.html']));
+  app.use('/cache', staticFolder(paths.cache));
 
   // The user's client build, if there is one (checked per request: it may be added while the server runs).
   const frontendIndex = path.join(paths.frontend, 'index.html');

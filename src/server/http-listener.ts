@@ -9,6 +9,8 @@ import { createHttpApp, type HttpAppOptions } from '../http/http-app.js';
 import { checkHost, checkOrigin } from '../http/origin-check.js';
 import type { Logger } from '../observability/logger.js';
 import { SocketHandle } from './socket-handle.js';
+import { closeSocket } from './close-socket.js';
+import { webToolLink } from '../web-tool/web-tool-link.js';
 
 export interface HttpListenerOptions {
   app: AppConfig;
@@ -37,24 +39,29 @@ function refuseUpgrade(socket: Duplex, status: number, text: string, message: st
 /**
  * The HTTP server and the `/client-ws` endpoint, as an actor: it reports `http.listening` (with the real port, so
  * `--port 0` works), `http.failed`, one `client.connected` per accepted socket, and (with `enable_proxy`) one
- * `proxy.connected` per viewer of `/proxy-ws`. Stopping it closes the
- * listener and idle HTTP connections; accepted sockets belong to their sessions.
+ * `proxy.connected` per viewer of `/proxy-ws`. A `/tts-ws` connection goes to the web tool actor, and so do the
+ * requests of `POST /asr`, whose answers come back here. Stopping it closes the listener and idle HTTP connections;
+ * accepted sockets belong to their sessions (or to the web tool).
  */
 export function createHttpListener(options: HttpListenerOptions) {
-  return fromCallback<EventObject, void, EventObject>(({ sendBack }) => {
+  return fromCallback<EventObject, void, EventObject>(({ sendBack, receive, system, self }) => {
     const { app, logger } = options;
+    // The web tool's answers come back to this actor.
+    const webTool = webToolLink(system, self);
+    receive((event) => webTool.onReply(event));
     const access = {
       allowedHosts: app.system.allowed_hosts,
       allowedOrigins: app.system.allowed_origins,
       onRefused: (message: string) => logger.warn(message),
     };
-    const server = http.createServer(createHttpApp({ paths: app.paths, health: options.health, metrics: options.metrics, sessions: options.sessions, access }));
+    const server = http.createServer(createHttpApp({ paths: app.paths, health: options.health, metrics: options.metrics, sessions: options.sessions, access, webTool }));
     const wss = new WebSocketServer({ noServer: true, maxPayload: app.system.ws_max_payload_bytes });
 
     server.on('upgrade', (req, socket, head) => {
       const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
       const proxy = pathname === '/proxy-ws' && app.system.enable_proxy;
-      if (pathname !== '/client-ws' && !proxy) {
+      const speech = pathname === '/tts-ws';
+      if (pathname !== '/client-ws' && !proxy && !speech) {
         const hint = pathname === '/proxy-ws' ? ' (/proxy-ws needs system_config.enable_proxy: true)' : '';
         refuseUpgrade(socket, 404, 'Not Found', `No WebSocket endpoint at ${pathname}; use /client-ws${hint}`);
         return;
@@ -68,6 +75,11 @@ export function createHttpListener(options: HttpListenerOptions) {
       }
       wss.handleUpgrade(req, socket, head, (ws) => {
         const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+        if (speech) {
+          logger.info(`/tts-ws connected from ${remote}`);
+          if (!webTool.openSpeechSocket(new SocketHandle(ws, remote))) closeSocket(ws, 1013, 'the server is stopping');
+          return;
+        }
         if (proxy) {
           logger.info(`proxy viewer connected from ${remote}`);
           sendBack({ type: 'proxy.connected', socket: new SocketHandle(ws, remote) });
@@ -90,6 +102,7 @@ export function createHttpListener(options: HttpListenerOptions) {
     });
 
     return () => {
+      webTool.close();
       wss.close();
       if (server.listening) server.close(() => options.onClosed?.());
       else options.onClosed?.();

@@ -35,6 +35,7 @@ import { closeProgramLauncher } from '../engines/program-launcher.js';
 import { OnceLog } from '../observability/once-log.js';
 import type { ModelBoard } from '../downloads/model-board.js';
 import { ToolListCache } from '../mcp/tool-list-cache.js';
+import { createWebTool, webToolSettings } from '../web-tool/web-tool-actors.js';
 
 export type SessionActorOverrides = Partial<ReturnType<typeof createSessionActors>>;
 
@@ -67,7 +68,7 @@ export interface RunningServer {
 }
 
 /** The kinds of the server's own long-lived actors (shared tool servers included): everything else a client caused. */
-export const SERVER_ACTOR_KINDS = ['server', 'httpListener', 'proxyHub', 'toolServers', 'sharedToolServer', 'sharedMcpServer', 'localModels', 'localModel', 'modelProcess'] as const;
+export const SERVER_ACTOR_KINDS = ['server', 'httpListener', 'proxyHub', 'toolServers', 'sharedToolServer', 'sharedMcpServer', 'localModels', 'localModel', 'modelProcess', 'webTool', 'webToolCache', 'cacheFolder'] as const;
 
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const { app } = options;
@@ -131,9 +132,12 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const localModels = localModelsMachine.provide({
     actors: { localModel: localModelMachine.provide({ actors: { modelProcess: createLlamaModelActor(logger) } }) },
   });
-  actor = createActor(serverMachine.provide({ actors: { httpListener, session, group, proxyHub, toolServers, localModels } }), {
+  // The web tool serves with conf.yaml's character's engines, the ones built above.
+  const { asr, asrUnavailable, tts } = baseCharacter.runtime;
+  const webTool = createWebTool({ app, logger, engines: async () => ({ asr, asrUnavailable, tts }) });
+  actor = createActor(serverMachine.provide({ actors: { httpListener, session, group, proxyHub, toolServers, localModels, webTool } }), {
     inspect: census.observe,
-    input: { proxyEnabled: app.system.enable_proxy },
+    input: { proxyEnabled: app.system.enable_proxy, webTool: webToolSettings(app) },
   });
   actor.start();
   const ready = await waitFor(actor, (s) => s.matches({ serving: 'listening' }) || s.status !== 'active');
