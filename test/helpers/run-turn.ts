@@ -1,6 +1,7 @@
 import { transcriptionMachine } from '../../machines/transcription.machine.js';
 import { createActor, sendTo, setup, SimulatedClock } from 'xstate';
-import { turnMachine, type TurnInput, type TurnOutput, type TurnTrigger } from '../../machines/turn.machine.js';
+import type { TurnInput, TurnOutput, TurnTrigger } from '../../machines/turn-contract.js';
+import { turnMachine } from '../../machines/turn.machine.js';
 import { ttsPipelineMachine } from '../../machines/tts-pipeline.machine.js';
 import { ttsPreprocessorConfigSchema } from '../../src/config/conf-schema.js';
 import { createTranscribe } from '../../src/engines/asr/transcribe-actor.js';
@@ -166,20 +167,20 @@ export function outlineFrames(frames: readonly ServerFrame[]): string[] {
   });
 }
 
-export function runTurn(trigger: TurnTrigger | string, options: RunTurnOptions): TurnRun {
-  const clock = new SimulatedClock();
-  const frames: ServerFrame[] = [];
-  const userMessages: string[] = [];
-  const finished: TurnOutput[] = [];
-  let output: TurnOutput | undefined;
-  const turn = turnMachine.provide({
+/** The turn machine with the real slot implementations (llm stream, synthesis, transcription); engines come with its input. */
+export function turnWithSlots() {
+  return turnMachine.provide({
     actors: {
       llmStream: createLlmStream(quietLogger),
       transcription: transcriptionMachine.provide({ actors: { transcribe: createTranscribe(quietLogger) } }),
       ttsPipeline: ttsPipelineMachine.provide({ actors: { synthesize: createSynthesize(quietLogger) } }),
     },
   });
-  const input: TurnInput = {
+}
+
+/** A turn's input: Mao, text in, the fake engines of `options`, `clock` for its tool status frames. */
+export function turnInputFor(trigger: TurnTrigger | string, options: RunTurnOptions, clock: SimulatedClock): TurnInput {
+  return {
     clientUid: 'run-turn',
     trigger: typeof trigger === 'string' ? { kind: 'text', text: trigger, images: [] } : trigger,
     speaker: { name: 'Mao', avatar: 'mao.png' },
@@ -194,6 +195,16 @@ export function runTurn(trigger: TurnTrigger | string, options: RunTurnOptions):
     playbackSlackMs: 1000,
     ...options.input,
   };
+}
+
+export function runTurn(trigger: TurnTrigger | string, options: RunTurnOptions): TurnRun {
+  const clock = new SimulatedClock();
+  const frames: ServerFrame[] = [];
+  const userMessages: string[] = [];
+  const finished: TurnOutput[] = [];
+  let output: TurnOutput | undefined;
+  const turn = turnWithSlots();
+  const input = turnInputFor(trigger, options, clock);
   const session = setup({ actors: { turn } }).createMachine({
     initial: 'responding',
     states: {
