@@ -43,6 +43,12 @@ interface Case {
 const TEXT = '[joy] Hello there, friend.';
 const SPOKEN_MS = 500;
 
+/**
+ * A server error that asks to be tried again at once (`Retry-After: 0`): the engine still makes every attempt, but
+ * does not wait the backoff between them (retries themselves are tested in http-retry.test.ts).
+ */
+const serverError = (res: http.ServerResponse, status: number, body: unknown) => sendJson(res, status, body, { 'retry-after': '0' });
+
 /** A service that answers one request with a sound file. */
 function single(route: string, audio: () => { bytes: Buffer; type: string }, refuse: (res: http.ServerResponse) => void) {
   return (fake: FakeServices, mode: Mode) =>
@@ -50,7 +56,7 @@ function single(route: string, audio: () => { bytes: Buffer; type: string }, ref
       const { bytes, type } = audio();
       if (mode === 'ok') sendAudio(res, bytes, type);
       else if (mode === 'refuse') refuse(res);
-      else if (mode === '5xx') sendJson(res, 503, { error: 'service overloaded' });
+      else if (mode === '5xx') serverError(res, 503, { error: 'service overloaded' });
       else if (mode === 'cut') cutAudio(res, bytes, type);
       else stall(res);
     });
@@ -167,7 +173,7 @@ const CASES: Case[] = [
     mount: (fake, mode) => {
       fake.on('POST /gradio_api/call/generate_audio', (_req, res) => sendJson(res, 200, { event_id: 'ev-1' }));
       fake.on('GET /gradio_api/call/generate_audio/ev-1', (_req, res) => {
-        if (mode === '5xx') return sendJson(res, 500, { detail: 'Internal Server Error' });
+        if (mode === '5xx') return serverError(res, 500, { detail: 'Internal Server Error' });
         res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' });
         if (mode === 'stall') return void res.flushHeaders();
         res.write(sseEvent('null', 'heartbeat'));
@@ -196,7 +202,7 @@ const CASES: Case[] = [
         if (mode === 'refuse') {
           return sendJson(res, 200, { trace_id: 't0', base_resp: { status_code: 1004, status_msg: 'login fail: Please carefully check the authorization header' } });
         }
-        if (mode === '5xx') return sendJson(res, 502, { base_resp: { status_code: 1000, status_msg: 'unknown error' } });
+        if (mode === '5xx') return serverError(res, 502, { base_resp: { status_code: 1000, status_msg: 'unknown error' } });
         res.writeHead(200, { 'content-type': 'text/event-stream' });
         if (mode === 'stall') return void res.flushHeaders();
         const events = minimaxEvents(toneMp3(SPOKEN_MS));
