@@ -3,7 +3,8 @@ import type { SentText } from '../src/agent/chat-memory.js';
 import { joinDisplayTexts } from '../src/agent/display-texts.js';
 import type { ServerFrame } from '../src/protocol/server-frames.js';
 import type { ConversationTell, GroupMember, GroupRecorded, GroupTrigger, GroupTurnReply, SessionGroupEvent } from './group-protocol.js';
-import type { TurnInput, TurnOutputEvent } from './turn-contract.js';
+import type { TranscriptionOutput } from './transcription.machine.js';
+import type { TurnInput, TurnOutput, TurnOutputEvent } from './turn-contract.js';
 import { CLOSING_FRAMES, failedTurnFrames, isChainEnd, isChainStart, REPLY_RECORDED, replyLines } from './turn-ending.js';
 import { turnMachine } from './turn.machine.js';
 import { DEFAULT_ENGINE_DEADLINES } from './engine-deadlines.js';
@@ -61,6 +62,8 @@ export type ConversationEvent =
 
 const tell = (to: string, event: SessionGroupEvent, except?: string): ConversationTell => ({ type: 'conv.tell', to, event, ...(except ? { except } : {}) });
 const deliver = (to: string, frames: ServerFrame[], except?: string) => tell(to, { type: 'group.deliver', frames }, except);
+/** Lines for every member's history. */
+const record = (messages: HistoryLine[]) => tell('all', { type: 'group.record', messages });
 
 /** Frames only the speaker's own client gets; everything else of a member turn goes to all members. */
 const SPEAKER_ONLY: ReadonlySet<string> = new Set(['audio', 'backend-synth-complete', 'user-input-transcription']);
@@ -81,12 +84,105 @@ export const groupConversationMachine = setup({
     memberAnswer: ({ context }) => context.input.memberAnswerMs,
   },
   actions: {
-    record: sendParent((_, messages: HistoryLine[]) => tell('all', { type: 'group.record', messages })),
+    /** Frames for the initiator's client only. */
+    toInitiator: sendParent(({ context }, frames: ServerFrame[]) => deliver(context.initiatorUid, frames)),
+    noteGone: assign({ gone: ({ context }, uid: string) => [...context.gone, uid] }),
+    /** A group interrupt: the speaker keeps what was heard, every history gets it, every member the interrupt-signal. */
+    interruptSpeaker: enqueueActions(({ context, enqueue }, reported: string) => {
+      if (context.speaker && context.turnInput) {
+        const heard = heardText(reported, context.spoken);
+        enqueue.sendParent(tell(context.speaker.uid, { type: 'group.remember-interrupt', heard }));
+        enqueue.sendParent(record(interruptLines(heard, { name: context.speakerName, avatar: context.speakerAvatar })));
+      }
+      enqueue.sendParent(deliver('all', [{ type: 'interrupt-signal', text: 'conversation-interrupted' }]));
+    }),
+    /** The initiator's words, as the recognizer understood them, are what the conversation answers. */
+    takeTranscript: assign({
+      input: ({ context }, text: string) => ({ ...context.input, trigger: { kind: 'text' as const, text, images: context.input.trigger.images } }),
+    }),
+    /** The human's words open the transcript and every history; the others' clients see them too. */
+    openTranscript: enqueueActions(({ context, enqueue }) => {
+      const { trigger, humanName } = context.input;
+      if (trigger.kind !== 'text' || !trigger.text.trim()) return;
+      // Everybody else sees what the human said; the sender's client shows it already.
+      enqueue.sendParent(deliver('all', [{ type: 'user-input-transcription', text: trigger.text }], context.initiatorUid));
+      enqueue.sendParent(record([historyLine.human(trigger.text, humanName)]));
+      enqueue.assign({ lines: [`${humanName}: ${trigger.text}`] });
+    }),
+    /** The member whose turn it is next (in order, round after round). */
+    pickSpeaker: assign({ speaker: ({ context }) => context.order[context.step % context.order.length]!, turnInput: null, spoken: [] }),
+    /** That member does not speak this time (gone, unavailable, silent). */
+    skipSpeaker: assign({ step: ({ context }) => context.step + 1 }),
+    /** The speaker's session is asked for its turn, with the transcript lines its agent has not seen. */
+    requestTurn: sendParent(({ context, self }) => {
+      const speaker = context.speaker!;
+      const seen = context.seen[speaker.uid] ?? 0;
+      return tell(speaker.uid, {
+        type: 'group.turn-request',
+        replyTo: self,
+        text: context.lines.slice(seen).join('\n'),
+        proactive: context.step === 0 && context.input.trigger.kind === 'proactive',
+        images: context.input.trigger.images,
+        humanName: context.input.humanName,
+        otherAis: context.order.filter((m) => m.uid !== speaker.uid).map((m) => context.names[m.uid] ?? m.uid),
+      });
+    }),
+    takeTurnInput: assign((_, input: TurnInput) => ({ turnInput: input, speakerName: input.speaker.name, speakerAvatar: input.speaker.avatar })),
+    /** The speaker's turn is over (or gone): the next member's step. */
+    endTurn: assign({ step: ({ context }) => context.step + 1, speaker: null, chainOpen: false }),
+    /** A member turn that failed in an unexpected way still ends the chain for everybody. */
+    reportFailedTurn: sendParent((_, failure: { error: unknown }) => deliver('all', failedTurnFrames(failure.error))),
+    /** A frame of the member turn: to its speaker or to everybody, each once; its audio texts and chain state kept. */
+    relayFrame: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'turn.frame') return;
+      const { frame } = event;
+      enqueue.sendParent(SPEAKER_ONLY.has(frame.type) ? deliver(context.speaker!.uid, [frame]) : deliver('all', [frame]));
+      if (frame.type === 'audio' && frame.display_text) enqueue.assign({ spoken: [...context.spoken, { shown: frame.display_text.text, said: event.said ?? frame.display_text.text }] });
+      if (isChainStart(frame)) enqueue.assign({ chainOpen: true });
+      if (isChainEnd(frame)) enqueue.assign({ chainOpen: false });
+    }),
+    /** The speaker's agent remembers the lines it was given. */
+    rememberUserMessage: sendParent(({ context }, content: string) => tell(context.speaker!.uid, { type: 'group.remember', messages: [{ role: 'user', content }] })),
+    /**
+     * The reply is complete: the speaker's memory and every member's history get it; the chain ends once they have
+     * it on disk (or at the turn's record deadline).
+     */
+    recordReply: enqueueActions(({ context, enqueue, self }, output: TurnOutput) => {
+      const speaker = context.speaker!;
+      enqueue.sendParent(tell(speaker.uid, { type: 'group.remember', messages: [{ role: 'assistant', content: output.reply }] }));
+      const said = joinDisplayTexts(output.spoken);
+      const lines = said ? [...context.lines, `${context.speakerName}: ${said}`] : context.lines;
+      enqueue.assign({ lines, seen: { ...context.seen, [speaker.uid]: lines.length } });
+      const messages = replyLines(said, { name: context.speakerName, avatar: context.speakerAvatar });
+      if (messages.length === 0) {
+        enqueue.sendTo('turn', REPLY_RECORDED);
+        return;
+      }
+      enqueue.sendParent(tell('all', { type: 'group.record', messages, confirmTo: self }));
+      enqueue.assign({ unrecorded: context.order.map((m) => m.uid).filter((uid) => !context.gone.includes(uid)) });
+    }),
+    /** A member's history has the reply; once every one has it, the turn may end its chain. */
+    noteRecorded: enqueueActions(({ context, enqueue }, uid: string) => {
+      if (!context.unrecorded.includes(uid)) return;
+      const unrecorded = context.unrecorded.filter((u) => u !== uid);
+      enqueue.assign({ unrecorded });
+      if (unrecorded.length === 0) enqueue.sendTo('turn', REPLY_RECORDED);
+    }),
+    forwardPlayback: sendTo('turn', { type: 'playback.complete' }),
+    /** The speaker left in the middle of its turn: the others' chain is closed. */
+    closeLeftTurn: enqueueActions(({ context, enqueue }, uid: string) => {
+      if (context.chainOpen) enqueue.sendParent(deliver('all', [...CLOSING_FRAMES]));
+      enqueue.assign({ gone: [...context.gone, uid], step: context.step + 1, speaker: null, chainOpen: false });
+    }),
   },
   guards: {
     isVoice: ({ context }) => context.input.trigger.kind === 'audio',
+    transcriptionFailed: (_, output: TranscriptionOutput) => output.error !== null,
+    nothingUnderstood: (_, output: TranscriptionOutput) => output.text.trim() === '',
     finished: ({ context }) => context.step >= context.order.length * context.rounds,
     speakerGone: ({ context }) => context.gone.includes(context.order[context.step % context.order.length]!.uid),
+    /** The event is about the member whose turn it is. */
+    isSpeaker: ({ context }, uid: string) => uid === context.speaker?.uid,
   },
 }).createMachine({
   id: 'groupConversation',
@@ -105,19 +201,9 @@ export const groupConversationMachine = setup({
     unrecorded: [],
   }),
   on: {
-    'conv.member-left': { actions: assign({ gone: ({ context, event }) => [...context.gone, event.uid] }) },
+    'conv.member-left': { actions: { type: 'noteGone', params: ({ event }) => event.uid } },
     // A group interrupt ends the conversation; leaving `speaking` stops the member turn and all it runs.
-    'group.interrupt': {
-      target: '.done',
-      actions: enqueueActions(({ context, event, enqueue }) => {
-        if (context.speaker && context.turnInput) {
-          const heard = heardText(event.heard, context.spoken);
-          enqueue.sendParent(tell(context.speaker.uid, { type: 'group.remember-interrupt', heard }));
-          enqueue({ type: 'record', params: interruptLines(heard, { name: context.speakerName, avatar: context.speakerAvatar }) });
-        }
-        enqueue.sendParent(deliver('all', [{ type: 'interrupt-signal', text: 'conversation-interrupted' }]));
-      }),
-    },
+    'group.interrupt': { target: '.done', actions: { type: 'interruptSpeaker', params: ({ event }) => event.heard } },
   },
   initial: 'starting',
   states: {
@@ -136,143 +222,70 @@ export const groupConversationMachine = setup({
           deadlineMs: (context.input.deadlines ?? DEFAULT_ENGINE_DEADLINES).transcriptionMs,
         }),
         onDone: [
-          { guard: ({ event }) => event.output.error !== null, target: 'done', actions: sendParent(({ context, event }) => deliver(context.initiatorUid, [event.output.error!])) },
           {
-            guard: ({ event }) => event.output.text.trim() === '',
+            guard: { type: 'transcriptionFailed', params: ({ event }) => event.output },
             target: 'done',
-            actions: sendParent(({ context }) => deliver(context.initiatorUid, [{ type: 'user-input-transcription', text: '' }])),
+            actions: { type: 'toInitiator', params: ({ event }) => [event.output.error!] },
+          },
+          {
+            guard: { type: 'nothingUnderstood', params: ({ event }) => event.output },
+            target: 'done',
+            actions: { type: 'toInitiator', params: [{ type: 'user-input-transcription', text: '' }] },
           },
           {
             target: 'opening',
             actions: [
-              assign({ input: ({ context, event }) => ({ ...context.input, trigger: { kind: 'text', text: event.output.text, images: context.input.trigger.images } }) }),
-              sendParent(({ context, event }) => deliver(context.initiatorUid, [{ type: 'user-input-transcription', text: event.output.text }])),
+              { type: 'takeTranscript', params: ({ event }) => event.output.text },
+              { type: 'toInitiator', params: ({ event }) => [{ type: 'user-input-transcription', text: event.output.text }] },
             ],
           },
         ],
       },
     },
     opening: {
-      entry: enqueueActions(({ context, enqueue }) => {
-        const { trigger, humanName } = context.input;
-        if (trigger.kind !== 'text' || !trigger.text.trim()) return;
-        // Everybody else sees what the human said; the sender's client shows it already.
-        enqueue.sendParent(deliver('all', [{ type: 'user-input-transcription', text: trigger.text }], context.initiatorUid));
-        enqueue({ type: 'record', params: [historyLine.human(trigger.text, humanName)] });
-        enqueue.assign({ lines: [`${humanName}: ${trigger.text}`] });
-      }),
+      entry: 'openTranscript',
       always: 'next',
     },
     next: {
       always: [
         { guard: 'finished', target: 'done' },
-        { guard: 'speakerGone', target: 'next', reenter: true, actions: assign({ step: ({ context }) => context.step + 1 }) },
-        {
-          target: 'requesting',
-          actions: assign({ speaker: ({ context }) => context.order[context.step % context.order.length]!, turnInput: null, spoken: [] }),
-        },
+        { guard: 'speakerGone', target: 'next', reenter: true, actions: 'skipSpeaker' },
+        { target: 'requesting', actions: 'pickSpeaker' },
       ],
     },
     requesting: {
-      entry: sendParent(({ context, self }) => {
-        const speaker = context.speaker!;
-        const seen = context.seen[speaker.uid] ?? 0;
-        return tell(speaker.uid, {
-          type: 'group.turn-request',
-          replyTo: self,
-          text: context.lines.slice(seen).join('\n'),
-          proactive: context.step === 0 && context.input.trigger.kind === 'proactive',
-          images: context.input.trigger.images,
-          humanName: context.input.humanName,
-          otherAis: context.order.filter((m) => m.uid !== speaker.uid).map((m) => context.names[m.uid] ?? m.uid),
-        });
-      }),
+      entry: 'requestTurn',
       on: {
-        'group.turn-input': {
-          target: 'speaking',
-          actions: assign({
-            turnInput: ({ event }) => event.input,
-            speakerName: ({ event }) => event.input.speaker.name,
-            speakerAvatar: ({ event }) => event.input.speaker.avatar,
-          }),
-        },
+        'group.turn-input': { target: 'speaking', actions: { type: 'takeTurnInput', params: ({ event }) => event.input } },
         // A member that cannot speak now (switching character) is skipped, so are the ones that do not answer.
-        'group.turn-unavailable': { target: 'next', actions: assign({ step: ({ context }) => context.step + 1 }) },
+        'group.turn-unavailable': { target: 'next', actions: 'skipSpeaker' },
         'conv.member-left': {
-          guard: ({ context, event }) => event.uid === context.speaker?.uid,
+          guard: { type: 'isSpeaker', params: ({ event }) => event.uid },
           target: 'next',
-          actions: assign({ gone: ({ context, event }) => [...context.gone, event.uid], step: ({ context }) => context.step + 1 }),
+          actions: [{ type: 'noteGone', params: ({ event }) => event.uid }, 'skipSpeaker'],
         },
       },
-      after: { memberAnswer: { target: 'next', actions: assign({ step: ({ context }) => context.step + 1 }) } },
+      after: { memberAnswer: { target: 'next', actions: 'skipSpeaker' } },
     },
     speaking: {
       invoke: {
         id: 'turn',
         src: 'turn',
         input: ({ context }) => context.turnInput!,
-        onDone: { target: 'next', actions: assign({ step: ({ context }) => context.step + 1, speaker: null, chainOpen: false }) },
-        onError: {
-          target: 'next',
-          actions: [
-            sendParent(({ event }) => deliver('all', failedTurnFrames(event.error))),
-            assign({ step: ({ context }) => context.step + 1, speaker: null, chainOpen: false }),
-          ],
-        },
+        onDone: { target: 'next', actions: 'endTurn' },
+        onError: { target: 'next', actions: [{ type: 'reportFailedTurn', params: ({ event }) => ({ error: event.error }) }, 'endTurn'] },
       },
       on: {
-        'turn.frame': {
-          actions: enqueueActions(({ context, event, enqueue }) => {
-            const { frame } = event;
-            const speaker = context.speaker!.uid;
-            enqueue.sendParent(SPEAKER_ONLY.has(frame.type) ? deliver(speaker, [frame]) : deliver('all', [frame]));
-            if (frame.type === 'audio' && frame.display_text) enqueue.assign({ spoken: [...context.spoken, { shown: frame.display_text.text, said: event.said ?? frame.display_text.text }] });
-            if (isChainStart(frame)) enqueue.assign({ chainOpen: true });
-            if (isChainEnd(frame)) enqueue.assign({ chainOpen: false });
-          }),
-        },
-        // The reply is complete: memory and every member's history get it; the chain ends once they have it on disk
-        // (or at the turn's record deadline).
-        'turn.finished': {
-          actions: enqueueActions(({ context, event, enqueue, self }) => {
-            const output = event.output;
-            const speaker = context.speaker!;
-            enqueue.sendParent(tell(speaker.uid, { type: 'group.remember', messages: [{ role: 'assistant', content: output.reply }] }));
-            const said = joinDisplayTexts(output.spoken);
-            const lines = said ? [...context.lines, `${context.speakerName}: ${said}`] : context.lines;
-            enqueue.assign({ lines, seen: { ...context.seen, [speaker.uid]: lines.length } });
-            const messages = replyLines(said, { name: context.speakerName, avatar: context.speakerAvatar });
-            if (messages.length === 0) {
-              enqueue.sendTo('turn', REPLY_RECORDED);
-              return;
-            }
-            enqueue.sendParent(tell('all', { type: 'group.record', messages, confirmTo: self }));
-            enqueue.assign({ unrecorded: context.order.map((m) => m.uid).filter((uid) => !context.gone.includes(uid)) });
-          }),
-        },
-        'group.recorded': {
-          actions: enqueueActions(({ context, event, enqueue }) => {
-            if (!context.unrecorded.includes(event.uid)) return;
-            const unrecorded = context.unrecorded.filter((uid) => uid !== event.uid);
-            enqueue.assign({ unrecorded });
-            if (unrecorded.length === 0) enqueue.sendTo('turn', REPLY_RECORDED);
-          }),
-        },
-        'turn.user-message': {
-          actions: sendParent(({ context, event }) => tell(context.speaker!.uid, { type: 'group.remember', messages: [{ role: 'user', content: event.content }] })),
-        },
-        'conv.playback-complete': {
-          guard: ({ context, event }) => event.uid === context.speaker?.uid,
-          actions: sendTo('turn', { type: 'playback.complete' }),
-        },
+        'turn.frame': { actions: 'relayFrame' },
+        'turn.finished': { actions: { type: 'recordReply', params: ({ event }) => event.output } },
+        'group.recorded': { actions: { type: 'noteRecorded', params: ({ event }) => event.uid } },
+        'turn.user-message': { actions: { type: 'rememberUserMessage', params: ({ event }) => event.content } },
+        'conv.playback-complete': { guard: { type: 'isSpeaker', params: ({ event }) => event.uid }, actions: 'forwardPlayback' },
         // The speaker left in the middle of its turn: the others' chain is closed, and the next member speaks.
         'conv.member-left': {
-          guard: ({ context, event }) => event.uid === context.speaker?.uid,
+          guard: { type: 'isSpeaker', params: ({ event }) => event.uid },
           target: 'next',
-          actions: enqueueActions(({ context, event, enqueue }) => {
-            if (context.chainOpen) enqueue.sendParent(deliver('all', [...CLOSING_FRAMES]));
-            enqueue.assign({ gone: [...context.gone, event.uid], step: context.step + 1, speaker: null, chainOpen: false });
-          }),
+          actions: { type: 'closeLeftTurn', params: ({ event }) => event.uid },
         },
       },
     },
