@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import path from 'node:path';
+import { compiledFile } from '../helpers/compiled-sources.js';
 import { REPO_ROOT } from '../helpers/fixture-root.js';
 
 /**
@@ -21,21 +21,22 @@ export interface ChildOutcome {
   result?: { ok?: unknown; error?: string; name?: string };
 }
 
-const SCRIPT = `
+/** The child's program, importing the compiled sources (test/helpers/compiled-sources.ts). */
+const script = () => `
 import 'undici';
 const job = JSON.parse(process.env.VAS_DOWNLOAD_JOB);
 const onProgress = () => { const until = Date.now() + job.slowMs; while (Date.now() < until); };
 let result;
 try {
   if (job.kind === 'install') {
-    const { installArchive } = await import(${JSON.stringify(path.join(REPO_ROOT, 'src/downloads/install-archive.ts'))});
-    const { loadManifest } = await import(${JSON.stringify(path.join(REPO_ROOT, 'src/downloads/download-manifest.ts'))});
+    const { installArchive } = await import(${JSON.stringify(compiledFile('src/downloads/install-archive.ts'))});
+    const { loadManifest } = await import(${JSON.stringify(compiledFile('src/downloads/download-manifest.ts'))});
     const manifest = await loadManifest(job.manifest);
     for (let i = 0; i < (job.times ?? 1); i++) {
       result = { ok: await installArchive({ url: job.url, manifest, target: job.target, onProgress }, new AbortController().signal) };
     }
   } else {
-    const { ensureModelFolder } = await import(${JSON.stringify(path.join(REPO_ROOT, 'src/engines/sherpa/model-download.ts'))});
+    const { ensureModelFolder } = await import(${JSON.stringify(compiledFile('src/engines/sherpa/model-download.ts'))});
     const { rm } = await import('node:fs/promises');
     for (let i = 0; i < (job.times ?? 1); i++) {
       if (i > 0) await rm(job.folder, { recursive: true });
@@ -53,7 +54,7 @@ export const crashOf = (outcome: ChildOutcome) => (outcome.code === 0 ? '' : `ex
 
 export function runDownloadChild(job: DownloadJob): Promise<ChildOutcome> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', SCRIPT], {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script()], {
       cwd: REPO_ROOT,
       env: { ...process.env, VAS_DOWNLOAD_JOB: JSON.stringify(job) },
       stdio: ['ignore', 'pipe', 'pipe'],
