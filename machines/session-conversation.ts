@@ -32,6 +32,8 @@ export const withConversation = withGroupLink.extend({
       enqueue.assign({ mic: { chunks: [...context.mic.chunks, event.frame.audio], samples } });
     }),
     clearMic: assign({ mic: { chunks: [], samples: 0 } }),
+    /** The client's answer to `control: mic-audio-end`: the utterance's turn has started already (session-voice.ts). */
+    takeVoiceEndAnswer: assign({ voiceEndOwed: false }),
     reportNoMicAudio: sendTo('socket', toSocket({ type: 'error', code: 'no_mic_audio', message: 'mic-audio-end arrived without any mic-audio-data: there is nothing to transcribe' })),
     /** A turn replaced by new input: memory and history get the interrupt, the client the chain-end it was owed. */
     closeReplacedTurn: enqueueActions(({ context, enqueue }) => {
@@ -78,6 +80,12 @@ export const withConversation = withGroupLink.extend({
       for (const frame of failedTurnFrames(failure.error)) enqueue.sendTo('socket', toSocket(frame));
       enqueue.assign({ trigger: null });
     }),
+    countTurn: assign({ turns: ({ context }) => context.turns + 1 }),
+    turnOver: assign({ trigger: null }),
+    /** The session's history has the reply on disk: the turn may end its chain. */
+    relaySaved: sendTo('turn', ({ event }) => event),
+    useToolMode: assign({ toolMode: ({ context, event }) => (event.type === 'turn.tool-mode' ? event.mode : context.toolMode) }),
+    forwardPlayback: sendTo('turn', { type: 'playback.complete' }),
     trackSpoken: assign({
       turnSpoken: ({ context, event }) =>
         event.type === 'turn.frame' && event.frame.type === 'audio' && event.frame.display_text
@@ -87,6 +95,7 @@ export const withConversation = withGroupLink.extend({
   },
   guards: {
     noMicAudio: ({ context }) => context.mic.samples === 0,
+    answersVoiceEnd: ({ context }) => context.voiceEndOwed && context.mic.samples === 0,
     /** The session's own history answered (a group's record confirms to the group instead). */
     savedForTurn: ({ event }) => event.type === 'history.saved' && event.confirmTo === undefined,
   },
@@ -100,6 +109,7 @@ const idle = withConversation.createStateConfig({
       { target: 'responding', actions: { type: 'startTurn', params: ({ event }) => textTrigger(event) } },
     ],
     'client.mic-audio-end': [
+      { guard: 'answersVoiceEnd', actions: 'takeVoiceEndAnswer' },
       { guard: 'noMicAudio', actions: 'reportNoMicAudio' },
       { guard: 'inGroup', actions: [{ type: 'toGroup', params: ({ context, event }) => voiceTrigger(context, event) }, 'clearMic'] },
       { target: 'responding', actions: [{ type: 'startTurn', params: ({ context, event }) => voiceTrigger(context, event) }, 'clearMic'] },
@@ -119,12 +129,12 @@ const idle = withConversation.createStateConfig({
 
 /** A turn runs; it ends by itself, or an interrupt, new input, a switch or a disconnect stops it. */
 const responding = withConversation.createStateConfig({
-  entry: assign({ turns: ({ context }) => context.turns + 1 }),
+  entry: 'countTurn',
   invoke: {
     id: 'turn',
     src: 'turn',
     input: ({ context, self }) => turnInput(context, self.getSnapshot().children.toolbox),
-    onDone: { target: 'idle', actions: assign({ trigger: null }) },
+    onDone: { target: 'idle', actions: 'turnOver' },
     // A turn that failed in an unexpected way still ends the chain for the client (D7).
     onError: { target: 'idle', actions: { type: 'closeFailedTurn', params: ({ event }) => ({ error: event.error }) } },
   },
@@ -134,9 +144,9 @@ const responding = withConversation.createStateConfig({
     'turn.finished': { actions: { type: 'rememberReply', params: ({ event }) => event.output } },
     // Relayed by the session (not sent to the turn directly), so the turn's last frames and its end reach
     // the session in one order, before anything a frame causes elsewhere (a proxy releasing its next input).
-    'history.saved': { guard: 'savedForTurn', actions: sendTo('turn', ({ event }) => event) },
-    'turn.tool-mode': { actions: assign({ toolMode: ({ event }) => event.mode }) },
-    'client.frontend-playback-complete': { actions: sendTo('turn', { type: 'playback.complete' }) },
+    'history.saved': { guard: 'savedForTurn', actions: 'relaySaved' },
+    'turn.tool-mode': { actions: 'useToolMode' },
+    'client.frontend-playback-complete': { actions: 'forwardPlayback' },
     'client.interrupt-signal': { target: 'idle', actions: { type: 'rememberInterrupt', params: ({ event }) => event.frame.text } },
     // One turn at a time (D5): new input stops the running turn first. Without an interrupt-signal the
     // client did not stop its playback, so the replaced turn is closed with a chain-end of its own.
@@ -146,6 +156,7 @@ const responding = withConversation.createStateConfig({
       actions: ['closeReplacedTurn', { type: 'startTurn', params: ({ event }) => textTrigger(event) }],
     },
     'client.mic-audio-end': [
+      { guard: 'answersVoiceEnd', actions: 'takeVoiceEndAnswer' },
       { guard: 'noMicAudio', actions: 'reportNoMicAudio' },
       {
         target: 'responding',
