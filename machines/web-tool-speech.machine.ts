@@ -89,7 +89,7 @@ export const webToolSpeechMachine = setup({
     ),
     unavailable: sendTo('socket', ({ context }) => frame({ status: 'error', message: context.unavailable ?? 'no speech engine is configured' })),
     tooMany: sendTo('socket', ({ context }) =>
-      frame({ status: 'error', message: `${context.maxWaiting} texts are already waiting to be spoken; send this one when they are done` }),
+      frame({ status: 'error', message: `too many texts are waiting to be spoken (at most ${context.maxWaiting}); send this one when they are done` }),
     ),
   },
 }).createMachine({
