@@ -75,7 +75,7 @@ export const withConversation = withGroupLink.extend({
       if (command) enqueue.sendTo('history', command);
       enqueue.assign({ trigger: null });
     }),
-    /** A turn that failed in an unexpected way still ends the chain for the client (D7). */
+    /** A turn that failed in an unexpected way still ends the chain for the client: its error, then the chain end it is owed. */
     closeFailedTurn: enqueueActions(({ enqueue }, failure: { error: unknown }) => {
       for (const frame of failedTurnFrames(failure.error)) enqueue.sendTo('socket', toSocket(frame));
       enqueue.assign({ trigger: null });
