@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import path from 'node:path';
+import { compiledFile } from '../helpers/compiled-sources.js';
 import { REPO_ROOT } from '../helpers/fixture-root.js';
 import { startHttp10Server, type Http10Server } from '../downloads/http10-server.js';
 
@@ -11,9 +11,10 @@ import { startHttp10Server, type Http10Server } from '../downloads/http10-server
  * meeting a paused body is a race.
  */
 
-const SCRIPT = `
-const { engineRequest } = await import(${JSON.stringify(path.join(REPO_ROOT, 'src/engines/engine-http.ts'))});
-const { bodyText } = await import(${JSON.stringify(path.join(REPO_ROOT, 'src/engines/llm/llm-engine.ts'))});
+/** The reader's program, importing the compiled sources (test/helpers/compiled-sources.ts). */
+const script = () => `
+const { engineRequest } = await import(${JSON.stringify(compiledFile('src/engines/engine-http.ts'))});
+const { bodyText } = await import(${JSON.stringify(compiledFile('src/engines/llm/llm-engine.ts'))});
 const [url, mode, times] = process.argv.slice(1);
 const out = [];
 for (let i = 0; i < Number(times); i++) {
@@ -36,7 +37,7 @@ process.stdout.write(out.join(','));
 
 function read(url: string, mode: 'slow' | 'late', times: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', SCRIPT, url, mode, String(times)], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script(), url, mode, String(times)], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d));
