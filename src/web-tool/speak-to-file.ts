@@ -3,7 +3,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fromPromise } from 'xstate';
 import type { SpeakToFileInput, SpokenFile } from '../../machines/web-tool-contract.js';
-import { encodeWav, isSilent } from '../audio/wav.js';
+import { encodeWav } from '../audio/wav.js';
 import type { Logger } from '../observability/logger.js';
 
 /** `20250101_120000_1a2b3c4d.wav`: when, then a random part (upstream's names, so its web tool finds nothing odd). */
@@ -19,7 +19,7 @@ export const CACHE_FILE_NAME = /^\d{8}_\d{6}_[0-9a-f]{8}\.wav$/;
 /**
  * The speech actor's `speakToFile` slot: one sentence → a 16-bit WAV in the cache folder. Its signal aborts the
  * engine's request; a file finished after the abort is removed again, so a stopped sentence leaves nothing behind.
- * Nothing to hear (no audio, or silence) is `null`. A failure names the engine.
+ * No audio at all is `null` (an empty WAV is what a page cannot decode). A failure names the engine.
  */
 export function createSpeakToFile(cacheDir: string, logger: Logger) {
   return fromPromise<SpokenFile | null, SpeakToFileInput>(async ({ input, signal }) => {
@@ -32,7 +32,7 @@ export function createSpeakToFile(cacheDir: string, logger: Logger) {
       if (!signal.aborted) logger.warn(`/tts-ws: ${engine.provider} could not speak "${text.slice(0, 40)}": ${message}`);
       throw new Error(message.startsWith(engine.provider) ? message : `${engine.provider}: ${message}`);
     }
-    if (!audio || audio.samples.length === 0 || isSilent(audio)) return null;
+    if (!audio || audio.samples.length === 0) return null;
     const wav = encodeWav(audio);
     const name = cacheFileName();
     const file = path.join(cacheDir, name);
