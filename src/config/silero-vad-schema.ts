@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { UPSTREAM_VAD_SETTINGS as D } from '../../machines/voice-detection-contract.js';
 
 /**
  * `vad_config.silero_vad`: upstream's keys with upstream's defaults, and `model_path` (this server's: the Silero
@@ -10,14 +11,14 @@ export const sileroVadSchema = z.object({
   orig_sr: z.number().positive().default(16000),
   target_sr: z.literal(16000).default(16000),
   /** A window is speech when Silero's probability, averaged over `smoothing_window` windows, reaches this… */
-  prob_threshold: z.number().min(0).max(1).default(0.4),
+  prob_threshold: z.number().min(0).max(1).default(D.probThreshold),
   /** …and its loudness, 20·log10 of the RMS of 16-bit samples, averaged the same way, reaches this. */
-  db_threshold: z.number().default(60),
+  db_threshold: z.number().default(D.dbThreshold),
   /** Speech windows (32 ms each) in a row that start an utterance. */
-  required_hits: z.number().int().positive().default(3),
+  required_hits: z.number().int().positive().default(D.requiredHits),
   /** Silent windows in a row that pause it; as many again end it. */
-  required_misses: z.number().int().positive().default(24),
-  smoothing_window: z.number().int().positive().default(5),
+  required_misses: z.number().int().positive().default(D.requiredMisses),
+  smoothing_window: z.number().int().positive().default(D.smoothingWindow),
   model_path: z.string().min(1).optional(),
 });
 

@@ -2,6 +2,7 @@ import { createActor, fromCallback, setup, SimulatedClock, type AnyActorRef, typ
 import { voiceDetectionMachine } from '../../machines/voice-detection.machine.js';
 import type {
   SpeechProbabilityCommand,
+  SpeechProbabilityEvent,
   SpeechProbabilityInput,
   VoiceDetectionInput,
   VoiceDetectionOutputEvent,
@@ -32,7 +33,7 @@ interface Slot {
   input: SpeechProbabilityInput;
   batches: Float32Array[];
   stopped: boolean;
-  sendBack(event: EventObject): void;
+  sendBack(event: SpeechProbabilityEvent): void;
 }
 
 function detector(over: Partial<VoiceDetectionInput> = {}) {

@@ -10,10 +10,10 @@ import { ENGINE_NICE } from '../cpu-shares.js';
 
 /** What a host loads: a sherpa-onnx recogniser or voice, its files, and where its folder comes from when missing. */
 export interface SherpaModelSpec {
-  kind: 'asr' | 'tts';
+  kind: 'asr' | 'tts' | 'vad';
   /** The provider name used in messages (`sherpa_onnx_asr`). */
   provider: string;
-  /** The sherpa-onnx-node config (OfflineRecognizerConfig / OfflineTtsConfig) with absolute paths. */
+  /** The sherpa-onnx-node config (OfflineRecognizerConfig / OfflineTtsConfig / VadConfig) with absolute paths. */
   config: unknown;
   /** Files that must exist before loading, each with the config key that names it. */
   files: { key: string; file: string }[];
@@ -27,9 +27,12 @@ export interface SherpaModelSpec {
 
 export type SherpaJob =
   | { kind: 'asr'; samples: Float32Array; sampleRate: number }
-  | { kind: 'tts'; text: string; sid: number; speed: number };
+  | { kind: 'tts'; text: string; sid: number; speed: number }
+  /** Consecutive 512-sample windows of one stream (see openStream). */
+  | { kind: 'vad'; stream: number; windows: Float32Array };
 
-export type SherpaAnswer = { text: string } | { samples: Float32Array; sampleRate: number };
+/** `speech`: one verdict per window of a 'vad' job, 1 speech, 0 not. */
+export type SherpaAnswer = { text: string } | { samples: Float32Array; sampleRate: number } | { speech: Float32Array };
 
 export interface HostLog {
   info(line: string): void;
@@ -39,7 +42,7 @@ export interface HostLog {
 type WorkerMessage =
   | { type: 'ready' }
   | { type: 'failed'; message: string }
-  | { type: 'result'; id: number; text?: string; samples?: Float32Array; sampleRate?: number }
+  | { type: 'result'; id: number; text?: string; samples?: Float32Array; sampleRate?: number; speech?: Float32Array }
   | { type: 'error'; id: number; message: string };
 
 function abortError(signal: AbortSignal): Error {
@@ -57,6 +60,7 @@ export class SherpaWorkerHost {
   private worker?: Worker;
   private starting?: Promise<Worker>;
   private nextId = 1;
+  private nextStream = 1;
   private readonly pending = new Map<number, { resolve(a: SherpaAnswer): void; reject(e: Error): void }>();
   private readonly lifetime = new AbortController();
   private log: HostLog | undefined;
@@ -102,6 +106,7 @@ export class SherpaWorkerHost {
         (worker) => {
           if (!this.pending.has(id)) return;
           if (job.kind === 'asr') worker.postMessage({ type: 'job', id, samples: job.samples, sampleRate: job.sampleRate });
+          else if (job.kind === 'vad') worker.postMessage({ type: 'job', id, stream: job.stream, windows: job.windows });
           else worker.postMessage({ type: 'job', id, text: job.text, sid: job.sid, speed: job.speed });
         },
         (err: Error) => {
@@ -110,6 +115,16 @@ export class SherpaWorkerHost {
         },
       );
     });
+  }
+
+  /** A new stream of audio for a 'vad' host: its detector state lives in the thread until `releaseStream`. */
+  openStream(): number {
+    return this.nextStream++;
+  }
+
+  /** Forgets a stream's detector state (a session's voice detection stopped). */
+  releaseStream(stream: number): void {
+    this.worker?.postMessage({ type: 'release', stream });
   }
 
   /** Ends the thread and any download or load in progress; waiting requests fail. Safe to call twice. */
@@ -221,6 +236,7 @@ export class SherpaWorkerHost {
           this.holdProcess();
           if (msg.type === 'error') waiting.reject(new Error(`${spec.provider}: ${msg.message}`));
           else if (msg.text !== undefined) waiting.resolve({ text: msg.text });
+          else if (msg.speech !== undefined) waiting.resolve({ speech: msg.speech });
           else waiting.resolve({ samples: msg.samples!, sampleRate: msg.sampleRate! });
         }
       });

@@ -2,9 +2,14 @@
  * The code of the sherpa-onnx worker thread, run with `new Worker(source, { eval: true })` so that the same text
  * works from dist/ and under jest (which compiles our TypeScript in memory, where a worker file would not exist).
  *
- * workerData: { modulePath, kind: 'asr' | 'tts', config, nice }. Messages in: { type: 'job', id, ... } and
- * { type: 'cancel', id }. Messages out: { type: 'ready' } | { type: 'failed', message } | { type: 'result', id, ... }
- * | { type: 'error', id, message }. Jobs are run one at a time; a job cancelled while still queued is never run.
+ * workerData: { modulePath, kind: 'asr' | 'tts' | 'vad', config, nice }. Messages in: { type: 'job', id, ... },
+ * { type: 'cancel', id } and, for 'vad', { type: 'release', stream }. Messages out: { type: 'ready' } |
+ * { type: 'failed', message } | { type: 'result', id, ... } | { type: 'error', id, message }. Jobs are run one at a
+ * time; a job cancelled while still queued is never run.
+ *
+ * 'vad' keeps one Silero detector per stream (a session's audio: its model state is that session's own). A job judges
+ * consecutive 512-sample windows, one verdict each (1 speech, 0 not): sherpa-onnx does not expose Silero's
+ * probability, only its verdict against the configured threshold, so each window is fed alone and read at once.
  */
 export const SHERPA_WORKER_SOURCE = String.raw`
 const { parentPort, workerData } = require('node:worker_threads');
@@ -12,8 +17,12 @@ const { parentPort, workerData } = require('node:worker_threads');
 try { require('node:os').setPriority(workerData.nice); } catch {}
 const sherpa = require(workerData.modulePath);
 let engine;
+const streams = new Map();
+function newVad() { return new sherpa.Vad(workerData.config, 2); }
 try {
-  engine = workerData.kind === 'asr' ? new sherpa.OfflineRecognizer(workerData.config) : new sherpa.OfflineTts(workerData.config);
+  if (workerData.kind === 'asr') engine = new sherpa.OfflineRecognizer(workerData.config);
+  else if (workerData.kind === 'vad') engine = newVad();
+  else engine = new sherpa.OfflineTts(workerData.config);
   parentPort.postMessage({ type: 'ready' });
 } catch (err) {
   parentPort.postMessage({ type: 'failed', message: String((err && err.message) || err) });
@@ -23,8 +32,24 @@ let scheduled = false;
 function schedule() {
   if (!scheduled && queue.length > 0) { scheduled = true; setImmediate(drain); }
 }
+function judge(job) {
+  let vad = streams.get(job.stream);
+  if (!vad) { vad = newVad(); streams.set(job.stream, vad); }
+  const count = Math.floor(job.windows.length / 512);
+  const speech = new Float32Array(count);
+  for (let i = 0; i < count; i++) {
+    vad.acceptWaveform(job.windows.slice(i * 512, (i + 1) * 512));
+    speech[i] = vad.isDetected() ? 1 : 0;
+    // Its segments are not used: ending them at once keeps its buffer at a few windows.
+    vad.flush();
+    vad.clear();
+  }
+  parentPort.postMessage({ type: 'result', id: job.id, speech }, [speech.buffer]);
+}
 function run(job) {
-  if (workerData.kind === 'asr') {
+  if (workerData.kind === 'vad') {
+    judge(job);
+  } else if (workerData.kind === 'asr') {
     const stream = engine.createStream();
     stream.acceptWaveform({ samples: job.samples, sampleRate: job.sampleRate });
     engine.decode(stream);
@@ -46,6 +71,7 @@ function drain() {
   schedule();
 }
 parentPort.on('message', (msg) => {
+  if (msg.type === 'release') { streams.delete(msg.stream); return; }
   if (msg.type === 'cancel') {
     const at = queue.findIndex((job) => job.id === msg.id);
     if (at >= 0) queue.splice(at, 1);
@@ -67,7 +93,9 @@ const [modulePath, kind, configJson] = process.argv.slice(1);
 const sherpa = require(modulePath);
 const config = JSON.parse(configJson);
 try {
-  if (kind === 'asr') new sherpa.OfflineRecognizer(config); else new sherpa.OfflineTts(config);
+  if (kind === 'asr') new sherpa.OfflineRecognizer(config);
+  else if (kind === 'vad') new sherpa.Vad(config, 2);
+  else new sherpa.OfflineTts(config);
 } catch (err) {
   process.stderr.write(String((err && err.message) || err) + '\n');
   process.exit(3);
