@@ -10,6 +10,7 @@ import type { Membership, SessionGroupEvent } from './group-protocol.js';
 import type { HistoryLine } from './history-lines.js';
 import type { RequestQueueOutputEvent } from './request-queue.machine.js';
 import type { TurnOutputEvent, TurnTrigger } from './turn.machine.js';
+import type { VoiceDetectionOutputEvent } from './voice-detection-contract.js';
 
 /**
  * The session machine's contracts: its input, context and events, and the commands its slots (socket bridge,
@@ -30,7 +31,8 @@ export type SessionEvent =
   | { type: 'history.failed'; message: string }
   | HistorySaved
   | SessionGroupEvent
-  | RequestQueueOutputEvent;
+  | RequestQueueOutputEvent
+  | VoiceDetectionOutputEvent;
 
 /** Appends to a history file (the `history` child). */
 export interface HistoryCommand {
@@ -120,6 +122,8 @@ export interface SessionContext {
   group: Membership | null;
   /** A group is being created for this client (its first invite is on the way). */
   groupPending: boolean;
+  /** An utterance found by voice detection started its turn; the client's `mic-audio-end` answering it is still to come. */
+  voiceEndOwed: boolean;
 }
 
 /** Sent to the server: create a group owned by this client, with its first invite. */

@@ -5,6 +5,7 @@ import { requestQueueMachine } from './request-queue.machine.js';
 import type { HistoryCommand, SessionContext, SessionEvent, SessionInput, SessionSetup, SocketBridgeInput, SocketCommand } from './session-contract.js';
 import { toolboxMachine } from './toolbox.machine.js';
 import { turnMachine } from './turn.machine.js';
+import { voiceDetectionMachine } from './voice-detection.machine.js';
 
 const notProvided = (name: string) => () => {
   throw new Error(`actor "${name}" must be provided with machine.provide()`);
@@ -34,6 +35,8 @@ export const sessionSetup = setup({
     toolbox: toolboxMachine,
     /** The client's requests, answered in arrival order; invoked in each state where requests are valid. */
     requestQueue: requestQueueMachine,
+    /** Voice detection on the server (`raw-audio-data`), invoked in `active`. */
+    voiceDetection: voiceDetectionMachine,
     /** Writes turns to the current history (stamping each line with the time); reports `history.failed`. */
     historyWriter: fromCallback<HistoryCommand, { clientUid: string }, EventObject>(notProvided('historyWriter')),
   },

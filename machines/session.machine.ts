@@ -1,10 +1,11 @@
 import { assign, enqueueActions } from 'xstate';
 import type { ClientEvent } from './session-contract.js';
 import { connectSequence, modelAndConf } from './session-connect.js';
-import { conversation, withConversation } from './session-conversation.js';
+import { conversation } from './session-conversation.js';
 import { activeGroupHandlers, groupLinkHandlers } from './session-group-link.js';
 import { requestHandlers, requestQueueInvoke } from './session-requests.js';
 import { errorText } from './session-setup.js';
+import { voiceDetectionInput, voiceHandlers, withVoice } from './session-voice.js';
 
 /**
  * One actor per connected client (`/client-ws`). Everything the client causes to run is a child of this actor,
@@ -18,6 +19,7 @@ import { errorText } from './session-setup.js';
  *   session-requests.ts     requests answered in arrival order, by a queue invoked in `active` and `switchingConfig`
  *   session-group-link.ts   the chat group: invitations, its frames, its conversation
  *   session-conversation.ts idle ⇄ responding, interrupts, memory and history of turns
+ *   session-voice.ts        voice detection on the server (raw-audio-data): barge-in and utterances as turns
  *
  * The socket and the history writer are root-level children: they live exactly as long as the session. The
  * character's tool servers and the request queue live in `active`, so a switch or a disconnect stops them
@@ -25,19 +27,24 @@ import { errorText } from './session-setup.js';
  */
 
 /** Every client frame has a handler at the root: the state's own, or what it means in any other state. */
-const frames = withConversation.createStateConfig({
+const frames = withVoice.createStateConfig({
   on: {
     ...requestHandlers.on,
     ...groupLinkHandlers.on,
     // Conversation input outside `active` (it cannot arrive before the session is set up: input is paused until then).
     'client.text-input': { actions: { type: 'send', params: busySwitching('text-input') } },
-    'client.mic-audio-end': { actions: { type: 'send', params: busySwitching('mic-audio-end') } },
+    'client.mic-audio-end': [
+      // The answer to the `control: mic-audio-end` of an utterance found just before the switch.
+      { guard: 'answersVoiceEnd', actions: 'takeVoiceEndAnswer' },
+      { actions: { type: 'send', params: busySwitching('mic-audio-end') } },
+    ],
     'client.ai-speak-signal': { actions: { type: 'send', params: busySwitching('ai-speak-signal') } },
-    // Audio of an utterance during a switch is dropped with it: the client is told to speak again (above).
+    // Audio of an utterance during a switch is dropped with it: the client is told to speak again (above). Raw audio
+    // is a stream: the new character's detector hears what comes after the switch.
     'client.mic-audio-data': {},
+    'client.raw-audio-data': {},
     // Only `active` and `switchingConfig` switch (input is paused while the session is set up).
     'client.switch-config': {},
-    'client.raw-audio-data': { actions: { type: 'send', params: { type: 'error', code: 'not_supported', message: '"raw-audio-data" is not supported yet by this server' } } },
   },
 });
 
@@ -45,7 +52,7 @@ const frames = withConversation.createStateConfig({
 type AssertNone<T extends never> = T;
 export type UnhandledClientFrames = AssertNone<Exclude<ClientEvent['type'], keyof typeof frames.on>>;
 
-export const sessionMachine = withConversation.createMachine({
+export const sessionMachine = withVoice.createMachine({
   id: 'session',
   context: ({ input }) => ({
     clientUid: input.clientUid,
@@ -64,6 +71,7 @@ export const sessionMachine = withConversation.createMachine({
     toolMode: 'native',
     group: null,
     groupPending: false,
+    voiceEndOwed: false,
   }),
   invoke: [
     { id: 'socket', src: 'socketBridge', input: ({ context }) => ({ socket: context.socket, clientUid: context.clientUid }) },
@@ -120,10 +128,13 @@ export const sessionMachine = withConversation.createMachine({
         },
         // Requests made now are answered for this character; a switch stops whatever is still pending.
         requestQueueInvoke,
+        // Voice detection for raw audio: nothing is loaded until the client sends some (session-voice.ts).
+        { id: 'vad', src: 'voiceDetection', input: ({ context }) => voiceDetectionInput(context) },
       ],
       on: {
         ...conversation.on,
         ...activeGroupHandlers.on,
+        ...voiceHandlers.on,
         'client.switch-config': {
           target: 'switchingConfig',
           actions: ['saveUnfinishedTurn', 'answerLeftInline', assign({ pendingFile: ({ event }) => event.frame.file })],

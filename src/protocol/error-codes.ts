@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   tts_timeout: 'a synthesis did not finish within its deadline',
   asr: 'speech recognition failed',
   asr_timeout: 'speech recognition did not finish within its deadline',
+  vad: 'voice detection on the server (raw-audio-data) failed: no model, a model that does not load, or too far behind',
   mcp: 'MCP tools could not be listed or started',
   proxy: 'a /proxy-ws request could not be served',
 } as const;

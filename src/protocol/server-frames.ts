@@ -45,7 +45,7 @@ export interface EncodedJson {
 
 /** Server → client frames (docs/protocol.md, 'Server frames'). Field names and literal texts are upstream's. */
 export type ServerFrame =
-  | { type: 'control'; text: 'start-mic' | 'stop-mic' | 'conversation-chain-start' | 'conversation-chain-end' }
+  | { type: 'control'; text: 'start-mic' | 'stop-mic' | 'conversation-chain-start' | 'conversation-chain-end' | 'interrupt' | 'mic-audio-end' }
   | { type: 'full-text'; text: string }
   | { type: 'set-model-and-conf'; model_info: ModelInfo; conf_name: string; conf_uid: string; client_uid?: string }
   | { type: 'config-files'; configs: ConfigFileEntry[] }

@@ -19,6 +19,8 @@ import { createLlmStream } from '../engines/llm/llm-stream-actor.js';
 import { createTranscribe } from '../engines/asr/transcribe-actor.js';
 import { createSynthesize } from '../engines/tts/synthesize-actor.js';
 import { toolboxMachine } from '../../machines/toolbox.machine.js';
+import { voiceDetectionMachine } from '../../machines/voice-detection.machine.js';
+import { createSpeechProbability } from '../engines/vad/silero-vad.js';
 import { createMcpServerActor } from '../mcp/mcp-server-actor.js';
 import type { ModelBoard } from '../downloads/model-board.js';
 import type { OllamaModelsInUse } from '../engines/llm/ollama-unload.js';
@@ -121,6 +123,8 @@ export function createSessionActors({ app, logger, baseCharacter, history, toolL
     turn,
 
     toolbox: toolboxMachine.provide({ actors: { mcpServer: createMcpServerActor(logger, toolProcesses) } }),
+
+    voiceDetection: voiceDetectionMachine.provide({ actors: { speechProbability: createSpeechProbability(app.paths) } }),
   };
 }
 

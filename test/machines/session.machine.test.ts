@@ -133,8 +133,9 @@ describe('session machine (fake actors at the edges)', () => {
     h.emit({ type: 'client.fetch-backgrounds', frame: { type: 'fetch-backgrounds' } });
     await h.tick();
     expect(h.sent.slice(5)).toEqual([{ type: 'config-files', configs: [] }, { type: 'error', code: 'query_failed', message: 'disk on fire' }]);
-    expect(Object.keys(h.actor.getSnapshot().children).sort()).toEqual(['history', 'requests', 'socket', 'toolbox']);
-    expect(h.census.count()).toBe(5); // session, socket, history writer, toolbox (idle: no tools), request queue (idle)
+    expect(Object.keys(h.actor.getSnapshot().children).sort()).toEqual(['history', 'requests', 'socket', 'toolbox', 'vad']);
+    // session, socket, history writer, toolbox (idle: no tools), request queue (idle), voice detection (dormant: no raw audio)
+    expect(h.census.count()).toBe(6);
     const children = Object.values(h.actor.getSnapshot().children) as AnyActorRef[];
     expect(children.every((c) => c.getSnapshot().status === 'active')).toBe(true);
   });
@@ -196,7 +197,7 @@ describe('session machine (fake actors at the edges)', () => {
     expect(rootEvents.has('*')).toBe(false);
   });
 
-  test('during a switch: conversation input is refused as busy, raw audio as not supported; mic audio is dropped', async () => {
+  test('during a switch: conversation input is refused as busy; mic audio and raw audio are dropped', async () => {
     const h = harness();
     await h.tick();
     h.emit({ type: 'client.switch-config', frame: { type: 'switch-config', file: 'a.yaml' } });
@@ -206,7 +207,6 @@ describe('session machine (fake actors at the edges)', () => {
     h.emit({ type: 'client.ai-speak-signal', frame: { type: 'ai-speak-signal', images: [] } });
     expect(h.sent.slice(5)).toEqual([
       { type: 'error', code: 'busy_switching', message: '"text-input" arrived during a character switch; send it again once the new character is loaded' },
-      { type: 'error', code: 'not_supported', message: '"raw-audio-data" is not supported yet by this server' },
       { type: 'error', code: 'busy_switching', message: '"ai-speak-signal" arrived during a character switch; send it again once the new character is loaded' },
     ]);
     expect(h.actor.getSnapshot().context.mic.samples).toBe(0);

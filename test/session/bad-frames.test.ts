@@ -50,14 +50,14 @@ describe('bad input gets exactly one clear error and changes nothing else (D26)'
     await client.close();
   });
 
-  test('frames of later features answer a clear "not supported yet" error and the session goes on', async () => {
+  test('raw audio with voice detection off (the shipped conf) is a clear "not supported" naming the key, and the session goes on', async () => {
     const client = await TestClient.connect(harness.server.wsUrl);
     await client.ready();
     client.send({ type: 'raw-audio-data', audio: [0.1, 0.2] });
     client.send({ type: 'heartbeat' });
     await client.next('heartbeat-ack');
     expect(client.frames.slice(5)).toEqual([
-      { type: 'error', code: 'not_supported', message: '"raw-audio-data" is not supported yet by this server' },
+      { type: 'error', code: 'not_supported', message: '"raw-audio-data" needs voice detection on the server: set vad_config.vad_model to silero_vad' },
       { type: 'heartbeat-ack' },
     ]);
     // An invite to nobody is a clear refusal, not an error of the session.
