@@ -15,13 +15,13 @@ import { heardText, interruptLines } from './interrupt-bookkeeping.js';
 /**
  * One group conversation, invoked by its group while it is `conversing`: the members' characters answer in turn,
  * each turn a `turn` actor of this machine (so an interrupt, or the group dissolving, stops it with everything it
- * runs). It ends after `rounds` rounds (D17: upstream's never ended).
+ * runs). It ends after `rounds` rounds (upstream's never ended: docs/upstream-defects.md, U30).
  *
  *   starting → (transcribing) → opening → next ⇄ requesting → speaking → … → done
  *
  * A member turn's frames go to the speaker (its audio, backend-synth-complete) or to every current member (chain
- * start and end, Thinking..., tool status, errors), each exactly once (D19). The speaker's agent gets the transcript
- * lines it has not seen; only it remembers its reply or, when interrupted, what was heard of it (D26).
+ * start and end, Thinking..., tool status, errors), each exactly once (docs/upstream-defects.md, U32). The speaker's agent gets the transcript
+ * lines it has not seen; only it remembers its reply or, when interrupted, what was heard of it (docs/upstream-defects.md, U33).
  */
 
 export interface ConversationInput {
@@ -45,7 +45,7 @@ interface ConversationContext extends ConversationInput {
   speakerName: string;
   speakerAvatar: string;
   turnInput: TurnInput | null;
-  /** The current speaker's audio texts, shown and as said (to check an interrupt's heard text, D23). */
+  /** The current speaker's audio texts, shown and as said (to check an interrupt's heard text: docs/upstream-defects.md, U13). */
   spoken: SentText[];
   chainOpen: boolean;
   /** Members whose history has not confirmed the speaker's reply yet; the turn's chain ends when none is left. */

@@ -8,7 +8,7 @@ import { replyLines } from './turn-ending.js';
  * what the user heard of it, what the model remembers, and the lines its history gets.
  *
  * The client reports the text it had shown when it was interrupted; only the sentences the server really sent, in
- * their order, count as heard (D23), and they are remembered as the model wrote them (with their emotion tags).
+ * their order, count as heard (docs/upstream-defects.md, U13), and they are remembered as the model wrote them (with their emotion tags).
  */
 
 /** The heard part of a reply: the sent sentences the client's report starts with, as the model wrote them. */

@@ -12,10 +12,10 @@ import type { TurnOutput, TurnTrigger } from './turn-contract.js';
 import { CLOSING_FRAMES, failedTurnFrames, REPLY_RECORDED, replyLines } from './turn-ending.js';
 
 /**
- * The conversation of a session on its own: `idle ⇄ responding`, one turn at a time (D5). The turn is invoked in
+ * The conversation of a session on its own: `idle ⇄ responding`, one turn at a time (docs/upstream-defects.md, U8). The turn is invoked in
  * `responding`, so an interrupt, new input, a switch or a disconnect stops it and everything under it. Memory and
  * history follow: the user's words when the turn starts, the reply when it is over, what was heard of a reply cut
- * short (interrupt-bookkeeping.ts). The agent memory is this session's own (D1).
+ * short (interrupt-bookkeeping.ts). The agent memory is this session's own (docs/upstream-defects.md, U1).
  */
 export const withConversation = withGroupLink.extend({
   actions: {
@@ -60,7 +60,7 @@ export const withConversation = withGroupLink.extend({
     }),
     /**
      * The reply, once the turn is over and before its chain ends: the turn waits for `history.saved`, so what the
-     * client is told has ended is on disk (DESIGN rule 7).
+     * client is told has ended is on disk (docs/decisions.md, 8).
      */
     rememberReply: enqueueActions(({ context, enqueue }, output: TurnOutput) => {
       enqueue.assign({ memory: addMessage(context.memory, { role: 'assistant', content: output.reply }), trigger: null });
@@ -135,7 +135,7 @@ const responding = withConversation.createStateConfig({
     src: 'turn',
     input: ({ context, self }) => turnInput(context, self.getSnapshot().children.toolbox),
     onDone: { target: 'idle', actions: 'turnOver' },
-    // A turn that failed in an unexpected way still ends the chain for the client (D7).
+    // A turn that failed in an unexpected way still ends the chain for the client (docs/upstream-defects.md, U10).
     onError: { target: 'idle', actions: { type: 'closeFailedTurn', params: ({ event }) => ({ error: event.error }) } },
   },
   on: {
@@ -148,7 +148,7 @@ const responding = withConversation.createStateConfig({
     'turn.tool-mode': { actions: 'useToolMode' },
     'client.frontend-playback-complete': { actions: 'forwardPlayback' },
     'client.interrupt-signal': { target: 'idle', actions: { type: 'rememberInterrupt', params: ({ event }) => event.frame.text } },
-    // One turn at a time (D5): new input stops the running turn first. Without an interrupt-signal the
+    // One turn at a time (docs/upstream-defects.md, U8): new input stops the running turn first. Without an interrupt-signal the
     // client did not stop its playback, so the replaced turn is closed with a chain-end of its own.
     'client.text-input': {
       target: 'responding',

@@ -22,8 +22,8 @@ export type { TurnEngines, TurnInput, TurnOutput, TurnOutputEvent, TurnTools, Tu
  * This file is the lifecycle and its deadlines; the contract is turn-contract.ts, the model's text becomes speech in
  * speech-planner.ts, and the tools run in turn-tool-loop.ts.
  *
- * Frames go to the session as `turn.frame`, in the order of PROTOCOL §5.1; every turn that sent
- * `conversation-chain-start` ends with `conversation-chain-end`, whatever failed on the way (D7).
+ * Frames go to the session as `turn.frame`, in the order of docs/protocol.md, 'Turn frames'; every turn that sent
+ * `conversation-chain-start` ends with `conversation-chain-end`, whatever failed on the way (docs/upstream-defects.md, U10).
  */
 
 function turnOutput(context: TurnContext): TurnOutput {
@@ -38,7 +38,7 @@ function turnOutput(context: TurnContext): TurnOutput {
 export const turnMachine = withToolLoop
   .extend({
     actions: {
-      /** The user's words enter memory before the model is asked (UPSTREAM-BEHAVIOR §2.3); a proactive prompt never does. */
+      /** The user's words enter memory before the model is asked (docs/protocol.md, 'Memory'); a proactive prompt never does. */
       recordUserMessage: enqueueActions(({ context, enqueue }) => {
         if (context.trigger.kind === 'proactive') return;
         enqueue.sendParent({ type: 'turn.user-message', content: userMemoryText(context.userText, context.trigger.images) } satisfies TurnOutputEvent);
@@ -72,7 +72,7 @@ export const turnMachine = withToolLoop
       llmFirstOutput: ({ context }) => context.deadlines.llmFirstOutputMs,
       /** The model's silence between two chunks once it has started: what is left of it since the last chunk. */
       llmIdle: ({ context }) => Math.min(context.deadlines.llmIdleMs, Math.max(0, context.deadlines.llmIdleMs - (context.clock.now() - context.lastOutputAt))),
-      /** The bound on the wait for the client's playback (D2): the audio sent plus a slack. */
+      /** The bound on the wait for the client's playback (docs/upstream-defects.md, U7): the audio sent plus a slack. */
       playbackDeadline: ({ context }) => Math.round(context.audioMs + context.playbackSlackMs),
       /** A disk that does not answer must not hold the chain open: the reply is still written when it can be. */
       recordDeadline: ({ context }) => context.record?.deadlineMs ?? 0,
@@ -211,7 +211,7 @@ export const turnMachine = withToolLoop
             { target: 'speaking', actions: 'finishText' },
           ],
           'llm.error': [
-            // Ollama and friends refuse `tools` for some models: ask again with the tools in the prompt (upstream §8 #6).
+            // Ollama and friends refuse `tools` for some models: ask again with the tools in the prompt (docs/upstream-defects.md, U20).
             { guard: 'refusedTools', target: 'thinking', reenter: true, actions: 'useToolsInPrompt' },
             { target: 'speaking', actions: [{ type: 'llmFailed', params: ({ event }) => event }, 'finishText'] },
           ],
@@ -224,7 +224,7 @@ export const turnMachine = withToolLoop
         },
       },
       awaitingPlayback: {
-        // Sent once, after the last audio frame (D8); only a playback-complete from now on counts (D9).
+        // Sent once, after the last audio frame (docs/upstream-defects.md, U11); only a playback-complete from now on counts (U12).
         entry: { type: 'sendFrame', params: { type: 'backend-synth-complete' } },
         on: { 'playback.complete': 'finishing' },
         after: { playbackDeadline: { target: 'finishing', actions: 'markPlaybackTimedOut' } },
