@@ -8,6 +8,12 @@ import type { WebToolAccess } from '../web-tool/web-tool-link.js';
 /** The largest `POST /asr` body: 16 MiB, about 8 minutes of 16-bit 16 kHz mono. */
 export const MAX_ASR_UPLOAD_BYTES = 16 * 1024 * 1024;
 
+/**
+ * Uploads being read or transcribed at once: each may hold 16 MB (and its copies while it is read) before the web
+ * tool's own queue (2 running, 4 waiting) sees it, so more are refused before their bodies are read.
+ */
+export const MAX_ASR_UPLOADS = 8;
+
 const MULTIPART = 'Send the recording as multipart/form-data with the WAV file in a field named "file".';
 
 const STATUS: Record<Exclude<TranscribeOutcome['kind'], 'text'>, number> = { busy: 503, unavailable: 503, failed: 500, timeout: 504 };
@@ -46,8 +52,18 @@ export function mountWebToolRoutes(app: express.Express, options: { webToolDir: 
     else res.status(404).type('text/plain').send(`Not found: ${req.method} ${req.path} (no web tool page is installed: put it in ${options.webToolDir})`);
   });
 
+  let uploads = 0;
   app.post(
     '/asr',
+    (_req: Request, res: Response, next: NextFunction) => {
+      if (uploads >= MAX_ASR_UPLOADS) {
+        res.setHeader('Retry-After', '5');
+        return fail(res, 503, `${MAX_ASR_UPLOADS} recordings are being received or transcribed; try again shortly`);
+      }
+      uploads++;
+      res.once('close', () => uploads--);
+      next();
+    },
     express.raw({ type: () => true, limit: MAX_ASR_UPLOAD_BYTES }),
     async (req: Request, res: Response) => {
       const { webTool } = options;

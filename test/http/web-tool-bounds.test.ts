@@ -1,4 +1,6 @@
+import http from 'node:http';
 import type { InspectionEvent } from 'xstate';
+import { MAX_ASR_UPLOADS } from '../../src/http/web-tool-routes.js';
 import { encodeWav } from '../../src/audio/wav.js';
 import { DEFAULT_WEB_TOOL_SETTINGS } from '../../machines/web-tool-contract.js';
 import { SERVER_ACTOR_KINDS } from '../../src/server/start-server.js';
@@ -56,6 +58,28 @@ describe('the web tool under load: bounded requests, withdrawn requests stopped'
     expect(await settleTo(() => transcriptionsSeen().slice(before).every((r) => r.abortedAt !== undefined), true, 10_000)).toBe(true);
     expect(await settleTo(() => h.server.census.countExcept(SERVER_ACTOR_KINDS), 0, 10_000)).toBe(0);
     expect((await uploadRecording(h.server.url, RECORDING)).status).toBe(200);
+  });
+
+  test(`past ${MAX_ASR_UPLOADS} uploads still being received, the next is refused (503) before its body is read`, async () => {
+    const url = new URL(h.server.url);
+    const slow = Array.from({ length: MAX_ASR_UPLOADS }, () => {
+      const req = http.request({ host: url.hostname, port: url.port, path: '/asr', method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=x', 'content-length': '1000000' } });
+      req.on('error', () => undefined);
+      req.write('--x\r\n');
+      return req;
+    });
+    try {
+      let refused: AsrAnswer | undefined;
+      // The slow uploads reach the server in their own time: ask until the bound answers.
+      for (let i = 0; i < 50 && refused?.status !== 503; i++) refused = await uploadRecording(h.server.url, Buffer.alloc(0));
+      expect(refused).toMatchObject({ status: 503, body: { error: `${MAX_ASR_UPLOADS} recordings are being received or transcribed; try again shortly` } });
+    } finally {
+      for (const req of slow) req.destroy();
+    }
+    // Their places free up as their connections close.
+    let after: AsrAnswer | undefined;
+    for (let i = 0; i < 50 && after?.status !== 400; i++) after = await uploadRecording(h.server.url, Buffer.alloc(0));
+    expect(after?.status).toBe(400);
   });
 
   test('a failing recogniser: 500 {"error"} naming it', async () => {
