@@ -4,7 +4,8 @@ import type { GroupEvent } from './group-protocol.js';
 import { withConversation } from './session-conversation.js';
 import type { SessionContext, SessionEvent } from './session-contract.js';
 import type { TurnTrigger } from './turn-contract.js';
-import { UPSTREAM_VAD_SETTINGS, type VoiceDetectionEvent, type VoiceDetectionInput } from './voice-detection-contract.js';
+import { SILERO_VAD_DEFAULTS } from '../src/config/silero-vad-schema.js';
+import type { VoiceDetectionEvent, VoiceDetectionInput } from './voice-detection-contract.js';
 
 /**
  * Voice detection on the server (`raw-audio-data`, voice-detection.machine.ts). The session's detector is invoked in
@@ -34,18 +35,16 @@ const SPEECH_ENDED: ServerFrame = { type: 'control', text: 'mic-audio-end' };
 /** The detector's input: the character's vad_config, the session's utterance bound and the recogniser's deadline. */
 export function voiceDetectionInput(context: SessionContext): VoiceDetectionInput {
   // A parsed config always has the block (with upstream's defaults); a character built by hand may not.
-  const silero = context.character!.config.vad_config?.silero_vad;
+  const silero = context.character!.config.vad_config?.silero_vad ?? SILERO_VAD_DEFAULTS;
   return {
-    settings: silero
-      ? {
-          probThreshold: silero.prob_threshold,
-          dbThreshold: silero.db_threshold,
-          requiredHits: silero.required_hits,
-          requiredMisses: silero.required_misses,
-          smoothingWindow: silero.smoothing_window,
-        }
-      : UPSTREAM_VAD_SETTINGS,
-    modelPath: silero?.model_path ?? null,
+    settings: {
+      probThreshold: silero.prob_threshold,
+      dbThreshold: silero.db_threshold,
+      requiredHits: silero.required_hits,
+      requiredMisses: silero.required_misses,
+      smoothingWindow: silero.smoothing_window,
+    },
+    modelPath: ('model_path' in silero ? silero.model_path : undefined) ?? null,
     maxUtteranceSamples: context.limits.micMaxSamples,
     answerMs: context.limits.deadlines?.transcriptionMs ?? 60_000,
     retryMs: VAD_RETRY_MS,

@@ -29,9 +29,6 @@ export interface VoiceDetectionSettings {
   smoothingWindow: number;
 }
 
-/** Upstream's defaults (`vad_config.silero_vad` in its config template). */
-export const UPSTREAM_VAD_SETTINGS: VoiceDetectionSettings = { probThreshold: 0.4, dbThreshold: 60, requiredHits: 3, requiredMisses: 24, smoothingWindow: 5 };
-
 export interface VoiceDetectionInput {
   settings: VoiceDetectionSettings;
   /** `vad_config.silero_vad.model_path` as written; null: the web client's copy (the slot resolves it). */
