@@ -2,6 +2,7 @@ import type { ClientFrame } from '../src/protocol/client-frames.js';
 import type { ServerFrame } from '../src/protocol/server-frames.js';
 import type { ClientSocket, HubLink } from './socket-contract.js';
 import type { IdPool } from './id-pool.js';
+import type { LiveInputEvent } from './live-chat-contract.js';
 
 /** The `/proxy-ws` hub's contract (proxy-hub.machine.ts): its context, its events, its viewer slot, request routing. */
 
@@ -17,6 +18,7 @@ export interface HubContext {
   /** Viewer child ids in join order. */
   viewers: string[];
   viewerIds: IdPool;
+  /** Conversation input in arrival order; `viewerId` is LIVE_CHAT_SOURCE for a live-stream chat message. */
   queue: Array<{ viewerId: string; frame: ClientFrame }>;
   sessionUid: string | null;
   sessionReady: boolean;
@@ -39,6 +41,8 @@ export type ProxyHubEvent =
   | { type: 'viewer.closed'; viewerId: string }
   | { type: 'upstream.frame'; frame: ServerFrame }
   | { type: 'request.overdue'; seq: number }
+  /** A live-stream chat message (live-chat.machine.ts), queued like a viewer's text-input. */
+  | LiveInputEvent
   /** Raised by `newUpstream`: the uid and the link of the next shared session. */
   | { type: 'upstream.link'; uid: string; link: HubLink }
   | { type: 'xstate.done.actor.upstream' }
@@ -51,6 +55,9 @@ export interface ViewerInput {
 }
 
 export type ViewerCommand = { type: 'viewer.send'; frame: ServerFrame };
+
+/** The queue's sender of live-stream chat messages: every viewer sees them as said by somebody else. */
+export const LIVE_CHAT_SOURCE = 'live-chat';
 
 /** Requests whose answer belongs to the viewer who asked. */
 export const REPLY_OF: Partial<Record<ClientFrame['type'], ServerFrame['type']>> = {

@@ -2,7 +2,8 @@ import { enqueueActions, fromCallback, setup, stopChild, type EventObject } from
 import type { ClientFrame } from '../src/protocol/client-frames.js';
 import type { ServerFrame } from '../src/protocol/server-frames.js';
 import { emptyIdPool, releaseChild, takeId } from './id-pool.js';
-import { answersRequest, REPLY_OF, type HubContext, type Pending, type ProxyHubEvent, type ViewerCommand, type ViewerInput } from './proxy-hub-contract.js';
+import { LIVE_CHAT_SYSTEM_ID, type LiveAckEvent } from './live-chat-contract.js';
+import { answersRequest, LIVE_CHAT_SOURCE, REPLY_OF, type HubContext, type Pending, type ProxyHubEvent, type ViewerCommand, type ViewerInput } from './proxy-hub-contract.js';
 import { connectSequence, sessionMachine } from './session.machine.js';
 import { sessionSystemId } from './system-ids.js';
 
@@ -16,8 +17,10 @@ export type { ProxyHubEvent, ViewerCommand, ViewerInput } from './proxy-hub-cont
  *   waiting ⇄ conversing
  *
  * Conversation input (`text-input`, `mic-audio-end`, `ai-speak-signal`) is queued and released one at a time: the next
- * when the session ends the turn with `conversation-chain-end`, is interrupted, refuses it, or after `turnBound`. A
- * viewer joining gets the connect frames alone (docs/upstream-defects.md, U42: upstream reset every viewer and, through
+ * when the session ends the turn with `conversation-chain-end`, is interrupted, refuses it, or after `turnBound`; a
+ * live-stream chat message (`live.input`, live-chat.machine.ts) joins the same queue, and the live chat is told when it
+ * is released (or that nobody watches, so it is not queued). A viewer joining gets the connect frames alone
+ * (docs/upstream-defects.md, U42: upstream reset every viewer and, through
  * its `create-new-history`, the shared memory); answers to a viewer's requests go to that viewer only; everything else
  * the session says goes to every viewer, each through its own actor (docs/upstream-defects.md, U41). When the last
  * viewer leaves, the session is stopped and the hub waits, ready for the next one (docs/upstream-defects.md, U39); the
@@ -28,6 +31,7 @@ export type { ProxyHubEvent, ViewerCommand, ViewerInput } from './proxy-hub-cont
 const QUEUED: ReadonlySet<string> = new Set(['text-input', 'mic-audio-end', 'ai-speak-signal']);
 
 const viewerSend = (frame: ServerFrame) => ({ type: 'viewer.send', frame }) as const;
+const liveAck = (outcome: LiveAckEvent['outcome']): LiveAckEvent => ({ type: 'live.ack', outcome });
 const toSession = (frame: ClientFrame) => ({ type: `client.${frame.type}`, frame }) as EventObject;
 
 export const proxyHubMachine = setup({
@@ -120,6 +124,19 @@ export const proxyHubMachine = setup({
       if (replyType) enqueue.assign({ requests: [...context.requests, { replyType, viewerId, frame }] });
       else enqueue.sendTo('upstream', toSession(frame));
     }),
+    /**
+     * A live-stream chat message is queued like a viewer's text-input; the live chat is told when it is released.
+     * Nobody watching: nobody would hear the answer, so it is refused at once.
+     */
+    takeLiveInput: enqueueActions(({ context, event, system, enqueue }) => {
+      if (event.type !== 'live.input') return;
+      if (context.viewers.length > 0) {
+        enqueue.assign({ queue: [...context.queue, { viewerId: LIVE_CHAT_SOURCE, frame: { type: 'text-input', text: event.text, images: [] } }] });
+        return;
+      }
+      const chat = system.get(LIVE_CHAT_SYSTEM_ID);
+      if (chat) enqueue.sendTo(chat, liveAck('unheard'));
+    }),
     /** The next request goes to the session once the previous one is answered (or overdue). */
     dispatchRequest: enqueueActions(({ context, enqueue }) => {
       if (context.inFlight || !context.sessionReady || context.sessionUid === null) return;
@@ -140,9 +157,11 @@ export const proxyHubMachine = setup({
       }
     }),
     /** The oldest queued input goes to the session; the other viewers see what was said (the sender shows it). */
-    releaseNext: enqueueActions(({ context, enqueue }) => {
+    releaseNext: enqueueActions(({ context, system, enqueue }) => {
       const [next, ...rest] = context.queue;
       if (!next) return;
+      const chat = next.viewerId === LIVE_CHAT_SOURCE ? system.get(LIVE_CHAT_SYSTEM_ID) : undefined;
+      if (chat) enqueue.sendTo(chat, liveAck('released'));
       if (next.frame.type === 'text-input') {
         for (const viewerId of context.viewers) {
           if (viewerId !== next.viewerId) enqueue.sendTo(viewerId, viewerSend({ type: 'user-input-transcription', text: next.frame.text }));
@@ -151,8 +170,11 @@ export const proxyHubMachine = setup({
       enqueue.sendTo('upstream', toSession(next.frame));
       enqueue.assign({ queue: rest, chainStarted: false });
     }),
-    sessionEnded: enqueueActions(({ context, enqueue }) => {
+    sessionEnded: enqueueActions(({ context, system, enqueue }) => {
       enqueue(stopChild('upstream'));
+      const chat = system.get(LIVE_CHAT_SYSTEM_ID);
+      const liveDropped = context.viewers.length === 0 && context.queue.some((q) => q.viewerId === LIVE_CHAT_SOURCE);
+      if (chat && liveDropped) enqueue.sendTo(chat, liveAck('unheard'));
       enqueue.cancel('requestBound');
       // A viewer's request the ended session did not answer goes to the next session first.
       const unanswered = context.inFlight && context.inFlight.viewerId !== null ? [context.inFlight] : [];
@@ -223,6 +245,7 @@ export const proxyHubMachine = setup({
       }),
     },
     'viewer.frame': { actions: ['takeViewerFrame', 'dispatchRequest'] },
+    'live.input': { actions: 'takeLiveInput' },
     'upstream.frame': { actions: ['routeUpstream', 'dispatchRequest'] },
     'request.overdue': { actions: ['requestOverdue', 'dispatchRequest'] },
     'upstream.link': { actions: 'spawnSession' },
