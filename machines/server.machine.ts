@@ -7,6 +7,8 @@ import { sessionMachine, type GroupCreateRequest } from './session.machine.js';
 import { TOOL_SERVERS_SYSTEM_ID, toolServersMachine } from './tool-servers.machine.js';
 import { LOCAL_MODELS_SYSTEM_ID } from './local-model-contract.js';
 import { localModelsMachine } from './local-models.machine.js';
+import { LIVE_CHAT_SYSTEM_ID, PROXY_HUB_SYSTEM_ID, type LiveChatInput } from './live-chat-contract.js';
+import { liveChatMachine } from './live-chat.machine.js';
 import { SESSION_SYSTEM_PREFIX, sessionSystemId } from './system-ids.js';
 import { DEFAULT_WEB_TOOL_SETTINGS, WEB_TOOL_SYSTEM_ID, type WebToolSettings } from './web-tool-contract.js';
 import { webToolMachine } from './web-tool.machine.js';
@@ -43,12 +45,15 @@ export interface ServerContext {
   /** Child ids `group.<n>`, reused. */
   groupIds: IdPool;
   proxyEnabled: boolean;
+  liveChat: LiveChatInput | null;
   webTool: WebToolSettings;
 }
 
 export interface ServerInput {
   /** system_config.enable_proxy: the `/proxy-ws` hub runs (child `proxy`) for as long as the server serves. */
   proxyEnabled?: boolean;
+  /** Live-stream chat rooms whose messages feed the `/proxy-ws` session (child `liveChat`, only with the hub). */
+  liveChat?: LiveChatInput | null;
   /** The bounds of `POST /asr` and `/tts-ws` (child `webTool`, as long as the server serves). */
   webTool?: WebToolSettings;
 }
@@ -72,6 +77,8 @@ export const serverMachine = setup({
     toolServers: toolServersMachine,
     /** Models this server runs itself (llama_cpp_llm), one loaded copy per model file, shared by the sessions. */
     localModels: localModelsMachine,
+    /** Live-stream chat (live_config.bilibili_live): each room's messages become the `/proxy-ws` session's input. */
+    liveChat: liveChatMachine,
     /** `POST /asr` and `/tts-ws`, served with the default character's engines. */
     webTool: webToolMachine,
   },
@@ -95,6 +102,7 @@ export const serverMachine = setup({
     sessionIds: emptyIdPool(),
     groupIds: emptyIdPool(),
     proxyEnabled: input?.proxyEnabled ?? false,
+    liveChat: input?.liveChat ?? null,
     webTool: input?.webTool ?? DEFAULT_WEB_TOOL_SETTINGS,
   }),
   initial: 'serving',
@@ -125,7 +133,9 @@ export const serverMachine = setup({
       ],
       // Spawned, not invoked, so it exists only when enabled; it stops with the server (a final state).
       entry: enqueueActions(({ context, enqueue }) => {
-        if (context.proxyEnabled) enqueue.spawnChild('proxyHub', { id: 'proxy' });
+        if (!context.proxyEnabled) return;
+        enqueue.spawnChild('proxyHub', { id: 'proxy', systemId: PROXY_HUB_SYSTEM_ID });
+        if (context.liveChat && context.liveChat.rooms.length > 0) enqueue.spawnChild('liveChat', { id: 'liveChat', systemId: LIVE_CHAT_SYSTEM_ID, input: context.liveChat });
       }),
       initial: 'starting',
       states: {

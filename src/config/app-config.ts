@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { ConfigError } from './config-error.js';
-import { confFileSchema, type SystemConfig } from './conf-file-schema.js';
+import { confFileSchema, type ConfFile, type SystemConfig } from './conf-file-schema.js';
 import type { CharacterConfig } from './conf-schema.js';
 import { isPlainObject } from './deep-merge.js';
 import { findModel, loadModelDict } from './model-dict.js';
@@ -44,6 +44,8 @@ export interface AppConfig {
   unsupported: string[];
   /** Upstream features turned on in conf.yaml that this server accepts but does not implement (reported once). */
   ignored: IgnoredKey[];
+  /** conf.yaml's `live_config` (live-stream chat), as upstream's. */
+  live?: ConfFile['live_config'];
 }
 
 export interface LoadOptions {
@@ -108,6 +110,6 @@ export async function loadAppConfig(options: LoadOptions = {}): Promise<AppConfi
   const paths = resolvePaths(base.parsed.system_config, configFile, root, options.packageRoot);
   const models = await loadModelDict(paths.modelDict, root);
   const baseCharacter = attachModel(base.parsed.character_config, models, path.basename(configFile), base.source, paths.modelDict);
-  return { paths, system: base.parsed.system_config, baseCharacter, models, unsupported: base.unsupported, ignored: base.ignored };
+  return { paths, system: base.parsed.system_config, baseCharacter, models, unsupported: base.unsupported, ignored: base.ignored, live: base.parsed.live_config };
 }
 

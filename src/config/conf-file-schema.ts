@@ -92,6 +92,10 @@ export const systemConfigSchema = z.object({
   download_timeout_seconds: z.number().positive().default(600),
   /** Show `[emotion]` tags in the client's chat and subtitles (they always travel as `actions.expressions`). */
   show_emotion_tags: z.boolean().default(false),
+  /** Live-stream chat: messages kept waiting for the character at most (beyond it the oldest is dropped). */
+  live_chat_queue_max: z.number().int().min(1).default(10),
+  /** Live-stream chat: the least time between two messages handed to the /proxy-ws session. */
+  live_chat_min_interval_seconds: z.number().min(0).default(5),
 });
 
 
@@ -123,7 +127,7 @@ export const confFileSchema = z.object({
   live_config: z
     .object({
       bilibili_live: z
-        .object({ room_ids: z.array(z.number().int()).default([]), sessdata: z.string().default('') })
+        .object({ room_ids: z.array(z.number().int().positive()).default([]), sessdata: z.string().default('') })
         .optional(),
     })
     .optional(),

@@ -27,11 +27,6 @@ const IGNORED_UPSTREAM_KEYS: Array<{ path: string[]; active: (value: unknown) =>
     active: (v) => v !== undefined && v !== null,
     instead: "sentences are split by this server's own splitter (pysbd and regex are not used)",
   },
-  {
-    path: ['live_config'],
-    active: (v) => isPlainObject(v) && Object.keys(v).length > 0,
-    instead: 'no live-stream chat is read; a stream chat can feed the character through /proxy-ws (enable_proxy)',
-  },
 ];
 
 function at(raw: unknown, keys: readonly string[]): unknown {

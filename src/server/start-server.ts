@@ -35,6 +35,7 @@ import { closeProgramLauncher } from '../engines/program-launcher.js';
 import { OnceLog } from '../observability/once-log.js';
 import type { ModelBoard } from '../downloads/model-board.js';
 import { ToolListCache } from '../mcp/tool-list-cache.js';
+import { createLiveChat, liveChatInput, type LiveChatOptions } from '../live/live-chat-actors.js';
 import { createWebTool, webToolSettings } from '../web-tool/web-tool-actors.js';
 
 export type SessionActorOverrides = Partial<ReturnType<typeof createSessionActors>>;
@@ -51,6 +52,8 @@ export interface StartOptions {
   models?: ModelBoard;
   /** Also receives every inspection event (the census always does). */
   inspect?: (ev: InspectionEvent) => void;
+  /** Where the live-stream chat connects and how soon it reconnects (tests point it at a fake danmaku server). */
+  liveChat?: LiveChatOptions;
 }
 
 export interface RunningServer {
@@ -68,7 +71,7 @@ export interface RunningServer {
 }
 
 /** The kinds of the server's own long-lived actors (shared tool servers included): everything else a client caused. */
-export const SERVER_ACTOR_KINDS = ['server', 'httpListener', 'proxyHub', 'toolServers', 'sharedToolServer', 'sharedMcpServer', 'localModels', 'localModel', 'modelProcess', 'webTool', 'webToolCache', 'cacheFolder'] as const;
+export const SERVER_ACTOR_KINDS = ['server', 'httpListener', 'proxyHub', 'toolServers', 'sharedToolServer', 'sharedMcpServer', 'localModels', 'localModel', 'modelProcess', 'webTool', 'webToolCache', 'cacheFolder', 'liveChat', 'liveRoom', 'roomSocket'] as const;
 
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const { app } = options;
@@ -135,9 +138,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   // The web tool serves with conf.yaml's character's engines, the ones built above.
   const { asr, asrUnavailable, tts } = baseCharacter.runtime;
   const webTool = createWebTool({ app, logger, engines: async () => ({ asr, asrUnavailable, tts }) });
-  actor = createActor(serverMachine.provide({ actors: { httpListener, session, group, proxyHub, toolServers, localModels, webTool } }), {
+  const liveChat = createLiveChat(app, logger, options.liveChat);
+  actor = createActor(serverMachine.provide({ actors: { httpListener, session, group, proxyHub, toolServers, localModels, webTool, liveChat } }), {
     inspect: census.observe,
-    input: { proxyEnabled: app.system.enable_proxy, webTool: webToolSettings(app) },
+    input: { proxyEnabled: app.system.enable_proxy, webTool: webToolSettings(app), liveChat: liveChatInput(app, logger) },
   });
   actor.start();
   const ready = await waitFor(actor, (s) => s.matches({ serving: 'listening' }) || s.status !== 'active');

@@ -43,7 +43,7 @@ describe('provider warnings: once per process per character file, not at every s
 });
 
 describe('upstream keys that are accepted but have no effect are named once at startup, with what happens instead', () => {
-  test('live_config and segment_method, one line each; vad_model works now, so it is not named', async () => {
+  test('segment_method, one line; vad_model and live_config work now, so they are not named', async () => {
     const fixture = makeFixtureRoot();
     try {
       editConf(fixture.root, {
@@ -56,7 +56,6 @@ describe('upstream keys that are accepted but have no effect are named once at s
       reportIgnoredKeys('conf.yaml', app, logger);
       expect(lines).toEqual([
         expect.stringMatching(/^warn: conf\.yaml: character_config\.agent_config\.agent_settings\.basic_memory_agent\.segment_method is accepted but not supported: sentences are split by this server's own splitter/),
-        expect.stringMatching(/^warn: conf\.yaml: live_config is accepted but not supported: no live-stream chat is read/),
       ]);
     } finally {
       fixture.cleanup();
