@@ -3,7 +3,12 @@ import { TestClient } from '../helpers/ws-client.js';
 
 type F = Record<string, any>;
 
-/** Issue 11 §8: a request that fails is answered with its error, and the next answer of its type is not misrouted. */
+/**
+ * Issue 11 §8: a request that fails is answered with its error, and the next answer of its type is not misrouted.
+ * The hub's routing itself is tested on its machine (test/machines/proxy-hub.machine.test.ts); here a real session
+ * answers, so what it says when a query fails (its request queue's error codes) must be what the hub takes for the
+ * answer of the request in flight.
+ */
 describe('/proxy-ws answers each viewer request with its own reply or error', () => {
   // A history that exists on disk (a new history has no file until its first message).
   const historyUid = '2025-05-01_12-00-00_0123456789abcdef0123456789abcdef';
