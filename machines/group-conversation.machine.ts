@@ -15,7 +15,8 @@ import { heardText, interruptLines } from './interrupt-bookkeeping.js';
 /**
  * One group conversation, invoked by its group while it is `conversing`: the members' characters answer in turn,
  * each turn a `turn` actor of this machine (so an interrupt, or the group dissolving, stops it with everything it
- * runs). It ends after `rounds` rounds (upstream's never ended: docs/upstream-defects.md, U30).
+ * runs). It ends after `rounds` rounds, or, with `rounds` 0 (upstream's way), when someone interrupts, when the
+ * group winds it up after the current speaker (input is waiting), or when no member is left to speak.
  *
  *   starting → (transcribing) → opening → next ⇄ requesting → speaking → … → done
  *
@@ -50,12 +51,15 @@ interface ConversationContext extends ConversationInput {
   chainOpen: boolean;
   /** Members whose history has not confirmed the speaker's reply yet; the turn's chain ends when none is left. */
   unrecorded: string[];
+  /** The group asked to end after the current speaker. */
+  windingUp: boolean;
 }
 
 export type ConversationEvent =
   | { type: 'group.interrupt'; uid: string; heard: string }
   | { type: 'conv.playback-complete'; uid: string }
   | { type: 'conv.member-left'; uid: string }
+  | { type: 'conv.wind-up' }
   | GroupTurnReply
   | GroupRecorded
   | TurnOutputEvent;
@@ -169,6 +173,7 @@ export const groupConversationMachine = setup({
       if (unrecorded.length === 0) enqueue.sendTo('turn', REPLY_RECORDED);
     }),
     forwardPlayback: sendTo('turn', { type: 'playback.complete' }),
+    windUp: assign({ windingUp: true }),
     /** The speaker left in the middle of its turn: the others' chain is closed. */
     closeLeftTurn: enqueueActions(({ context, enqueue }, uid: string) => {
       if (context.chainOpen) enqueue.sendParent(deliver('all', [...CLOSING_FRAMES]));
@@ -179,7 +184,10 @@ export const groupConversationMachine = setup({
     isVoice: ({ context }) => context.input.trigger.kind === 'audio',
     transcriptionFailed: (_, output: TranscriptionOutput) => output.error !== null,
     nothingUnderstood: (_, output: TranscriptionOutput) => output.text.trim() === '',
-    finished: ({ context }) => context.step >= context.order.length * context.rounds,
+    finished: ({ context }) =>
+      context.windingUp ||
+      (context.rounds > 0 && context.step >= context.order.length * context.rounds) ||
+      context.order.every((m) => context.gone.includes(m.uid)),
     speakerGone: ({ context }) => context.gone.includes(context.order[context.step % context.order.length]!.uid),
     /** The event is about the member whose turn it is. */
     isSpeaker: ({ context }, uid: string) => uid === context.speaker?.uid,
@@ -199,9 +207,11 @@ export const groupConversationMachine = setup({
     spoken: [],
     chainOpen: false,
     unrecorded: [],
+    windingUp: false,
   }),
   on: {
     'conv.member-left': { actions: { type: 'noteGone', params: ({ event }) => event.uid } },
+    'conv.wind-up': { actions: 'windUp' },
     // A group interrupt ends the conversation; leaving `speaking` stops the member turn and all it runs.
     'group.interrupt': { target: '.done', actions: { type: 'interruptSpeaker', params: ({ event }) => event.heard } },
   },

@@ -25,6 +25,16 @@ export interface Membership {
   ownerUid: string;
 }
 
+/**
+ * How groups are run (system_config): who may invite (`any` member, as upstream, or the `owner` only), how many
+ * members a group holds at most, and how many rounds a conversation has (0: until someone interrupts, as upstream).
+ */
+export interface GroupRules {
+  invite: 'any' | 'owner';
+  maxMembers: number;
+  rounds: number;
+}
+
 /** Input that starts (or queues) a group conversation, with what the initiator needs to transcribe it. */
 export interface GroupTrigger {
   trigger: TurnTrigger;

@@ -118,7 +118,7 @@ export const serverMachine = setup({
         enqueue.assign({ groupIds });
         enqueue.spawnChild('group', {
           id: `group.${id}`,
-          input: { id: `group_${event.owner.uid}`, owner: event.owner, firstInvitee: event.inviteeUid, maxMembers: event.maxMembers, rounds: event.rounds },
+          input: { id: `group_${event.owner.uid}`, owner: event.owner, firstInvitee: event.inviteeUid, rules: event.rules },
         });
       }),
     },

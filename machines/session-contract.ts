@@ -6,7 +6,7 @@ import type { ServerFrame } from '../src/protocol/server-frames.js';
 import type { SessionSocket } from './socket-contract.js';
 import type { Clock } from './clock.js';
 import type { EngineDeadlines } from './engine-deadlines.js';
-import type { Membership, SessionGroupEvent } from './group-protocol.js';
+import type { GroupRules, Membership, SessionGroupEvent } from './group-protocol.js';
 import type { HistoryLine } from './history-lines.js';
 import type { RequestQueueOutputEvent } from './request-queue.machine.js';
 import type { TurnOutputEvent, TurnTrigger } from './turn.machine.js';
@@ -64,10 +64,8 @@ export interface SessionLimits {
   playbackSlackMs: number;
   /** Samples of 16 kHz mic audio buffered for one utterance at most. */
   micMaxSamples: number;
-  /** Largest group a member of this session may grow (the group's creator's limit applies). */
-  groupMaxMembers: number;
-  /** Rounds of a group conversation: each member's character speaks once per round. */
-  groupRounds: number;
+  /** How a group this session creates is run (who invites, its size, its conversations' rounds). */
+  group: GroupRules;
   /** The longest a group conversation waits for a member's session to take its turn (it skips the member then). */
   groupMemberAnswerMs: number;
   /** Rounds of tool calls in one reply. */
@@ -131,8 +129,7 @@ export interface GroupCreateRequest {
   type: 'group.create';
   owner: { uid: string; ref: AnyActorRef };
   inviteeUid: string;
-  maxMembers: number;
-  rounds: number;
+  rules: GroupRules;
 }
 
 export interface SocketBridgeInput {

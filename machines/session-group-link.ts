@@ -32,8 +32,7 @@ export const withGroupLink = withRequests.extend({
           type: 'group.create',
           owner: { uid: context.clientUid, ref: self },
           inviteeUid,
-          maxMembers: context.limits.groupMaxMembers,
-          rounds: context.limits.groupRounds,
+          rules: context.limits.group,
         } satisfies GroupCreateRequest);
       }
     }),

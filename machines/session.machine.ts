@@ -58,7 +58,7 @@ export const sessionMachine = withVoice.createMachine({
     clientUid: input.clientUid,
     socket: input.socket,
     character: null,
-    limits: { ttsConcurrency: 1, playbackSlackMs: 0, micMaxSamples: 0, groupMaxMembers: 0, groupRounds: 1, groupMemberAnswerMs: 0, mcpMaxSteps: 0, mcpStartTimeoutMs: 0, mcpCallTimeoutMs: 0, maxPendingRequests: 1, historyWriteDeadlineMs: 0 },
+    limits: { ttsConcurrency: 1, playbackSlackMs: 0, micMaxSamples: 0, group: { invite: 'owner', maxMembers: 0, rounds: 1 }, groupMemberAnswerMs: 0, mcpMaxSteps: 0, mcpStartTimeoutMs: 0, mcpCallTimeoutMs: 0, maxPendingRequests: 1, historyWriteDeadlineMs: 0 },
     clock: null,
     memory: [],
     mic: { chunks: [], samples: 0 },

@@ -44,7 +44,7 @@ export const systemConfigSchema = z.object({
   ws_max_buffered_bytes: z.number().int().min(64 * 1024).default(4 * 1024 * 1024),
   /** Sentences synthesised at once per reply (delivery stays in sentence order). */
   tts_concurrency: z.number().int().min(1).max(16).default(3),
-  /** The wait for the client's "playback finished" is bounded by the audio sent plus this slack (upstream: no bound, D2). */
+  /** The wait for the client's "playback finished" is bounded by the audio sent plus this slack (upstream: no bound; docs/upstream-defects.md, U7). */
   playback_slack_seconds: z.number().min(0).default(3),
   /** Serve /sessions to other machines too (it shows every session's state; off: this machine only). */
   sessions_page_public: z.boolean().default(false),
@@ -52,16 +52,22 @@ export const systemConfigSchema = z.object({
   inspect: z.boolean().default(false),
   /** Port of the local inspection relay. */
   inspect_port: z.number().int().min(1).max(65535).default(8080),
-  /** Longest utterance buffered from mic-audio-data (16 kHz); beyond it the buffer is dropped with an error (D24). */
+  /** Longest utterance buffered from mic-audio-data (16 kHz); beyond it the buffer is dropped with an error (docs/upstream-defects.md, U5). */
   mic_max_seconds: z.number().positive().default(60),
   /** /proxy-ws: the longest one queued input holds the queue when the session does not end its reply. */
   proxy_turn_timeout_seconds: z.number().positive().default(120),
   /** /proxy-ws: the longest the session may take to answer one viewer request (history, configs…). */
   proxy_request_timeout_seconds: z.number().positive().default(15),
+  /** Who may invite to a chat group: `any` member (upstream's way) or the `owner` only. */
+  group_invite: z.enum(['any', 'owner']).default('any'),
   /** Largest chat group (upstream had no limit). */
   group_max_members: z.number().int().min(2).default(8),
-  /** Rounds of a group conversation: each member's character speaks once per round (upstream's never ended, D17). */
-  group_conversation_rounds: z.number().int().min(1).default(1),
+  /**
+   * Rounds of a group conversation: each member's character speaks once per round. 0 is upstream's way: the
+   * characters talk until someone interrupts (and new input winds the conversation up after the current speaker).
+   * The default is one round, so that an unattended group does not keep a model busy for ever.
+   */
+  group_conversation_rounds: z.number().int().min(0).default(1),
   /** How long a group conversation waits for a member's session to take its turn before it skips that member. */
   group_member_answer_timeout_seconds: z.number().positive().default(5),
   /** Engine deadlines (upstream waited for ever): the model's first output, its silence between chunks … */
@@ -70,7 +76,7 @@ export const systemConfigSchema = z.object({
   /** … one sentence synthesised (or translated before speech), one utterance transcribed. */
   tts_timeout_seconds: z.number().positive().default(seconds(DEFAULT_ENGINE_DEADLINES.synthesisMs)),
   asr_timeout_seconds: z.number().positive().default(seconds(DEFAULT_ENGINE_DEADLINES.transcriptionMs)),
-  /** Rounds of tool calls the model may make in one reply (upstream had no cap, §8 #11). */
+  /** Rounds of tool calls the model may make in one reply (upstream had no cap: docs/upstream-defects.md, U19). */
   mcp_max_tool_steps: z.number().int().min(1).default(8),
   /** Bound on one MCP tool call, unless mcp_servers.json sets the server's `timeout`. */
   mcp_call_timeout_seconds: z.number().positive().default(30),

@@ -186,6 +186,36 @@ describe('a group conversation (machines/group-conversation.machine.ts) on a sim
     ]);
   });
 
+  test('rounds 0 (upstream\'s way): the members speak round after round until the group winds the conversation up', async () => {
+    const c = runConversation({ members: ['a', 'b'], trigger: text('hi'), rounds: 0 });
+    for (const uid of ['a', 'b', 'a', 'b', 'a']) {
+      await c.settle();
+      c.playbackComplete(uid);
+    }
+    await c.settle();
+    // Five turns, past two full rounds, and still going: b has been asked for its third turn.
+    expect(c.outline().filter((line) => line.includes('turn-request')).map((line) => line.slice(0, 1))).toEqual(['a', 'b', 'a', 'b', 'a', 'b']);
+    expect(c.done()).toBe(false);
+    // Input is waiting: the current speaker finishes its turn, and nobody speaks after it.
+    c.send({ type: 'conv.wind-up' });
+    await c.settle();
+    expect(c.done()).toBe(false);
+    c.playbackComplete('b');
+    await c.settle();
+    expect(c.outline().at(-1)).toBe('all ← control:conversation-chain-end');
+    expect(c.outline().filter((line) => line.includes('turn-request'))).toHaveLength(6);
+    expect(c.done()).toBe(true);
+  });
+
+  test('rounds 0: a conversation whose members have all left ends instead of looking for a speaker for ever', async () => {
+    const c = runConversation({ members: ['a', 'b'], trigger: text('hi'), rounds: 0, answer: () => 'silent' });
+    await c.settle();
+    c.send({ type: 'conv.member-left', uid: 'b' });
+    c.send({ type: 'conv.member-left', uid: 'a' });
+    await c.settle();
+    expect(c.done()).toBe(true);
+  });
+
   test('a history that does not confirm holds the chain exactly the turn\'s record bound', async () => {
     const c = runConversation({ members: ['a'], trigger: text('hi'), confirmRecords: false });
     await c.settle();

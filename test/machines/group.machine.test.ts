@@ -13,7 +13,7 @@ import type { ServerFrame } from '../../src/protocol/server-frames.js';
 
 type Told = SessionGroupEvent | EventObject;
 
-function world(options: { maxMembers?: number; rounds?: number } = {}) {
+function world(options: { maxMembers?: number; rounds?: number; invite?: 'any' | 'owner' } = {}) {
   const inbox: Record<string, Told[]> = {};
   const conversations: Array<{ input: ConversationInput; events: EventObject[] }> = [];
   /** A session: it records what it is told; its character's name is read by the group for the prompt. */
@@ -58,7 +58,7 @@ function world(options: { maxMembers?: number; rounds?: number } = {}) {
   const join = (...uids: string[]) => uids.forEach((uid) => actor.send({ type: 'join', uid }));
   const groupRef = () => actor.getSnapshot().children.group as AnyActorRef;
   const create = (owner: string, invitee: string) => {
-    const input: GroupInput = { id: `group_${owner}`, owner: { uid: owner, ref: ref(owner) }, firstInvitee: invitee, maxMembers: options.maxMembers ?? 3, rounds: options.rounds ?? 1 };
+    const input: GroupInput = { id: `group_${owner}`, owner: { uid: owner, ref: ref(owner) }, firstInvitee: invitee, rules: { invite: options.invite ?? 'owner', maxMembers: options.maxMembers ?? 3, rounds: options.rounds ?? 1 } };
     actor.send({ type: 'create', input });
   };
   const send = (event: GroupMachineEvent) => groupRef().send(event);
@@ -74,7 +74,7 @@ function world(options: { maxMembers?: number; rounds?: number } = {}) {
 }
 
 /** a owns a group of a, b and c (b joined before c). */
-function groupOfThree(options: { maxMembers?: number } = {}) {
+function groupOfThree(options: { maxMembers?: number; rounds?: number } = {}) {
   const w = world(options);
   w.join('a', 'b', 'c', 'd');
   w.create('a', 'b');
@@ -107,6 +107,20 @@ describe('a group: membership', () => {
     w.accept('c');
     expect(w.frames('b').slice(2)).toEqual(['update [a,b,c]', 'ok: Member c was added to the group']);
     expect(w.membership('c')).toEqual({ id: 'group_a', ref: w.groupRef(), members: ['a', 'b', 'c'], ownerUid: 'a' });
+  });
+
+  test("group_invite 'any' (upstream's rule): a member who is not the owner invites, and the group is still bounded", () => {
+    const w = world({ invite: 'any', maxMembers: 3 });
+    w.join('a', 'b', 'c', 'd');
+    w.create('a', 'b');
+    w.accept('b');
+    w.clear();
+    w.send({ type: 'group.invite', from: 'b', inviteeUid: 'c' });
+    w.accept('c');
+    expect(w.frames('b')).toEqual(['ok: Successfully added c to the group', 'update [a,b,c]']);
+    expect(w.frames('c')).toEqual(['update [a,b,c]', 'ok: You have been invited to the group by b']);
+    w.send({ type: 'group.invite', from: 'c', inviteeUid: 'd' });
+    expect(w.frames('c').at(-1)).toBe('fail: The group is full (at most 3 members)');
   });
 
   test('invitations refused: not the owner, oneself, somebody already in or invited, nobody of that name, a full group', () => {
@@ -277,6 +291,16 @@ describe('a group: conversations and what members see', () => {
     expect(w.conversations.map((c) => c.input.initiatorUid)).toEqual(['a', 'c', 'b']);
     w.groupRef().getSnapshot().children.conversation.send({ type: 'finish' });
     expect(w.groupRef().getSnapshot().value).toBe('idle');
+  });
+
+  test('with rounds 0 (endless), input during a conversation winds it up; the input starts the next one', () => {
+    const w = groupOfThree({ rounds: 0 });
+    w.send({ type: 'group.input', uid: 'a', input: TRIGGER('first') });
+    expect(w.conversations[0]!.input.rounds).toBe(0);
+    w.send({ type: 'group.input', uid: 'c', input: TRIGGER('second') });
+    expect(w.conversations[0]!.events).toEqual([{ type: 'conv.wind-up' }]);
+    w.groupRef().getSnapshot().children.conversation.send({ type: 'finish' });
+    expect(w.conversations.map((c) => c.input.initiatorUid)).toEqual(['a', 'c']);
   });
 
   test('interrupts, playback reports and a member leaving reach the running conversation', () => {

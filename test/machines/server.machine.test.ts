@@ -101,14 +101,14 @@ describe('the server machine', () => {
     const s = server();
     s.send({ type: 'client.connected', clientUid: 'uid-a', socket: socket('a') });
     const owner = { uid: 'uid-a', ref: s.kid('session.0')! };
-    s.send({ type: 'group.create', owner, inviteeUid: 'uid-b', maxMembers: 8, rounds: 1 });
-    s.send({ type: 'group.create', owner: { uid: 'uid-x', ref: owner.ref }, inviteeUid: 'uid-y', maxMembers: 3, rounds: 2 });
+    s.send({ type: 'group.create', owner, inviteeUid: 'uid-b', rules: { invite: 'any', maxMembers: 8, rounds: 1 } });
+    s.send({ type: 'group.create', owner: { uid: 'uid-x', ref: owner.ref }, inviteeUid: 'uid-y', rules: { invite: 'owner', maxMembers: 3, rounds: 2 } });
     expect(s.children()).toEqual(['group.0', 'group.1', 'http', 'localModels', 'session.0', 'toolServers']);
-    expect(s.inputs['group.0']).toEqual({ id: 'group_uid-a', owner, firstInvitee: 'uid-b', maxMembers: 8, rounds: 1 });
-    expect(s.inputs['group.1']).toMatchObject({ id: 'group_uid-x', firstInvitee: 'uid-y', maxMembers: 3, rounds: 2 });
+    expect(s.inputs['group.0']).toEqual({ id: 'group_uid-a', owner, firstInvitee: 'uid-b', rules: { invite: 'any', maxMembers: 8, rounds: 1 } });
+    expect(s.inputs['group.1']).toMatchObject({ id: 'group_uid-x', firstInvitee: 'uid-y', rules: { invite: 'owner', maxMembers: 3, rounds: 2 } });
     s.kid('group.0')!.send({ type: 'end' });
     expect(s.children()).toEqual(['group.1', 'http', 'localModels', 'session.0', 'toolServers']);
-    s.send({ type: 'group.create', owner, inviteeUid: 'uid-c', maxMembers: 8, rounds: 1 });
+    s.send({ type: 'group.create', owner, inviteeUid: 'uid-c', rules: { invite: 'any', maxMembers: 8, rounds: 1 } });
     expect(s.children()).toContain('group.0');
   });
 

@@ -15,7 +15,7 @@ const character = (name: string): SessionCharacter =>
     modelInfo: { name: 'mao_pro', url: '/m.json', emotionMap: {} },
     runtime: { interruptMethod: 'system' },
   }) as unknown as SessionCharacter;
-const limits = { ttsConcurrency: 1, playbackSlackMs: 0, micMaxSamples: 16000, groupMaxMembers: 8, groupRounds: 1, groupMemberAnswerMs: 5000, mcpMaxSteps: 8, mcpStartTimeoutMs: 5000, mcpCallTimeoutMs: 5000, maxPendingRequests: 4, historyWriteDeadlineMs: 5000 };
+const limits = { ttsConcurrency: 1, playbackSlackMs: 0, micMaxSamples: 16000, group: { invite: 'any' as const, maxMembers: 8, rounds: 1 }, groupMemberAnswerMs: 5000, mcpMaxSteps: 8, mcpStartTimeoutMs: 5000, mcpCallTimeoutMs: 5000, maxPendingRequests: 4, historyWriteDeadlineMs: 5000 };
 
 /** The session machine with fake actors at its edges: a socket that records frames, loaders under test control. */
 function harness(options: { initFails?: boolean } = {}) {
