@@ -49,6 +49,8 @@ function server(input: { proxyEnabled?: boolean } = {}) {
       proxyHub: service('proxy') as never,
       toolServers: service('tools') as never,
       localModels: service('models') as never,
+      webTool: service('webtool') as never,
+      liveChat: service('livechat') as never,
     },
   });
   const actor = createActor(machine, { input }).start();
@@ -59,10 +61,10 @@ function server(input: { proxyEnabled?: boolean } = {}) {
 }
 
 describe('the server machine', () => {
-  test('serving: the listener, the shared tool servers and the local models run, the last two under their system ids', () => {
+  test('serving: the listener, the shared tool servers, the local models and the web tool run, under their system ids', () => {
     const s = server();
     expect(s.actor.getSnapshot().value).toEqual({ serving: 'starting' });
-    expect(s.children()).toEqual(['http', 'localModels', 'toolServers']);
+    expect(s.children()).toEqual(['http', 'localModels', 'toolServers', 'webTool']);
     expect(s.actor.system.get(TOOL_SERVERS_SYSTEM_ID)).toBe(s.kid('toolServers'));
     expect(s.actor.system.get(LOCAL_MODELS_SYSTEM_ID)).toBe(s.kid('localModels'));
     s.send({ type: 'http.listening', url: 'http://127.0.0.1:12393', port: 12393 });
@@ -75,7 +77,7 @@ describe('the server machine', () => {
     const first = socket('a');
     s.send({ type: 'client.connected', clientUid: 'uid-a', socket: first });
     s.send({ type: 'client.connected', clientUid: 'uid-b', socket: socket('b') });
-    expect(s.children()).toEqual(['http', 'localModels', 'session.0', 'session.1', 'toolServers']);
+    expect(s.children()).toEqual(['http', 'localModels', 'session.0', 'session.1', 'toolServers', 'webTool']);
     expect(s.actor.system.get('session:uid-a')).toBe(s.kid('session.0'));
     expect(s.actor.system.get('session:uid-b')).toBe(s.kid('session.1'));
     expect(s.inputs['session.0']).toEqual({ clientUid: 'uid-a', socket: first });
@@ -87,12 +89,12 @@ describe('the server machine', () => {
     s.send({ type: 'client.connected', clientUid: 'uid-a', socket: socket('a') });
     s.send({ type: 'client.connected', clientUid: 'uid-b', socket: socket('b') });
     s.kid('session.0')!.send({ type: 'end' });
-    expect(s.children()).toEqual(['http', 'localModels', 'session.1', 'toolServers']);
+    expect(s.children()).toEqual(['http', 'localModels', 'session.1', 'toolServers', 'webTool']);
     expect(s.actor.system.get('session:uid-a')).toBeUndefined();
     s.kid('session.1')!.send({ type: 'fail' });
-    expect(s.children()).toEqual(['http', 'localModels', 'toolServers']);
+    expect(s.children()).toEqual(['http', 'localModels', 'toolServers', 'webTool']);
     s.send({ type: 'client.connected', clientUid: 'uid-c', socket: socket('c') });
-    expect(s.children()).toEqual(['http', 'localModels', 'session.0', 'toolServers']);
+    expect(s.children()).toEqual(['http', 'localModels', 'session.0', 'toolServers', 'webTool']);
     expect(s.actor.system.get('session:uid-c')).toBe(s.kid('session.0'));
     expect(s.actor.getSnapshot().context.sessionsStarted).toBe(3);
   });
@@ -103,11 +105,11 @@ describe('the server machine', () => {
     const owner = { uid: 'uid-a', ref: s.kid('session.0')! };
     s.send({ type: 'group.create', owner, inviteeUid: 'uid-b', rules: { invite: 'any', maxMembers: 8, rounds: 1 } });
     s.send({ type: 'group.create', owner: { uid: 'uid-x', ref: owner.ref }, inviteeUid: 'uid-y', rules: { invite: 'owner', maxMembers: 3, rounds: 2 } });
-    expect(s.children()).toEqual(['group.0', 'group.1', 'http', 'localModels', 'session.0', 'toolServers']);
+    expect(s.children()).toEqual(['group.0', 'group.1', 'http', 'localModels', 'session.0', 'toolServers', 'webTool']);
     expect(s.inputs['group.0']).toEqual({ id: 'group_uid-a', owner, firstInvitee: 'uid-b', rules: { invite: 'any', maxMembers: 8, rounds: 1 } });
     expect(s.inputs['group.1']).toMatchObject({ id: 'group_uid-x', firstInvitee: 'uid-y', rules: { invite: 'owner', maxMembers: 3, rounds: 2 } });
     s.kid('group.0')!.send({ type: 'end' });
-    expect(s.children()).toEqual(['group.1', 'http', 'localModels', 'session.0', 'toolServers']);
+    expect(s.children()).toEqual(['group.1', 'http', 'localModels', 'session.0', 'toolServers', 'webTool']);
     s.send({ type: 'group.create', owner, inviteeUid: 'uid-c', rules: { invite: 'any', maxMembers: 8, rounds: 1 } });
     expect(s.children()).toContain('group.0');
   });
@@ -134,7 +136,7 @@ describe('the server machine', () => {
     expect(s.actor.getSnapshot().value).toBe('stopped');
     expect(s.actor.getSnapshot().status).toBe('done');
     expect(s.log.filter((l) => l.includes('server.shutdown'))).toEqual(['session.0 got server.shutdown', 'session.1 got server.shutdown']);
-    expect(s.log.filter((l) => l.endsWith('stopped')).sort()).toEqual(['listener http stopped', 'models localModels stopped', 'proxy proxy stopped', 'tools toolServers stopped']);
+    expect(s.log.filter((l) => l.endsWith('stopped')).sort()).toEqual(['listener http stopped', 'models localModels stopped', 'proxy proxy stopped', 'tools toolServers stopped', 'webtool webTool stopped']);
     expect(sessions.map((ref) => ref.getSnapshot().status)).toEqual(['stopped', 'stopped']);
   });
 
@@ -143,6 +145,6 @@ describe('the server machine', () => {
     s.send({ type: 'http.failed', message: 'listen EADDRINUSE: address already in use 127.0.0.1:12393' });
     expect(s.actor.getSnapshot().value).toBe('failed');
     expect(s.actor.getSnapshot().context.error).toBe('listen EADDRINUSE: address already in use 127.0.0.1:12393');
-    expect(s.log.filter((l) => l.endsWith('stopped')).sort()).toEqual(['listener http stopped', 'models localModels stopped', 'tools toolServers stopped']);
+    expect(s.log.filter((l) => l.endsWith('stopped')).sort()).toEqual(['listener http stopped', 'models localModels stopped', 'tools toolServers stopped', 'webtool webTool stopped']);
   });
 });

@@ -2,6 +2,7 @@ import { tokens } from '../fakes/fake-ai-server.js';
 import { settleTo } from '../helpers/process-probes.js';
 import { useFakeEngineServer } from '../helpers/server-harness.js';
 import { TestClient } from '../helpers/ws-client.js';
+import { SERVER_ACTOR_KINDS } from '../../src/server/start-server.js';
 
 /** `name{labels} value` lines of the Prometheus text format, as a map. */
 async function scrape(url: string): Promise<Map<string, number>> {
@@ -63,7 +64,8 @@ describe('/metrics (Prometheus text format) follows sessions, turns and errors, 
     await settleTo(() => harness.server.sessionCount(), 0);
     const final = await scrape(harness.server.url);
     expect(final.get('vas_sessions')).toBe(0);
-    const sessionKinds = [...final].filter(([k, v]) => k.startsWith('vas_live_actors') && !/kind="(server|httpListener|toolServers|localModels)"/.test(k) && v !== 0);
+    const serverKinds: ReadonlySet<string> = new Set(SERVER_ACTOR_KINDS);
+    const sessionKinds = [...final].filter(([k, v]) => k.startsWith('vas_live_actors') && !serverKinds.has(/kind="([^"]+)"/.exec(k)?.[1] ?? '') && v !== 0);
     expect(sessionKinds).toEqual([]);
   });
 });
