@@ -4,15 +4,16 @@ import { liveChatMachine, type LiveChatContext } from '../../machines/live-chat.
 import type { AppConfig } from '../config/app-config.js';
 import { backoffMs } from '../engines/http-retry.js';
 import type { Logger } from '../observability/logger.js';
-import { BILIBILI_DANMAKU_URL, createBilibiliRoomSocket } from './bilibili-room-actor.js';
+import { BILIBILI_ENDPOINTS, type BilibiliEndpoints } from './bilibili-login.js';
+import { createBilibiliRoomSocket } from './bilibili-room-actor.js';
 
 /** Reconnects wait 1 s, 2 s, 4 s … at most a minute (backoffMs, the one backoff rule). */
 const RECONNECT_BASE_MS = 1_000;
 const RECONNECT_MAX_MS = 60_000;
 
 export interface LiveChatOptions {
-  /** The danmaku WebSocket URL; bilibili's by default (tests use a local fake server). */
-  address?: string;
+  /** bilibili's API and guest danmaku URL by default (tests use a local fake server). */
+  endpoints?: BilibiliEndpoints;
   /** The first reconnect's wait (tests shorten it). */
   reconnectBaseMs?: number;
 }
@@ -31,7 +32,6 @@ export function liveChatInput(app: AppConfig, logger: Logger): LiveChatInput | n
     );
     return null;
   }
-  if (app.live?.bilibili_live?.sessdata) logger.info('live_config.bilibili_live.sessdata is not used: the rooms are read as a guest');
   return { rooms, queueMax: app.system.live_chat_queue_max };
 }
 
@@ -40,7 +40,9 @@ export function createLiveChat(app: AppConfig, logger: Logger, options: LiveChat
   const base = options.reconnectBaseMs ?? RECONNECT_BASE_MS;
   const wait = (attempt: number) => backoffMs(attempt, base, Math.max(base, RECONNECT_MAX_MS));
   const liveRoom = liveChatRoomMachine.provide({
-    actors: { roomSocket: createBilibiliRoomSocket({ address: options.address ?? BILIBILI_DANMAKU_URL }) },
+    actors: {
+      roomSocket: createBilibiliRoomSocket({ endpoints: options.endpoints ?? BILIBILI_ENDPOINTS, sessdata: app.live?.bilibili_live?.sessdata ?? '', logger }),
+    },
     delays: { reconnectBackoff: ({ context }) => wait(context.attempt) },
     actions: {
       reportLive: ({ context }) => logger.info(`live chat: room ${context.roomId} connected`),

@@ -52,7 +52,7 @@ describe('live-stream chat: danmaku become the /proxy-ws session\'s input', () =
     },
     start: {
       get liveChat() {
-        return { address: danmaku.address, reconnectBaseMs: 50 };
+        return { endpoints: danmaku.endpoints, reconnectBaseMs: 50 };
       },
     },
   });
@@ -122,7 +122,7 @@ describe('live-stream chat: when the server reads no room', () => {
   describe('room_ids empty', () => {
     const fixture = makeFixtureRoot();
     editConf(fixture.root, { 'system_config.enable_proxy': true, 'live_config.bilibili_live': { room_ids: [], sessdata: '' } });
-    const harness = useTestServer(fixture, { get liveChat() { return { address: danmaku.address }; } });
+    const harness = useTestServer(fixture, { get liveChat() { return { endpoints: danmaku.endpoints }; } });
 
     test('no live chat runs and nothing connects; /proxy-ws serves as before', async () => {
       expect(harness.server.actor.system.get(LIVE_CHAT_SYSTEM_ID)).toBeUndefined();
@@ -137,7 +137,7 @@ describe('live-stream chat: when the server reads no room', () => {
   describe('room_ids set but /proxy-ws off', () => {
     const fixture = makeFixtureRoot();
     editConf(fixture.root, { 'live_config.bilibili_live': { room_ids: [5050], sessdata: '' } });
-    const harness = useTestServer(fixture, { logger: log.logger, get liveChat() { return { address: danmaku.address }; } });
+    const harness = useTestServer(fixture, { logger: log.logger, get liveChat() { return { endpoints: danmaku.endpoints }; } });
 
     test('the rooms are not read, and the log says why and what to set', async () => {
       expect(harness.server.actor.system.get(LIVE_CHAT_SYSTEM_ID)).toBeUndefined();
@@ -161,7 +161,7 @@ describe('live-stream chat: stopping the server', () => {
   afterAll(() => danmaku.close());
   const fixture = makeFixtureRoot();
   editConf(fixture.root, { 'system_config.enable_proxy': true, 'live_config.bilibili_live': { room_ids: [1, 2], sessdata: '' } });
-  const harness = useTestServer(fixture, { get liveChat() { return { address: danmaku.address }; } });
+  const harness = useTestServer(fixture, { get liveChat() { return { endpoints: danmaku.endpoints }; } });
 
   test('closes every room connection', async () => {
     await settleOrStall(danmaku.authenticated(2), 10_000, 'both rooms joined');
