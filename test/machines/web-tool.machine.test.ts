@@ -21,7 +21,8 @@ import type { TranscribeInput } from '../../machines/engine-contracts.js';
 /**
  * machines/web-tool.machine.ts with fake slots on a simulated clock: the engines come when the test says, each
  * transcription and each sentence waits until the test answers it, sockets and the cache folder record what they
- * are told.
+ * are told. The speech connection and the cache keeper are tested alone in web-tool-speech.machine.test.ts and
+ * web-tool-cache.machine.test.ts; here, that the web tool runs them, bounded, with its settings.
  */
 
 const ASR: AsrEngine = { provider: 'fake_asr', transcribe: async () => '' };
@@ -43,7 +44,7 @@ function webTool(settings: WebToolSettings = SETTINGS) {
   const engines = new Promise<WebToolEngines>((resolve) => (giveEngines = resolve));
   const transcriptions: Array<Pending<TranscribeInput, string>> = [];
   const sentences: Array<Pending<SpeakToFileInput, SpokenFile | null>> = [];
-  const deleted: string[] = [];
+  const folder: string[] = [];
   const sockets: Array<{ frames: SpeechFrame[]; say(sentences: string[]): void; close(): void; stopped: boolean }> = [];
   const refused: string[] = [];
   const pending = <I, O>(list: Array<Pending<I, O>>) =>
@@ -65,7 +66,13 @@ function webTool(settings: WebToolSettings = SETTINGS) {
         },
       }),
       webToolCache: webToolCacheMachine.provide({
-        actors: { cacheFolder: fromCallback<CacheFolderCommand, void, EventObject>(({ receive }) => receive((c) => void deleted.push(c.name))) },
+        actors: {
+          cacheFolder: fromCallback<CacheFolderCommand, void, EventObject>(({ receive }) => {
+            folder.push('start');
+            receive((c) => void folder.push(`delete ${c.name}`));
+            return () => void folder.push('stop');
+          }),
+        },
       }),
     },
     actions: { refuseSpeechSocket: (_, params) => void refused.push(params.message) },
@@ -80,7 +87,7 @@ function webTool(settings: WebToolSettings = SETTINGS) {
     await flush();
   };
   const answered = () => replies.map((r) => `${r.jobId} ${r.outcome.kind}${r.outcome.kind === 'text' ? ` ${r.outcome.text}` : ''}`);
-  return { actor, clock, transcriptions, sentences, deleted, sockets, refused, replies, answered, transcribe, connect, ready };
+  return { actor, clock, transcriptions, sentences, folder, sockets, refused, replies, answered, transcribe, connect, ready };
 }
 
 describe('webTool: transcriptions, bounded', () => {
@@ -215,42 +222,19 @@ describe('webTool: /tts-ws connections', () => {
   });
 });
 
-describe('webTool: the cache folder, bounded in time, count and bytes', () => {
-  async function spoken(t: ReturnType<typeof webTool>, names: Array<[string, number]>) {
+describe('webTool: what it owns', () => {
+  // The keeper's own bounds (lifetime, count, bytes) are tested on it alone: web-tool-cache.machine.test.ts.
+  test("a connection's files go to the cache keeper, which runs with the web tool's cache settings", async () => {
+    const t = webTool();
     t.connect();
     await t.ready();
-    t.sockets[0]!.say(names.map(([name]) => name));
-    for (const [i, [name, bytes]] of names.entries()) {
-      t.sentences[i]!.resolve({ name, bytes });
-      await flush();
-    }
-  }
-
-  test('each file is deleted lifetimeMs after it was written, once', async () => {
-    const t = webTool();
-    await spoken(t, [['a.wav', 10]]);
+    t.sockets[0]!.say(['One.']);
+    t.sentences[0]!.resolve({ name: 'one.wav', bytes: 10 });
+    await flush();
     t.clock.increment(SETTINGS.cache.lifetimeMs - 1);
-    expect(t.deleted).toEqual([]);
+    expect(t.folder).toEqual(['start']);
     t.clock.increment(1);
-    expect(t.deleted).toEqual(['a.wav']);
-    t.clock.increment(SETTINGS.cache.lifetimeMs * 2);
-    expect(t.deleted).toEqual(['a.wav']);
-  });
-
-  test('past maxFiles the oldest goes at once (and its timer with it); the others keep their own time', async () => {
-    const t = webTool();
-    await spoken(t, [['a.wav', 1], ['b.wav', 1], ['c.wav', 1], ['d.wav', 1]]);
-    expect(t.deleted).toEqual(['a.wav']);
-    t.clock.increment(SETTINGS.cache.lifetimeMs);
-    expect(t.deleted).toEqual(['a.wav', 'b.wav', 'c.wav', 'd.wav']);
-  });
-
-  test('past maxBytes the oldest go until the rest fit; a file over the bound alone is still kept for its client', async () => {
-    const t = webTool();
-    await spoken(t, [['a.wav', 400], ['b.wav', 400], ['c.wav', 400], ['huge.wav', 5000]]);
-    expect(t.deleted).toEqual(['a.wav', 'b.wav', 'c.wav']);
-    t.clock.increment(SETTINGS.cache.lifetimeMs);
-    expect(t.deleted).toEqual(['a.wav', 'b.wav', 'c.wav', 'huge.wav']);
+    expect(t.folder).toEqual(['start', 'delete one.wav']);
   });
 
   test('stopping the web tool stops everything it runs', async () => {
@@ -263,5 +247,6 @@ describe('webTool: the cache folder, bounded in time, count and bytes', () => {
     expect(t.transcriptions[0]!.signal.aborted).toBe(true);
     expect(t.sentences[0]!.signal.aborted).toBe(true);
     expect(t.sockets[0]!.stopped).toBe(true);
+    expect(t.folder).toEqual(['start', 'stop']);
   });
 });
