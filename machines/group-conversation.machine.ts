@@ -2,7 +2,9 @@ import { assign, enqueueActions, sendParent, sendTo, setup } from 'xstate';
 import type { SentText } from '../src/agent/chat-memory.js';
 import { joinDisplayTexts } from '../src/agent/display-texts.js';
 import type { ServerFrame } from '../src/protocol/server-frames.js';
-import type { ConversationTell, GroupMember, GroupRecorded, GroupTrigger, GroupTurnReply, SessionGroupEvent } from './group-protocol.js';
+import type { ConversationEvent, ConversationInput, ConversationTell, GroupMember, SessionGroupEvent } from './group-protocol.js';
+
+export type { ConversationEvent, ConversationInput } from './group-protocol.js';
 import type { TranscriptionOutput } from './transcription.machine.js';
 import type { TurnInput, TurnOutput, TurnOutputEvent } from './turn-contract.js';
 import { CLOSING_FRAMES, failedTurnFrames, isChainEnd, isChainStart, REPLY_RECORDED, replyLines } from './turn-ending.js';
@@ -25,17 +27,6 @@ import { heardText, interruptLines } from './interrupt-bookkeeping.js';
  * lines it has not seen; only it remembers its reply or, when interrupted, what was heard of it (docs/upstream-defects.md, U33).
  */
 
-export interface ConversationInput {
-  groupId: string;
-  initiatorUid: string;
-  /** Speaking order: the members when it started, the initiator first. */
-  order: GroupMember[];
-  /** Character names by uid, for the group prompt's `{other_ais}`. */
-  names: Record<string, string>;
-  input: GroupTrigger;
-  rounds: number;
-}
-
 interface ConversationContext extends ConversationInput {
   lines: string[];
   /** How many transcript lines each member's agent has seen. */
@@ -54,15 +45,6 @@ interface ConversationContext extends ConversationInput {
   /** The group asked to end after the current speaker. */
   windingUp: boolean;
 }
-
-export type ConversationEvent =
-  | { type: 'group.interrupt'; uid: string; heard: string }
-  | { type: 'conv.playback-complete'; uid: string }
-  | { type: 'conv.member-left'; uid: string }
-  | { type: 'conv.wind-up' }
-  | GroupTurnReply
-  | GroupRecorded
-  | TurnOutputEvent;
 
 const tell = (to: string, event: SessionGroupEvent, except?: string): ConversationTell => ({ type: 'conv.tell', to, event, ...(except ? { except } : {}) });
 const deliver = (to: string, frames: ServerFrame[], except?: string) => tell(to, { type: 'group.deliver', frames }, except);

@@ -1,7 +1,7 @@
 import type { AnyActorRef } from 'xstate';
 import type { ServerFrame } from '../src/protocol/server-frames.js';
 import type { CharacterConfig } from '../src/config/conf-schema.js';
-import type { ConversationInput } from './group-conversation.machine.js';
+import type { ConversationInput } from './group-protocol.js';
 import type { GroupMember, GroupRules, GroupTrigger, Membership, SessionGroupEvent } from './group-protocol.js';
 import { sessionSystemId } from './system-ids.js';
 

@@ -2,7 +2,7 @@ import type { AnyActorRef } from 'xstate';
 import type { ChatMessage } from '../src/agent/chat-memory.js';
 import type { HistoryLine } from './history-lines.js';
 import type { ServerFrame } from '../src/protocol/server-frames.js';
-import type { TurnInput, TurnTrigger } from './turn.machine.js';
+import type { TurnInput, TurnOutputEvent, TurnTrigger } from './turn-contract.js';
 import type { EngineDeadlines } from './engine-deadlines.js';
 import type { AsrEngine } from './engine-contracts.js';
 
@@ -103,3 +103,25 @@ export interface ConversationTell {
   except?: string;
   event: SessionGroupEvent;
 }
+
+/** What starts a group conversation (group-conversation.machine.ts), from its group. */
+export interface ConversationInput {
+  groupId: string;
+  initiatorUid: string;
+  /** Speaking order: the members when it started, the initiator first. */
+  order: GroupMember[];
+  /** Character names by uid, for the group prompt's `{other_ais}`. */
+  names: Record<string, string>;
+  input: GroupTrigger;
+  rounds: number;
+}
+
+/** What a group conversation hears: from its group, the speaker's session, and its member turn. */
+export type ConversationEvent =
+  | { type: 'group.interrupt'; uid: string; heard: string }
+  | { type: 'conv.playback-complete'; uid: string }
+  | { type: 'conv.member-left'; uid: string }
+  | { type: 'conv.wind-up' }
+  | GroupTurnReply
+  | GroupRecorded
+  | TurnOutputEvent;
