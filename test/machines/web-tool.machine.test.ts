@@ -151,50 +151,31 @@ describe('webTool: transcriptions, bounded', () => {
 });
 
 describe('webTool: /tts-ws connections', () => {
-  test('each sentence answered in order with its file; complete after the last; texts meanwhile wait their turn', async () => {
+  // What one connection does with its texts (order, files, errors, the queue, the deadline) is tested on it alone:
+  // web-tool-speech.machine.test.ts.
+  test('a connection made while the engines are being made ready is served once they are, with the speech engine', async () => {
     const t = webTool();
     t.connect();
+    expect(t.sockets).toEqual([]);
     await t.ready();
-    const [socket] = t.sockets;
-    socket!.say(['One.', 'Two.']);
-    socket!.say(['Three.']);
+    t.sockets[0]!.say(['One.']);
+    expect(t.sentences.map((s) => s.input)).toEqual([{ engine: TTS, text: 'One.' }]);
     t.sentences[0]!.resolve({ name: 'one.wav', bytes: 10 });
     await flush();
-    t.sentences[1]!.resolve(null);
-    await flush();
-    t.sentences[2]!.resolve({ name: 'three.wav', bytes: 10 });
-    await flush();
-    expect(t.sentences.map((s) => s.input.text)).toEqual(['One.', 'Two.', 'Three.']);
-    expect(socket!.frames).toEqual([
-      { status: 'partial', audioPath: 'cache/one.wav', text: 'One.' },
-      { status: 'complete' },
-      { status: 'partial', audioPath: 'cache/three.wav', text: 'Three.' },
-      { status: 'complete' },
-    ]);
+    expect(t.sockets[0]!.frames).toEqual([{ status: 'partial', audioPath: 'cache/one.wav', text: 'One.' }, { status: 'complete' }]);
   });
 
-  test('past maxWaitingTexts a text is refused with an error frame; the others are spoken', async () => {
-    const t = webTool({ ...SETTINGS, maxWaitingTexts: 1 });
+  test("each connection speaks with the web tool's settings: synthesisMs per sentence, maxWaitingTexts waiting", async () => {
+    const t = webTool({ ...SETTINGS, synthesisMs: 2_000, maxWaitingTexts: 1 });
     t.connect();
     await t.ready();
     for (const text of ['One.', 'Two.', 'Three.']) t.sockets[0]!.say([text]);
-    expect(t.sockets[0]!.frames).toEqual([{ status: 'error', message: 'too many texts are waiting to be spoken (at most 1); send this one when they are done' }]);
-    t.sentences[0]!.resolve(null);
-    await flush();
-    t.sentences[1]!.resolve(null);
-    await flush();
+    t.clock.increment(2_000);
+    expect(t.sockets[0]!.frames).toEqual([
+      { status: 'error', message: 'too many texts are waiting to be spoken (at most 1); send this one when they are done' },
+      { status: 'error', message: 'fake_tts did not answer within 2 s' },
+    ]);
     expect(t.sentences.map((s) => s.input.text)).toEqual(['One.', 'Two.']);
-  });
-
-  test('a sentence past tts deadline: an error frame, the rest of its text dropped, its synthesis aborted', async () => {
-    const t = webTool();
-    t.connect();
-    await t.ready();
-    t.sockets[0]!.say(['Slow.', 'Never.']);
-    t.clock.increment(SETTINGS.synthesisMs);
-    expect(t.sockets[0]!.frames).toEqual([{ status: 'error', message: 'fake_tts did not answer within 60 s' }]);
-    expect(t.sentences).toHaveLength(1);
-    expect(t.sentences[0]!.signal.aborted).toBe(true);
   });
 
   test('a closed connection stops its sentence and is released; past maxSpeechSockets a connection is refused', async () => {
