@@ -12,10 +12,10 @@ import { liveChatMachine, type LiveChatContext } from '../../machines/live-chat.
 import { backoffMs } from '../../src/engines/http-retry.js';
 
 /**
- * machines/live-chat.machine.ts and live-chat-room.machine.ts on a SimulatedClock: fake room sockets the test speaks
+ * machines/live-chat.machine.ts on a SimulatedClock, with its real room machines: fake room sockets the test speaks
  * through, and a fake hub that records what it is handed and acknowledges as the test says. The queue and its bound,
- * the spacing between messages, what the hub's answers do, and each room's reconnects with their backoff and bounds.
- * The real sockets are in test/live/.
+ * the spacing between messages, and what the hub's answers do. A room's reconnects are in
+ * live-chat-room.machine.test.ts; the real sockets in test/live/.
  */
 
 const BACKOFF = (attempt: number) => backoffMs(attempt, 1_000, 60_000);
@@ -163,90 +163,5 @@ describe('live chat: the queue, its bound and its pace', () => {
     const run = runChat({ rooms: [1, 2], queueMax: 3 });
     run.actor.stop();
     expect(run.sockets.map((s) => s.stopped)).toEqual([true, true]);
-  });
-});
-
-describe('live chat: a room reconnects', () => {
-  const roomState = (run: ReturnType<typeof runChat>) => (run.chat.getSnapshot().children['room.7'] as AnyActorRef).getSnapshot().value;
-
-  test('a lost connection is opened again after 1 s, 2 s, 4 s … in a row, and from 1 s again once one is accepted', () => {
-    const run = runChat();
-    const close = () => run.socketOf(7).say({ type: 'socket.closed', reason: 'dropped' });
-    run.live();
-    close();
-    expect(roomState(run)).toBe('retrying');
-    run.clock.increment(999);
-    expect(run.sockets).toHaveLength(1);
-    run.clock.increment(1);
-    expect(run.sockets).toHaveLength(2);
-    close();
-    run.clock.increment(1_999);
-    expect(run.sockets).toHaveLength(2);
-    run.clock.increment(1);
-    close();
-    run.clock.increment(4_000);
-    expect(run.sockets).toHaveLength(4);
-    run.live();
-    close();
-    run.clock.increment(1_000);
-    expect(run.sockets).toHaveLength(5);
-    expect(run.reports.filter((r) => r.includes('retry'))).toEqual([
-      'room 7: dropped; retry in 1000',
-      'room 7: dropped; retry in 2000',
-      'room 7: dropped; retry in 4000',
-      'room 7: dropped; retry in 1000',
-    ]);
-    expect(run.sockets.slice(0, -1).every((s) => s.stopped)).toBe(true);
-  });
-
-  test('the backoff stops growing at a minute', () => {
-    const run = runChat();
-    for (let attempt = 0; attempt < 8; attempt++) {
-      run.socketOf(7).say({ type: 'socket.closed', reason: 'refused' });
-      run.clock.increment(BACKOFF(attempt));
-    }
-    expect(run.reports.at(-1)).toBe('room 7: refused; retry in 60000');
-    expect(run.sockets).toHaveLength(9);
-  });
-
-  test('a server that does not accept the room within connectBound is left and tried again', () => {
-    const run = runChat();
-    run.clock.increment(10_000);
-    expect(run.sockets[0]!.stopped).toBe(true);
-    expect(run.reports).toEqual(['room 7: the chat server did not accept the room in time; retry in 1000']);
-    run.clock.increment(1_000);
-    expect(run.sockets).toHaveLength(2);
-  });
-
-  test('a live connection silent for silenceBound is left; heartbeats and messages keep it', () => {
-    const run = runChat();
-    run.live();
-    for (let i = 0; i < 3; i++) {
-      run.clock.increment(69_999);
-      run.socketOf(7).say({ type: 'socket.heartbeat', online: 1 });
-    }
-    run.clock.increment(69_999);
-    run.say('still here');
-    run.clock.increment(69_999);
-    expect(roomState(run)).toEqual({ connected: 'live' });
-    run.clock.increment(1);
-    expect(roomState(run)).toBe('retrying');
-    expect(run.reports.at(-1)).toBe('room 7: the chat server went silent; retry in 1000');
-  });
-
-  test('a socket that fails to start is retried like a lost one', () => {
-    let starts = 0;
-    const failing = fromCallback<EventObject, RoomSocketInput>(() => {
-      starts++;
-      throw new Error('no network');
-    });
-    const room = createActor(
-      liveChatRoomMachine.provide({ actors: { roomSocket: failing }, delays: { reconnectBackoff: 1_000 } }),
-      { input: { roomId: 3 }, clock: new SimulatedClock() },
-    ).start();
-    expect(room.getSnapshot().value).toBe('retrying');
-    expect(room.getSnapshot().context.problem).toBe('no network');
-    expect(starts).toBe(1);
-    room.stop();
   });
 });
