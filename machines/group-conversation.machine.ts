@@ -6,7 +6,7 @@ import type { ConversationEvent, ConversationInput, ConversationTell, GroupMembe
 
 export type { ConversationEvent, ConversationInput } from './group-protocol.js';
 import type { TranscriptionOutput } from './transcription.machine.js';
-import type { TurnInput, TurnOutput, TurnOutputEvent } from './turn-contract.js';
+import type { TurnInput, TurnOutput } from './turn-contract.js';
 import { CLOSING_FRAMES, failedTurnFrames, isChainEnd, isChainStart, REPLY_RECORDED, replyLines } from './turn-ending.js';
 import { turnMachine } from './turn.machine.js';
 import { DEFAULT_ENGINE_DEADLINES } from './engine-deadlines.js';
