@@ -20,6 +20,14 @@ import { turnMachine } from '../../machines/turn.machine.js';
 import { assetDownloadMachine } from '../../machines/asset-download.machine.js';
 import { localModelMachine } from '../../machines/local-model.machine.js';
 import { localModelsMachine } from '../../machines/local-models.machine.js';
+import { requestQueueMachine } from '../../machines/request-queue.machine.js';
+import { transcriptionMachine } from '../../machines/transcription.machine.js';
+import { voiceDetectionMachine } from '../../machines/voice-detection.machine.js';
+import { webToolMachine } from '../../machines/web-tool.machine.js';
+import { webToolCacheMachine } from '../../machines/web-tool-cache.machine.js';
+import { webToolSpeechMachine } from '../../machines/web-tool-speech.machine.js';
+import { liveChatMachine } from '../../machines/live-chat.machine.js';
+import { liveChatRoomMachine } from '../../machines/live-chat-room.machine.js';
 import { findProgram } from '../engines/find-program.js';
 import { machineToDot, machineToJson } from './machine-export.js';
 
@@ -37,6 +45,14 @@ export const MACHINES = [
   assetDownloadMachine,
   localModelsMachine,
   localModelMachine,
+  requestQueueMachine,
+  transcriptionMachine,
+  voiceDetectionMachine,
+  webToolMachine,
+  webToolSpeechMachine,
+  webToolCacheMachine,
+  liveChatMachine,
+  liveChatRoomMachine,
 ];
 
 const outIndex = process.argv.indexOf('--out');

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createMachine, type AnyStateMachine } from 'xstate';
+import { createMachine, StateMachine, type AnyStateMachine } from 'xstate';
 import { groupConversationMachine } from '../../machines/group-conversation.machine.js';
 import { groupMachine } from '../../machines/group.machine.js';
 import { proxyHubMachine } from '../../machines/proxy-hub.machine.js';
@@ -13,6 +13,17 @@ import { toolboxMachine } from '../../machines/toolbox.machine.js';
 import { turnMachine } from '../../machines/turn.machine.js';
 import { localModelMachine } from '../../machines/local-model.machine.js';
 import { localModelsMachine } from '../../machines/local-models.machine.js';
+import { toolServersMachine } from '../../machines/tool-servers.machine.js';
+import { sharedToolServerMachine } from '../../machines/shared-tool-server.machine.js';
+import { assetDownloadMachine } from '../../machines/asset-download.machine.js';
+import { requestQueueMachine } from '../../machines/request-queue.machine.js';
+import { transcriptionMachine } from '../../machines/transcription.machine.js';
+import { voiceDetectionMachine } from '../../machines/voice-detection.machine.js';
+import { webToolMachine } from '../../machines/web-tool.machine.js';
+import { webToolCacheMachine } from '../../machines/web-tool-cache.machine.js';
+import { webToolSpeechMachine } from '../../machines/web-tool-speech.machine.js';
+import { liveChatMachine } from '../../machines/live-chat.machine.js';
+import { liveChatRoomMachine } from '../../machines/live-chat-room.machine.js';
 import { findProgram } from '../../src/engines/find-program.js';
 import { machineToDot, machineToJson, statePaths } from '../../src/tools/machine-export.js';
 
@@ -34,25 +45,50 @@ function shape(machine: AnyStateMachine) {
   return out;
 }
 
-describe.each([
-  ['server', serverMachine],
-  ['session', sessionMachine],
-  ['turn', turnMachine],
-  ['ttsPipeline', ttsPipelineMachine],
-  ['toolbox', toolboxMachine],
-  ['group', groupMachine],
-  ['groupConversation', groupConversationMachine],
-  ['proxyHub', proxyHubMachine],
-  ['localModel', localModelMachine],
-  ['localModels', localModelsMachine],
-] as Array<[string, AnyStateMachine]>)('machines:export — %s', (_name, machine) => {
+/** Every machine of machines/, by its id. */
+const MACHINES: AnyStateMachine[] = [
+  serverMachine,
+  sessionMachine,
+  turnMachine,
+  ttsPipelineMachine,
+  toolboxMachine,
+  toolServersMachine,
+  sharedToolServerMachine,
+  groupMachine,
+  groupConversationMachine,
+  proxyHubMachine,
+  assetDownloadMachine,
+  localModelsMachine,
+  localModelMachine,
+  requestQueueMachine,
+  transcriptionMachine,
+  voiceDetectionMachine,
+  webToolMachine,
+  webToolSpeechMachine,
+  webToolCacheMachine,
+  liveChatMachine,
+  liveChatRoomMachine,
+];
+
+/** Machines that are one state reacting to events; every other machine has a real state chart. */
+const FLAT = new Set(['toolbox', 'toolServers', 'localModels', 'webToolCache']);
+
+test('the table holds every machine of machines/', async () => {
+  const dir = path.resolve(__dirname, '..', '..', 'machines');
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.machine.ts'))) {
+    const exported = Object.values(await import(path.join(dir, file))).filter((v) => v instanceof StateMachine);
+    expect([file, exported.length]).toEqual([file, 1]);
+    expect([file, MACHINES.includes(exported[0] as AnyStateMachine)]).toEqual([file, true]);
+  }
+});
+
+describe.each(MACHINES.map((m) => [m.id, m] as [string, AnyStateMachine]))('machines:export — %s', (_name, machine) => {
   const json = machineToJson(machine);
 
   test('the JSON re-creates an equivalent machine: same states, events, eventless transitions and invokes', () => {
     const recreated = createMachine(JSON.parse(JSON.stringify(json)));
     expect(statePaths(recreated)).toEqual(statePaths(machine));
-    // The toolbox and the local-models pool are one state that reacts to events; every other machine has a real state chart.
-    expect(statePaths(machine).length).toBeGreaterThanOrEqual(machine.id === 'toolbox' || machine.id === 'localModels' ? 0 : 2);
+    expect(statePaths(machine).length).toBeGreaterThanOrEqual(FLAT.has(machine.id) ? 0 : 2);
     expect(shape(recreated)).toEqual(shape(machine));
   });
 
@@ -70,14 +106,14 @@ describe.each([
   });
 });
 
-test('the export script writes JSON for every machine', () => {
+test('the export script writes JSON for every machine, and only those', () => {
   const out = mkdtempSync(path.join(os.tmpdir(), 'vas-export-'));
   try {
     const root = path.resolve(__dirname, '..', '..');
     execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'src/tools/export-machines.ts'), '--out', out], { cwd: root });
-    for (const id of ['server', 'session', 'turn', 'ttsPipeline', 'localModel', 'localModels']) {
-      expect(JSON.parse(readFileSync(path.join(out, `${id}.json`), 'utf8')).id).toBe(id);
-    }
+    const written = readdirSync(out).filter((f) => f.endsWith('.json'));
+    expect(written.sort()).toEqual(MACHINES.map((m) => `${m.id}.json`).sort());
+    for (const { id } of MACHINES) expect(JSON.parse(readFileSync(path.join(out, `${id}.json`), 'utf8')).id).toBe(id);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
