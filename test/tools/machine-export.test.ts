@@ -3,29 +3,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import os from 'node:os';
 import path from 'node:path';
 import { createMachine, StateMachine, type AnyStateMachine } from 'xstate';
-import { groupConversationMachine } from '../../machines/group-conversation.machine.js';
-import { groupMachine } from '../../machines/group.machine.js';
-import { proxyHubMachine } from '../../machines/proxy-hub.machine.js';
-import { serverMachine } from '../../machines/server.machine.js';
-import { sessionMachine } from '../../machines/session.machine.js';
-import { ttsPipelineMachine } from '../../machines/tts-pipeline.machine.js';
-import { toolboxMachine } from '../../machines/toolbox.machine.js';
-import { turnMachine } from '../../machines/turn.machine.js';
-import { localModelMachine } from '../../machines/local-model.machine.js';
-import { localModelsMachine } from '../../machines/local-models.machine.js';
-import { toolServersMachine } from '../../machines/tool-servers.machine.js';
-import { sharedToolServerMachine } from '../../machines/shared-tool-server.machine.js';
-import { assetDownloadMachine } from '../../machines/asset-download.machine.js';
-import { requestQueueMachine } from '../../machines/request-queue.machine.js';
-import { transcriptionMachine } from '../../machines/transcription.machine.js';
-import { voiceDetectionMachine } from '../../machines/voice-detection.machine.js';
-import { webToolMachine } from '../../machines/web-tool.machine.js';
-import { webToolCacheMachine } from '../../machines/web-tool-cache.machine.js';
-import { webToolSpeechMachine } from '../../machines/web-tool-speech.machine.js';
-import { liveChatMachine } from '../../machines/live-chat.machine.js';
-import { liveChatRoomMachine } from '../../machines/live-chat-room.machine.js';
 import { findProgram } from '../../src/engines/find-program.js';
 import { machineToDot, machineToJson, statePaths } from '../../src/tools/machine-export.js';
+import { MACHINES } from '../../src/tools/machine-list.js';
 
 /** Per state path: its event types, eventless transition count, and invoked sources. */
 function shape(machine: AnyStateMachine) {
@@ -45,30 +25,6 @@ function shape(machine: AnyStateMachine) {
   return out;
 }
 
-/** Every machine of machines/, by its id. */
-const MACHINES: AnyStateMachine[] = [
-  serverMachine,
-  sessionMachine,
-  turnMachine,
-  ttsPipelineMachine,
-  toolboxMachine,
-  toolServersMachine,
-  sharedToolServerMachine,
-  groupMachine,
-  groupConversationMachine,
-  proxyHubMachine,
-  assetDownloadMachine,
-  localModelsMachine,
-  localModelMachine,
-  requestQueueMachine,
-  transcriptionMachine,
-  voiceDetectionMachine,
-  webToolMachine,
-  webToolSpeechMachine,
-  webToolCacheMachine,
-  liveChatMachine,
-  liveChatRoomMachine,
-];
 
 /** Machines that are one state reacting to events; every other machine has a real state chart. */
 const FLAT = new Set(['toolbox', 'toolServers', 'localModels', 'webToolCache']);
