@@ -1,0 +1,163 @@
+import { rmSync } from 'node:fs';
+import sqlite from 'node-sqlite3-wasm';
+import type { FileStamp } from '../history/durable-file.js';
+
+const { Database } = sqlite;
+type Database = InstanceType<typeof Database>;
+
+/** One message of a history file as the index keeps it; `index` is its position in the file's array (metadata is 0). */
+export interface IndexedMessage {
+  index: number;
+  role: string;
+  name: string | null;
+  content: string;
+  timestamp: string;
+}
+
+/** A search result: a message, the history it is in, and its BM25 score (higher is more relevant). */
+export interface MemoryHit extends IndexedMessage {
+  history_uid: string;
+  score: number;
+}
+
+/** What the index knows of one history file: its stamp when it was indexed and how many entries it had. */
+export interface IndexedFile extends FileStamp {
+  entries: number;
+}
+
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS files(history_uid TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ms REAL NOT NULL, entries INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS messages(
+  id INTEGER PRIMARY KEY, history_uid TEXT NOT NULL, idx INTEGER NOT NULL, role TEXT NOT NULL, name TEXT,
+  content TEXT NOT NULL, timestamp TEXT NOT NULL, UNIQUE(history_uid, idx));
+CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(content, content='messages', content_rowid='id', tokenize='porter unicode61');
+CREATE TRIGGER IF NOT EXISTS messages_ai AFTER INSERT ON messages BEGIN
+  INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
+END;
+CREATE TRIGGER IF NOT EXISTS messages_ad AFTER DELETE ON messages BEGIN
+  INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
+END;
+`;
+
+/**
+ * One character's memory index: an SQLite file (SQLite compiled to WebAssembly, node-sqlite3-wasm) beside its
+ * histories, with a full-text table ranked by BM25. It is derived data: a file that cannot be opened, fails its
+ * integrity check or has another schema version is deleted and built again from the histories.
+ *
+ * The journal is kept between transactions (journal_mode=PERSIST), so writing the index does not add and remove a
+ * file in the character's folder on every turn (the history list watches that folder's modification time).
+ */
+export class MemoryDb {
+  private constructor(
+    private readonly db: Database,
+    /** The file was missing or damaged and is new: every history must be indexed again. */
+    readonly fresh: boolean,
+  ) {}
+
+  static open(file: string): MemoryDb {
+    try {
+      const db = new Database(file);
+      try {
+        const version = Number((db.get('PRAGMA user_version') as { user_version: number }).user_version);
+        const existed = (db.get("SELECT count(*) AS n FROM sqlite_master WHERE name = 'messages'") as { n: number }).n > 0;
+        const check = db.get('PRAGMA quick_check') as { quick_check: string } | null;
+        if ((existed && version !== SCHEMA_VERSION) || check?.quick_check !== 'ok') throw new Error('damaged');
+        db.exec('PRAGMA journal_mode=PERSIST');
+        db.exec(SCHEMA);
+        db.exec(`PRAGMA user_version=${SCHEMA_VERSION}`);
+        return new MemoryDb(db, !existed);
+      } catch (err) {
+        db.close();
+        throw err;
+      }
+    } catch {
+      // Derived data: start again from the histories.
+      for (const suffix of ['', '-journal']) rmSync(`${file}${suffix}`, { force: true });
+      const db = new Database(file);
+      db.exec('PRAGMA journal_mode=PERSIST');
+      db.exec(SCHEMA);
+      db.exec(`PRAGMA user_version=${SCHEMA_VERSION}`);
+      return new MemoryDb(db, true);
+    }
+  }
+
+  close(): void {
+    if (this.db.isOpen) this.db.close();
+  }
+
+  /** Every indexed history file with its stamp. */
+  files(): Map<string, IndexedFile> {
+    const rows = this.db.all('SELECT history_uid, size, mtime_ms, entries FROM files') as { history_uid: string; size: number; mtime_ms: number; entries: number }[];
+    return new Map(rows.map((r) => [r.history_uid, { size: r.size, mtimeMs: r.mtime_ms, entries: r.entries }]));
+  }
+
+  file(historyUid: string): IndexedFile | undefined {
+    const r = this.db.get('SELECT size, mtime_ms, entries FROM files WHERE history_uid = ?', [historyUid]) as { size: number; mtime_ms: number; entries: number } | null;
+    return r ? { size: r.size, mtimeMs: r.mtime_ms, entries: r.entries } : undefined;
+  }
+
+  /** The indexed message at `index` of a history (to tell an append from an edit). */
+  message(historyUid: string, index: number): IndexedMessage | undefined {
+    const r = this.db.get('SELECT idx, role, name, content, timestamp FROM messages WHERE history_uid = ? AND idx = ?', [historyUid, index]);
+    return r ? toMessage(r) : undefined;
+  }
+
+  /**
+   * Records a history's messages from `fromIndex` on (earlier ones stay as indexed; 0 replaces them all) and the
+   * file's stamp, in one transaction.
+   */
+  put(historyUid: string, stamp: FileStamp, entries: number, messages: readonly IndexedMessage[], fromIndex: number): void {
+    this.transaction(() => {
+      this.db.run('DELETE FROM messages WHERE history_uid = ? AND idx >= ?', [historyUid, fromIndex]);
+      const insert = this.db.prepare('INSERT INTO messages(history_uid, idx, role, name, content, timestamp) VALUES (?, ?, ?, ?, ?, ?)');
+      try {
+        for (const m of messages) if (m.index >= fromIndex) insert.run([historyUid, m.index, m.role, m.name, m.content, m.timestamp]);
+      } finally {
+        insert.finalize();
+      }
+      this.db.run('INSERT OR REPLACE INTO files(history_uid, size, mtime_ms, entries) VALUES (?, ?, ?, ?)', [historyUid, stamp.size, stamp.mtimeMs, entries]);
+    });
+  }
+
+  /** Forgets a history and its messages. */
+  forget(historyUid: string): void {
+    this.transaction(() => {
+      this.db.run('DELETE FROM messages WHERE history_uid = ?', [historyUid]);
+      this.db.run('DELETE FROM files WHERE history_uid = ?', [historyUid]);
+    });
+  }
+
+  /** Messages count (all histories). */
+  count(): number {
+    return Number((this.db.get('SELECT count(*) AS n FROM messages') as { n: number }).n);
+  }
+
+  /** The `k` messages best matching an FTS5 query (see memory-query.ts), outside `excludeUid`, best first. */
+  search(match: string, k: number, excludeUid?: string): MemoryHit[] {
+    const rows = this.db.all(
+      `SELECT m.history_uid, m.idx, m.role, m.name, m.content, m.timestamp, -bm25(messages_fts) AS score
+         FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
+        WHERE messages_fts MATCH ? AND m.history_uid != ?
+        ORDER BY bm25(messages_fts) LIMIT ?`,
+      [match, excludeUid ?? '', k],
+    ) as Record<string, unknown>[];
+    return rows.map((r) => ({ history_uid: String(r.history_uid), ...toMessage(r), score: Number(r.score) }));
+  }
+
+  private transaction(work: () => void) {
+    this.db.exec('BEGIN');
+    try {
+      work();
+      this.db.exec('COMMIT');
+    } catch (err) {
+      this.db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+}
+
+function toMessage(r: Record<string, unknown>): IndexedMessage {
+  return { index: Number(r.idx), role: String(r.role), name: r.name === null || r.name === undefined ? null : String(r.name), content: String(r.content), timestamp: String(r.timestamp) };
+}

@@ -1,0 +1,136 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { FileStamp } from '../history/durable-file.js';
+import { isMessage } from '../history/history-format.js';
+import { confDir, historyFile, historyUidOf } from '../history/history-paths.js';
+import { MemoryDb, type IndexedMessage, type MemoryHit } from './memory-db.js';
+import { matchQuery } from './memory-query.js';
+
+/** The index file in each character's folder (hidden, and not `.json`: never taken for a history). */
+export const MEMORY_FILE = '.memory.sqlite';
+
+/** A stamp that matches no file: the file is read again at the next look. */
+const UNSURE: FileStamp = { size: -1, mtimeMs: -1 };
+
+const sameStamp = (a: FileStamp, b: FileStamp) => a.size === b.size && a.mtimeMs === b.mtimeMs;
+
+/**
+ * Every character's memory: one index (memory-db.ts) per folder of `chat_history/`, opened on first use, kept in step
+ * with the history files. A character's first job in this process reconciles its whole folder (files added, removed
+ * or edited while the server was not running, or a new or rebuilt index); later jobs bring one history up to date,
+ * reading only what was appended when the indexed part is unchanged.
+ *
+ * The work is the memory actor's (machines/memory.machine.ts), one job at a time; searches are synchronous reads.
+ */
+export class MemoryIndex {
+  private readonly dbs = new Map<string, MemoryDb>();
+  /** Characters whose folder was reconciled with their index in this process. */
+  private readonly reconciled = new Set<string>();
+
+  constructor(readonly root: string) {}
+
+  /** Whether a character has a history folder (throws HistoryError for a conf_uid that cannot name one). */
+  hasCharacter(confUid: string): boolean {
+    return existsSync(confDir(this.root, confUid));
+  }
+
+  /** The `k` messages of a character's histories that best match `text` (outside `excludeUid`), best first. */
+  search(confUid: string, text: string, k: number, excludeUid?: string): MemoryHit[] {
+    const match = matchQuery(text);
+    if (!match || k <= 0 || !this.hasCharacter(confUid)) return [];
+    return this.db(confUid).search(match, k, excludeUid);
+  }
+
+  /** Brings one history up to date (or, on the character's first job, the whole folder). */
+  async sync(confUid: string, historyUid: string, signal?: AbortSignal): Promise<void> {
+    if (!this.reconciled.has(confUid)) return this.reconcile(confUid, signal);
+    await this.syncFile(confUid, historyUid, signal);
+  }
+
+  /** A history deleted: its messages are forgotten. */
+  forget(confUid: string, historyUid: string): void {
+    if (!this.hasCharacter(confUid)) return;
+    this.db(confUid).forget(historyUid);
+  }
+
+  /** Reindexes what changed in a character's folder: new and edited files read, vanished ones forgotten. */
+  async reconcile(confUid: string, signal?: AbortSignal): Promise<void> {
+    if (!this.hasCharacter(confUid)) return;
+    const db = this.db(confUid);
+    const names = await readdir(confDir(this.root, confUid)).catch(() => [] as string[]);
+    const present = new Set<string>();
+    for (const name of names) {
+      const uid = historyUidOf(name);
+      if (uid === undefined) continue;
+      present.add(uid);
+      signal?.throwIfAborted();
+      await this.syncFile(confUid, uid, signal);
+    }
+    for (const uid of db.files().keys()) if (!present.has(uid)) db.forget(uid);
+    this.reconciled.add(confUid);
+  }
+
+  /** Messages indexed for a character (the bench and tests). */
+  count(confUid: string): number {
+    return this.hasCharacter(confUid) ? this.db(confUid).count() : 0;
+  }
+
+  close(): void {
+    for (const db of this.dbs.values()) db.close();
+    this.dbs.clear();
+    this.reconciled.clear();
+  }
+
+  private db(confUid: string): MemoryDb {
+    let db = this.dbs.get(confUid);
+    if (!db) {
+      db = MemoryDb.open(path.join(confDir(this.root, confUid), MEMORY_FILE));
+      this.dbs.set(confUid, db);
+    }
+    return db;
+  }
+
+  private async syncFile(confUid: string, historyUid: string, signal?: AbortSignal): Promise<void> {
+    const db = this.db(confUid);
+    const file = historyFile(this.root, confUid, historyUid);
+    const before = await stat(file).catch(() => undefined);
+    if (!before) return db.forget(historyUid);
+    const known = db.file(historyUid);
+    if (known && sameStamp(known, before)) return;
+    let entries: unknown;
+    try {
+      entries = JSON.parse(await readFile(file, 'utf8'));
+    } catch {
+      entries = null;
+    }
+    signal?.throwIfAborted();
+    const after = await stat(file).catch(() => undefined);
+    // Written again while it was read: what was read is indexed, and the file is read again at the next look.
+    const stamp = after && sameStamp(after, before) ? before : UNSURE;
+    if (!Array.isArray(entries)) {
+      // Damaged (the history store leaves it as it is): nothing of it is recalled.
+      db.put(historyUid, stamp, 0, [], 0);
+      return;
+    }
+    const messages: IndexedMessage[] = [];
+    entries.forEach((entry, index) => {
+      if (!isMessage(entry) || (entry.role !== 'human' && entry.role !== 'ai')) return;
+      messages.push({ index, role: entry.role, name: typeof entry.name === 'string' ? entry.name : null, content: entry.content, timestamp: String(entry.timestamp ?? '') });
+    });
+    db.put(historyUid, stamp, entries.length, messages, appendedFrom(db, historyUid, known?.entries ?? 0, entries));
+  }
+}
+
+/** Where the new messages begin: after what was indexed if that part is unchanged (an append), else 0 (everything). */
+function appendedFrom(db: MemoryDb, historyUid: string, indexedEntries: number, entries: unknown[]): number {
+  if (indexedEntries <= 0 || entries.length < indexedEntries) return 0;
+  for (let i = indexedEntries - 1; i >= 1; i--) {
+    const entry = entries[i];
+    if (!isMessage(entry)) continue;
+    if (entry.role !== 'human' && entry.role !== 'ai') continue;
+    // The last indexed message still in its place, unchanged: the file was appended to.
+    return db.message(historyUid, i)?.content === entry.content ? indexedEntries : 0;
+  }
+  return 0;
+}

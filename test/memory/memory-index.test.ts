@@ -1,0 +1,94 @@
+import { mkdtempSync, mkdirSync, writeFileSync, readdirSync, rmSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { MemoryIndex, MEMORY_FILE } from '../../src/memory/memory-index.js';
+import { HistoryStore } from '../../src/history/history-store.js';
+
+function history(dir: string, uid: string, messages: { role: string; content: string; timestamp?: string }[]) {
+  const entries = [{ role: 'metadata', timestamp: '2026-11-01T10:00:00' }, ...messages.map((m) => ({ timestamp: '2026-11-01T10:00:01', ...m }))];
+  writeFileSync(path.join(dir, `${uid}.json`), JSON.stringify(entries, null, 2));
+}
+
+describe('MemoryIndex', () => {
+  let root: string;
+  let dir: string;
+  let index: MemoryIndex;
+  beforeEach(() => {
+    root = mkdtempSync(path.join(tmpdir(), 'memory-'));
+    dir = path.join(root, 'mao');
+    mkdirSync(dir);
+    index = new MemoryIndex(root);
+  });
+  afterEach(() => {
+    index.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('indexes a folder and finds a message by its words, with its place in the file', async () => {
+    history(dir, 'h1', [{ role: 'human', content: "my sister's name is Ana" }, { role: 'ai', content: 'What a lovely name!' }]);
+    history(dir, 'h2', [{ role: 'human', content: 'I like trains' }]);
+    await index.reconcile('mao');
+    const hits = index.search('mao', 'what is my sister called?', 5);
+    expect(hits.map((h) => [h.history_uid, h.index, h.role, h.content])).toEqual([['h1', 1, 'human', "my sister's name is Ana"]]);
+    expect(hits[0]!.score).toBeGreaterThan(0);
+    expect(index.search('mao', 'sisters', 5, 'h1')).toEqual([]);
+  });
+
+  it('keeps its file beside the histories, where the history store neither lists nor removes it', async () => {
+    const store = new HistoryStore(root);
+    await store.append('mao', 'h1', [{ role: 'human', content: 'hello there', timestamp: '2026-11-01T10:00:00' }]);
+    await index.reconcile('mao');
+    expect(readdirSync(dir)).toContain(MEMORY_FILE);
+    expect((await store.list('mao')).map((h) => h.uid)).toEqual(['h1']);
+    expect(readdirSync(dir)).toContain(MEMORY_FILE);
+  });
+
+  it('follows appends, edits and deletions of the files', async () => {
+    history(dir, 'h1', [{ role: 'human', content: 'the cat is called Tom' }]);
+    await index.reconcile('mao');
+    history(dir, 'h1', [{ role: 'human', content: 'the cat is called Tom' }, { role: 'ai', content: 'Tom the cat, noted' }]);
+    await index.sync('mao', 'h1');
+    expect(index.search('mao', 'cat', 5).map((h) => h.index).sort()).toEqual([1, 2]);
+    history(dir, 'h1', [{ role: 'human', content: 'the dog is called Rex' }]);
+    await index.sync('mao', 'h1');
+    expect(index.search('mao', 'cat', 5)).toEqual([]);
+    expect(index.search('mao', 'dog', 5).map((h) => h.content)).toEqual(['the dog is called Rex']);
+    rmSync(path.join(dir, 'h1.json'));
+    await index.sync('mao', 'h1');
+    expect(index.count('mao')).toBe(0);
+  });
+
+  it('reconciles at its first job what changed while it was closed', async () => {
+    history(dir, 'h1', [{ role: 'human', content: 'I was born in Lyon' }]);
+    await index.reconcile('mao');
+    index.close();
+    rmSync(path.join(dir, 'h1.json'));
+    history(dir, 'h2', [{ role: 'human', content: 'I moved to Lyon last year' }]);
+    index = new MemoryIndex(root);
+    await index.sync('mao', 'h2');
+    expect(index.search('mao', 'Lyon', 5).map((h) => h.history_uid)).toEqual(['h2']);
+  });
+
+  it('is rebuilt from the histories when its file is damaged', async () => {
+    history(dir, 'h1', [{ role: 'human', content: 'my favourite colour is green' }]);
+    await index.reconcile('mao');
+    index.close();
+    const file = path.join(dir, MEMORY_FILE);
+    const bytes = readFileSync(file);
+    bytes.fill(0x42, 0, 100);
+    writeFileSync(file, bytes);
+    index = new MemoryIndex(root);
+    expect(index.search('mao', 'colour', 5)).toEqual([]);
+    await index.sync('mao', 'h1');
+    expect(index.search('mao', 'colour', 5).map((h) => h.content)).toEqual(['my favourite colour is green']);
+  });
+
+  it('skips a damaged history and answers nothing for an unknown character', async () => {
+    writeFileSync(path.join(dir, 'bad.json'), '[{"role":');
+    history(dir, 'h1', [{ role: 'human', content: 'pizza on fridays' }]);
+    await index.reconcile('mao');
+    expect(index.search('mao', 'pizza', 5)).toHaveLength(1);
+    expect(index.search('nobody', 'pizza', 5)).toEqual([]);
+    expect(readdirSync(root)).toEqual(['mao']);
+  });
+});
