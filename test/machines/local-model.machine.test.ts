@@ -1,18 +1,9 @@
 import { createActor, fromCallback, SimulatedClock, type EventObject } from 'xstate';
 import type { LeaseReply, LoadedModel, LocalModelSpec } from '../../machines/local-model-contract.js';
+import { TEST_MODEL_SPEC } from '../helpers/local-model-spec.js';
 import { localModelMachine, type LocalModelEvent } from '../../machines/local-model.machine.js';
 
-const SPEC: LocalModelSpec = {
-  provider: 'llama_cpp_llm',
-  file: '/models/tiny.gguf',
-  contextSize: 512,
-  threads: 1,
-  gpuLayers: 0,
-  sequences: 2,
-  maxQueued: 1,
-  keepAliveMs: 300_000,
-  verbose: false,
-};
+const SPEC = TEST_MODEL_SPEC;
 
 /** A stand-in for the model process: loads when told to, records loads and unloads. */
 function fakeModelProcess() {

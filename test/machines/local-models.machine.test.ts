@@ -1,5 +1,6 @@
 import { createActor, fromCallback, type EventObject } from 'xstate';
 import type { LocalModelSpec } from '../../machines/local-model-contract.js';
+import { TEST_MODEL_SPEC } from '../helpers/local-model-spec.js';
 import type { LocalModelEvent } from '../../machines/local-model.machine.js';
 import { localModelsMachine } from '../../machines/local-models.machine.js';
 
@@ -9,17 +10,7 @@ import { localModelsMachine } from '../../machines/local-models.machine.js';
  * local-model.machine.test.ts).
  */
 
-const SPEC: LocalModelSpec = {
-  provider: 'llama_cpp_llm',
-  file: '/models/tiny.gguf',
-  contextSize: 512,
-  threads: 1,
-  gpuLayers: 0,
-  sequences: 2,
-  maxQueued: 1,
-  keepAliveMs: 300_000,
-  verbose: false,
-};
+const SPEC = TEST_MODEL_SPEC;
 
 function pool() {
   const told: string[] = [];
