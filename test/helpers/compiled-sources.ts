@@ -1,6 +1,6 @@
 import { transformSync } from '@swc/core';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from './fixture-root.js';
 
@@ -12,14 +12,15 @@ import { REPO_ROOT } from './fixture-root.js';
  * suite starts the real entry point a few dozen times.
  *
  * Several Jest workers may ask at once: each builds into a folder of its own and renames it into place; the first
- * rename wins and the others drop theirs. Folders of other source states older than a day are removed.
+ * rename wins and the others drop theirs. A folder is touched each time it is used; folders of other source states
+ * not used for half an hour are removed when a new one is built.
  */
 
 const SOURCE_DIRS = ['src', 'machines'];
 /** Test programs run as child processes (they import from src/). */
 const PROGRAMS = ['test/helpers/history-child.ts'];
 const OUT_ROOT = path.join(REPO_ROOT, 'test-artifacts', 'compiled');
-const STALE_MS = 24 * 3600_000;
+const STALE_MS = 30 * 60_000;
 
 function tsFiles(dir: string): string[] {
   const out: string[] = [];
@@ -35,7 +36,7 @@ let built: string | undefined;
 
 /** The folder holding the compiled tree (`<it>/src/main.js` is the entry point); built on first use. */
 export function compiledRoot(): string {
-  if (built && existsSync(path.join(built, '.complete'))) return built;
+  if (built && existsSync(path.join(built, '.complete'))) return touched(built);
   const files = [...SOURCE_DIRS.flatMap(tsFiles), ...PROGRAMS].sort();
   const sources = files.map((rel) => readFileSync(path.join(REPO_ROOT, rel), 'utf8'));
   const hash = createHash('sha256');
@@ -63,7 +64,14 @@ export function compiledRoot(): string {
     }
     pruneStale(dir);
   }
-  return (built = dir);
+  return touched((built = dir));
+}
+
+/** Marks a build as in use, so that no other run removes it as stale. */
+function touched(dir: string): string {
+  const now = new Date();
+  utimesSync(dir, now, now);
+  return dir;
 }
 
 /** The compiled counterpart of a repository file (`src/main.ts` → `<compiled>/src/main.js`). */
