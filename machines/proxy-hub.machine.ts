@@ -6,6 +6,7 @@ import { LIVE_CHAT_SYSTEM_ID, type LiveAckEvent } from './live-chat-contract.js'
 import { answersRequest, LIVE_CHAT_SOURCE, REPLY_OF, type HubContext, type Pending, type ProxyHubEvent, type ViewerCommand, type ViewerInput } from './proxy-hub-contract.js';
 import { connectSequence, sessionMachine } from './session.machine.js';
 import { sessionSystemId } from './system-ids.js';
+import { isChainEnd } from './turn-ending.js';
 
 export type { ProxyHubEvent, ViewerCommand, ViewerInput } from './proxy-hub-contract.js';
 
@@ -56,7 +57,7 @@ export const proxyHubMachine = setup({
     endsConversation: ({ context, event }) => {
       if (event.type === 'upstream.frame') {
         const { frame } = event;
-        if (frame.type === 'control' && frame.text === 'conversation-chain-end') return true;
+        if (isChainEnd(frame)) return true;
         // The session refused the input (no reply started): nothing will end it. A failed request is not a refusal.
         return frame.type === 'error' && !context.chainStarted && !(context.inFlight && answersRequest(context.inFlight, frame));
       }

@@ -3,7 +3,8 @@ import type { ServerFrame } from '../src/protocol/server-frames.js';
 import { requestQueueMachine, type RequestResult, type SessionRequest } from './request-queue.machine.js';
 import type { SessionContext } from './session-contract.js';
 import { modelAndConf } from './session-connect.js';
-import { errorText, sessionSetup, toSocket } from './session-setup.js';
+import { errorText } from './error-text.js';
+import { sessionSetup, toSocket } from './session-setup.js';
 
 /**
  * The session's requests (`fetch-*`, the history operations, `heartbeat`, `request-init-config`,

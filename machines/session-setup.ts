@@ -51,7 +51,3 @@ export const sessionSetup = setup({
 
 /** A frame for the socket child, from inside `enqueueActions`. */
 export const toSocket = (frame: ServerFrame): SocketCommand => ({ type: 'socket.send', frame });
-
-export function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

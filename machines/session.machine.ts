@@ -4,7 +4,7 @@ import { connectSequence, modelAndConf } from './session-connect.js';
 import { conversation } from './session-conversation.js';
 import { activeGroupHandlers, groupLinkHandlers } from './session-group-link.js';
 import { requestHandlers, requestQueueInvoke } from './session-requests.js';
-import { errorText } from './session-setup.js';
+import { errorText } from './error-text.js';
 import { voiceDetectionInput, voiceHandlers, withVoice } from './session-voice.js';
 
 /**

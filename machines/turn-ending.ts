@@ -1,4 +1,5 @@
 import type { ServerFrame } from '../src/protocol/server-frames.js';
+import { errorText } from './error-text.js';
 import { historyLine, type HistoryLine, type Speaker } from './history-lines.js';
 
 /**
@@ -24,8 +25,7 @@ export const CLOSING_FRAMES: readonly ServerFrame[] = [NEW_MESSAGE, CHAIN_END];
 
 /** A turn that failed in an unexpected way: the error, then the chain end the client is still owed. */
 export function failedTurnFrames(error: unknown): ServerFrame[] {
-  const reason = error instanceof Error ? error.message : String(error);
-  return [{ type: 'error', code: 'conversation', message: `Conversation error: ${reason}` }, CHAIN_END];
+  return [{ type: 'error', code: 'conversation', message: `Conversation error: ${errorText(error)}` }, CHAIN_END];
 }
 
 /** What a reply said (its sentences joined, as the model wrote them) as the speaker's history line; none if nothing. */

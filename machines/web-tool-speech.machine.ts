@@ -11,6 +11,7 @@ import type {
   SpokenFile,
 } from './web-tool-contract.js';
 import type { ClientSocket } from './socket-contract.js';
+import { errorText } from './error-text.js';
 
 /**
  * One `/tts-ws` connection, a child of the web tool: each text it receives (cut into sentences by its socket) is
@@ -82,7 +83,7 @@ export const webToolSpeechMachine = setup({
     complete: sendTo('socket', frame({ status: 'complete' })),
     failed: sendTo('socket', ({ event }) => {
       const error = (event as unknown as { error: unknown }).error;
-      return frame({ status: 'error', message: error instanceof Error ? error.message : String(error) });
+      return frame({ status: 'error', message: errorText(error) });
     }),
     overdue: sendTo('socket', ({ context }) =>
       frame({ status: 'error', message: `${engineName(context.engine, 'the speech engine')} did not answer within ${formatBound(context.deadlineMs)}` }),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { describeIssue } from '../config/describe-issue.js';
+import { errorText } from '../../machines/error-text.js';
 
 /**
  * One table per kind of engine (LLM, agent, TTS, ASR, translator): each provider's name, the schema of its block
@@ -91,7 +92,7 @@ export function asProviderConfigError(err: unknown, where: string): ProviderConf
     const issue = err.issues[0]!;
     return new ProviderConfigError(join(where, ...issue.path), issue.message.replace(/^Invalid input: /, ''), true);
   }
-  return new ProviderConfigError(where, err instanceof Error ? err.message : String(err), true);
+  return new ProviderConfigError(where, errorText(err), true);
 }
 
 /** Validates `block` with `schema`; the first problem is thrown naming its key below `where` and what is expected. */

@@ -2,6 +2,7 @@ import { WebSocket } from 'ws';
 import { encodeServerFrame } from '../protocol/server-frame-encoding.js';
 import type { ServerFrame } from '../protocol/server-frames.js';
 import { closeSocket } from './close-socket.js';
+import { isChainEnd } from '../../machines/turn-ending.js';
 
 export interface OutboundBounds {
   /** Queued bytes beyond which this client gets no more audio until its turn ends (`ws_max_buffered_bytes`). */
@@ -23,7 +24,6 @@ export function outboundBounds(maxBufferedBytes: number): OutboundBounds {
   return { softBytes: maxBufferedBytes, hardBytes: maxBufferedBytes * 4 };
 }
 
-const isChainEnd = (frame: ServerFrame) => frame.type === 'control' && frame.text === 'conversation-chain-end';
 
 /**
  * Writes frames to one peer without letting a peer that stops reading grow the server. Beyond `softBytes` queued

@@ -5,6 +5,7 @@ import { backoffMs, DEFAULT_RETRIES, isTransientNetworkError } from '../http-ret
 import { LlmError, ToolsUnsupportedError } from './llm-engine.js';
 import { modelLeases } from './model-lease.js';
 import type { LlmEngine, LlmStreamInput } from '../../../machines/engine-contracts.js';
+import { errorText } from '../../../machines/error-text.js';
 
 /**
  * The turn's `llmStream` slot: streams `llm.delta` events, then `llm.done` (with the tool calls the model asked for)
@@ -41,7 +42,7 @@ export function createLlmStream(logger: Logger) {
         },
         (err: unknown) => {
           if (controller.signal.aborted) return;
-          const message = err instanceof Error ? err.message : String(err);
+          const message = errorText(err);
           log.warn(`${engine.provider} failed: ${message}`);
           sendBack({
             type: 'llm.error',
