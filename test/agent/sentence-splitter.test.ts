@@ -20,7 +20,7 @@ const texts = (units: TextUnit[]) => units.map((u) => (u.kind === 'sentence' ? u
 const raw = (units: TextUnit[]) => units.map((u) => (u.kind === 'sentence' ? u.text : `<${u.kind}>`));
 const charByChar = (s: string) => [...s];
 
-describe('sentence splitter (UPSTREAM-BEHAVIOR §2.5, defect #39 fixed)', () => {
+describe('sentence splitter (docs/protocol.md: Reply text; U16)', () => {
   test('splits a streamed reply into sentences, whatever the chunking', () => {
     const reply = 'Hello there! How are you? I am fine.';
     const expected = ['Hello there!', 'How are you?', 'I am fine.'];

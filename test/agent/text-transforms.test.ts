@@ -48,7 +48,7 @@ describe('chat memory', () => {
     ]);
     expect(rememberInterrupt([], '', 'user')).toEqual([{ role: 'user', content: INTERRUPT_MARKER }]);
   });
-  test('heard text is trusted only as far as it matches what was sent (D23)', () => {
+  test('heard text is trusted only as far as it matches what was sent (U13)', () => {
     const sent = ['[joy] Hello there!', 'How are you?', 'Fine.'];
     expect(verifiedHeardText('[joy] Hello there!How are you?', sent)).toBe('[joy] Hello there! How are you?');
     expect(verifiedHeardText('[joy] Hello there!Something else', sent)).toBe('[joy] Hello there!');

@@ -4,7 +4,7 @@ import path from 'node:path';
 import ts from 'typescript';
 
 /**
- * DESIGN rule 10, checked on the source: a machine imports `xstate`, other files of `machines/` and pure leaf modules
+ * docs/decisions.md, 6, checked on the source: a machine imports `xstate`, other files of `machines/` and pure leaf modules
  * of `src/` (protocol types, text functions) only. Every import is followed, type-only ones too (a contract that
  * names an implementation's type couples the machine to it), transitively through whatever `src/` module a machine
  * reaches. A leaf reads no clock, no randomness and no node API, uses no package but zod, and imports nothing from
@@ -207,7 +207,7 @@ function leafProblems(file: string, seen = new Set<string>()): string[] {
   return problems;
 }
 
-describe('layering: machines import xstate, machines/ and pure leaves only (DESIGN rule 10)', () => {
+describe('layering: machines import xstate, machines/ and pure leaves only (docs/decisions.md, 6)', () => {
   test('the import graph is read (a check that finds nothing must not pass by accident)', () => {
     expect(machineFiles.length).toBeGreaterThan(10);
     const turn = parse(path.join(ROOT, 'machines/turn-setup.ts'));

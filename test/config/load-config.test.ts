@@ -82,7 +82,7 @@ async function expectConfigError(promise: Promise<unknown>, expected: Partial<Co
   if (message) expect((err as Error).message).toMatch(message);
 }
 
-describe('conf.yaml loading (UPSTREAM-BEHAVIOR §1)', () => {
+describe('conf.yaml loading (docs/configuration.md)', () => {
   const fixture = makeFixtureRoot();
   afterAll(() => fixture.cleanup());
 
@@ -108,7 +108,7 @@ describe('conf.yaml loading (UPSTREAM-BEHAVIOR §1)', () => {
     expect(app.baseCharacter.file).toBe('upstream.yaml');
   });
 
-  test('defaults as upstream, and character_name falls back to conf_name (upstream meant to, §8 #37)', async () => {
+  test('defaults as upstream, and character_name falls back to conf_name (upstream meant to: U27)', async () => {
     fixture.write(
       'minimal.yaml',
       UPSTREAM_SHAPED.replace("  character_name: 'Mao'\n", '').replace("  human_name: 'Human'\n", '').replace(/^system_config:[\s\S]*?(?=character_config:)/m, ''),

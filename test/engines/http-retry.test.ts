@@ -28,7 +28,7 @@ async function scriptedServer(answers: Array<{ status: number; headers?: Record<
 
 const fast = { baseDelayMs: 1, maxDelayMs: 20 };
 
-describe('requestWithRetry (issue 11 §5)', () => {
+describe('requestWithRetry (docs/decisions.md, 16)', () => {
   test('a 503 then success: one retry, logged, and the successful answer', async () => {
     const server = await scriptedServer([{ status: 503 }, { status: 200 }]);
     const retries: string[] = [];

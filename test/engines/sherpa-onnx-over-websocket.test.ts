@@ -92,7 +92,7 @@ describe('a model that fails to load', () => {
   }, 60_000);
 });
 
-/** A valid ONNX file that is not a recogniser: the web client's Silero VAD (shared test data, STACK.md). */
+/** A valid ONNX file that is not a recogniser: the web client's Silero VAD (found beside the clone: docs/testing.md). */
 const SILERO = path.join(SHARED_WEB_CLIENT, 'libs/silero_vad_v5.onnx');
 
 (existsSync(SILERO) ? describe : describe.skip)(`a valid ONNX file that is not a sherpa-onnx recogniser${existsSync(SILERO) ? '' : ' [skipped: needs the web client\'s Silero model in ../shared or VAS_SHARED_DIR]'}`, () => {

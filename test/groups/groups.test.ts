@@ -60,7 +60,7 @@ class Member {
 }
 
 
-describe('groups (PROTOCOL §6.4, §5.4, §5.5)', () => {
+describe('groups (docs/protocol.md: Groups)', () => {
   const harness = useFakeEngineServer({
     conf: { 'system_config.group_max_members': 3, 'system_config.playback_slack_seconds': 1 },
   });
@@ -138,12 +138,12 @@ describe('groups (PROTOCOL §6.4, §5.4, §5.5)', () => {
       expect(m.of('backend-synth-complete')).toHaveLength(1); // only for its own character's turn
       expect(m.of('error')).toEqual([]);
     }
-    // Each agent is told what it has not heard; the group prompt is in its system prompt (members only, D16).
+    // Each agent is told what it has not heard; the group prompt is in its system prompt (members only, U29).
     const requests = harness.fake.chatRequests().slice(-3);
     expect(requests[0]!.body.messages.at(-1)).toEqual({ role: 'user', content: 'Human: Hello everyone' });
     expect(requests[1]!.body.messages.at(-1).content).toBe('Human: Hello everyone\nMao: Reply number 1. Nice to meet you.');
     expect(requests[2]!.body.messages[0].content).toContain('group conversation');
-    // Every member's history has the whole exchange, already when the last chain-end arrived (DESIGN rule 7: each
+    // Every member's history has the whole exchange, already when the last chain-end arrived (docs/decisions.md, 8: each
     // member turn's chain ends once its reply is on disk in every member's history).
     for (const m of [a, b, c]) {
       expect(m.history(harness.fixture.root).map((h) => `${h.role}:${h.content}`)).toEqual([
@@ -160,7 +160,7 @@ describe('groups (PROTOCOL §6.4, §5.4, §5.5)', () => {
     await noActorsLeft();
   }, 30_000);
 
-  test('input during a group conversation is not dropped (D17): it starts the next conversation when this one ends', async () => {
+  test('input during a group conversation is not dropped (U30): it starts the next conversation when this one ends', async () => {
     const [a, b, c] = await formGroup();
     for (const m of [a, b, c]) m.clear();
     harness.fake.llm = () => ({ tokens: tokens(`Reply number ${++replies}.`), delayMs: 30 });
@@ -209,7 +209,7 @@ describe('groups (PROTOCOL §6.4, §5.4, §5.5)', () => {
     await c.client.roundTrip();
     expect(c.of('audio').length).toBe(audioAfter);
     expect(harness.fake.chatRequests().length).toBe(requestsBefore);
-    // Only the speaker's agent keeps the heard part and the marker (D26).
+    // Only the speaker's agent keeps the heard part and the marker (U33).
     const memory = (m: Member) => (harness.server.actor.system.get(`session:${m.uid}`) as AnyActorRef).getSnapshot().context.memory as F[];
     expect(memory(c).slice(-2).map((x) => x.content)).toEqual(['Reply number 1....', '[Interrupted by user]']);
     expect(memory(a).map((x) => x.content)).toEqual([]);
@@ -267,7 +267,7 @@ describe('a group whose characters use MCP tools', () => {
     expect(processesWith(tools.tag)).toHaveLength(2); // one shared group: sh and the server
     await Promise.all([a, b].map((m) => m.client.close()));
     expect(await settleTo(() => harness.server.census.countExcept(SERVER_ACTOR_KINDS), 0, 5000)).toBe(0);
-    expect(processesWith(tools.tag)).toHaveLength(2); // kept warm for the next session (issue 15)
+    expect(processesWith(tools.tag)).toHaveLength(2); // kept warm for the next session (docs/decisions.md, 12)
   }, 30_000);
 });
 

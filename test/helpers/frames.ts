@@ -1,6 +1,6 @@
 import type { Frame } from './ws-client.js';
 
-/** The frame that closes a reply's chain (PROTOCOL §5.1): `control` with `conversation-chain-end`. */
+/** The frame that closes a reply's chain (docs/protocol.md, 'Turn frames'): `control` with `conversation-chain-end`. */
 export const isChainEnd = (f: Frame): boolean => f.type === 'control' && f.text === 'conversation-chain-end';
 
 /** The frame that opens a reply's chain. */

@@ -7,7 +7,7 @@ import { runServerProcess } from './server-process.js';
 import { TestClient } from './ws-client.js';
 
 /**
- * DESIGN rule 7: what the client was told has ended is on disk before it is told. The server is killed with SIGKILL
+ * docs/decisions.md, 8: what the client was told has ended is on disk before it is told. The server is killed with SIGKILL
  * the moment `conversation-chain-end` reaches the client; the reply must be in the history file every time.
  * 5 cycles here; the soak suite runs more (turn-on-disk-before-chain-end.soak.test.ts), `KILL_CYCLES=N` any number.
  */

@@ -106,7 +106,7 @@ class InterruptCommand implements fc.AsyncCommand<ProtocolModel, ProtocolReal> {
   toString = () => 'interrupt';
 }
 
-/** A frontend-playback-complete with no turn running (a late copy, D9): nothing happens. */
+/** A frontend-playback-complete with no turn running (a late copy, U12): nothing happens. */
 class StrayPlaybackCommand implements fc.AsyncCommand<ProtocolModel, ProtocolReal> {
   check = (m: Readonly<ProtocolModel>) => !m.responding;
   async run(m: ProtocolModel, r: ProtocolReal): Promise<void> {

@@ -80,7 +80,7 @@ export class TestClient {
     await this.next('heartbeat-ack', acks + 1, ms);
   }
 
-  /** The five connect frames of PROTOCOL §2.1 have arrived. */
+  /** The five connect frames of docs/protocol.md, 'Connect sequence' have arrived. */
   async ready(): Promise<void> {
     await this.waitUntil((fs) => fs.some((f) => f.type === 'control' && f.text === 'start-mic'), 3000, 'connect frames');
   }

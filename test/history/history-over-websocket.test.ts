@@ -6,7 +6,7 @@ import { TestClient, until } from '../helpers/ws-client.js';
 
 const UPSTREAM_UID = '2025-05-01_12-00-00_0123456789abcdef0123456789abcdef';
 
-describe('history over the WebSocket (PROTOCOL §6.1, D20–D22)', () => {
+describe('history over the WebSocket (docs/protocol.md: History; U35–U37)', () => {
   const harness = useFakeEngineServer({
     prepare: (fixture) => {
       mkdirSync(historyDir(), { recursive: true });
@@ -101,7 +101,7 @@ describe('history over the WebSocket (PROTOCOL §6.1, D20–D22)', () => {
     ['an empty-ish uid', ' '],
     ['a huge uid', 'x'.repeat(5000)],
     ['another character\'s file name', '../storyteller_001/2025-05-01_12-00-00_0123456789abcdef0123456789abcdef'],
-  ])('a bad history_uid (%s): a clear error, and the current history stays current (D20)', async (_name, bad) => {
+  ])('a bad history_uid (%s): a clear error, and the current history stays current (U35)', async (_name, bad) => {
     harness.fake.llm = () => ({ tokens: tokens('Still recorded.') });
     const { client, uid } = await connectLikeTheClient();
     const filesBefore = readdirSync(path.join(harness.fixture.root, 'chat_history')).sort();

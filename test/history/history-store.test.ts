@@ -57,7 +57,7 @@ describe('HistoryStore: the upstream format, and nothing lost', () => {
     expect((await store.list('mao_pro_001')).map((h) => h.uid)).toEqual([uid]);
   });
 
-  test("upstream's empty histories are not listed, and removed only once a day old (D21)", async () => {
+  test("upstream's empty histories are not listed, and removed only once a day old (U36)", async () => {
     const dir = path.join(root, 'empties');
     mkdirSync(dir, { recursive: true });
     const [fresh, old] = [newHistoryUid(), newHistoryUid()];
@@ -68,7 +68,7 @@ describe('HistoryStore: the upstream format, and nothing lost', () => {
     expect(readdirSync(dir)).toEqual([`${fresh}.json`]);
   });
 
-  test('a damaged file is reported and never overwritten (D22)', async () => {
+  test('a damaged file is reported and never overwritten (U37)', async () => {
     const uid = newHistoryUid();
     const file = path.join(root, 'mao_pro_001', `${uid}.json`);
     writeFileSync(file, '[{"role": "metadata"}, {"role": "human", "content": "half writ');
@@ -172,7 +172,7 @@ describe('HistoryStore: the upstream format, and nothing lost', () => {
 });
 
 describe('history ⇄ memory', () => {
-  test('system entries become what the model sees live, never the assistant\'s words (§8 #21)', () => {
+  test('system entries become what the model sees live, never the assistant\'s words (U38)', () => {
     const messages = UPSTREAM_FILE.slice(1) as Parameters<typeof memoryFromHistory>[0];
     expect(memoryFromHistory(messages, 'system')).toEqual([
       { role: 'user', content: 'Hi!' },

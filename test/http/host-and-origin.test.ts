@@ -19,7 +19,7 @@ function statusOf(baseUrl: string, path: string, headers: Record<string, string>
 
 const GUARDED = ['/sessions', '/sessions/events', '/sessions/machine.json', '/metrics'];
 
-/** Issue 11 §3: the pages that show every session (and the metrics) follow the rules of /client-ws. */
+/** Host and Origin rules (docs/decisions.md, 17): the pages that show every session (and the metrics) follow the rules of /client-ws. */
 describe('Host and Origin rules on HTTP', () => {
   const fixture = makeFixtureRoot();
   fixture.write('live2d-models/mao_pro/mao_pro.model3.json', '{"Version":3}');

@@ -2,7 +2,7 @@ import { makeFixtureRoot } from '../helpers/fixture-root.js';
 import { rawGet } from '../helpers/raw-http.js';
 import { useTestServer } from '../helpers/server-harness.js';
 
-describe('HTTP routes (PROTOCOL §1.1)', () => {
+describe('HTTP routes (docs/protocol.md: HTTP routes)', () => {
   const fixture = makeFixtureRoot();
   fixture.write('live2d-models/mao_pro/mao_pro.model3.json', '{"Version":3}');
   fixture.write('live2d-models/mao_pro/mao_pro.png', 'png');

@@ -4,7 +4,7 @@ import { makeFixtureRoot } from '../helpers/fixture-root.js';
 import { rawGet } from '../helpers/raw-http.js';
 import { useTestServer } from '../helpers/server-harness.js';
 
-/** Issue 11 §2: a downloaded Live2D model (or any static folder) must not lead out of its folder through a symlink. */
+/** Static files (docs/decisions.md, 17): a downloaded Live2D model (or any static folder) must not lead out of its folder through a symlink. */
 describe('static files stay inside the real path of their folder', () => {
   const fixture = makeFixtureRoot();
   fixture.write('live2d-models/mao_pro/mao_pro.model3.json', '{"Version":3}');

@@ -11,7 +11,7 @@ import type { LlmStreamInput, SynthesizeInput, TranscribeInput } from '../../mac
 import type { LlmRequest } from '../../src/engines/llm/llm-request.js';
 
 /**
- * Issue 11 §4: every engine wait of a turn, of the TTS pipeline and of a group conversation has a deadline (a named
+ * Engine deadlines (docs/decisions.md, 9): every engine wait of a turn, of the TTS pipeline and of a group conversation has a deadline (a named
  * delay), driven here by XState's SimulatedClock. Fake actors at the machine's edge; no wall-clock time.
  */
 

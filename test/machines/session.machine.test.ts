@@ -101,7 +101,7 @@ describe('session machine (fake actors at the edges)', () => {
     expect(h.actor.getSnapshot().context.switches).toBe(1);
   });
 
-  test('a failed switch keeps the old character and re-sends it after one error (D13)', async () => {
+  test('a failed switch keeps the old character and re-sends it after one error (U24)', async () => {
     const h = harness();
     await h.tick();
     h.emit({ type: 'client.switch-config', frame: { type: 'switch-config', file: 'a.yaml' } });

@@ -2,7 +2,7 @@ import { fakeAsr, fakeLlm, fakeTts, runTurn } from '../helpers/run-turn.js';
 
 /**
  * machines/turn.machine.ts through the runTurn harness: fake engines in-process, XState's SimulatedClock, the exact
- * frame sequence of PROTOCOL §5.1. Bounds are asserted on simulated time: nothing here depends on how loaded the
+ * frame sequence of docs/protocol.md, 'Turn frames'. Bounds are asserted on simulated time: nothing here depends on how loaded the
  * machine running the tests is.
  */
 
@@ -26,7 +26,7 @@ describe('a turn (machines/turn.machine.ts) with fake engines on a simulated clo
     expect(turn.output()).toEqual({ userText: 'Hi', reply: '[joy] Hello there! How are you?', spoken: ['[joy] Hello there! ', 'How are you?'], playbackTimedOut: false });
   });
 
-  test('a client that never reports playback: the turn ends exactly at the audio sent plus the slack (D2)', async () => {
+  test('a client that never reports playback: the turn ends exactly at the audio sent plus the slack (U7)', async () => {
     // 19 + 15 characters at 20 ms each: 680 ms of audio; slack 300 ms → the bound is 980 ms after backend-synth-complete.
     const tts = fakeTts({ msPerChar: 20 });
     const turn = runTurn('Hi', { llm: fakeLlm({ deltas: words('Twenty characters!! And more of it.') }), tts, input: { playbackSlackMs: 300 } });
@@ -42,7 +42,7 @@ describe('a turn (machines/turn.machine.ts) with fake engines on a simulated clo
     expect(turn.output()).toMatchObject({ playbackTimedOut: true });
   });
 
-  test('playback-complete before backend-synth-complete does not end the turn (D9)', async () => {
+  test('playback-complete before backend-synth-complete does not end the turn (U12)', async () => {
     const tts = fakeTts({ holdWhen: (text) => text === 'Another one there.' });
     const turn = runTurn('first', { llm: fakeLlm({ deltas: words('One sentence here. Another one there.') }), tts });
     await turn.settle();
@@ -87,7 +87,7 @@ describe('a turn (machines/turn.machine.ts) with fake engines on a simulated clo
     expect(turn.outline().at(-1)).toBe('backend-synth-complete');
   });
 
-  test('an LLM error mid-stream: what was said is spoken, one error frame, and the chain still ends (D7)', async () => {
+  test('an LLM error mid-stream: what was said is spoken, one error frame, and the chain still ends (U10)', async () => {
     const turn = runTurn('go', { llm: fakeLlm({ deltas: words('Part one is fine. Part two'), error: 'model overloaded' }) });
     await turn.settle();
     // The first sentence was complete (terminator and space) before the error: it was on its way to the TTS already.

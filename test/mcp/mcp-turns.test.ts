@@ -45,7 +45,7 @@ function outline(frames: Array<Record<string, any>>): string[] {
   });
 }
 
-describe('MCP tools in a turn (OpenAI-compatible native tools), per_session: true (a process per session, as before issue 15)', () => {
+describe('MCP tools in a turn (OpenAI-compatible native tools), per_session: true (a process per session)', () => {
   const tools = shellWrappedServer();
   const harness = useFakeEngineServer(mcpConf({ tools: { ...tools.spec, per_session: true } }));
 
@@ -126,7 +126,7 @@ describe('MCP tools in a turn (OpenAI-compatible native tools), per_session: tru
     await client.close();
   }, 30_000);
 
-  test('a later session lists the tools from the cache without starting a server (D34); processes only for calls', async () => {
+  test('a later session lists the tools from the cache without starting a server (U3); processes only for calls', async () => {
     // The first test discovered the tools; a turn that calls nothing must not start the server.
     expect(await settleTo(() => processesWith(tools.tag), [], 5000)).toEqual([]); // the earlier sessions' servers are gone
     harness.fake.llm = () => ({ tokens: tokens('Just chatting.') });
@@ -139,7 +139,7 @@ describe('MCP tools in a turn (OpenAI-compatible native tools), per_session: tru
     await client.close();
   }, 30_000);
 
-  test('disconnecting ends the tool server and its whole process group, shell wrapper included (D3)', async () => {
+  test('disconnecting ends the tool server and its whole process group, shell wrapper included (U2)', async () => {
     harness.fake.llm = callsOnceThenAnswers({ name: 'echo', arguments: '{"text":"hi"}' }, () => 'Done.');
     const client = await connected(harness.server.wsUrl);
     client.send({ type: 'text-input', text: 'Echo hi', images: [] });
@@ -149,7 +149,7 @@ describe('MCP tools in a turn (OpenAI-compatible native tools), per_session: tru
     expect(await settleTo(() => processesWith(tools.tag), [], 5000)).toEqual([]);
   }, 30_000);
 
-  test('switch-config ends the tool servers of the character it leaves (D4)', async () => {
+  test('switch-config ends the tool servers of the character it leaves (U2)', async () => {
     harness.fake.llm = callsOnceThenAnswers({ name: 'echo', arguments: '{"text":"hi"}' }, () => 'Done.');
     const client = await connected(harness.server.wsUrl);
     client.send({ type: 'text-input', text: 'Echo hi', images: [] });
@@ -209,7 +209,7 @@ describe('MCP tools with Claude (tool_use / tool_result)', () => {
   }, 30_000);
 });
 
-describe('prompt mode: a model that refuses native tools (upstream §8 #6–8)', () => {
+describe('prompt mode: a model that refuses native tools (U20)', () => {
   const tools = shellWrappedServer();
   const harness = useFakeEngineServer(mcpConf({ tools: tools.spec }));
 

@@ -172,7 +172,7 @@ describe('a shared tool server with no call for mcp_idle_stop_seconds is stopped
   }, 30_000);
 });
 
-describe('per_session: true, sessions that connected before the tool list was known (issue 11, point 7)', () => {
+describe('per_session: true, sessions that connected before the tool list was known (U3)', () => {
   const s = useSharedToolServer({}, { perSession: true });
 
   test('once one session discovered the list, the others start nothing until they call a tool; each then has its own', async () => {

@@ -4,7 +4,7 @@ import { TestClient } from '../helpers/ws-client.js';
 type F = Record<string, any>;
 
 /**
- * Issue 11 §8: a request that fails is answered with its error, and the next answer of its type is not misrouted.
+ * Proxy requests (docs/protocol.md, 'Proxy'): a request that fails is answered with its error, and the next answer of its type is not misrouted.
  * The hub's routing itself is tested on its machine (test/machines/proxy-hub.machine.test.ts); here a real session
  * answers, so what it says when a query fails (its request queue's error codes) must be what the hub takes for the
  * answer of the request in flight.

@@ -9,7 +9,7 @@ const SENTENCES = 8;
 /** About 10 s of audio each from the fake TTS (50 ms per character). */
 const longReply = (n: number) => Array.from({ length: SENTENCES }, (_, i) => `Reply ${n} sentence ${i} goes on ${'and on '.repeat(26)}until it ends.`).join(' ');
 
-/** Issue 11 §1 for /proxy-ws: a viewer that stops reading loses its audio; the other viewers get theirs, unslowed. */
+/** Backpressure for /proxy-ws (docs/decisions.md, 9): a viewer that stops reading loses its audio; the other viewers get theirs, unslowed. */
 describe('/proxy-ws: a viewer that stops reading', () => {
   const harness = useFakeEngineServer({
     conf: {

@@ -26,7 +26,7 @@ async function viewer(url: string, history = false): Promise<TestClient> {
 const chainEnds = (c: TestClient) => c.frames.filter((f) => f.type === 'control' && f.text === 'conversation-chain-end').length;
 const controls = (c: TestClient) => c.frames.filter((f) => f.type === 'control' && String(f.text).startsWith('conversation')).map((f) => f.text);
 
-describe('/proxy-ws: many viewers, one session (PROTOCOL §6.6)', () => {
+describe('/proxy-ws: many viewers, one session (docs/protocol.md: Proxy)', () => {
   const harness = useFakeEngineServer({ conf: { 'system_config.enable_proxy': true, 'system_config.playback_slack_seconds': 1 } });
   const proxyUrl = () => harness.server.wsUrl.replace(/client-ws$/, 'proxy-ws');
   const liveActors = () => harness.server.census.countExcept(SERVER_ACTOR_KINDS);
@@ -37,7 +37,7 @@ describe('/proxy-ws: many viewers, one session (PROTOCOL §6.6)', () => {
   test('five viewers: interleaved text-inputs are answered one at a time, in order; joining and leaving disturbs nobody', async () => {
     const viewers = [await viewer(proxyUrl(), true)];
     for (let i = 1; i < 5; i++) viewers.push(await viewer(proxyUrl(), true));
-    // Every viewer got the connect sequence once, and nobody was reset by the others joining (D30).
+    // Every viewer got the connect sequence once, and nobody was reset by the others joining (U42).
     for (const v of viewers) expect(v.ofType('set-model-and-conf')).toHaveLength(1);
     const historyUids = viewers.map((v) => (v.ofType('new-history-created')[0] as F).history_uid);
     expect(new Set(historyUids).size).toBe(1);
@@ -78,7 +78,7 @@ describe('/proxy-ws: many viewers, one session (PROTOCOL §6.6)', () => {
     await until(`no actors but the hub, still ${JSON.stringify(harness.server.census.byKind())}`, () => liveActors() === 0);
     expect(harness.server.census.byKind().proxyHub).toBe(1);
 
-    // Everybody left; a viewer comes back (D27): a new session that continues the conversation from its history.
+    // Everybody left; a viewer comes back (U39): a new session that continues the conversation from its history.
     const back = await viewer(proxyUrl(), true);
     expect((back.ofType('new-history-created')[0] as F).history_uid).toBe(historyUids[0]);
     back.frames.length = 0;

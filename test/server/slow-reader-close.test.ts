@@ -22,7 +22,7 @@ function memoryLogger() {
 
 
 /**
- * Issue 11 §1: a client that does not read while what is queued for it keeps growing (no audio involved: large
+ * Backpressure (docs/decisions.md, 9): a client that does not read while what is queued for it keeps growing (no audio involved: large
  * history answers) is disconnected with 1013 once the queue passes four times ws_max_buffered_bytes, with a log
  * line naming it and a metric; another client is served throughout.
  */

@@ -21,7 +21,7 @@ const SENTENCES = 8;
 const sentence = (reply: number, n: number) => `Reply ${reply} sentence ${n} goes on ${'and on '.repeat(26)}until it ends.`;
 
 /**
- * Issue 11 §1: a client that completes the handshake and stops reading while 20 long replies stream must not grow
+ * Backpressure (docs/decisions.md, 9): a client that completes the handshake and stops reading while 20 long replies stream must not grow
  * the server (the real entry point, in its own process, so its RSS is its own).
  */
 describe('a client that stops reading', () => {

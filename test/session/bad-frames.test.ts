@@ -3,7 +3,7 @@ import { useTestServer } from '../helpers/server-harness.js';
 import { TestClient, until } from '../helpers/ws-client.js';
 import { SERVER_ACTOR_KINDS } from '../../src/server/start-server.js';
 
-describe('bad input gets exactly one clear error and changes nothing else (D26)', () => {
+describe('bad input gets exactly one clear error and changes nothing else (U4)', () => {
   const fixture = makeFixtureRoot();
   const harness = useTestServer(fixture, { mutate: (app) => (app.system.ws_max_payload_bytes = 64 * 1024) });
 

@@ -5,7 +5,7 @@ import { SERVER_ACTOR_KINDS } from '../../src/server/start-server.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-describe('connect sequence and stateless requests (PROTOCOL §2.1, §6.2, §6.3, §6.5, golden §8(a))', () => {
+describe('connect sequence and stateless requests (docs/protocol.md: Connect sequence, Requests)', () => {
   const fixture = makeFixtureRoot();
   fixture.write('backgrounds/nested/moon.PNG', Buffer.from('x'));
   fixture.write('backgrounds/notes.txt', 'not an image');

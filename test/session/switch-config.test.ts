@@ -12,14 +12,14 @@ function addSecondModel(write: (rel: string, content: string) => string, root: s
   write('model_dict.json', JSON.stringify(models, null, 2));
 }
 
-describe('switch-config (PROTOCOL §6.2, golden §8(d), D10, D11, D13)', () => {
+describe('switch-config (docs/protocol.md: Switching character; U21, U22, U24)', () => {
   const fixture = makeFixtureRoot();
   addSecondModel(fixture.write, fixture.root);
   fixture.write('characters/uses_shizuku.yaml', "character_config:\n  conf_name: 'shizuku_fan'\n  conf_uid: 'shizuku_fan'\n  live2d_model_name: 'shizuku'\n");
   fixture.write('characters/broken.yaml', "character_config:\n  conf_name: 'broken'\n  tts_config:\n    tts_model: 'no_such_tts'\n");
   fixture.write('characters/missing_model.yaml', "character_config:\n  conf_name: 'lost'\n  live2d_model_name: 'nobody'\n");
   fixture.write('characters/not_yaml.yaml', 'character_config: [unclosed\n');
-  // A sibling folder whose name starts like config_alts_dir: upstream's prefix check let it through (D10).
+  // A sibling folder whose name starts like config_alts_dir: upstream's prefix check let it through (U21).
   fixture.write('characters_private/secret.yaml', "character_config:\n  conf_name: 'TOP-SECRET-VALUE'\n");
   const harness = useTestServer(fixture);
 
@@ -47,7 +47,7 @@ describe('switch-config (PROTOCOL §6.2, golden §8(d), D10, D11, D13)', () => {
     await client.close();
   });
 
-  test('an alternate is merged over conf.yaml, not over the current character (D11)', async () => {
+  test('an alternate is merged over conf.yaml, not over the current character (U22)', async () => {
     const client = await connected();
     client.send({ type: 'switch-config', file: 'uses_shizuku.yaml' });
     const first = await client.next('set-model-and-conf', 2);
@@ -171,7 +171,7 @@ describe('switch-config while a switch is running', () => {
     await client.close();
   });
 
-  test('a slow switch does not block other sessions (D12)', async () => {
+  test('a slow switch does not block other sessions (U23)', async () => {
     const slow = await TestClient.connect(harness.server.wsUrl);
     await slow.ready();
     slow.send({ type: 'switch-config', file: 'en_unhelpful_ai.yaml' });

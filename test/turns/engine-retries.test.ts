@@ -6,7 +6,7 @@ import { isChainEnd } from '../helpers/frames.js';
 type F = Record<string, any>;
 
 
-/** Issue 11 §5 over a real socket: a provider's passing 429/5xx is retried before any output, never after. */
+/** Retries over a real socket (docs/decisions.md, 16): a provider's passing 429/5xx is retried before any output, never after. */
 describe('engine retries', () => {
   const harness = useFakeEngineServer({ conf: { 'system_config.playback_slack_seconds': 0.2 } });
 

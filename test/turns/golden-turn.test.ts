@@ -5,7 +5,7 @@ import { TestClient, type Frame } from '../helpers/ws-client.js';
 
 const speaker = { name: 'Mao', avatar: 'mao.png' };
 
-describe('one text turn (PROTOCOL §5.1, golden transcript §8(b))', () => {
+describe('one text turn (docs/protocol.md: Turn frames)', () => {
   const harness = useFakeEngineServer();
 
   async function talk(text: string) {

@@ -48,7 +48,7 @@ describe('voice, proactive speech, Claude, and memory per session', () => {
     await client.close();
   });
 
-  test('mic audio beyond the cap is dropped with a clear error (D24); mic-audio-end without audio is refused', async () => {
+  test('mic audio beyond the cap is dropped with a clear error (U5); mic-audio-end without audio is refused', async () => {
     const client = await connected();
     const chunk = new Array(4096).fill(0.01);
     for (let i = 0; i < 4; i++) client.send({ type: 'mic-audio-data', audio: chunk }); // 16,384 samples > 1 s
@@ -73,7 +73,7 @@ describe('voice, proactive speech, Claude, and memory per session', () => {
     await client.close();
   });
 
-  test('ai-speak-signal: the announcement first, the prompt hidden from memory, the reply remembered (§5.2)', async () => {
+  test('ai-speak-signal: the announcement first, the prompt hidden from memory, the reply remembered (docs/protocol.md: Turn frames)', async () => {
     harness.fake.llm = () => ({ tokens: tokens('Hey, still there?') });
     const client = await connected();
     const before = harness.fake.chatRequests().length;
@@ -118,7 +118,7 @@ describe('voice, proactive speech, Claude, and memory per session', () => {
     await client.close();
   });
 
-  test('two sessions chatting at once never see each other\'s turns (D1)', async () => {
+  test('two sessions chatting at once never see each other\'s turns (U1)', async () => {
     harness.fake.llm = (body) => ({ tokens: tokens(`Reply to ${String(body.messages.at(-1).content)}.`), delayMs: 5 });
     const [alice, bob] = await Promise.all([connected(), connected()]);
     const before = harness.fake.chatRequests().length;

@@ -4,7 +4,7 @@ import { TestClient, until } from '../helpers/ws-client.js';
 
 const STORY = 'Once upon a time there was a sea. It was wide. It was deep. It had many fish. The fish were happy. The end came slowly. ';
 
-describe('interrupt (PROTOCOL §5.3, golden transcript §8(c))', () => {
+describe('interrupt (docs/protocol.md: Interrupts)', () => {
   const harness = useFakeEngineServer();
 
   test('the LLM request is closed, no frame of the turn follows, memory keeps the heard part, the next turn completes', async () => {
@@ -49,7 +49,7 @@ describe('interrupt (PROTOCOL §5.3, golden transcript §8(c))', () => {
     await client.close();
   });
 
-  test('heard text that the turn never sent is not stored as the AI\'s words (D23)', async () => {
+  test('heard text that the turn never sent is not stored as the AI\'s words (U13)', async () => {
     harness.fake.llm = () => ({ tokens: tokens(STORY), delayMs: 15 });
     const client = await TestClient.connect(harness.server.wsUrl);
     await client.ready();
@@ -68,7 +68,7 @@ describe('interrupt (PROTOCOL §5.3, golden transcript §8(c))', () => {
     await client.close();
   });
 
-  test('an interrupt with no turn running changes nothing (D23)', async () => {
+  test('an interrupt with no turn running changes nothing (U13)', async () => {
     harness.fake.llm = () => ({ tokens: tokens('Short answer.') });
     const client = await TestClient.connect(harness.server.wsUrl);
     await client.ready();
@@ -89,7 +89,7 @@ describe('interrupt (PROTOCOL §5.3, golden transcript §8(c))', () => {
     await client.close();
   });
 
-  test('new input while a turn runs stops it first (D5): one reply at a time, the old request closed', async () => {
+  test('new input while a turn runs stops it first (U8): one reply at a time, the old request closed', async () => {
     harness.fake.llm = (body) => (body.messages.at(-1).content === 'Long one' ? { tokens: tokens(STORY.repeat(3)), delayMs: 20 } : { tokens: tokens('Quick reply.') });
     const client = await TestClient.connect(harness.server.wsUrl);
     await client.ready();

@@ -15,7 +15,7 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-describe('turn bounds and failures (D2, D7, D8, D9, §5.6)', () => {
+describe('turn bounds and failures (U7, U10, U11, U12)', () => {
   const harness = useFakeEngineServer({ conf: { 'system_config.playback_slack_seconds': 0.3 } });
   beforeEach(() => {
     harness.fake.tts.msPerChar = 10;
@@ -29,7 +29,7 @@ describe('turn bounds and failures (D2, D7, D8, D9, §5.6)', () => {
     return client;
   }
 
-  test('a client that never reports playback still gets chain-end, after the audio sent plus the slack (D2)', async () => {
+  test('a client that never reports playback still gets chain-end, after the audio sent plus the slack (U7)', async () => {
     // The bound itself (audio + slack, to the millisecond) is asserted on simulated time in test/machines/turn.machine.test.ts.
     harness.fake.llm = () => ({ tokens: tokens('Twenty characters!! And more of it.') });
     harness.fake.tts.msPerChar = 20;
@@ -44,7 +44,7 @@ describe('turn bounds and failures (D2, D7, D8, D9, §5.6)', () => {
     await client.close();
   });
 
-  test('playback-complete copies before backend-synth-complete, and late ones, never end a turn (D9)', async () => {
+  test('playback-complete copies before backend-synth-complete, and late ones, never end a turn (U12)', async () => {
     harness.fake.llm = () => ({ tokens: tokens('One sentence here. Another one there.'), delayMs: 20 });
     harness.fake.tts.msPerChar = 60; // over 2 s of audio: the playback bound stays far away while the test looks
     const client = await connected();
@@ -69,7 +69,7 @@ describe('turn bounds and failures (D2, D7, D8, D9, §5.6)', () => {
     expect(client.ofType('force-new-message')).toHaveLength(1);
     client.send({ type: 'frontend-playback-complete' });
     await client.next('force-new-message', 2);
-    expect(client.ofType('backend-synth-complete')).toHaveLength(2); // exactly once per turn (D8)
+    expect(client.ofType('backend-synth-complete')).toHaveLength(2); // exactly once per turn (U11)
     await client.close();
   });
 
