@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { findProgram } from '../../src/engines/find-program.js';
-import { SHARED_PRESENT, startArchiveServer, UPSTREAM_COMMIT, upstreamArchive, WEB_COMMIT, webClientArchive } from '../helpers/archive-server.js';
+import { SHARED_HINT, SHARED_PRESENT, startArchiveServer, UPSTREAM_COMMIT, upstreamArchive, WEB_COMMIT, webClientArchive } from '../helpers/archive-server.js';
 import { REPO_ROOT } from '../helpers/fixture-root.js';
 import { editConf } from '../helpers/engine-config.js';
 import { writeTinyGguf } from '../helpers/tiny-gguf.js';
@@ -48,7 +48,7 @@ async function tinyMind(root: string, host: http.Server): Promise<string> {
   return dir;
 }
 
-(chromiumPath && SHARED_PRESENT ? describe : describe.skip)(`a fresh clone in a real (headless) Chromium: the first start fetches the client, the model and the mind; the character talks back${chromiumPath && SHARED_PRESENT ? '' : ' [skipped: needs chromium on PATH and the real web client and model in ../shared or VAS_SHARED_DIR]'}`, () => {
+(chromiumPath && SHARED_PRESENT ? describe : describe.skip)(`a fresh clone in a real (headless) Chromium: the first start fetches the client, the model and the mind; the character talks back${chromiumPath && SHARED_PRESENT ? '' : ` [skipped: needs chromium on PATH and ${SHARED_HINT}]`}`, () => {
   let archives: Awaited<ReturnType<typeof startArchiveServer>>;
   let browser: Browser;
   let server: ServerProcess;

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { tokens } from '../fakes/fake-ai-server.js';
 import { editConf } from '../helpers/engine-config.js';
-import { SHARED_WEB_CLIENT } from '../helpers/archive-server.js';
+import { SHARED_HINT, SHARED_WEB_CLIENT } from '../helpers/archive-server.js';
 import { useFakeEngineServer, type Harness } from '../helpers/server-harness.js';
 import { TestClient, until } from '../helpers/ws-client.js';
 import { Writable } from 'node:stream';
@@ -95,7 +95,7 @@ describe('a model that fails to load', () => {
 /** A valid ONNX file that is not a recogniser: the web client's Silero VAD (found beside the clone: docs/testing.md). */
 const SILERO = path.join(SHARED_WEB_CLIENT, 'libs/silero_vad_v5.onnx');
 
-(existsSync(SILERO) ? describe : describe.skip)(`a valid ONNX file that is not a sherpa-onnx recogniser${existsSync(SILERO) ? '' : ' [skipped: needs the web client\'s Silero model in ../shared or VAS_SHARED_DIR]'}`, () => {
+(existsSync(SILERO) ? describe : describe.skip)(`a valid ONNX file that is not a sherpa-onnx recogniser${existsSync(SILERO) ? '' : ` [skipped: needs the web client's Silero model: ${SHARED_HINT}]`}`, () => {
   const harness = useSherpaServer(
     () => senseVoiceBlock(),
     (root) => {

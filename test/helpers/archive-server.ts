@@ -7,19 +7,30 @@ import { create as createTar } from 'tar';
 import { REPO_ROOT } from './fixture-root.js';
 
 /**
- * The real web client and sample model these tests serve as archives: `../shared` beside the repository (as on CI),
- * or the folder VAS_SHARED_DIR names (with `web-client/` and `live2d-models/shizuku/` in it). A clone without them
- * skips the tests that need them and says so in their names (`withShared`).
+ * The real web client and sample model these tests serve (as archives, or to a browser). They are looked for, in
+ * order: in the folder VAS_SHARED_DIR names (`web-client/` and `live2d-models/shizuku/` in it); in `../shared` beside
+ * the repository (laid out the same, as on CI); and in this clone's own `frontend/` and `live2d-models/shizuku/`,
+ * which the first `npm start` fetches (and checks file by file against the shipped manifests). A clone with none of
+ * them skips the tests that need them and says so in their names (`describeWithShared`).
  */
-export const SHARED = process.env.VAS_SHARED_DIR ? path.resolve(process.env.VAS_SHARED_DIR) : path.resolve(REPO_ROOT, '..', 'shared');
-export const SHARED_WEB_CLIENT = path.join(SHARED, 'web-client');
-export const SHARED_SHIZUKU = path.join(SHARED, 'live2d-models', 'shizuku');
-export const SHARED_PRESENT = existsSync(path.join(SHARED_WEB_CLIENT, 'index.html')) && existsSync(path.join(SHARED_SHIZUKU, 'runtime'));
+const SOURCES: ReadonlyArray<{ webClient: string; shizuku: string }> = [
+  ...(process.env.VAS_SHARED_DIR ? [path.resolve(process.env.VAS_SHARED_DIR)] : []),
+  path.resolve(REPO_ROOT, '..', 'shared'),
+].map((dir) => ({ webClient: path.join(dir, 'web-client'), shizuku: path.join(dir, 'live2d-models', 'shizuku') }))
+  .concat([{ webClient: path.join(REPO_ROOT, 'frontend'), shizuku: path.join(REPO_ROOT, 'live2d-models', 'shizuku') }]);
+const isPresent = (source: { webClient: string; shizuku: string }) =>
+  existsSync(path.join(source.webClient, 'index.html')) && existsSync(path.join(source.shizuku, 'runtime'));
+const FOUND = SOURCES.find(isPresent) ?? SOURCES[0]!;
+export const SHARED_WEB_CLIENT = FOUND.webClient;
+export const SHARED_SHIZUKU = FOUND.shizuku;
+export const SHARED_PRESENT = isPresent(FOUND);
+/** How a skipped test says what it needs. */
+export const SHARED_HINT = 'the real web client and model: run `npm start` once (it fetches them), or set VAS_SHARED_DIR';
 
 /** `describe`, or `describe.skip` with how to run it, for tests that serve the real web client and model. */
 export function describeWithShared(title: string, body: () => void): void {
   if (SHARED_PRESENT) describe(title, body);
-  else describe.skip(`${title} [skipped: needs the real web client and model in ../shared or VAS_SHARED_DIR]`, body);
+  else describe.skip(`${title} [skipped: needs ${SHARED_HINT}]`, body);
 }
 export const WEB_COMMIT = 'ac7de8e880d803e4bda64aadda88208708d081ef';
 export const UPSTREAM_COMMIT = '19b58b1f6c01e082289fce089392997b9d14fbc4';

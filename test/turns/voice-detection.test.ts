@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { findProgram } from '../../src/engines/find-program.js';
 import { espeakTtsEngine } from '../../src/engines/tts/espeak-tts.js';
-import { SHARED_WEB_CLIENT } from '../helpers/archive-server.js';
+import { SHARED_HINT, SHARED_WEB_CLIENT } from '../helpers/archive-server.js';
 import { editConf } from '../helpers/engine-config.js';
 import { makeFixtureRoot } from '../helpers/fixture-root.js';
 import { scrapeMetrics } from '../helpers/metrics-scrape.js';
@@ -20,7 +20,7 @@ const SILERO = path.join(SHARED_WEB_CLIENT, 'libs', 'silero_vad_v5.onnx');
 const espeak = findProgram('espeak-ng');
 const pocketsphinx = findProgram('pocketsphinx_continuous');
 const needs = [
-  existsSync(SILERO) ? '' : "the web client's Silero model in ../shared or VAS_SHARED_DIR",
+  existsSync(SILERO) ? '' : `the web client's Silero model (${SHARED_HINT})`,
   espeak ? '' : 'espeak-ng',
   pocketsphinx ? '' : 'pocketsphinx',
 ].filter(Boolean);
