@@ -12,6 +12,7 @@ import { liveChatMachine } from './live-chat.machine.js';
 import { SESSION_SYSTEM_PREFIX, sessionSystemId } from './system-ids.js';
 import { DEFAULT_WEB_TOOL_SETTINGS, WEB_TOOL_SYSTEM_ID, type WebToolSettings } from './web-tool-contract.js';
 import { webToolMachine } from './web-tool.machine.js';
+import { MEMORY_SYSTEM_ID, memoryMachine, type MemoryInput } from './memory.machine.js';
 
 /**
  * The process: an HTTP/WebSocket listener and one spawned session actor per accepted client. The actor system is
@@ -47,6 +48,7 @@ export interface ServerContext {
   proxyEnabled: boolean;
   liveChat: LiveChatInput | null;
   webTool: WebToolSettings;
+  memory: MemoryInput | null;
 }
 
 export interface ServerInput {
@@ -56,6 +58,8 @@ export interface ServerInput {
   liveChat?: LiveChatInput | null;
   /** The bounds of `POST /asr` and `/tts-ws` (child `webTool`, as long as the server serves). */
   webTool?: WebToolSettings;
+  /** Long-term memory is on (system_config.memory): its index is kept by child `memory` while the server serves. */
+  memory?: MemoryInput | null;
 }
 
 export const serverMachine = setup({
@@ -81,6 +85,8 @@ export const serverMachine = setup({
     liveChat: liveChatMachine,
     /** `POST /asr` and `/tts-ws`, served with the default character's engines. */
     webTool: webToolMachine,
+    /** Long-term memory's indexing jobs (system_config.memory). */
+    memory: memoryMachine,
   },
   actions: {
     releaseSession: enqueueActions(({ context, event, enqueue }) => {
@@ -104,6 +110,7 @@ export const serverMachine = setup({
     proxyEnabled: input?.proxyEnabled ?? false,
     liveChat: input?.liveChat ?? null,
     webTool: input?.webTool ?? DEFAULT_WEB_TOOL_SETTINGS,
+    memory: input?.memory ?? null,
   }),
   initial: 'serving',
   on: {
@@ -133,6 +140,7 @@ export const serverMachine = setup({
       ],
       // Spawned, not invoked, so it exists only when enabled; it stops with the server (a final state).
       entry: enqueueActions(({ context, enqueue }) => {
+        if (context.memory) enqueue.spawnChild('memory', { id: 'memory', systemId: MEMORY_SYSTEM_ID, input: context.memory });
         if (!context.proxyEnabled) return;
         enqueue.spawnChild('proxyHub', { id: 'proxy', systemId: PROXY_HUB_SYSTEM_ID });
         if (context.liveChat && context.liveChat.rooms.length > 0) enqueue.spawnChild('liveChat', { id: 'liveChat', systemId: LIVE_CHAT_SYSTEM_ID, input: context.liveChat });

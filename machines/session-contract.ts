@@ -80,6 +80,8 @@ export interface SessionLimits {
   historyWriteDeadlineMs: number;
   /** Bounds on each engine wait of a turn (default: DEFAULT_ENGINE_DEADLINES). */
   deadlines?: EngineDeadlines;
+  /** Long-term memory is on (system_config.memory): each turn recalls this much within this bound. */
+  recall?: { topK: number; maxCharacters: number; deadlineMs: number };
 }
 
 export interface SessionSetup {

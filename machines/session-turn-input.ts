@@ -58,6 +58,16 @@ export function turnInput(context: SessionContext, toolbox?: AnyActorRef): TurnI
     record: { deadlineMs: context.limits.historyWriteDeadlineMs },
     deadlines: context.limits.deadlines,
     ...(tools ? { tools } : {}),
+    ...(context.limits.recall
+      ? {
+          recall: {
+            ...context.limits.recall,
+            confUid: config.conf_uid,
+            historyUid: context.historyUid,
+            names: { human: config.human_name, ai: config.character_name },
+          },
+        }
+      : {}),
   };
 }
 

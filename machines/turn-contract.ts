@@ -39,6 +39,25 @@ export interface TurnTools {
   answerBoundMs: number;
 }
 
+/** Long-term memory: what the turn recalls from the character's other conversations before it asks the model. */
+export interface TurnRecall {
+  confUid: string;
+  /** The conversation the turn is in: its own lines are in memory already, so they are not recalled. */
+  historyUid: string | null;
+  topK: number;
+  maxCharacters: number;
+  /** Past this the turn asks the model without memories. */
+  deadlineMs: number;
+  /** How the recalled lines name who said them when the file does not. */
+  names: { human: string; ai: string };
+}
+
+/** What the `recallMemories` actor is asked: the recall settings and the user's words. */
+export interface RecallRequest extends TurnRecall {
+  clientUid: string;
+  query: string;
+}
+
 export interface TurnInput {
   clientUid: string;
   trigger: TurnTrigger;
@@ -65,6 +84,8 @@ export interface TurnInput {
   record?: { deadlineMs: number };
   /** Bounds on each engine wait (defaults: DEFAULT_ENGINE_DEADLINES). */
   deadlines?: EngineDeadlines;
+  /** Long-term memory is on: memories are recalled before the model is asked. */
+  recall?: TurnRecall;
 }
 
 export interface TurnOutput {
@@ -101,6 +122,8 @@ export interface TurnContext extends TurnInput {
   speechFailureReported: boolean;
   /** When the model's last chunk came (context.clock), for its idle bound. */
   lastOutputAt: number;
+  /** The memories recalled for this turn, as the system text that carries them ('' for none). */
+  recalled: string;
 }
 
 export type TurnEvent =

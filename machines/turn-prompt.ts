@@ -14,6 +14,11 @@ export function nothingToAnswer(context: Pick<TurnContext, 'trigger' | 'userText
   return context.trigger.kind !== 'proactive' && userMemoryText(context.userText, context.trigger.images) === '';
 }
 
+/** Memories are recalled for this turn: memory is on and the user said something (a proactive turn recalls nothing). */
+export function recallsMemories(context: Pick<TurnContext, 'trigger' | 'userText' | 'recall'>): boolean {
+  return context.recall !== undefined && context.trigger.kind !== 'proactive' && context.userText.trim() !== '';
+}
+
 /** The tools are in the prompt and the model answers with JSON (models without native tools). */
 export function toolsInPrompt(context: Pick<TurnContext, 'toolList' | 'toolMode'>): boolean {
   return context.toolList.length > 0 && context.toolMode === 'prompt';
@@ -23,8 +28,10 @@ export function toolsInPrompt(context: Pick<TurnContext, 'toolList' | 'toolMode'
 export function llmRequest(context: TurnContext): LlmRequest {
   const userText = context.trigger.kind === 'proactive' ? context.trigger.prompt : context.userText;
   const base = { memory: context.memory, userText, images: context.trigger.images, rounds: context.rounds };
+  // What the character recalls of its other conversations follows its persona.
+  const system = context.recalled ? `${context.system}\n\n${context.recalled}` : context.system;
   if (toolsInPrompt(context) && context.tools) {
-    return { ...base, system: promptModeSystem(context.system, context.tools.promptTemplate, context.toolList) };
+    return { ...base, system: promptModeSystem(system, context.tools.promptTemplate, context.toolList) };
   }
-  return { ...base, system: context.system, tools: context.toolMode === 'native' ? context.toolList : [] };
+  return { ...base, system, tools: context.toolMode === 'native' ? context.toolList : [] };
 }

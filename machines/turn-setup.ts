@@ -1,10 +1,10 @@
-import { assign, enqueueActions, fromCallback, sendParent, setup, type EventObject, type ParameterizedObject } from 'xstate';
+import { assign, enqueueActions, fromCallback, fromPromise, sendParent, setup, type EventObject, type ParameterizedObject } from 'xstate';
 import type { ServerFrame } from '../src/protocol/server-frames.js';
 import type { LlmStreamInput } from './engine-contracts.js';
 import { deltaPlan, finishPlan, flushPlan, type SpeechPlan } from './speech-planner.js';
 import { transcriptionMachine } from './transcription.machine.js';
 import { ttsPipelineMachine, type PipelineOutputEvent } from './tts-pipeline.machine.js';
-import type { TurnContext, TurnEvent, TurnInput, TurnOutput, TurnOutputEvent } from './turn-contract.js';
+import type { RecallRequest, TurnContext, TurnEvent, TurnInput, TurnOutput, TurnOutputEvent } from './turn-contract.js';
 import { toolCallActor, toolListActor } from './turn-toolbox.js';
 
 /**
@@ -57,6 +57,10 @@ export const turnSetup = setup({
     transcription: transcriptionMachine,
     toolList: toolListActor,
     toolCall: toolCallActor,
+    /** Long-term memory: the system text of what is recalled for the user's words ('' for nothing); never fails a turn. */
+    recallMemories: fromPromise<string, RecallRequest>(() => {
+      throw new Error('actor "recallMemories" must be provided with machine.provide()');
+    }),
   },
   actions: {
     sendFrame: sendParent((_, frame: ServerFrame) => frameEvent(frame)),

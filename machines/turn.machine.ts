@@ -6,7 +6,7 @@ import type { ErrorCode } from '../src/protocol/error-codes.js';
 import type { TranscriptionOutput } from './transcription.machine.js';
 import type { TurnContext, TurnOutput, TurnOutputEvent } from './turn-contract.js';
 import { CHAIN_END, CHAIN_START, NEW_MESSAGE } from './turn-ending.js';
-import { llmRequest, nothingToAnswer, userMemoryText } from './turn-prompt.js';
+import { llmRequest, nothingToAnswer, recallsMemories, userMemoryText } from './turn-prompt.js';
 import { listingTools, usingTools, withToolLoop } from './turn-tool-loop.js';
 import { frameEvent } from './turn-setup.js';
 
@@ -16,7 +16,7 @@ export type { TurnEngines, TurnInput, TurnOutput, TurnOutputEvent, TurnTools, Tu
  * One conversation turn, invoked by the session while it is `responding`: leaving that state (interrupt, new input,
  * switch-config, disconnect) stops the turn and, with it, the LLM request, every synthesis and the playback wait.
  *
- *   starting → (transcribing) → answering → (listingTools) → thinking ⇄ usingTools → speaking → awaitingPlayback
+ *   starting → (transcribing) → answering → (recalling) → asking → (listingTools) → thinking ⇄ usingTools → speaking → awaitingPlayback
  *     → finishing → (recording) → ending → done
  *
  * This file is the lifecycle and its deadlines; the contract is turn-contract.ts, the model's text becomes speech in
@@ -54,6 +54,7 @@ export const turnMachine = withToolLoop
         frameEvent({ type: 'error', code: failure.code ?? 'llm', message: `Error processing agent response: ${failure.message}` }),
       ),
       markPlaybackTimedOut: assign({ playbackTimedOut: true }),
+      takeRecalled: assign((_, recalled: string) => ({ recalled })),
       /** The reply is complete: the parent records it and answers `history.saved`. */
       announceFinished: sendParent(({ context }) => ({ type: 'turn.finished', output: turnOutput(context) }) satisfies TurnOutputEvent),
     },
@@ -61,6 +62,7 @@ export const turnMachine = withToolLoop
       isVoice: ({ context }) => context.trigger.kind === 'audio',
       transcriptionFailed: (_, output: TranscriptionOutput) => output.error !== null,
       nothingToAnswer: ({ context }) => nothingToAnswer(context),
+      recallsMemories: ({ context }) => recallsMemories(context),
       hasToolbox: ({ context }) => context.tools !== undefined,
       /** The model sent a chunk less than its idle bound ago (the clock may have been set back: then it did). */
       spokeWithinIdleBound: ({ context }) => context.clock.now() - context.lastOutputAt < context.deadlines.llmIdleMs,
@@ -74,6 +76,8 @@ export const turnMachine = withToolLoop
       llmIdle: ({ context }) => Math.min(context.deadlines.llmIdleMs, Math.max(0, context.deadlines.llmIdleMs - (context.clock.now() - context.lastOutputAt))),
       /** The bound on the wait for the client's playback (docs/upstream-defects.md, U7): the audio sent plus a slack. */
       playbackDeadline: ({ context }) => Math.round(context.audioMs + context.playbackSlackMs),
+      /** Recalling memories is bounded: past it the model is asked without them. */
+      recallDeadline: ({ context }) => context.recall?.deadlineMs ?? 0,
       /** A disk that does not answer must not hold the chain open: the reply is still written when it can be. */
       recordDeadline: ({ context }) => context.record?.deadlineMs ?? 0,
     },
@@ -100,6 +104,7 @@ export const turnMachine = withToolLoop
       jsonScan: initialToolJson(),
       speechFailureReported: false,
       lastOutputAt: 0,
+      recalled: '',
     }),
     invoke: {
       id: 'tts',
@@ -163,9 +168,22 @@ export const turnMachine = withToolLoop
         always: [
           // Nothing was said (or understood): the turn ends without asking the model.
           { guard: 'nothingToAnswer', target: 'finishing' },
-          { guard: 'hasToolbox', target: 'listingTools', actions: 'recordUserMessage' },
-          { target: 'thinking', actions: 'recordUserMessage' },
+          { guard: 'recallsMemories', target: 'recalling', actions: 'recordUserMessage' },
+          { target: 'asking', actions: 'recordUserMessage' },
         ],
+      },
+      /** Long-term memory: what the character remembers of the user's words, within its bound; nothing on failure. */
+      recalling: {
+        invoke: {
+          src: 'recallMemories',
+          input: ({ context }) => ({ ...context.recall!, clientUid: context.clientUid, query: context.userText }),
+          onDone: { target: 'asking', actions: { type: 'takeRecalled', params: ({ event }) => event.output } },
+          onError: 'asking',
+        },
+        after: { recallDeadline: 'asking' },
+      },
+      asking: {
+        always: [{ guard: 'hasToolbox', target: 'listingTools' }, { target: 'thinking' }],
       },
       listingTools,
       thinking: {

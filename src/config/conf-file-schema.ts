@@ -102,6 +102,25 @@ export const systemConfigSchema = z.object({
   live_chat_queue_max: z.number().int().min(1).default(10),
   /** Live-stream chat: the least time between two messages handed to the /proxy-ws session. */
   live_chat_min_interval_seconds: z.number().min(0).default(5),
+  /**
+   * Long-term memory (docs/features.md, "Long-term memory"): each character's past conversations are indexed beside
+   * them (`chat_history/<conf_uid>/.memory.sqlite`) and the most relevant lines of its other conversations join the
+   * prompt of every turn. Off by default: on, it adds a file to every character's history folder and text to prompts.
+   */
+  memory: z
+    .object({
+      enabled: z.boolean().default(false),
+      /** Memories recalled per turn at most. */
+      top_k: z.number().int().min(1).max(50).default(5),
+      /** The recalled lines' budget in the prompt, in characters. */
+      max_characters: z.number().int().min(100).default(1200),
+      /** Bound on the recall before the model is asked: past it, the turn goes on without memories. */
+      recall_timeout_ms: z.number().int().positive().default(200),
+      /** Indexing jobs waiting at most, and the bound on one job. */
+      max_queued_jobs: z.number().int().min(1).default(256),
+      job_timeout_seconds: z.number().positive().default(60),
+    })
+    .prefault({}),
 });
 
 

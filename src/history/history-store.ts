@@ -14,6 +14,9 @@ export { HistoryError, type HistoryErrorCode } from './history-error.js';
 export { EMPTY_HISTORY_TTL_MS } from './history-index.js';
 export type { ListPreview } from './folder-index.js';
 
+/** Told after a history was written or deleted (long-term memory indexes it; it must not throw). */
+export type HistoryChanged = (confUid: string, historyUid: string, deleted: boolean) => void;
+
 /** One entry of `history-list`, as the protocol names it. */
 export type HistorySummary = HistoryListEntry;
 
@@ -35,7 +38,10 @@ export class HistoryStore {
   private readonly files: HistoryFiles;
   private readonly index: HistoryIndex;
 
-  constructor(readonly root: string) {
+  constructor(
+    readonly root: string,
+    private readonly changed?: HistoryChanged,
+  ) {
     // The index observes the files' reads and writes; the files are read by the index: wired here, once.
     this.files = new HistoryFiles({
       seen: (file, entries, stamp) => this.index.seen(file, entries, stamp),
@@ -79,6 +85,7 @@ export class HistoryStore {
         entries = [{ role: 'metadata', timestamp: localTimestamp() }];
       }
       await this.files.write(file, [...entries, ...messages]);
+      this.changed?.(confUid, historyUid, false);
     });
   }
 
@@ -96,6 +103,7 @@ export class HistoryStore {
       this.index.dropped(confUid, historyUid);
       try {
         await this.index.changingFolder(path.dirname(file), () => unlink(file));
+        this.changed?.(confUid, historyUid, true);
         return true;
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;

@@ -10,6 +10,7 @@ import { mountSessionsPage } from './sessions-page.js';
 import type { SessionBoard } from '../observability/session-board.js';
 import type { WebToolAccess } from '../web-tool/web-tool-link.js';
 import { mountWebToolRoutes } from './web-tool-routes.js';
+import { mountMemoryRoutes, type MemoryAccess } from './memory-routes.js';
 
 export interface HttpAppOptions {
   paths: AppPaths;
@@ -23,6 +24,8 @@ export interface HttpAppOptions {
   access?: HttpAccess;
   /** The web tool actor, for `POST /asr` (without it the route answers 503). */
   webTool?: WebToolAccess;
+  /** Long-term memory's search (`/memory/search`). */
+  memory?: MemoryAccess;
 }
 
 export interface HttpAccess {
@@ -138,7 +141,7 @@ export function isSafeRequestPath(urlPath: string): boolean {
   return !decoded.split('/').some((segment) => segment === '..' || segment === '.');
 }
 
-export function createHttpApp({ paths, health, metrics, sessions, access: rules, webTool }: HttpAppOptions): express.Express {
+export function createHttpApp({ paths, health, metrics, sessions, access: rules, webTool, memory }: HttpAppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(hostAndOrigin(rules ?? { allowedHosts: [], allowedOrigins: [] }));
@@ -155,6 +158,7 @@ export function createHttpApp({ paths, health, metrics, sessions, access: rules,
   }
 
   if (sessions) mountSessionsPage(app, sessions);
+  if (memory) mountMemoryRoutes(app, memory);
 
   app.get('/live2d-models/info', async (_req, res) => {
     const characters = await listLive2dModels(paths.live2dModels);

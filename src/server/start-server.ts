@@ -37,6 +37,9 @@ import type { ModelBoard } from '../downloads/model-board.js';
 import { ToolListCache } from '../mcp/tool-list-cache.js';
 import { createLiveChat, liveChatInput, type LiveChatOptions } from '../live/live-chat-actors.js';
 import { createWebTool, webToolSettings } from '../web-tool/web-tool-actors.js';
+import { MemoryIndex } from '../memory/memory-index.js';
+import { createMemoryJob, createRecallMemories, memoryInput } from '../memory/memory-actors.js';
+import { MEMORY_SYSTEM_ID, memoryMachine } from '../../machines/memory.machine.js';
 
 export type SessionActorOverrides = Partial<ReturnType<typeof createSessionActors>>;
 
@@ -64,6 +67,8 @@ export interface RunningServer {
   census: ActorCensus;
   /** chat_history/ of this server. */
   history: HistoryStore;
+  /** Long-term memory's index (system_config.memory.enabled). */
+  memory?: MemoryIndex;
   /** Live session actors, from the actor system's registry. */
   sessionCount(): number;
   /** Moves every session to `disconnected`, closes the listener, and resolves once the HTTP server has closed. */
@@ -71,7 +76,7 @@ export interface RunningServer {
 }
 
 /** The kinds of the server's own long-lived actors (shared tool servers included): everything else a client caused. */
-export const SERVER_ACTOR_KINDS = ['server', 'httpListener', 'proxyHub', 'toolServers', 'sharedToolServer', 'sharedMcpServer', 'localModels', 'localModel', 'modelProcess', 'webTool', 'webToolCache', 'cacheFolder', 'liveChat', 'liveRoom', 'roomSocket'] as const;
+export const SERVER_ACTOR_KINDS = ['server', 'httpListener', 'proxyHub', 'toolServers', 'sharedToolServer', 'sharedMcpServer', 'localModels', 'localModel', 'modelProcess', 'webTool', 'webToolCache', 'cacheFolder', 'liveChat', 'liveRoom', 'roomSocket', 'memory', 'runJob'] as const;
 
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const { app } = options;
@@ -95,10 +100,20 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   for (const note of baseCharacter.runtime.notes ?? []) if (warnedOnce.first(baseCharacter.file, note)) logger.info(`${baseCharacter.file}: ${note}`);
   // Local models (sherpa-onnx) download and load now, not on the first voice turn.
   for (const engine of [baseCharacter.runtime.asr, baseCharacter.runtime.tts]) if (isPreparable(engine)) engine.prepare(logger);
-  const history = new HistoryStore(app.paths.chatHistory);
+  // Long-term memory: every history written or deleted is (re)indexed by the server's `memory` child.
+  const memoryIndex = app.system.memory.enabled ? new MemoryIndex(app.paths.chatHistory) : undefined;
+  const history = new HistoryStore(
+    app.paths.chatHistory,
+    memoryIndex
+      ? (confUid, historyUid, deleted) => {
+          if (actor?.getSnapshot().status === 'active') actor.system.get(MEMORY_SYSTEM_ID)?.send({ type: 'memory.changed', confUid, historyUid, deleted });
+        }
+      : undefined,
+  );
   // Tool server process groups being ended; stop() waits for them.
   const toolProcesses = new ToolProcesses();
-  const sessionActors = { ...createSessionActors({ app, logger, baseCharacter, history, toolLists, ollamaModels, models, toolProcesses, warnedOnce }), ...options.sessionActors };
+  const recallMemories = memoryIndex ? createRecallMemories(memoryIndex, logger) : undefined;
+  const sessionActors = { ...createSessionActors({ app, logger, baseCharacter, history, toolLists, ollamaModels, models, toolProcesses, warnedOnce, recallMemories }), ...options.sessionActors };
   const toolServers = toolServersMachine.provide({
     actors: {
       sharedToolServer: sharedToolServerMachine.provide({
@@ -129,6 +144,12 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     health: () => ({ sessions: sessionCount(), actors: census.countExcept(SERVER_ACTOR_KINDS) }),
     metrics: metrics.render,
     sessions: { board, sessionMachineJson: machineToJson(sessionMachine), isPublic: app.system.sessions_page_public },
+    memory: {
+      isPublic: app.system.sessions_page_public,
+      ...(memoryIndex
+        ? { search: (confUid: string, query: string, k: number) => (memoryIndex.hasCharacter(confUid) ? memoryIndex.search(confUid, query, k) : null) }
+        : {}),
+    },
     onClosed: () => httpClosed(),
   });
 
@@ -139,9 +160,15 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const { asr, asrUnavailable, tts } = baseCharacter.runtime;
   const webTool = createWebTool({ app, logger, engines: async () => ({ asr, asrUnavailable, tts }) });
   const liveChat = createLiveChat(app, logger, options.liveChat);
-  actor = createActor(serverMachine.provide({ actors: { httpListener, session, group, proxyHub, toolServers, localModels, webTool, liveChat } }), {
+  const memory = memoryIndex ? memoryMachine.provide({ actors: { runJob: createMemoryJob(memoryIndex, logger) } }) : memoryMachine;
+  actor = createActor(serverMachine.provide({ actors: { httpListener, session, group, proxyHub, toolServers, localModels, webTool, liveChat, memory } }), {
     inspect: census.observe,
-    input: { proxyEnabled: app.system.enable_proxy, webTool: webToolSettings(app), liveChat: liveChatInput(app, logger) },
+    input: {
+      proxyEnabled: app.system.enable_proxy,
+      webTool: webToolSettings(app),
+      liveChat: liveChatInput(app, logger),
+      memory: memoryIndex ? memoryInput(app) : null,
+    },
   });
   actor.start();
   const ready = await waitFor(actor, (s) => s.matches({ serving: 'listening' }) || s.status !== 'active');
@@ -159,6 +186,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     actor: running,
     census,
     history,
+    ...(memoryIndex ? { memory: memoryIndex } : {}),
     sessionCount,
     stop() {
       stopping ??= (async () => {
@@ -168,6 +196,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         // models of `unload_at_exit` are unloaded meanwhile, within their own bound.
         const unloading = unloadOllamaModels(ollamaModels.list(), app.system.ollama_unload_timeout_seconds * 1000, logger);
         await Promise.all([closed, history.flush(), toolProcesses.drain(), unloading, closeSherpaHosts(), closeProgramLauncher()]);
+        // The memory child stopped with the server (its job abandoned); the index files are closed last.
+        memoryIndex?.close();
       })();
       return stopping;
     },

@@ -29,6 +29,7 @@ import { OnceLog } from '../observability/once-log.js';
 import type { ToolListCache } from '../mcp/tool-list-cache.js';
 import type { SessionCharacter } from '../../machines/session-character.js';
 import type { Clock } from '../../machines/clock.js';
+import type { createRecallMemories } from '../memory/memory-actors.js';
 
 /** The sessions' clock: the system's (a machine reads no clock of its own). */
 const systemClock: Clock = { now: () => Date.now() };
@@ -50,6 +51,8 @@ export interface SessionDeps {
   toolProcesses?: ToolProcesses;
   /** Character-file warnings already logged (each is said once per process). */
   warnedOnce?: OnceLog;
+  /** Long-term memory's recall for the turns (system_config.memory.enabled). */
+  recallMemories?: ReturnType<typeof createRecallMemories>;
 }
 
 export function sessionLimits(app: AppConfig): SessionLimits {
@@ -65,6 +68,9 @@ export function sessionLimits(app: AppConfig): SessionLimits {
     maxPendingRequests: app.system.max_pending_requests,
     historyWriteDeadlineMs: app.system.history_write_timeout_seconds * 1000,
     deadlines: engineDeadlines(app),
+    ...(app.system.memory.enabled
+      ? { recall: { topK: app.system.memory.top_k, maxCharacters: app.system.memory.max_characters, deadlineMs: app.system.memory.recall_timeout_ms } }
+      : {}),
   };
 }
 
@@ -79,12 +85,13 @@ export function engineDeadlines(app: AppConfig): EngineDeadlines {
 }
 
 /** The real implementations of the session machine's actor slots (and of the turn's, below it). */
-export function createSessionActors({ app, logger, baseCharacter, history, toolLists, ollamaModels, models, toolProcesses, warnedOnce = new OnceLog() }: SessionDeps) {
+export function createSessionActors({ app, logger, baseCharacter, history, toolLists, ollamaModels, models, toolProcesses, warnedOnce = new OnceLog(), recallMemories }: SessionDeps) {
   const turn = turnMachine.provide({
     actors: {
       llmStream: createLlmStream(logger),
       transcription: transcriptionMachine.provide({ actors: { transcribe: createTranscribe(logger) } }),
       ttsPipeline: ttsPipelineMachine.provide({ actors: { synthesize: createSynthesize(logger) } }),
+      ...(recallMemories ? { recallMemories } : {}),
     },
   });
   return {

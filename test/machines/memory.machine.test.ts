@@ -1,0 +1,75 @@
+import { createActor, fromPromise, SimulatedClock } from 'xstate';
+import { memoryMachine, type MemoryEvent, type MemoryInput, type MemoryJob } from '../../machines/memory.machine.js';
+
+/** machines/memory.machine.ts on a simulated clock; each job waits until the test finishes it. */
+
+function memory(input: Partial<MemoryInput> = {}) {
+  const clock = new SimulatedClock();
+  const jobs: Array<{ job: MemoryJob; signal: AbortSignal; done: () => void; fail: (e: unknown) => void }> = [];
+  const machine = memoryMachine.provide({
+    actors: { runJob: fromPromise<void, MemoryJob>(({ input: job, signal }) => new Promise((done, fail) => jobs.push({ job, signal, done: () => done(), fail }))) },
+  });
+  const actor = createActor(machine, { input: { maxQueued: 4, jobDeadlineMs: 1000, characters: [], ...input }, clock }).start();
+  const send = (event: MemoryEvent) => actor.send(event);
+  const changed = (historyUid: string, deleted = false) => send({ type: 'memory.changed', confUid: 'mao', historyUid, deleted });
+  const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+  const started = () => jobs.map(({ job }) => (job.kind === 'reconcile' ? `reconcile ${job.confUid}` : `${job.kind} ${job.historyUid}`));
+  return { actor, clock, jobs, changed, send, settle, started };
+}
+
+describe('memory machine (indexing jobs, one at a time, bounded)', () => {
+  test('every character given is reconciled at start, one after the other', async () => {
+    const m = memory({ characters: ['mao', 'shizuku'] });
+    expect(m.started()).toEqual(['reconcile mao']);
+    m.jobs[0]!.done();
+    await m.settle();
+    expect(m.started()).toEqual(['reconcile mao', 'reconcile shizuku']);
+  });
+
+  test('a written history is synced, a deleted one forgotten, in the order they came', async () => {
+    const m = memory();
+    m.changed('h1');
+    m.changed('h2', true);
+    expect(m.started()).toEqual(['sync h1']);
+    m.jobs[0]!.done();
+    await m.settle();
+    expect(m.started()).toEqual(['sync h1', 'forget h2']);
+    m.jobs[1]!.fail(new Error('disk'));
+    await m.settle();
+    expect(m.actor.getSnapshot().value).toBe('idle');
+  });
+
+  test('a job already waiting is not queued twice; the running one may be queued again', async () => {
+    const m = memory();
+    m.changed('h1');
+    m.changed('h1');
+    m.changed('h1');
+    expect(m.actor.getSnapshot().context.queue).toHaveLength(2);
+  });
+
+  test('past its bound, a job is dropped and one reconcile of its character takes its place', () => {
+    const m = memory({ maxQueued: 2 });
+    for (const uid of ['h1', 'h2', 'h3', 'h4']) m.changed(uid);
+    const { queue, dropped } = m.actor.getSnapshot().context;
+    expect(queue.map((j) => (j.kind === 'reconcile' ? 'reconcile' : j.historyUid))).toEqual(['h1', 'h2', 'reconcile']);
+    expect(dropped).toBe(2);
+  });
+
+  test('a job that overruns its deadline is abandoned (its signal aborted) and the next one starts', async () => {
+    const m = memory();
+    m.changed('h1');
+    m.changed('h2');
+    m.clock.increment(999);
+    expect(m.jobs[0]!.signal.aborted).toBe(false);
+    m.clock.increment(1);
+    expect(m.jobs[0]!.signal.aborted).toBe(true);
+    expect(m.started()).toEqual(['sync h1', 'sync h2']);
+  });
+
+  test('stopping it stops the running job', () => {
+    const m = memory();
+    m.changed('h1');
+    m.actor.stop();
+    expect(m.jobs[0]!.signal.aborted).toBe(true);
+  });
+});

@@ -1,0 +1,130 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { waitFor, type AnyActorRef } from 'xstate';
+import { MEMORY_SYSTEM_ID } from '../../machines/memory.machine.js';
+import { tokens } from '../fakes/fake-ai-server.js';
+import { useFakeEngineServer } from '../helpers/server-harness.js';
+import { TestClient } from '../helpers/ws-client.js';
+
+/**
+ * Long-term memory through the real server, the fake LLM and real files: what was said in one conversation reaches
+ * the prompt of a later one, and `/memory/search` answers what would be recalled.
+ */
+
+const CHARACTER = 'mao_pro_001';
+const OLD_UID = '2026-11-20_09-00-00_0123456789abcdef0123456789abcdef';
+
+describe('long-term memory (system_config.memory)', () => {
+  const harness = useFakeEngineServer({
+    conf: { 'system_config.memory': { enabled: true } },
+    prepare: (fixture) => {
+      // A conversation copied in by hand before the server started: reconciled at start.
+      const dir = path.join(fixture.root, 'chat_history', CHARACTER);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(
+        path.join(dir, `${OLD_UID}.json`),
+        JSON.stringify([
+          { role: 'metadata', timestamp: '2026-11-20T09:00:00' },
+          { role: 'human', timestamp: '2026-11-20T09:00:05', content: 'I have a parrot called Kiwi', name: 'Human' },
+          { role: 'ai', timestamp: '2026-11-20T09:00:09', content: 'Kiwi is a wonderful name for a parrot!', name: 'Mao' },
+        ]),
+      );
+    },
+  });
+
+  /** Resolves once every indexing job so far is done. */
+  async function indexed() {
+    await harness.server.history.flush();
+    const memory = harness.server.actor.system.get(MEMORY_SYSTEM_ID) as AnyActorRef;
+    await waitFor(memory, (s) => s.matches('idle') && s.context.queue.length === 0);
+  }
+
+  async function search(query: string, k = 5, character = CHARACTER) {
+    const url = `${harness.server.url}/memory/search?character=${encodeURIComponent(character)}&q=${encodeURIComponent(query)}&k=${k}`;
+    const res = await fetch(url);
+    return { status: res.status, body: (await res.json()) as { results?: Array<Record<string, unknown>>; error?: string } };
+  }
+
+  async function turn(client: TestClient, text: string, n: number) {
+    client.send({ type: 'text-input', text, images: [] });
+    await client.next('backend-synth-complete', n);
+    client.send({ type: 'frontend-playback-complete' });
+    await client.next('force-new-message', n);
+  }
+
+  const systemOf = (body: { messages: Array<{ role: string; content: unknown }> }) =>
+    body.messages.filter((m) => m.role === 'system').map((m) => String(m.content)).join('\n');
+
+  test('told something in one conversation, the character recalls it in a later one (with its date and who said it)', async () => {
+    harness.fake.llm = () => ({ tokens: tokens('Nice to meet Ana!') });
+    const client = await TestClient.connect(harness.server.wsUrl);
+    await client.ready();
+    client.send({ type: 'create-new-history' });
+    const first = (await client.next('new-history-created')).history_uid as string;
+    await turn(client, "My sister's name is Ana.", 1);
+    await indexed();
+
+    client.send({ type: 'create-new-history' });
+    const second = (await client.next('new-history-created', 2)).history_uid as string;
+    expect(second).not.toBe(first);
+    harness.fake.llm = () => ({ tokens: tokens('Her name is Ana.') });
+    await turn(client, 'What is my sister called?', 2);
+    const request = harness.fake.chatRequests().at(-1)!;
+    const system = systemOf(request.body);
+    expect(system).toContain('Things you remember from earlier conversations');
+    expect(system).toMatch(/\[\d{4}-\d\d-\d\d\] Human: My sister's name is Ana\./);
+    // The current conversation's own lines are not recalled (they are in the messages already).
+    await indexed();
+    harness.fake.llm = () => ({ tokens: tokens('Still Ana.') });
+    await turn(client, 'And my sister again?', 3);
+    expect(systemOf(harness.fake.chatRequests().at(-1)!.body)).not.toContain('What is my sister called?');
+    await client.close();
+  });
+
+  test('the search endpoint answers what would be recalled, with each message\'s place in its file', async () => {
+    await indexed();
+    const { status, body } = await search('parrot name', 3);
+    expect(status).toBe(200);
+    expect(body.results![0]).toEqual({
+      history_uid: OLD_UID,
+      index: expect.any(Number),
+      role: expect.stringMatching(/^(human|ai)$/),
+      name: expect.any(String),
+      content: expect.stringContaining('parrot'),
+      timestamp: expect.stringMatching(/^2026-11-20T09:00:0[59]$/),
+      score: expect.any(Number),
+    });
+    expect(body.results!.map((r) => [r.index, r.content])).toEqual(
+      expect.arrayContaining([[1, 'I have a parrot called Kiwi'], [2, 'Kiwi is a wonderful name for a parrot!']]),
+    );
+    expect(body.results!.length).toBeLessThanOrEqual(3);
+  });
+
+  test('bad parameters are a 400, an unknown character a 404', async () => {
+    expect((await search('', 5)).status).toBe(400);
+    expect((await search('parrot', 0)).status).toBe(400);
+    expect((await search('parrot', 5, '..')).status).toBe(400);
+    const unknown = await search('parrot', 5, 'nobody_here');
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error).toEqual(expect.any(String));
+    const missing = await fetch(`${harness.server.url}/memory/search?q=parrot`);
+    expect(missing.status).toBe(400);
+  });
+
+  test('it is refused to a page of another origin, as /sessions is', async () => {
+    const res = await fetch(`${harness.server.url}/memory/search?character=${CHARACTER}&q=parrot`, { headers: { origin: 'https://evil.example' } });
+    expect(res.status).toBe(403);
+  });
+
+  test('delete-history forgets that conversation\'s memories', async () => {
+    await indexed();
+    expect((await search('parrot')).body.results!.length).toBeGreaterThan(0);
+    const client = await TestClient.connect(harness.server.wsUrl);
+    await client.ready();
+    client.send({ type: 'delete-history', history_uid: OLD_UID });
+    expect((await client.next('history-deleted')).success).toBe(true);
+    await indexed();
+    expect((await search('parrot')).body.results).toEqual([]);
+    await client.close();
+  });
+});
