@@ -1,0 +1,149 @@
+/**
+ * npm run bench:memory [-- --queries N]
+ *
+ * Long-term memory (src/memory/), lexical (SQLite FTS5, BM25), on real files in a temporary chat_history/:
+ *  1. one character with 1,000 / 10,000 / 100,000 stored messages (histories of 200 messages: small talk with a
+ *     vocabulary of 20,000 words drawn with Zipf's law): the index built from the files (time, and its size on disk),
+ *     both per 10,000 messages; search latency p50 / p99 over N queries (what a turn's recall costs: query built,
+ *     searched, k = 5, the current history left out); and the cost of indexing one turn (2 messages appended to a
+ *     history of 200) — off the reply path, in the memory actor;
+ *  2. retrieval quality: 60 seeded multi-session dialogues in which 20 facts about the user are said once and asked
+ *     about 40 times in later sessions, worded as people ask (bench/memory-dialogues.ts): the share of questions
+ *     whose evidence message (the user saying the fact) is among the 5 recalled, and first.
+ */
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { MemoryIndex, MEMORY_FILE } from '../src/memory/memory-index.js';
+import { argNumber, mb, ms, percentile } from './bench-utils.js';
+import { dialogues, seeded, smallTalk, type Message } from './memory-dialogues.js';
+
+const QUERIES = argNumber('queries', 1000);
+const PER_FILE = 200;
+const CHARACTER = 'bench';
+
+const pad = (n: number) => String(n).padStart(2, '0');
+const uidOf = (n: number) => `2026-01-01_00-00-00_${String(n).padStart(32, '0')}`;
+const stampOf = (day: number, i: number) => {
+  const d = new Date(Date.UTC(2026, 0, 1 + day, 8, 0, 0) + i * 20_000);
+  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}T${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
+};
+
+function writeHistory(dir: string, uid: string, day: number, messages: Message[]) {
+  const entries = [{ role: 'metadata', timestamp: stampOf(day, 0) }, ...messages.map((m, i) => ({ role: m.role, timestamp: stampOf(day, i + 1), content: m.content, name: m.role === 'human' ? 'Human' : 'Mao' }))];
+  writeFileSync(path.join(dir, `${uid}.json`), JSON.stringify(entries, null, 2));
+}
+
+/** Pseudo-words (syllables), drawn with Zipf's law: a conversation's long tail of names, places and things. */
+function vocabulary(random: () => number, size: number) {
+  const syllables = ['ka', 'lo', 'mi', 'ne', 'ru', 'ta', 'shi', 'po', 've', 'da', 'ri', 'mo', 'su', 'ge', 'an', 'ol', 'be', 'zu'];
+  const words = Array.from({ length: size }, () => Array.from({ length: 2 + Math.floor(random() * 3) }, () => syllables[Math.floor(random() * syllables.length)]).join(''));
+  const weights = words.map((_, i) => 1 / (i + 1));
+  const total = weights.reduce((a, b) => a + b, 0);
+  const cumulative: number[] = [];
+  let sum = 0;
+  for (const w of weights) cumulative.push((sum += w / total));
+  return () => {
+    const r = random();
+    let lo = 0;
+    let hi = cumulative.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cumulative[mid]! < r) lo = mid + 1;
+      else hi = mid;
+    }
+    return words[lo]!;
+  };
+}
+
+function messagesFor(random: () => number, word: () => string, count: number): Message[] {
+  return smallTalk(random, Math.ceil(count / 2))
+    .slice(0, count)
+    .map((m) => ({ ...m, content: `${m.content} ${Array.from({ length: 2 + Math.floor(random() * 6) }, word).join(' ')}` }));
+}
+
+async function scale(total: number) {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'bench-memory-'));
+  const dir = path.join(root, CHARACTER);
+  mkdirSync(dir);
+  const random = seeded(total);
+  const word = vocabulary(random, 20_000);
+  const files = Math.ceil(total / PER_FILE);
+  for (let f = 0; f < files; f++) writeHistory(dir, uidOf(f), f, messagesFor(random, word, Math.min(PER_FILE, total - f * PER_FILE)));
+
+  const index = new MemoryIndex(root);
+  let started = performance.now();
+  await index.reconcile(CHARACTER);
+  const buildMs = performance.now() - started;
+  const bytes = statSync(path.join(dir, MEMORY_FILE)).size;
+
+  const queries = Array.from({ length: QUERIES }, () => `${smallTalk(random, 1)[0]!.content} ${word()}`);
+  index.search(CHARACTER, queries[0]!, 5);
+  const latencies: number[] = [];
+  let found = 0;
+  for (const q of queries) {
+    started = performance.now();
+    found += index.search(CHARACTER, q, 5, uidOf(0)).length;
+    latencies.push(performance.now() - started);
+  }
+
+  // One turn indexed: 2 messages appended to a history of PER_FILE, then the sync job.
+  const turnCosts: number[] = [];
+  const grown = messagesFor(random, word, PER_FILE);
+  for (let i = 0; i < 50; i++) {
+    grown.push(...messagesFor(random, word, 2));
+    writeHistory(dir, uidOf(files), files, grown);
+    started = performance.now();
+    await index.sync(CHARACTER, uidOf(files));
+    turnCosts.push(performance.now() - started);
+  }
+  index.close();
+  rmSync(root, { recursive: true, force: true });
+  const per10k = 10_000 / total;
+  console.log(
+    `${String(total).padStart(7)} messages  search p50 ${ms(percentile(latencies, 50)).padStart(9)}  p99 ${ms(percentile(latencies, 99)).padStart(9)}` +
+      `  (${(found / QUERIES).toFixed(1)} hits/query)  build ${ms(buildMs * per10k).padStart(10)} and ${mb(bytes * per10k)} per 10,000 messages` +
+      `  one turn indexed p50 ${ms(percentile(turnCosts, 50))} p99 ${ms(percentile(turnCosts, 99))}`,
+  );
+}
+
+async function quality() {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'bench-memory-q-'));
+  const dir = path.join(root, CHARACTER);
+  mkdirSync(dir);
+  const { sessions, questions } = dialogues(7, 60, 25);
+  sessions.forEach((s, i) => writeHistory(dir, uidOf(i), i, s.messages));
+  const index = new MemoryIndex(root);
+  await index.reconcile(CHARACTER);
+  let top5 = 0;
+  let top1 = 0;
+  const missed: string[] = [];
+  for (const q of questions) {
+    const hits = index.search(CHARACTER, q.text, 5, uidOf(q.askedIn));
+    const rank = hits.findIndex((h) => h.history_uid === uidOf(q.evidence.session) && h.index === q.evidence.message + 1);
+    if (rank >= 0) top5++;
+    if (rank === 0) top1++;
+    if (rank < 0) missed.push(q.text);
+  }
+  const messages = sessions.reduce((n, s) => n + s.messages.length, 0);
+  index.close();
+  rmSync(root, { recursive: true, force: true });
+  const share = (n: number) => `${((100 * n) / questions.length).toFixed(1)} %`;
+  console.log(`retrieval (lexical, BM25): ${sessions.length} sessions, ${messages} messages, ${questions.length} questions about earlier sessions`);
+  console.log(`  evidence in the top 5: ${top5}/${questions.length} (${share(top5)})   first: ${top1}/${questions.length} (${share(top1)})`);
+  console.log(`  missed: ${missed.map((m) => JSON.stringify(m)).join(', ') || 'none'}`);
+}
+
+// The WebAssembly module is compiled by the first index opened: not counted in the first build.
+{
+  const warm = mkdtempSync(path.join(os.tmpdir(), 'bench-memory-warm-'));
+  mkdirSync(path.join(warm, CHARACTER));
+  const index = new MemoryIndex(warm);
+  await index.reconcile(CHARACTER);
+  index.close();
+  rmSync(warm, { recursive: true, force: true });
+}
+const load = os.loadavg().map((l) => l.toFixed(1)).join(' ');
+console.log(`bench:memory  node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'} (load average ${load}), ${QUERIES} queries per size`);
+for (const total of [1_000, 10_000, 100_000]) await scale(total);
+await quality();
