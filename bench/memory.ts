@@ -62,7 +62,7 @@ function messagesFor(random: () => number, word: () => string, count: number): M
     .map((m) => ({ ...m, content: `${m.content} ${Array.from({ length: 2 + Math.floor(random() * 6) }, word).join(' ')}` }));
 }
 
-async function scale(total: number) {
+async function scale(total: number, show = true) {
   const root = mkdtempSync(path.join(os.tmpdir(), 'bench-memory-'));
   const dir = path.join(root, CHARACTER);
   mkdirSync(dir);
@@ -100,6 +100,7 @@ async function scale(total: number) {
   index.close();
   rmSync(root, { recursive: true, force: true });
   const per10k = 10_000 / total;
+  if (!show) return;
   console.log(
     `${String(total).padStart(7)} messages  search p50 ${ms(percentile(latencies, 50)).padStart(9)}  p99 ${ms(percentile(latencies, 99)).padStart(9)}` +
       `  (${(found / QUERIES).toFixed(1)} hits/query)  build ${ms(buildMs * per10k).padStart(10)} and ${mb(bytes * per10k)} per 10,000 messages` +
@@ -134,15 +135,8 @@ async function quality() {
   console.log(`  missed: ${missed.map((m) => JSON.stringify(m)).join(', ') || 'none'}`);
 }
 
-// The WebAssembly module is compiled by the first index opened: not counted in the first build.
-{
-  const warm = mkdtempSync(path.join(os.tmpdir(), 'bench-memory-warm-'));
-  mkdirSync(path.join(warm, CHARACTER));
-  const index = new MemoryIndex(warm);
-  await index.reconcile(CHARACTER);
-  index.close();
-  rmSync(warm, { recursive: true, force: true });
-}
+// The WebAssembly module is compiled, then optimised, while the first index is used: a first size, not shown, warms it.
+await scale(2_000, false);
 const load = os.loadavg().map((l) => l.toFixed(1)).join(' ');
 console.log(`bench:memory  node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'} (load average ${load}), ${QUERIES} queries per size`);
 for (const total of [1_000, 10_000, 100_000]) await scale(total);

@@ -83,6 +83,14 @@ describe('MemoryIndex', () => {
     expect(index.search('mao', 'colour', 5).map((h) => h.content)).toEqual(['my favourite colour is green']);
   });
 
+  it('recalls a line said many times once, and leaves the current history out', async () => {
+    for (const uid of ['h1', 'h2', 'h3']) history(dir, uid, [{ role: 'human', content: 'Good morning!' }, { role: 'human', content: `morning run number ${uid}` }]);
+    await index.reconcile('mao');
+    const hits = index.search('mao', 'morning', 10, 'h3');
+    expect(hits.filter((h) => h.content === 'Good morning!')).toHaveLength(1);
+    expect(hits.map((h) => h.content).sort()).toEqual(['Good morning!', 'morning run number h1', 'morning run number h2']);
+  });
+
   it('skips a damaged history and answers nothing for an unknown character', async () => {
     writeFileSync(path.join(dir, 'bad.json'), '[{"role":');
     history(dir, 'h1', [{ role: 'human', content: 'pizza on fridays' }]);
