@@ -1,3 +1,4 @@
+import net, { type AddressInfo } from 'node:net';
 import { makeFixtureRoot } from '../helpers/fixture-root.js';
 import { childPids } from '../helpers/process-probes.js';
 import { runServerProcess } from '../helpers/server-process.js';
@@ -78,15 +79,16 @@ describe('the entry point as a user runs it', () => {
   }, 30_000);
 
   test('a port in use is a clear error, not a crash', async () => {
-    const first = runServerProcess(fixture.root, ['--port', '0', '--host', '127.0.0.1']);
+    // Any listener holds the port as well as a second server would.
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
     try {
-      const [, port] = await first.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)/);
-      const second = runServerProcess(fixture.root, ['--port', port!, '--host', '127.0.0.1']);
+      const port = String((holder.address() as AddressInfo).port);
+      const second = runServerProcess(fixture.root, ['--port', port, '--host', '127.0.0.1']);
       expect((await second.exited).code).toBe(1);
       expect(second.output()).toMatch(/cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE.*--port 0/);
     } finally {
-      first.child.kill('SIGTERM');
-      await first.exited;
+      await new Promise((resolve) => holder.close(resolve));
     }
   }, 30_000);
 });
