@@ -1,3 +1,3 @@
 import { describeKillAfterChainEnd } from '../helpers/kill-after-chain-end.js';
 
-describeKillAfterChainEnd(5);
+describeKillAfterChainEnd(3);

@@ -40,9 +40,9 @@ describe('page opens: replies in request order, nothing across a switch, nothing
     }
   });
 
-  test('1,000 page opens leave no new file: a history is written with its first message', async () => {
+  test('200 page opens leave no new file: a history is written with its first message', async () => {
     const before = readdirSync(historyDir()).sort();
-    for (let open = 0; open < 1000; open++) await (await pageOpen()).close();
+    for (let open = 0; open < 200; open++) await (await pageOpen()).close();
     expect(readdirSync(historyDir()).sort()).toEqual(before);
   });
 
