@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs';
 import sqlite from 'node-sqlite3-wasm';
 import type { FileStamp } from '../history/durable-file.js';
+import { matchOf } from './memory-query.js';
 
 const { Database } = sqlite;
 type Database = InstanceType<typeof Database>;
@@ -54,11 +55,19 @@ END;
  * integrity check or has another schema version is deleted and built again from the histories.
  */
 export class MemoryDb {
+  /** Messages indexed (kept in step by put and forget). */
+  private total: number;
+  /** How many messages hold a term, capped (see `searchTerms`), and the total when they were counted. */
+  private readonly termDocs = new Map<string, number>();
+  private termDocsAt = 0;
+
   private constructor(
     private readonly db: Database,
     /** The file was missing or damaged and is new: every history must be indexed again. */
     readonly fresh: boolean,
-  ) {}
+  ) {
+    this.total = Number((db.get('SELECT count(*) AS n FROM messages') as { n: number }).n);
+  }
 
   static open(file: string): MemoryDb {
     try {
@@ -114,10 +123,10 @@ export class MemoryDb {
    */
   put(historyUid: string, stamp: FileStamp, entries: number, messages: readonly IndexedMessage[], fromIndex: number): void {
     this.transaction(() => {
-      this.db.run('DELETE FROM messages WHERE history_uid = ? AND idx >= ?', [historyUid, fromIndex]);
+      this.total -= this.db.run('DELETE FROM messages WHERE history_uid = ? AND idx >= ?', [historyUid, fromIndex]).changes;
       const insert = this.db.prepare('INSERT INTO messages(history_uid, idx, role, name, content, timestamp) VALUES (?, ?, ?, ?, ?, ?)');
       try {
-        for (const m of messages) if (m.index >= fromIndex) insert.run([historyUid, m.index, m.role, m.name, m.content, m.timestamp]);
+        for (const m of messages) if (m.index >= fromIndex) this.total += insert.run([historyUid, m.index, m.role, m.name, m.content, m.timestamp]).changes;
       } finally {
         insert.finalize();
       }
@@ -128,22 +137,47 @@ export class MemoryDb {
   /** Forgets a history and its messages. */
   forget(historyUid: string): void {
     this.transaction(() => {
-      this.db.run('DELETE FROM messages WHERE history_uid = ?', [historyUid]);
+      this.total -= this.db.run('DELETE FROM messages WHERE history_uid = ?', [historyUid]).changes;
       this.db.run('DELETE FROM files WHERE history_uid = ?', [historyUid]);
     });
   }
 
   /** Messages count (all histories). */
   count(): number {
-    return Number((this.db.get('SELECT count(*) AS n FROM messages') as { n: number }).n);
+    return this.total;
   }
 
   /**
-   * The `k` messages best matching an FTS5 query (see memory-query.ts), outside `excludeUid`, best first, each text
+   * The terms worth searching for: a term found in more than 1/64 of the messages (at least 256) says little about
+   * what a message is about, and ranking every message that holds it is most of a search's cost; such terms are left
+   * out when rarer ones remain. A term's count stops at that bound and is kept until the index grows by a tenth.
+   */
+  private searchTerms(terms: readonly string[]): string[] {
+    const bound = Math.max(256, Math.floor(this.total / 64));
+    if (this.total <= bound) return [...terms];
+    if (this.total > this.termDocsAt * 1.1 || this.total < this.termDocsAt * 0.9) {
+      this.termDocs.clear();
+      this.termDocsAt = this.total;
+    }
+    const rare: string[] = [];
+    for (const term of terms) {
+      let n = this.termDocs.get(term);
+      if (n === undefined) {
+        n = Number((this.db.get('SELECT count(*) AS n FROM (SELECT 1 FROM messages_fts WHERE messages_fts MATCH ? LIMIT ?)', [matchOf([term]), bound + 1]) as { n: number }).n);
+        this.termDocs.set(term, n);
+      }
+      if (n > 0 && n <= bound) rare.push(term);
+    }
+    return rare.length > 0 ? rare : [...terms];
+  }
+
+  /**
+   * The `k` messages best matching the terms (see memory-query.ts), outside `excludeUid`, best first, each text
    * once (a line said many times is recalled once). The full-text table ranks alone, and only its best candidates are
    * read from the messages: joining every match before ranking made a search several times slower.
    */
-  search(match: string, k: number, excludeUid?: string): MemoryHit[] {
+  search(terms: readonly string[], k: number, excludeUid?: string): MemoryHit[] {
+    const match = matchOf(this.searchTerms(terms));
     for (let limit = Math.max(20, k * 4); ; limit *= 4) {
       const ranked = this.db.all('SELECT rowid AS id, -bm25(messages_fts) AS score FROM messages_fts WHERE messages_fts MATCH ? ORDER BY bm25(messages_fts) LIMIT ?', [match, limit]) as { id: number; score: number }[];
       if (ranked.length === 0) return [];

@@ -5,7 +5,7 @@ import type { FileStamp } from '../history/durable-file.js';
 import { isMessage } from '../history/history-format.js';
 import { confDir, historyFile, historyUidOf } from '../history/history-paths.js';
 import { MemoryDb, type IndexedMessage, type MemoryHit } from './memory-db.js';
-import { matchQuery } from './memory-query.js';
+import { queryTerms } from './memory-query.js';
 
 /** The index file in each character's folder (hidden, and not `.json`: never taken for a history). */
 export const MEMORY_FILE = '.memory.sqlite';
@@ -37,9 +37,9 @@ export class MemoryIndex {
 
   /** The `k` messages of a character's histories that best match `text` (outside `excludeUid`), best first. */
   search(confUid: string, text: string, k: number, excludeUid?: string): MemoryHit[] {
-    const match = matchQuery(text);
-    if (!match || k <= 0 || !this.hasCharacter(confUid)) return [];
-    return this.db(confUid).search(match, k, excludeUid);
+    const terms = queryTerms(text);
+    if (terms.length === 0 || k <= 0 || !this.hasCharacter(confUid)) return [];
+    return this.db(confUid).search(terms, k, excludeUid);
   }
 
   /** Brings one history up to date (or, on the character's first job, the whole folder). */

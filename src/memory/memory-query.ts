@@ -17,16 +17,22 @@ const STOP_WORDS = new Set(
 /** Terms at most, so that a long message does not become a slow query. */
 const MAX_TERMS = 24;
 
-/** The FTS5 query for a text: its distinct words (letters and digits), each quoted, any of them; '' when none is left. */
-export function matchQuery(text: string): string {
+/** The words of a text that say what it is about: distinct, lower case, letters and digits only (safe to quote). */
+export function queryTerms(text: string): string[] {
   const terms = new Set<string>();
   for (const word of text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []) {
     if (word.length < 2 || STOP_WORDS.has(word)) continue;
     terms.add(word);
     if (terms.size >= MAX_TERMS) break;
   }
-  return [...terms].map((t) => `"${t}"`).join(' OR ');
+  return [...terms];
 }
+
+/** The FTS5 query for terms: each quoted, any of them; '' for none. */
+export const matchOf = (terms: readonly string[]) => terms.map((t) => `"${t}"`).join(' OR ');
+
+/** The FTS5 query for a text. */
+export const matchQuery = (text: string) => matchOf(queryTerms(text));
 
 /** The day of a history timestamp (`2026-12-01T10:00:00` → `2026-12-01`). */
 const dayOf = (timestamp: string) => timestamp.slice(0, 10);

@@ -1,5 +1,5 @@
 import { createActor, fromPromise, sendTo, setup, SimulatedClock } from 'xstate';
-import type { RecallRequest, TurnRecall } from '../../machines/turn-contract.js';
+import type { RecallRequest, TurnRecall, TurnTrigger } from '../../machines/turn-contract.js';
 import type { ServerFrame } from '../../src/protocol/server-frames.js';
 import { fakeLlm, turnInputFor, turnWithSlots } from '../helpers/run-turn.js';
 
@@ -11,7 +11,7 @@ import { fakeLlm, turnInputFor, turnWithSlots } from '../helpers/run-turn.js';
 const RECALL: TurnRecall = { confUid: 'mao', historyUid: 'h2', topK: 5, maxCharacters: 1200, deadlineMs: 200, names: { human: 'Human', ai: 'Mao' } };
 const REMEMBERED = "Things you remember from earlier conversations with the user (date, who said it):\n[2026-12-01] Human: my sister's name is Ana";
 
-function recallTurn(text: string, recall: (request: RecallRequest, signal: AbortSignal) => Promise<string>, withRecall = true) {
+function recallTurn(text: TurnTrigger | string, recall: (request: RecallRequest, signal: AbortSignal) => Promise<string>, withRecall = true) {
   const clock = new SimulatedClock();
   const llm = fakeLlm({ deltas: ['Her name is Ana.'] });
   const asked: RecallRequest[] = [];
