@@ -20,6 +20,7 @@ import { webToolCacheMachine } from '../../machines/web-tool-cache.machine.js';
 import { webToolSpeechMachine } from '../../machines/web-tool-speech.machine.js';
 import { liveChatMachine } from '../../machines/live-chat.machine.js';
 import { liveChatRoomMachine } from '../../machines/live-chat-room.machine.js';
+import { memoryMachine } from '../../machines/memory.machine.js';
 
 /** Every machine of machines/ (the export writes each; its test checks that none is missing). */
 export const MACHINES: readonly AnyStateMachine[] = [
@@ -44,4 +45,5 @@ export const MACHINES: readonly AnyStateMachine[] = [
   webToolCacheMachine,
   liveChatMachine,
   liveChatRoomMachine,
+  memoryMachine,
 ];
