@@ -21,6 +21,14 @@ export interface MemoryHit extends IndexedMessage {
   score: number;
 }
 
+/** One conversation as memory holds it: its messages indexed and the times of the first and the last. */
+export interface RememberedConversation {
+  history_uid: string;
+  messages: number;
+  first: string;
+  last: string;
+}
+
 /** What the index knows of one history file: its stamp when it was indexed and how many entries it had. */
 export interface IndexedFile extends FileStamp {
   entries: number;
@@ -40,6 +48,7 @@ CREATE TABLE IF NOT EXISTS files(history_uid TEXT PRIMARY KEY, size INTEGER NOT 
 CREATE TABLE IF NOT EXISTS messages(
   id INTEGER PRIMARY KEY, history_uid TEXT NOT NULL, idx INTEGER NOT NULL, role TEXT NOT NULL, name TEXT,
   content TEXT NOT NULL, timestamp TEXT NOT NULL, UNIQUE(history_uid, idx));
+CREATE TABLE IF NOT EXISTS forgotten(history_uid TEXT NOT NULL, idx INTEGER NOT NULL, PRIMARY KEY(history_uid, idx));
 CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(content, content='messages', content_rowid='id', tokenize='porter unicode61');
 CREATE TRIGGER IF NOT EXISTS messages_ai AFTER INSERT ON messages BEGIN
   INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
@@ -124,9 +133,12 @@ export class MemoryDb {
   put(historyUid: string, stamp: FileStamp, entries: number, messages: readonly IndexedMessage[], fromIndex: number): void {
     this.transaction(() => {
       this.total -= this.db.run('DELETE FROM messages WHERE history_uid = ? AND idx >= ?', [historyUid, fromIndex]).changes;
+      // What the user told memory to forget stays forgotten when the file is read again.
+      const forgotten = new Set((this.db.all('SELECT idx FROM forgotten WHERE history_uid = ?', [historyUid]) as { idx: number }[]).map((r) => Number(r.idx)));
+      if (forgotten.has(-1)) messages = [];
       const insert = this.db.prepare('INSERT INTO messages(history_uid, idx, role, name, content, timestamp) VALUES (?, ?, ?, ?, ?, ?)');
       try {
-        for (const m of messages) if (m.index >= fromIndex) this.total += insert.run([historyUid, m.index, m.role, m.name, m.content, m.timestamp]).changes;
+        for (const m of messages) if (m.index >= fromIndex && !forgotten.has(m.index)) this.total += insert.run([historyUid, m.index, m.role, m.name, m.content, m.timestamp]).changes;
       } finally {
         insert.finalize();
       }
@@ -134,12 +146,42 @@ export class MemoryDb {
     });
   }
 
-  /** Forgets a history and its messages. */
+  /** Forgets a history that no longer exists: its messages, its stamp, and what was forgotten of it. */
   forget(historyUid: string): void {
     this.transaction(() => {
       this.total -= this.db.run('DELETE FROM messages WHERE history_uid = ?', [historyUid]).changes;
       this.db.run('DELETE FROM files WHERE history_uid = ?', [historyUid]);
+      this.db.run('DELETE FROM forgotten WHERE history_uid = ?', [historyUid]);
     });
+  }
+
+  /**
+   * The user forgets one message (`index`) or a whole conversation (no index): removed from memory and never indexed
+   * again while its history exists (the history itself is left as it is). The number of messages forgotten.
+   */
+  forgetByUser(historyUid: string, index?: number): number {
+    let n = 0;
+    this.transaction(() => {
+      n = index === undefined
+        ? this.db.run('DELETE FROM messages WHERE history_uid = ?', [historyUid]).changes
+        : this.db.run('DELETE FROM messages WHERE history_uid = ? AND idx = ?', [historyUid, index]).changes;
+      this.total -= n;
+      this.db.run('INSERT OR IGNORE INTO forgotten(history_uid, idx) VALUES (?, ?)', [historyUid, index ?? -1]);
+    });
+    return n;
+  }
+
+  /** The conversations memory holds, the most recent first. */
+  conversations(): RememberedConversation[] {
+    const rows = this.db.all(
+      'SELECT history_uid, count(*) AS n, min(timestamp) AS first, max(timestamp) AS last FROM messages GROUP BY history_uid ORDER BY last DESC',
+    ) as Record<string, unknown>[];
+    return rows.map((r) => ({ history_uid: String(r.history_uid), messages: Number(r.n), first: String(r.first), last: String(r.last) }));
+  }
+
+  /** The messages memory holds of one conversation, in their order. */
+  messages(historyUid: string): IndexedMessage[] {
+    return (this.db.all('SELECT idx, role, name, content, timestamp FROM messages WHERE history_uid = ? ORDER BY idx', [historyUid]) as Record<string, unknown>[]).map(toMessage);
   }
 
   /** Messages count (all histories). */

@@ -4,7 +4,8 @@ import path from 'node:path';
 import type { FileStamp } from '../history/durable-file.js';
 import { isMessage } from '../history/history-format.js';
 import { confDir, historyFile, historyUidOf } from '../history/history-paths.js';
-import { MemoryDb, type IndexedMessage, type MemoryHit } from './memory-db.js';
+import { readdirSync } from 'node:fs';
+import { MemoryDb, type IndexedMessage, type MemoryHit, type RememberedConversation } from './memory-db.js';
 import { queryTerms } from './memory-query.js';
 
 /** The index file in each character's folder (hidden, and not `.json`: never taken for a history). */
@@ -69,6 +70,32 @@ export class MemoryIndex {
     }
     for (const uid of db.files().keys()) if (!present.has(uid)) db.forget(uid);
     this.reconciled.add(confUid);
+  }
+
+  /** The characters with a history folder, each with the number of messages remembered. */
+  characters(): { conf_uid: string; messages: number }[] {
+    let names: string[] = [];
+    try {
+      names = readdirSync(this.root, { withFileTypes: true }).filter((e) => e.isDirectory() && !e.name.startsWith('.') && !/[\\\0]/.test(e.name)).map((e) => e.name);
+    } catch {
+      // No chat_history/ yet.
+    }
+    return names.sort().map((confUid) => ({ conf_uid: confUid, messages: this.count(confUid) }));
+  }
+
+  /** A character's remembered conversations, the most recent first. */
+  conversations(confUid: string): RememberedConversation[] {
+    return this.hasCharacter(confUid) ? this.db(confUid).conversations() : [];
+  }
+
+  /** What is remembered of one conversation. */
+  messages(confUid: string, historyUid: string): IndexedMessage[] {
+    return this.hasCharacter(confUid) ? this.db(confUid).messages(historyUid) : [];
+  }
+
+  /** The user forgets a message or a conversation (see MemoryDb.forgetByUser); the number of messages forgotten. */
+  forgetByUser(confUid: string, historyUid: string, index?: number): number {
+    return this.hasCharacter(confUid) ? this.db(confUid).forgetByUser(historyUid, index) : 0;
   }
 
   /** Messages indexed for a character (the bench and tests). */

@@ -144,12 +144,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     health: () => ({ sessions: sessionCount(), actors: census.countExcept(SERVER_ACTOR_KINDS) }),
     metrics: metrics.render,
     sessions: { board, sessionMachineJson: machineToJson(sessionMachine), isPublic: app.system.sessions_page_public },
-    memory: {
-      isPublic: app.system.sessions_page_public,
-      ...(memoryIndex
-        ? { search: (confUid: string, query: string, k: number) => (memoryIndex.hasCharacter(confUid) ? memoryIndex.search(confUid, query, k) : null) }
-        : {}),
-    },
+    memory: { isPublic: app.system.sessions_page_public, ...(memoryIndex ? { index: memoryIndex } : {}) },
     onClosed: () => httpClosed(),
   });
 

@@ -91,6 +91,23 @@ describe('MemoryIndex', () => {
     expect(hits.map((h) => h.content).sort()).toEqual(['Good morning!', 'morning run number h1', 'morning run number h2']);
   });
 
+  it('forgets what the user tells it to, and it stays forgotten when the file is read again', async () => {
+    history(dir, 'h1', [{ role: 'human', content: 'my password hint is tulip' }, { role: 'human', content: 'I like tulip fields' }]);
+    history(dir, 'h2', [{ role: 'human', content: 'tulip bulbs in autumn' }]);
+    await index.reconcile('mao');
+    expect(index.conversations('mao').map((c) => [c.history_uid, c.messages])).toEqual(expect.arrayContaining([['h1', 2], ['h2', 1]]));
+    expect(index.forgetByUser('mao', 'h1', 1)).toBe(1);
+    expect(index.forgetByUser('mao', 'h2')).toBe(1);
+    history(dir, 'h1', [{ role: 'human', content: 'my password hint is tulip' }, { role: 'human', content: 'I like tulip fields' }, { role: 'human', content: 'tulip again' }]);
+    history(dir, 'h2', [{ role: 'human', content: 'tulip bulbs in autumn' }, { role: 'human', content: 'more tulip' }]);
+    await index.sync('mao', 'h1');
+    await index.sync('mao', 'h2');
+    expect(index.messages('mao', 'h1').map((m) => m.index)).toEqual([2, 3]);
+    expect(index.messages('mao', 'h2')).toEqual([]);
+    expect(index.search('mao', 'tulip', 10).map((h) => h.content).sort()).toEqual(['I like tulip fields', 'tulip again']);
+    expect(index.characters()).toEqual([{ conf_uid: 'mao', messages: 2 }]);
+  });
+
   it('skips a damaged history and answers nothing for an unknown character', async () => {
     writeFileSync(path.join(dir, 'bad.json'), '[{"role":');
     history(dir, 'h1', [{ role: 'human', content: 'pizza on fridays' }]);

@@ -116,6 +116,27 @@ describe('long-term memory (system_config.memory)', () => {
     expect(res.status).toBe(403);
   });
 
+  test('the memory page lists what is remembered, with its sources, and forgets a memory', async () => {
+    await indexed();
+    const page = await fetch(`${harness.server.url}/memory`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('Long-term memory');
+    const get = async (p: string) => (await fetch(`${harness.server.url}${p}`)).json() as Promise<Record<string, any>>;
+    expect((await get('/memory/characters')).characters).toEqual([{ conf_uid: CHARACTER, messages: expect.any(Number) }]);
+    const { conversations } = await get(`/memory/conversations?character=${CHARACTER}`);
+    expect(conversations).toEqual(expect.arrayContaining([{ history_uid: OLD_UID, messages: 2, first: '2026-11-20T09:00:05', last: '2026-11-20T09:00:09' }]));
+    const { messages } = await get(`/memory/messages?character=${CHARACTER}&history_uid=${OLD_UID}`);
+    expect(messages.map((m: { index: number; content: string }) => [m.index, m.content])).toEqual([[1, 'I have a parrot called Kiwi'], [2, 'Kiwi is a wonderful name for a parrot!']]);
+
+    const forget = (body: unknown, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
+      fetch(`${harness.server.url}/memory/forget`, { method: 'POST', headers, body: JSON.stringify(body) });
+    expect((await forget({ character: CHARACTER, history_uid: OLD_UID, index: 2 }, { 'content-type': 'text/plain' })).status).toBe(400);
+    expect((await forget({ character: CHARACTER, history_uid: OLD_UID, index: 2 }, { 'content-type': 'application/json', origin: 'https://evil.example' })).status).toBe(403);
+    const res = await forget({ character: CHARACTER, history_uid: OLD_UID, index: 2 });
+    expect(await res.json()).toEqual({ forgotten: 1 });
+    expect((await search('wonderful parrot')).body.results!.map((r) => r.content)).toEqual(['I have a parrot called Kiwi']);
+  });
+
   test('delete-history forgets that conversation\'s memories', async () => {
     await indexed();
     expect((await search('parrot')).body.results!.length).toBeGreaterThan(0);
