@@ -142,3 +142,32 @@ export function dialogues(seed: number, sessions: number, pairsPerSession: numbe
   for (const q of placed) q.evidence.message = all[q.evidence.session]!.messages.findIndex((m) => m.content === q.said);
   return { sessions: all, questions: placed.map(({ said: _said, ...q }) => q) };
 }
+
+/** Pseudo-words (syllables), drawn with Zipf's law: a conversation's long tail of names, places and things. */
+export function vocabulary(random: () => number, size: number) {
+  const syllables = ['ka', 'lo', 'mi', 'ne', 'ru', 'ta', 'shi', 'po', 've', 'da', 'ri', 'mo', 'su', 'ge', 'an', 'ol', 'be', 'zu'];
+  const words = Array.from({ length: size }, () => Array.from({ length: 2 + Math.floor(random() * 3) }, () => syllables[Math.floor(random() * syllables.length)]).join(''));
+  const weights = words.map((_, i) => 1 / (i + 1));
+  const total = weights.reduce((a, b) => a + b, 0);
+  const cumulative: number[] = [];
+  let sum = 0;
+  for (const w of weights) cumulative.push((sum += w / total));
+  return () => {
+    const r = random();
+    let lo = 0;
+    let hi = cumulative.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cumulative[mid]! < r) lo = mid + 1;
+      else hi = mid;
+    }
+    return words[lo]!;
+  };
+}
+
+export function messagesFor(random: () => number, word: () => string, count: number): Message[] {
+  return smallTalk(random, Math.ceil(count / 2))
+    .slice(0, count)
+    .map((m) => ({ ...m, content: `${m.content} ${Array.from({ length: 2 + Math.floor(random() * 6) }, word).join(' ')}` }));
+}
+

@@ -16,7 +16,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { MemoryIndex, MEMORY_FILE } from '../src/memory/memory-index.js';
 import { argNumber, mb, ms, percentile } from './bench-utils.js';
-import { dialogues, seeded, smallTalk, type Message } from './memory-dialogues.js';
+import { dialogues, messagesFor, seeded, smallTalk, vocabulary, type Message } from './memory-dialogues.js';
+import { firstAudio } from './memory-first-audio.js';
 
 const QUERIES = argNumber('queries', 1000);
 const PER_FILE = 200;
@@ -32,34 +33,6 @@ const stampOf = (day: number, i: number) => {
 function writeHistory(dir: string, uid: string, day: number, messages: Message[]) {
   const entries = [{ role: 'metadata', timestamp: stampOf(day, 0) }, ...messages.map((m, i) => ({ role: m.role, timestamp: stampOf(day, i + 1), content: m.content, name: m.role === 'human' ? 'Human' : 'Mao' }))];
   writeFileSync(path.join(dir, `${uid}.json`), JSON.stringify(entries, null, 2));
-}
-
-/** Pseudo-words (syllables), drawn with Zipf's law: a conversation's long tail of names, places and things. */
-function vocabulary(random: () => number, size: number) {
-  const syllables = ['ka', 'lo', 'mi', 'ne', 'ru', 'ta', 'shi', 'po', 've', 'da', 'ri', 'mo', 'su', 'ge', 'an', 'ol', 'be', 'zu'];
-  const words = Array.from({ length: size }, () => Array.from({ length: 2 + Math.floor(random() * 3) }, () => syllables[Math.floor(random() * syllables.length)]).join(''));
-  const weights = words.map((_, i) => 1 / (i + 1));
-  const total = weights.reduce((a, b) => a + b, 0);
-  const cumulative: number[] = [];
-  let sum = 0;
-  for (const w of weights) cumulative.push((sum += w / total));
-  return () => {
-    const r = random();
-    let lo = 0;
-    let hi = cumulative.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cumulative[mid]! < r) lo = mid + 1;
-      else hi = mid;
-    }
-    return words[lo]!;
-  };
-}
-
-function messagesFor(random: () => number, word: () => string, count: number): Message[] {
-  return smallTalk(random, Math.ceil(count / 2))
-    .slice(0, count)
-    .map((m) => ({ ...m, content: `${m.content} ${Array.from({ length: 2 + Math.floor(random() * 6) }, word).join(' ')}` }));
 }
 
 async function scale(total: number, show = true) {
@@ -141,3 +114,4 @@ const load = os.loadavg().map((l) => l.toFixed(1)).join(' ');
 console.log(`bench:memory  node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'} (load average ${load}), ${QUERIES} queries per size`);
 for (const total of [1_000, 10_000, 100_000]) await scale(total);
 await quality();
+console.log(await firstAudio(argNumber('turns', 110), 10_000));

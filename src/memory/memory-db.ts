@@ -237,7 +237,7 @@ export class MemoryDb {
         if (hits.length === k) return hits;
       }
       // Fewer than k left after the current history and repeated lines: look further, unless nothing more matches.
-      if (ranked.length < limit || limit >= 5000) return hits;
+      if (ranked.length < limit || limit >= k * 64) return hits;
     }
   }
 
