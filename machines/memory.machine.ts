@@ -18,6 +18,8 @@ export const MEMORY_SYSTEM_ID = 'memory';
 export type MemoryJob =
   /** A history was written: its new messages are indexed (the character's first job reconciles its whole folder). */
   | { kind: 'sync'; confUid: string; historyUid: string }
+  /** memory.extract: the model learns facts about the user from what a history gained (after its sync). */
+  | { kind: 'extract'; confUid: string; historyUid: string }
   /** A history was deleted: its messages are forgotten. */
   | { kind: 'forget'; confUid: string; historyUid: string }
   /** The character's folder and its index are compared, file by file. */
@@ -34,6 +36,8 @@ export interface MemoryInput {
   jobDeadlineMs: number;
   /** Characters whose folders are reconciled at start. */
   characters: string[];
+  /** memory.extract: each history written is also learned from, after it is indexed. */
+  extract?: boolean;
 }
 
 export interface MemoryContext {
@@ -42,6 +46,7 @@ export interface MemoryContext {
   jobDeadlineMs: number;
   /** Jobs dropped because the queue was full (a reconcile took their place). */
   dropped: number;
+  extract: boolean;
 }
 
 const sameJob = (a: MemoryJob, b: MemoryJob) =>
@@ -57,10 +62,13 @@ export function enqueueJob(context: Pick<MemoryContext, 'queue' | 'maxQueued' | 
   return { queue, dropped: context.dropped + 1 };
 }
 
-const jobOf = (event: MemoryEvent): MemoryJob =>
-  event.type === 'memory.reconcile'
-    ? { kind: 'reconcile', confUid: event.confUid }
-    : { kind: event.deleted ? 'forget' : 'sync', confUid: event.confUid, historyUid: event.historyUid };
+/** The jobs an event asks for, in order. */
+function jobsOf(event: MemoryEvent, extract: boolean): MemoryJob[] {
+  if (event.type === 'memory.reconcile') return [{ kind: 'reconcile', confUid: event.confUid }];
+  const { confUid, historyUid } = event;
+  if (event.deleted) return [{ kind: 'forget', confUid, historyUid }];
+  return extract ? [{ kind: 'sync', confUid, historyUid }, { kind: 'extract', confUid, historyUid }] : [{ kind: 'sync', confUid, historyUid }];
+}
 
 export const memoryMachine = setup({
   types: {
@@ -75,7 +83,7 @@ export const memoryMachine = setup({
     }),
   },
   actions: {
-    addJob: assign(({ context, event }) => enqueueJob(context, jobOf(event))),
+    addJob: assign(({ context, event }) => jobsOf(event, context.extract).reduce((queued, job) => ({ ...queued, ...enqueueJob({ ...context, ...queued }, job) }), { queue: context.queue, dropped: context.dropped })),
     shift: assign({ queue: ({ context }) => context.queue.slice(1) }),
   },
   guards: {
@@ -91,6 +99,7 @@ export const memoryMachine = setup({
     maxQueued: Math.max(1, input.maxQueued),
     jobDeadlineMs: input.jobDeadlineMs,
     dropped: 0,
+    extract: input.extract ?? false,
   }),
   on: {
     'memory.changed': { actions: 'addJob' },

@@ -118,6 +118,8 @@ export const systemConfigSchema = z.object({
       recall_timeout_ms: z.number().int().positive().default(200),
       /** Indexing jobs waiting at most, and the bound on one job. */
       max_queued_jobs: z.number().int().min(1).default(256),
+      /** After each reply is on disk, the conf.yaml character's model distils durable facts about the user from it. */
+      extract: z.boolean().default(false),
       job_timeout_seconds: z.number().positive().default(60),
     })
     .prefault({}),

@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import sqlite from 'node-sqlite3-wasm';
 import type { FileStamp } from '../history/durable-file.js';
 import { matchOf } from './memory-query.js';
+import { FACTS_SCHEMA, MemoryFacts } from './memory-facts.js';
 
 const { Database } = sqlite;
 type Database = InstanceType<typeof Database>;
@@ -69,6 +70,8 @@ export class MemoryDb {
   /** How many messages hold a term, capped (see `searchTerms`), and the total when they were counted. */
   private readonly termDocs = new Map<string, number>();
   private termDocsAt = 0;
+  /** What the character learned (system_config.memory.extract). */
+  readonly facts: MemoryFacts;
 
   private constructor(
     private readonly db: Database,
@@ -76,6 +79,7 @@ export class MemoryDb {
     readonly fresh: boolean,
   ) {
     this.total = Number((db.get('SELECT count(*) AS n FROM messages') as { n: number }).n);
+    this.facts = new MemoryFacts(db);
   }
 
   static open(file: string): MemoryDb {
@@ -87,7 +91,7 @@ export class MemoryDb {
         const check = db.get('PRAGMA quick_check') as { quick_check: string } | null;
         if ((existed && version !== SCHEMA_VERSION) || check?.quick_check !== 'ok') throw new Error('damaged');
         db.exec(PRAGMAS);
-        db.exec(SCHEMA);
+        db.exec(SCHEMA + FACTS_SCHEMA);
         db.exec(`PRAGMA user_version=${SCHEMA_VERSION}`);
         return new MemoryDb(db, !existed);
       } catch (err) {
@@ -99,7 +103,7 @@ export class MemoryDb {
       for (const suffix of ['', '-journal']) rmSync(`${file}${suffix}`, { force: true });
       const db = new Database(file);
       db.exec(PRAGMAS);
-      db.exec(SCHEMA);
+      db.exec(SCHEMA + FACTS_SCHEMA);
       db.exec(`PRAGMA user_version=${SCHEMA_VERSION}`);
       return new MemoryDb(db, true);
     }
@@ -152,6 +156,8 @@ export class MemoryDb {
       this.total -= this.db.run('DELETE FROM messages WHERE history_uid = ?', [historyUid]).changes;
       this.db.run('DELETE FROM files WHERE history_uid = ?', [historyUid]);
       this.db.run('DELETE FROM forgotten WHERE history_uid = ?', [historyUid]);
+      this.db.run('DELETE FROM extracted WHERE history_uid = ?', [historyUid]);
+      this.facts.forgetHistory(historyUid);
     });
   }
 
@@ -167,6 +173,7 @@ export class MemoryDb {
         : this.db.run('DELETE FROM messages WHERE history_uid = ? AND idx = ?', [historyUid, index]).changes;
       this.total -= n;
       this.db.run('INSERT OR IGNORE INTO forgotten(history_uid, idx) VALUES (?, ?)', [historyUid, index ?? -1]);
+      if (index === undefined) this.facts.forgetHistory(historyUid);
     });
     return n;
   }

@@ -6,7 +6,9 @@ import { isMessage } from '../history/history-format.js';
 import { confDir, historyFile, historyUidOf } from '../history/history-paths.js';
 import { readdirSync } from 'node:fs';
 import { MemoryDb, type IndexedMessage, type MemoryHit, type RememberedConversation } from './memory-db.js';
-import { queryTerms } from './memory-query.js';
+import { matchOf, queryTerms } from './memory-query.js';
+import type { LearnedFact } from './memory-facts.js';
+import type { Distil } from './memory-extract.js';
 
 /** The index file in each character's folder (hidden, and not `.json`: never taken for a history). */
 export const MEMORY_FILE = '.memory.sqlite';
@@ -41,6 +43,47 @@ export class MemoryIndex {
     const terms = queryTerms(text);
     if (terms.length === 0 || k <= 0 || !this.hasCharacter(confUid)) return [];
     return this.db(confUid).search(terms, k, excludeUid);
+  }
+
+  /** The `k` learned facts that best match `text` (not learned from `excludeUid`), best first. */
+  searchFacts(confUid: string, text: string, k: number, excludeUid?: string): Array<LearnedFact & { score: number }> {
+    const terms = queryTerms(text);
+    if (terms.length === 0 || k <= 0 || !this.hasCharacter(confUid)) return [];
+    return this.db(confUid).facts.search(matchOf(terms), k, excludeUid);
+  }
+
+  /** Every fact a character learned, the most recent first. */
+  facts(confUid: string): LearnedFact[] {
+    return this.hasCharacter(confUid) ? this.db(confUid).facts.list() : [];
+  }
+
+  /** The user forgets a learned fact; whether there was one. */
+  forgetFact(confUid: string, subject: string): boolean {
+    return this.hasCharacter(confUid) ? this.db(confUid).facts.forgetFact(subject) : false;
+  }
+
+  /**
+   * Learns from a history's messages not yet learned from (its latest exchange, at most the last 12 messages and
+   * 4,000 characters): `distil` asks the model, and the facts are recorded with their source. Nothing is asked when
+   * the user said nothing new.
+   */
+  async extract(confUid: string, historyUid: string, distil: Distil, signal: AbortSignal): Promise<void> {
+    if (!this.hasCharacter(confUid)) return;
+    const db = this.db(confUid);
+    const upto = db.facts.extractedUpTo(historyUid);
+    const fresh = db.messages(historyUid).filter((m) => m.index > upto);
+    const last = fresh.at(-1);
+    if (!last) return;
+    const source = { history_uid: historyUid, first_index: fresh[0]!.index, last_index: last.index, timestamp: last.timestamp };
+    if (!fresh.some((m) => m.role === 'human')) return db.facts.record(historyUid, last.index, [], source);
+    const exchange = fresh
+      .slice(-12)
+      .map((m) => `${m.role === 'human' ? 'User' : 'Assistant'}: ${m.content}`)
+      .join('\n')
+      .slice(-4000);
+    const facts = await distil(exchange, signal);
+    signal.throwIfAborted();
+    db.facts.record(historyUid, last.index, facts, source);
   }
 
   /** Brings one history up to date (or, on the character's first job, the whole folder). */

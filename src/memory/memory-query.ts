@@ -1,4 +1,5 @@
 import type { MemoryHit } from './memory-db.js';
+import type { LearnedFact } from './memory-facts.js';
 
 /**
  * From what the user said to a full-text query, and from the messages found to the lines the model is given. Pure.
@@ -47,10 +48,17 @@ function speakerOf(hit: MemoryHit, names: { human: string; ai: string }): string
  * The system text that carries the recalled memories: one line per message (`[date] Who: what`), the most relevant
  * first chosen until `maxCharacters` is spent, then shown oldest first. '' when nothing fits.
  */
-export function recallText(hits: readonly MemoryHit[], maxCharacters: number, names: { human: string; ai: string }): string {
+export function recallText(hits: readonly MemoryHit[], maxCharacters: number, names: { human: string; ai: string }, facts: readonly LearnedFact[] = []): string {
   const header = 'Things you remember from earlier conversations with the user (date, who said it):';
   let budget = maxCharacters - header.length;
-  const chosen: { hit: MemoryHit; line: string }[] = [];
+  const chosen: { hit: Pick<MemoryHit, 'timestamp'>; line: string }[] = [];
+  // What the character learned comes first: one sentence says what many lines would.
+  for (const fact of facts) {
+    const line = `[${dayOf(fact.timestamp)}] (learned) ${fact.fact.replace(/\s+/g, ' ').trim()}`;
+    if (line.length + 1 > budget) continue;
+    budget -= line.length + 1;
+    chosen.push({ hit: fact, line });
+  }
   for (const hit of hits) {
     const content = hit.content.replace(/\s+/g, ' ').trim();
     if (!content) continue;

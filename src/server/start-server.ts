@@ -39,6 +39,7 @@ import { createLiveChat, liveChatInput, type LiveChatOptions } from '../live/liv
 import { createWebTool, webToolSettings } from '../web-tool/web-tool-actors.js';
 import { MemoryIndex } from '../memory/memory-index.js';
 import { createMemoryJob, createRecallMemories, memoryInput } from '../memory/memory-actors.js';
+import { createDistil } from '../memory/memory-extract.js';
 import { MEMORY_SYSTEM_ID, memoryMachine } from '../../machines/memory.machine.js';
 
 export type SessionActorOverrides = Partial<ReturnType<typeof createSessionActors>>;
@@ -155,7 +156,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const { asr, asrUnavailable, tts } = baseCharacter.runtime;
   const webTool = createWebTool({ app, logger, engines: async () => ({ asr, asrUnavailable, tts }) });
   const liveChat = createLiveChat(app, logger, options.liveChat);
-  const memory = memoryIndex ? memoryMachine.provide({ actors: { runJob: createMemoryJob(memoryIndex, logger) } }) : memoryMachine;
+  // memory.extract learns with conf.yaml's character's model, whichever character the conversation was with.
+  const distil = app.system.memory.extract ? createDistil(baseCharacter.runtime.llm) : undefined;
+  const memory = memoryIndex ? memoryMachine.provide({ actors: { runJob: createMemoryJob(memoryIndex, logger, distil) } }) : memoryMachine;
   actor = createActor(serverMachine.provide({ actors: { httpListener, session, group, proxyHub, toolServers, localModels, webTool, liveChat, memory } }), {
     inspect: census.observe,
     input: {

@@ -39,6 +39,17 @@ describe('memory machine (indexing jobs, one at a time, bounded)', () => {
     expect(m.actor.getSnapshot().value).toBe('idle');
   });
 
+  test('with extract on, a written history is learned from once it is indexed', async () => {
+    const m = memory({ extract: true });
+    m.changed('h1');
+    m.changed('h2', true);
+    m.jobs[0]!.done();
+    await m.settle();
+    m.jobs[1]!.done();
+    await m.settle();
+    expect(m.started()).toEqual(['sync h1', 'extract h1', 'forget h2']);
+  });
+
   test('a job already waiting is not queued twice; the running one may be queued again', async () => {
     const m = memory();
     m.changed('h1');

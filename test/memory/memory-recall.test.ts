@@ -149,3 +149,38 @@ describe('long-term memory (system_config.memory)', () => {
     await client.close();
   });
 });
+
+describe('long-term memory with memory.extract: what the character learned reaches a later conversation', () => {
+  const harness = useFakeEngineServer({ conf: { 'system_config.memory': { enabled: true, extract: true } } });
+
+  test('the model is asked for facts after the turn, and the fact is recalled, with its date, in the next conversation', async () => {
+    const systemOf = (body: { messages: Array<{ role: string; content: unknown }> }) =>
+      body.messages.filter((m) => m.role === 'system').map((m) => String(m.content)).join('\n');
+    harness.fake.llm = (body: { messages: Array<{ role: string; content: unknown }> }) =>
+      systemOf(body).startsWith('You keep notes about the user')
+        ? { tokens: tokens('[{"subject": "user\'s sister\'s name", "fact": "The user\'s sister is called Ana."}]') }
+        : { tokens: tokens('How nice.') };
+    const client = await TestClient.connect(harness.server.wsUrl);
+    await client.ready();
+    client.send({ type: 'create-new-history' });
+    await client.next('new-history-created');
+    client.send({ type: 'text-input', text: 'I had lunch with my sister Ana today.', images: [] });
+    await client.next('backend-synth-complete');
+    client.send({ type: 'frontend-playback-complete' });
+    await client.next('force-new-message');
+    await harness.server.history.flush();
+    const memory = harness.server.actor.system.get(MEMORY_SYSTEM_ID) as AnyActorRef;
+    await waitFor(memory, (s) => s.matches('idle') && s.context.queue.length === 0);
+    const asked = harness.fake.chatRequests().filter((r) => systemOf(r.body).startsWith('You keep notes'));
+    expect(asked).toHaveLength(1);
+    expect(JSON.stringify(asked[0]!.body.messages)).toContain('User: I had lunch with my sister Ana today.');
+
+    client.send({ type: 'create-new-history' });
+    await client.next('new-history-created', 2);
+    client.send({ type: 'text-input', text: "What's my sister's name?", images: [] });
+    await client.next('backend-synth-complete', 2);
+    const system = systemOf(harness.fake.chatRequests().at(-1)!.body);
+    expect(system).toMatch(/\[\d{4}-\d\d-\d\d\] \(learned\) The user's sister is called Ana\./);
+    await client.close();
+  });
+});
