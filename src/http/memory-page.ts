@@ -39,10 +39,24 @@ async function showMessages(character, conv, box) {
   }));
 }
 
+function factRows(character, facts) {
+  if (facts.length === 0) return [];
+  return [$('h2', { textContent: 'Learned about the user' }), ...facts.map((f) => {
+    const button = $('button', { textContent: 'Forget', title: 'Forget this fact' });
+    const row = $('div', { className: 'msg' }, $('span', { className: 'when', textContent: f.timestamp.slice(0, 10) }), $('span', { className: 'what', textContent: f.fact }), $('span', { className: 'when', textContent: 'from ' + f.history_uid + ' #' + f.first_index + '–' + f.last_index }), button);
+    button.onclick = async () => {
+      await json('/memory/forget-fact', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ character, subject: f.subject }) });
+      row.remove();
+    };
+    return row;
+  })];
+}
+
 async function showCharacter(character) {
   const { conversations } = await json('/memory/conversations?character=' + encodeURIComponent(character));
-  if (conversations.length === 0) { list.replaceChildren($('p', { className: 'muted', textContent: 'Nothing remembered yet.' })); return; }
-  list.replaceChildren($('h2', { textContent: conversations.length + ' conversations' }), ...conversations.map((conv) => {
+  const { facts } = await json('/memory/facts?character=' + encodeURIComponent(character));
+  if (conversations.length === 0 && facts.length === 0) { list.replaceChildren($('p', { className: 'muted', textContent: 'Nothing remembered yet.' })); return; }
+  list.replaceChildren(...factRows(character, facts), $('h2', { textContent: conversations.length + ' conversations' }), ...conversations.map((conv) => {
     const box = $('div');
     const all = $('button', { textContent: 'Forget this conversation' });
     const details = $('details', { className: 'conv' }, $('summary', { textContent: conv.first.slice(0, 10) + ' – ' + conv.last.slice(0, 10) + '  ·  ' + conv.messages + ' memories  ·  ' + conv.history_uid + '  ' }, all), box);

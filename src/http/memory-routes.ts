@@ -19,6 +19,7 @@ const searchQuery = z.object({ character, q: z.string().min(1).max(2000), k: z.c
 const conversationsQuery = z.object({ character });
 const messagesQuery = z.object({ character, history_uid: historyUid });
 const forgetBody = z.object({ character, history_uid: historyUid, index: z.number().int().min(1).optional() });
+const forgetFactBody = z.object({ character, subject: z.string().min(1).max(200) });
 
 /**
  * Long-term memory over HTTP. Like /sessions it shows what users said, so it is served to this machine only by
@@ -29,7 +30,8 @@ const forgetBody = z.object({ character, history_uid: historyUid, index: z.numbe
  *    a memory or a conversation, through `GET /memory/characters`, `GET /memory/conversations?character=`,
  *    `GET /memory/messages?character=&history_uid=` and `POST /memory/forget` (JSON
  *    `{"character","history_uid","index"?}`; without `index`, the whole conversation). Forgetting leaves the history
- *    file as it is: memory leaves it out for as long as it exists.
+ *    file as it is: memory leaves it out for as long as it exists. What the character learned (memory.extract):
+ *    `GET /memory/facts?character=` and `POST /memory/forget-fact` (`{"character","subject"}`).
  */
 export function mountMemoryRoutes(app: Express, access: MemoryAccess): void {
   /** The index if this request may use it; otherwise the answer is sent. */
@@ -79,11 +81,17 @@ export function mountMemoryRoutes(app: Express, access: MemoryAccess): void {
     if (index) res.json({ characters: index.characters() });
   });
   app.get('/memory/conversations', route(conversationsQuery, (req) => req.query, (index, p, res) => res.json({ conversations: index.conversations(p.character) })));
+  app.get('/memory/facts', route(conversationsQuery, (req) => req.query, (index, p, res) => res.json({ facts: index.facts(p.character) })));
   app.get('/memory/messages', route(messagesQuery, (req) => req.query, (index, p, res) => res.json({ messages: index.messages(p.character, p.history_uid) })));
   // JSON only: a form of another site cannot send it without asking first (and its Origin is refused).
   app.post(
     '/memory/forget',
     express.json({ limit: '4kb', type: 'application/json' }),
     route(forgetBody, (req) => (req.is('application/json') ? req.body : undefined), (index, p, res) => res.json({ forgotten: index.forgetByUser(p.character, p.history_uid, p.index) })),
+  );
+  app.post(
+    '/memory/forget-fact',
+    express.json({ limit: '4kb', type: 'application/json' }),
+    route(forgetFactBody, (req) => (req.is('application/json') ? req.body : undefined), (index, p, res) => res.json({ forgotten: index.forgetFact(p.character, p.subject) ? 1 : 0 })),
   );
 }

@@ -64,8 +64,8 @@ export class MemoryIndex {
 
   /**
    * Learns from a history's messages not yet learned from (its latest exchange, at most the last 12 messages and
-   * 4,000 characters): `distil` asks the model, and the facts are recorded with their source. Nothing is asked when
-   * the user said nothing new.
+   * 4,000 characters) once it ends with a reply: `distil` asks the model, and the facts are recorded with their
+   * source. Nothing is asked when the user said nothing new.
    */
   async extract(confUid: string, historyUid: string, distil: Distil, signal: AbortSignal): Promise<void> {
     if (!this.hasCharacter(confUid)) return;
@@ -73,7 +73,9 @@ export class MemoryIndex {
     const upto = db.facts.extractedUpTo(historyUid);
     const fresh = db.messages(historyUid).filter((m) => m.index > upto);
     const last = fresh.at(-1);
-    if (!last) return;
+    // The user's words are written when a turn starts: the exchange is learned from once the reply is written too,
+    // so the model is never asked while it is answering.
+    if (!last || last.role === 'human') return;
     const source = { history_uid: historyUid, first_index: fresh[0]!.index, last_index: last.index, timestamp: last.timestamp };
     if (!fresh.some((m) => m.role === 'human')) return db.facts.record(historyUid, last.index, [], source);
     const exchange = fresh

@@ -37,7 +37,10 @@ describe('memory.extract: what the character learns', () => {
     await index.extract('mao', 'h1', distil, signal);
     expect(asked).toEqual(["User: My sister's name is Ana.\nAssistant: Lovely name!"]);
     expect(index.facts('mao')).toEqual([{ subject: 'user s sister s name', fact: "The user's sister is called Ana.", history_uid: 'h1', first_index: 1, last_index: 2, timestamp: '2026-11-02T10:00:00' }]);
-    // Nothing new: the model is not asked.
+    // Nothing new: the model is not asked; nor while the reply to the user's new words is not written yet.
+    await index.extract('mao', 'h1', distil, signal);
+    history(dir, 'h1', [{ role: 'human', content: "My sister's name is Ana." }, { role: 'ai', content: 'Lovely name!' }, { role: 'human', content: 'Actually she goes by Annie now.' }]);
+    await index.sync('mao', 'h1');
     await index.extract('mao', 'h1', distil, signal);
     expect(asked).toHaveLength(1);
     history(dir, 'h1', [{ role: 'human', content: "My sister's name is Ana." }, { role: 'ai', content: 'Lovely name!' }, { role: 'human', content: 'Actually she goes by Annie now.' }, { role: 'ai', content: 'Annie it is.' }]);
@@ -51,8 +54,8 @@ describe('memory.extract: what the character learns', () => {
   });
 
   it('a deleted or forgotten conversation takes what was learned from it along', async () => {
-    history(dir, 'h1', [{ role: 'human', content: 'I am allergic to peanuts.' }]);
-    history(dir, 'h2', [{ role: 'human', content: 'I play the cello.' }]);
+    history(dir, 'h1', [{ role: 'human', content: 'I am allergic to peanuts.' }, { role: 'ai', content: 'Noted.' }]);
+    history(dir, 'h2', [{ role: 'human', content: 'I play the cello.' }, { role: 'ai', content: 'Lovely.' }]);
     await index.reconcile('mao');
     answer = [{ subject: 'allergy', fact: 'The user is allergic to peanuts.' }];
     await index.extract('mao', 'h1', distil, signal);
@@ -63,7 +66,7 @@ describe('memory.extract: what the character learns', () => {
     rmSync(path.join(dir, 'h2.json'));
     await index.sync('mao', 'h2');
     expect(index.facts('mao')).toEqual([]);
-    history(dir, 'h3', [{ role: 'human', content: 'I love hiking.' }]);
+    history(dir, 'h3', [{ role: 'human', content: 'I love hiking.' }, { role: 'ai', content: 'Me too.' }]);
     await index.sync('mao', 'h3');
     answer = [{ subject: 'hobby', fact: 'The user loves hiking.' }];
     await index.extract('mao', 'h3', distil, signal);

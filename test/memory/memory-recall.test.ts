@@ -181,6 +181,14 @@ describe('long-term memory with memory.extract: what the character learned reach
     await client.next('backend-synth-complete', 2);
     const system = systemOf(harness.fake.chatRequests().at(-1)!.body);
     expect(system).toMatch(/\[\d{4}-\d\d-\d\d\] \(learned\) The user's sister is called Ana\./);
+    const facts = await (await fetch(`${harness.server.url}/memory/facts?character=${CHARACTER}`)).json();
+    expect(facts).toEqual({ facts: [expect.objectContaining({ fact: "The user's sister is called Ana.", first_index: 1, last_index: 2 })] });
+    const forgot = await fetch(`${harness.server.url}/memory/forget-fact`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ character: CHARACTER, subject: "user's sister's name" }),
+    });
+    expect(await forgot.json()).toEqual({ forgotten: 1 });
     await client.close();
   });
 });
