@@ -14,8 +14,12 @@ export { HistoryError, type HistoryErrorCode } from './history-error.js';
 export { EMPTY_HISTORY_TTL_MS } from './history-index.js';
 export type { ListPreview } from './folder-index.js';
 
-/** Told after a history was written or deleted (long-term memory indexes it; it must not throw). */
-export type HistoryChanged = (confUid: string, historyUid: string, deleted: boolean) => void;
+/** Long-term memory's hooks (they must not throw): a history written or deleted, a character's histories listed. */
+export interface HistoryWatcher {
+  changed(confUid: string, historyUid: string, deleted: boolean): void;
+  /** A client listed the histories (a page open): files changed by hand meanwhile are found again. */
+  listed(confUid: string): void;
+}
 
 /** One entry of `history-list`, as the protocol names it. */
 export type HistorySummary = HistoryListEntry;
@@ -40,7 +44,7 @@ export class HistoryStore {
 
   constructor(
     readonly root: string,
-    private readonly changed?: HistoryChanged,
+    private readonly watcher?: HistoryWatcher,
   ) {
     // The index observes the files' reads and writes; the files are read by the index: wired here, once.
     this.files = new HistoryFiles({
@@ -85,7 +89,7 @@ export class HistoryStore {
         entries = [{ role: 'metadata', timestamp: localTimestamp() }];
       }
       await this.files.write(file, [...entries, ...messages]);
-      this.changed?.(confUid, historyUid, false);
+      this.watcher?.changed(confUid, historyUid, false);
     });
   }
 
@@ -103,7 +107,7 @@ export class HistoryStore {
       this.index.dropped(confUid, historyUid);
       try {
         await this.index.changingFolder(path.dirname(file), () => unlink(file));
-        this.changed?.(confUid, historyUid, true);
+        this.watcher?.changed(confUid, historyUid, true);
         return true;
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
@@ -118,6 +122,7 @@ export class HistoryStore {
    * left alone); empty ones are not listed, and removed once old (history-index.ts).
    */
   listEncoded(confUid: string, options: { preview?: ListPreview; now?: number } = {}): Promise<EncodedJsonArray> {
+    this.watcher?.listed(confUid);
     return this.index.listEncoded(confUid, options);
   }
 

@@ -33,7 +33,7 @@ export function createMemoryJob(index: MemoryIndex, logger: Logger, distil?: Dis
     } catch (err) {
       const what = job.kind === 'reconcile' ? `the histories of ${job.confUid}` : `history ${job.historyUid} of ${job.confUid}`;
       const doing = job.kind === 'extract' ? 'learning from' : 'indexing';
-      if (signal.aborted) logger.warn(`memory: ${doing} ${what} ran past its bound (system_config.memory.job_timeout_seconds); the next job goes on with it`);
+      if (signal.aborted) logger.warn(`memory: ${doing} ${what} was stopped (past system_config.memory.job_timeout_seconds, or the server stopping); the next job goes on with it`);
       else logger.warn(`memory: ${doing} ${what} failed: ${(err as Error).message}`);
       throw err;
     }

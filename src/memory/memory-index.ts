@@ -30,6 +30,8 @@ export class MemoryIndex {
   private readonly dbs = new Map<string, MemoryDb>();
   /** Characters whose folder was reconciled with their index in this process. */
   private readonly reconciled = new Set<string>();
+  /** Closed with the server: a job still running finds no index (and opens none). */
+  private closed = false;
 
   constructor(readonly root: string) {}
 
@@ -149,12 +151,14 @@ export class MemoryIndex {
   }
 
   close(): void {
+    this.closed = true;
     for (const db of this.dbs.values()) db.close();
     this.dbs.clear();
     this.reconciled.clear();
   }
 
   private db(confUid: string): MemoryDb {
+    if (this.closed) throw new Error('the memory index is closed');
     let db = this.dbs.get(confUid);
     if (!db) {
       db = MemoryDb.open(path.join(confDir(this.root, confUid), MEMORY_FILE));

@@ -40,7 +40,7 @@ import { createWebTool, webToolSettings } from '../web-tool/web-tool-actors.js';
 import { MemoryIndex } from '../memory/memory-index.js';
 import { createMemoryJob, createRecallMemories, memoryInput } from '../memory/memory-actors.js';
 import { createDistil } from '../memory/memory-extract.js';
-import { MEMORY_SYSTEM_ID, memoryMachine } from '../../machines/memory.machine.js';
+import { MEMORY_SYSTEM_ID, memoryMachine, type MemoryEvent } from '../../machines/memory.machine.js';
 
 export type SessionActorOverrides = Partial<ReturnType<typeof createSessionActors>>;
 
@@ -103,11 +103,15 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   for (const engine of [baseCharacter.runtime.asr, baseCharacter.runtime.tts]) if (isPreparable(engine)) engine.prepare(logger);
   // Long-term memory: every history written or deleted is (re)indexed by the server's `memory` child.
   const memoryIndex = app.system.memory.enabled ? new MemoryIndex(app.paths.chatHistory) : undefined;
+  const toMemory = (event: MemoryEvent) => {
+    if (actor?.getSnapshot().status === 'active') actor.system.get(MEMORY_SYSTEM_ID)?.send(event);
+  };
   const history = new HistoryStore(
     app.paths.chatHistory,
     memoryIndex
-      ? (confUid, historyUid, deleted) => {
-          if (actor?.getSnapshot().status === 'active') actor.system.get(MEMORY_SYSTEM_ID)?.send({ type: 'memory.changed', confUid, historyUid, deleted });
+      ? {
+          changed: (confUid, historyUid, deleted) => toMemory({ type: 'memory.changed', confUid, historyUid, deleted }),
+          listed: (confUid) => toMemory({ type: 'memory.reconcile', confUid }),
         }
       : undefined,
   );

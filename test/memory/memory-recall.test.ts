@@ -137,6 +137,21 @@ describe('long-term memory (system_config.memory)', () => {
     expect((await search('wonderful parrot')).body.results!.map((r) => r.content)).toEqual(['I have a parrot called Kiwi']);
   });
 
+  test('a history copied in by hand while the server runs is found at the next history list (a page open)', async () => {
+    const uid = '2026-11-25_10-00-00_00000000000000000000000000000abc';
+    writeFileSync(
+      path.join(harness.fixture.root, 'chat_history', CHARACTER, `${uid}.json`),
+      JSON.stringify([{ role: 'metadata', timestamp: '2026-11-25T10:00:00' }, { role: 'human', timestamp: '2026-11-25T10:00:01', content: 'My grandmother lives in Valparaiso' }]),
+    );
+    const client = await TestClient.connect(harness.server.wsUrl);
+    await client.ready();
+    client.send({ type: 'fetch-history-list' });
+    await client.next('history-list');
+    await indexed();
+    expect((await search('Valparaiso')).body.results!.map((r) => [r.history_uid, r.index])).toEqual([[uid, 1]]);
+    await client.close();
+  });
+
   test('delete-history forgets that conversation\'s memories', async () => {
     await indexed();
     expect((await search('parrot')).body.results!.length).toBeGreaterThan(0);
