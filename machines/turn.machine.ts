@@ -16,8 +16,8 @@ export type { TurnEngines, TurnInput, TurnOutput, TurnOutputEvent, TurnTools, Tu
  * One conversation turn, invoked by the session while it is `responding`: leaving that state (interrupt, new input,
  * switch-config, disconnect) stops the turn and, with it, the LLM request, every synthesis and the playback wait.
  *
- *   starting → (transcribing) → answering → (recalling) → asking → (listingTools) → thinking ⇄ usingTools → speaking → awaitingPlayback
- *     → finishing → (recording) → ending → done
+ *   starting → (transcribing) → answering → (recalling) → asking → (listingTools) → thinking ⇄ usingTools
+ *     → speaking → awaitingPlayback → finishing → (recording) → ending → done
  *
  * This file is the lifecycle and its deadlines; the contract is turn-contract.ts, the model's text becomes speech in
  * speech-planner.ts, and the tools run in turn-tool-loop.ts.
