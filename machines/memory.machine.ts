@@ -20,6 +20,8 @@ export type MemoryJob =
   | { kind: 'sync'; confUid: string; historyUid: string }
   /** memory.extract: the model learns facts about the user from what a history gained (after its sync). */
   | { kind: 'extract'; confUid: string; historyUid: string }
+  /** memory.embeddings: the character's messages without an embedding get one. */
+  | { kind: 'embed'; confUid: string }
   /** A history was deleted: its messages are forgotten. */
   | { kind: 'forget'; confUid: string; historyUid: string }
   /** The character's folder and its index are compared, file by file. */
@@ -38,6 +40,8 @@ export interface MemoryInput {
   characters: string[];
   /** memory.extract: each history written is also learned from, after it is indexed. */
   extract?: boolean;
+  /** memory.embeddings: each character's new messages are embedded, after they are indexed. */
+  embed?: boolean;
 }
 
 export interface MemoryContext {
@@ -47,10 +51,11 @@ export interface MemoryContext {
   /** Jobs dropped because the queue was full (a reconcile took their place). */
   dropped: number;
   extract: boolean;
+  embed: boolean;
 }
 
 const sameJob = (a: MemoryJob, b: MemoryJob) =>
-  a.kind === b.kind && a.confUid === b.confUid && (a.kind === 'reconcile' || a.historyUid === (b as { historyUid: string }).historyUid);
+  a.kind === b.kind && a.confUid === b.confUid && (!('historyUid' in a) || a.historyUid === (b as { historyUid: string }).historyUid);
 
 /** The queue with `job` added: the head is running, so only the jobs waiting behind it are compared with it. */
 export function enqueueJob(context: Pick<MemoryContext, 'queue' | 'maxQueued' | 'dropped'>, job: MemoryJob): Pick<MemoryContext, 'queue' | 'dropped'> {
@@ -63,11 +68,14 @@ export function enqueueJob(context: Pick<MemoryContext, 'queue' | 'maxQueued' | 
 }
 
 /** The jobs an event asks for, in order. */
-function jobsOf(event: MemoryEvent, extract: boolean): MemoryJob[] {
-  if (event.type === 'memory.reconcile') return [{ kind: 'reconcile', confUid: event.confUid }];
-  const { confUid, historyUid } = event;
+function jobsOf(event: MemoryEvent, options: { extract: boolean; embed: boolean }): MemoryJob[] {
+  const { confUid } = event;
+  const embed: MemoryJob[] = options.embed ? [{ kind: 'embed', confUid }] : [];
+  if (event.type === 'memory.reconcile') return [{ kind: 'reconcile', confUid }, ...embed];
+  const { historyUid } = event;
   if (event.deleted) return [{ kind: 'forget', confUid, historyUid }];
-  return extract ? [{ kind: 'sync', confUid, historyUid }, { kind: 'extract', confUid, historyUid }] : [{ kind: 'sync', confUid, historyUid }];
+  const extract: MemoryJob[] = options.extract ? [{ kind: 'extract', confUid, historyUid }] : [];
+  return [{ kind: 'sync', confUid, historyUid }, ...extract, ...embed];
 }
 
 export const memoryMachine = setup({
@@ -83,7 +91,7 @@ export const memoryMachine = setup({
     }),
   },
   actions: {
-    addJob: assign(({ context, event }) => jobsOf(event, context.extract).reduce((queued, job) => ({ ...queued, ...enqueueJob({ ...context, ...queued }, job) }), { queue: context.queue, dropped: context.dropped })),
+    addJob: assign(({ context, event }) => jobsOf(event, context).reduce((queued, job) => ({ ...queued, ...enqueueJob({ ...context, ...queued }, job) }), { queue: context.queue, dropped: context.dropped })),
     shift: assign({ queue: ({ context }) => context.queue.slice(1) }),
   },
   guards: {
@@ -95,11 +103,12 @@ export const memoryMachine = setup({
 }).createMachine({
   id: 'memory',
   context: ({ input }) => ({
-    queue: input.characters.map((confUid): MemoryJob => ({ kind: 'reconcile', confUid })),
+    queue: input.characters.flatMap((confUid): MemoryJob[] => [{ kind: 'reconcile', confUid }, ...(input.embed ? [{ kind: 'embed' as const, confUid }] : [])]),
     maxQueued: Math.max(1, input.maxQueued),
     jobDeadlineMs: input.jobDeadlineMs,
     dropped: 0,
     extract: input.extract ?? false,
+    embed: input.embed ?? false,
   }),
   on: {
     'memory.changed': { actions: 'addJob' },

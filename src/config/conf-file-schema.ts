@@ -120,6 +120,17 @@ export const systemConfigSchema = z.object({
       max_queued_jobs: z.number().int().min(1).default(256),
       /** After each reply is on disk, the conf.yaml character's model distils durable facts about the user from it. */
       extract: z.boolean().default(false),
+      /** An OpenAI-compatible `/embeddings` service: recall finds what is meant too, fused by rank with the words. */
+      embeddings: z
+        .object({
+          base_url: z.url({ protocol: /^https?$/ }),
+          model: z.string().min(1),
+          api_key: z.string().default(''),
+          /** Bound on one request; a recall waits at most 3/4 of recall_timeout_ms for its query's embedding. */
+          timeout_ms: z.number().int().positive().default(10_000),
+        })
+        .nullable()
+        .default(null),
       job_timeout_seconds: z.number().positive().default(60),
     })
     .prefault({}),

@@ -3,6 +3,7 @@ import sqlite from 'node-sqlite3-wasm';
 import type { FileStamp } from '../history/durable-file.js';
 import { matchOf } from './memory-query.js';
 import { FACTS_SCHEMA, MemoryFacts } from './memory-facts.js';
+import { MemoryVectors, VECTORS_SCHEMA } from './memory-vectors.js';
 
 const { Database } = sqlite;
 type Database = InstanceType<typeof Database>;
@@ -72,6 +73,8 @@ export class MemoryDb {
   private termDocsAt = 0;
   /** What the character learned (system_config.memory.extract). */
   readonly facts: MemoryFacts;
+  /** The messages' embeddings (system_config.memory.embeddings). */
+  readonly vectors: MemoryVectors;
 
   private constructor(
     private readonly db: Database,
@@ -80,6 +83,7 @@ export class MemoryDb {
   ) {
     this.total = Number((db.get('SELECT count(*) AS n FROM messages') as { n: number }).n);
     this.facts = new MemoryFacts(db);
+    this.vectors = new MemoryVectors(db);
   }
 
   static open(file: string): MemoryDb {
@@ -91,7 +95,7 @@ export class MemoryDb {
         const check = db.get('PRAGMA quick_check') as { quick_check: string } | null;
         if ((existed && version !== SCHEMA_VERSION) || check?.quick_check !== 'ok') throw new Error('damaged');
         db.exec(PRAGMAS);
-        db.exec(SCHEMA + FACTS_SCHEMA);
+        db.exec(SCHEMA + FACTS_SCHEMA + VECTORS_SCHEMA);
         db.exec(`PRAGMA user_version=${SCHEMA_VERSION}`);
         return new MemoryDb(db, !existed);
       } catch (err) {
@@ -103,7 +107,7 @@ export class MemoryDb {
       for (const suffix of ['', '-journal']) rmSync(`${file}${suffix}`, { force: true });
       const db = new Database(file);
       db.exec(PRAGMAS);
-      db.exec(SCHEMA + FACTS_SCHEMA);
+      db.exec(SCHEMA + FACTS_SCHEMA + VECTORS_SCHEMA);
       db.exec(`PRAGMA user_version=${SCHEMA_VERSION}`);
       return new MemoryDb(db, true);
     }
@@ -136,7 +140,9 @@ export class MemoryDb {
    */
   put(historyUid: string, stamp: FileStamp, entries: number, messages: readonly IndexedMessage[], fromIndex: number): void {
     this.transaction(() => {
-      this.total -= this.db.run('DELETE FROM messages WHERE history_uid = ? AND idx >= ?', [historyUid, fromIndex]).changes;
+      const deleted = this.db.run('DELETE FROM messages WHERE history_uid = ? AND idx >= ?', [historyUid, fromIndex]).changes;
+      this.total -= deleted;
+      if (deleted > 0) this.vectors.invalidate();
       // What the user told memory to forget stays forgotten when the file is read again.
       const forgotten = new Set((this.db.all('SELECT idx FROM forgotten WHERE history_uid = ?', [historyUid]) as { idx: number }[]).map((r) => Number(r.idx)));
       if (forgotten.has(-1)) messages = [];
@@ -154,6 +160,7 @@ export class MemoryDb {
   forget(historyUid: string): void {
     this.transaction(() => {
       this.total -= this.db.run('DELETE FROM messages WHERE history_uid = ?', [historyUid]).changes;
+      this.vectors.invalidate();
       this.db.run('DELETE FROM files WHERE history_uid = ?', [historyUid]);
       this.db.run('DELETE FROM forgotten WHERE history_uid = ?', [historyUid]);
       this.db.run('DELETE FROM extracted WHERE history_uid = ?', [historyUid]);
@@ -172,6 +179,7 @@ export class MemoryDb {
         ? this.db.run('DELETE FROM messages WHERE history_uid = ?', [historyUid]).changes
         : this.db.run('DELETE FROM messages WHERE history_uid = ? AND idx = ?', [historyUid, index]).changes;
       this.total -= n;
+      this.vectors.invalidate();
       this.db.run('INSERT OR IGNORE INTO forgotten(history_uid, idx) VALUES (?, ?)', [historyUid, index ?? -1]);
       if (index === undefined) this.facts.forgetHistory(historyUid);
     });
@@ -184,6 +192,17 @@ export class MemoryDb {
       'SELECT history_uid, count(*) AS n, min(timestamp) AS first, max(timestamp) AS last FROM messages GROUP BY history_uid ORDER BY last DESC',
     ) as Record<string, unknown>[];
     return rows.map((r) => ({ history_uid: String(r.history_uid), messages: Number(r.n), first: String(r.first), last: String(r.last) }));
+  }
+
+  /** Messages by their row ids (the nearest embeddings' messages), as search hits scored `score`. */
+  byIds(scored: readonly { id: number; score: number }[]): MemoryHit[] {
+    if (scored.length === 0) return [];
+    const rows = this.db.all(`SELECT id, history_uid, idx, role, name, content, timestamp FROM messages WHERE id IN (${scored.map(() => '?').join(',')})`, scored.map((s) => s.id)) as Record<string, unknown>[];
+    const byId = new Map(rows.map((r) => [Number(r.id), r]));
+    return scored.flatMap(({ id, score }) => {
+      const row = byId.get(id);
+      return row ? [{ history_uid: String(row.history_uid), ...toMessage(row), score }] : [];
+    });
   }
 
   /** The messages memory holds of one conversation, in their order. */

@@ -9,6 +9,10 @@ import { MemoryDb, type IndexedMessage, type MemoryHit, type RememberedConversat
 import { matchOf, queryTerms } from './memory-query.js';
 import type { LearnedFact } from './memory-facts.js';
 import type { Distil } from './memory-extract.js';
+import type { Embed } from './memory-embeddings.js';
+
+/** Reciprocal rank fusion's constant: a result's weight in a list is 1 / (RRF_K + its rank). */
+const RRF_K = 60;
 
 /** The index file in each character's folder (hidden, and not `.json`: never taken for a history). */
 export const MEMORY_FILE = '.memory.sqlite';
@@ -45,6 +49,50 @@ export class MemoryIndex {
     const terms = queryTerms(text);
     if (terms.length === 0 || k <= 0 || !this.hasCharacter(confUid)) return [];
     return this.db(confUid).search(terms, k, excludeUid);
+  }
+
+  /**
+   * Lexical and semantic recall fused by rank (reciprocal rank fusion): the `k` messages best placed in both lists,
+   * the BM25 one and the one nearest to `query` (the text's embedding by `model`), each text once. Without a query
+   * vector, or before any message has an embedding, the lexical list alone.
+   */
+  searchHybrid(confUid: string, text: string, k: number, excludeUid: string | undefined, query?: { model: string; vector: Float32Array }): MemoryHit[] {
+    const lexical = this.search(confUid, text, k * 4, excludeUid);
+    if (!query || !this.hasCharacter(confUid)) return lexical.slice(0, k);
+    const db = this.db(confUid);
+    const semantic = db.byIds(db.vectors.nearest(query.model, query.vector, k * 8)).filter((h) => h.history_uid !== excludeUid);
+    const fused = new Map<string, { hit: MemoryHit; score: number }>();
+    for (const list of [lexical, semantic]) {
+      list.forEach((hit, rank) => {
+        const key = hit.content.toLowerCase().replace(/\s+/g, ' ').trim();
+        const known = fused.get(key);
+        if (known) known.score += 1 / (RRF_K + rank + 1);
+        else fused.set(key, { hit, score: 1 / (RRF_K + rank + 1) });
+      });
+    }
+    return [...fused.values()]
+      .sort((a, b) => b.score - a.score)
+      .slice(0, k)
+      .map(({ hit, score }) => ({ ...hit, score }));
+  }
+
+  /** Gives every message without an embedding by `model` one, 64 at a time (a job of the memory actor). */
+  async embedMissing(confUid: string, model: string, embed: Embed, signal: AbortSignal): Promise<void> {
+    if (!this.hasCharacter(confUid)) return;
+    const db = this.db(confUid);
+    for (;;) {
+      const rows = db.vectors.missing(model, 64);
+      if (rows.length === 0) return;
+      const vectors = await embed(
+        rows.map((r) => r.content),
+        signal,
+      );
+      signal.throwIfAborted();
+      db.vectors.add(
+        model,
+        rows.map((r, i) => ({ id: r.id, v: vectors[i]! })),
+      );
+    }
   }
 
   /** The `k` learned facts that best match `text` (not learned from `excludeUid`), best first. */

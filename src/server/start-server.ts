@@ -40,6 +40,7 @@ import { createWebTool, webToolSettings } from '../web-tool/web-tool-actors.js';
 import { MemoryIndex } from '../memory/memory-index.js';
 import { createMemoryJob, createRecallMemories, memoryInput } from '../memory/memory-actors.js';
 import { createDistil } from '../memory/memory-extract.js';
+import { createEmbed } from '../memory/memory-embeddings.js';
 import { MEMORY_SYSTEM_ID, memoryMachine, type MemoryEvent } from '../../machines/memory.machine.js';
 
 export type SessionActorOverrides = Partial<ReturnType<typeof createSessionActors>>;
@@ -117,7 +118,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   );
   // Tool server process groups being ended; stop() waits for them.
   const toolProcesses = new ToolProcesses();
-  const recallMemories = memoryIndex ? createRecallMemories(memoryIndex, logger) : undefined;
+  const { embeddings } = app.system.memory;
+  const embedder = embeddings ? { model: embeddings.model, embed: createEmbed(embeddings) } : undefined;
+  const recallMemories = memoryIndex ? createRecallMemories(memoryIndex, logger, embedder) : undefined;
   const sessionActors = { ...createSessionActors({ app, logger, baseCharacter, history, toolLists, ollamaModels, models, toolProcesses, warnedOnce, recallMemories }), ...options.sessionActors };
   const toolServers = toolServersMachine.provide({
     actors: {
@@ -162,7 +165,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const liveChat = createLiveChat(app, logger, options.liveChat);
   // memory.extract learns with conf.yaml's character's model, whichever character the conversation was with.
   const distil = app.system.memory.extract ? createDistil(baseCharacter.runtime.llm) : undefined;
-  const memory = memoryIndex ? memoryMachine.provide({ actors: { runJob: createMemoryJob(memoryIndex, logger, distil) } }) : memoryMachine;
+  const memory = memoryIndex ? memoryMachine.provide({ actors: { runJob: createMemoryJob(memoryIndex, logger, { distil, embedder }) } }) : memoryMachine;
   actor = createActor(serverMachine.provide({ actors: { httpListener, session, group, proxyHub, toolServers, localModels, webTool, liveChat, memory } }), {
     inspect: census.observe,
     input: {

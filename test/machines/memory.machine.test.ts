@@ -13,7 +13,7 @@ function memory(input: Partial<MemoryInput> = {}) {
   const send = (event: MemoryEvent) => actor.send(event);
   const changed = (historyUid: string, deleted = false) => send({ type: 'memory.changed', confUid: 'mao', historyUid, deleted });
   const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
-  const started = () => jobs.map(({ job }) => (job.kind === 'reconcile' ? `reconcile ${job.confUid}` : `${job.kind} ${job.historyUid}`));
+  const started = () => jobs.map(({ job }) => ('historyUid' in job ? `${job.kind} ${job.historyUid}` : `${job.kind} ${job.confUid}`));
   return { actor, clock, jobs, changed, send, settle, started };
 }
 
@@ -50,6 +50,13 @@ describe('memory machine (indexing jobs, one at a time, bounded)', () => {
     expect(m.started()).toEqual(['sync h1', 'extract h1', 'forget h2']);
   });
 
+  test('with embeddings on, a character\'s new messages are embedded after each sync and each reconcile, one job waiting per character', async () => {
+    const m = memory({ embed: true, characters: ['mao'] });
+    m.changed('h1');
+    m.changed('h2');
+    expect(m.actor.getSnapshot().context.queue.map((j) => ('historyUid' in j ? `${j.kind} ${j.historyUid}` : j.kind))).toEqual(['reconcile', 'embed', 'sync h1', 'sync h2']);
+  });
+
   test('a job already waiting is not queued twice; the running one may be queued again', async () => {
     const m = memory();
     m.changed('h1');
@@ -62,7 +69,7 @@ describe('memory machine (indexing jobs, one at a time, bounded)', () => {
     const m = memory({ maxQueued: 2 });
     for (const uid of ['h1', 'h2', 'h3', 'h4']) m.changed(uid);
     const { queue, dropped } = m.actor.getSnapshot().context;
-    expect(queue.map((j) => (j.kind === 'reconcile' ? 'reconcile' : j.historyUid))).toEqual(['h1', 'h2', 'reconcile']);
+    expect(queue.map((j) => ('historyUid' in j ? j.historyUid : j.kind))).toEqual(['h1', 'h2', 'reconcile']);
     expect(dropped).toBe(2);
   });
 
