@@ -9,12 +9,15 @@
  *     history of 200) — off the reply path, in the memory actor;
  *  2. retrieval quality: 60 seeded multi-session dialogues in which 20 facts about the user are said once and asked
  *     about 40 times in later sessions, worded as people ask (bench/memory-dialogues.ts): the share of questions
- *     whose evidence message (the user saying the fact) is among the 5 recalled, and first.
+ *     whose evidence message (the user saying the fact) is among the 5 recalled, and first; with embeddings too when
+ *     MEMORY_BENCH_EMBEDDINGS_URL (and _MODEL, _KEY) name an OpenAI-compatible service;
+ *  3. first audio with memory on and off (bench/memory-first-audio.ts).
  */
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MemoryIndex, MEMORY_FILE } from '../src/memory/memory-index.js';
+import { createEmbed, type Embed } from '../src/memory/memory-embeddings.js';
 import { argNumber, mb, ms, percentile } from './bench-utils.js';
 import { dialogues, messagesFor, seeded, smallTalk, vocabulary, type Message } from './memory-dialogues.js';
 import { firstAudio } from './memory-first-audio.js';
@@ -81,6 +84,11 @@ async function scale(total: number, show = true) {
   );
 }
 
+/** memory.embeddings for the quality set, when the environment names a service (none is downloaded for the bench). */
+const EMBEDDINGS = process.env.MEMORY_BENCH_EMBEDDINGS_URL
+  ? { base_url: process.env.MEMORY_BENCH_EMBEDDINGS_URL, model: process.env.MEMORY_BENCH_EMBEDDINGS_MODEL ?? 'nomic-embed-text', api_key: process.env.MEMORY_BENCH_EMBEDDINGS_KEY ?? '', timeout_ms: 60_000 }
+  : undefined;
+
 async function quality() {
   const root = mkdtempSync(path.join(os.tmpdir(), 'bench-memory-q-'));
   const dir = path.join(root, CHARACTER);
@@ -89,23 +97,32 @@ async function quality() {
   sessions.forEach((s, i) => writeHistory(dir, uidOf(i), i, s.messages));
   const index = new MemoryIndex(root);
   await index.reconcile(CHARACTER);
-  let top5 = 0;
-  let top1 = 0;
-  const missed: string[] = [];
-  for (const q of questions) {
-    const hits = index.search(CHARACTER, q.text, 5, uidOf(q.askedIn));
-    const rank = hits.findIndex((h) => h.history_uid === uidOf(q.evidence.session) && h.index === q.evidence.message + 1);
-    if (rank >= 0) top5++;
-    if (rank === 0) top1++;
-    if (rank < 0) missed.push(q.text);
-  }
   const messages = sessions.reduce((n, s) => n + s.messages.length, 0);
+  const share = (n: number) => `${((100 * n) / questions.length).toFixed(1)} %`;
+  const measure = async (label: string, embed?: Embed) => {
+    const signal = new AbortController().signal;
+    if (embed) await index.embedMissing(CHARACTER, EMBEDDINGS!.model, embed, signal);
+    let top5 = 0;
+    let top1 = 0;
+    const missed: string[] = [];
+    for (const q of questions) {
+      const vector = embed ? (await embed([q.text], signal))[0] : undefined;
+      const query = vector ? { model: EMBEDDINGS!.model, vector } : undefined;
+      const hits = index.searchHybrid(CHARACTER, q.text, 5, uidOf(q.askedIn), query);
+      const rank = hits.findIndex((h) => h.history_uid === uidOf(q.evidence.session) && h.index === q.evidence.message + 1);
+      if (rank >= 0) top5++;
+      if (rank === 0) top1++;
+      if (rank < 0) missed.push(q.text);
+    }
+    console.log(`retrieval (${label}): ${sessions.length} sessions, ${messages} messages, ${questions.length} questions about earlier sessions`);
+    console.log(`  evidence in the top 5: ${top5}/${questions.length} (${share(top5)})   first: ${top1}/${questions.length} (${share(top1)})`);
+    console.log(`  missed: ${missed.map((m) => JSON.stringify(m)).join(', ') || 'none'}`);
+  };
+  await measure('lexical, BM25');
+  if (EMBEDDINGS) await measure(`BM25 + embeddings by ${EMBEDDINGS.model}, fused by rank`, createEmbed(EMBEDDINGS));
+  else console.log('retrieval with embeddings: not measured (set MEMORY_BENCH_EMBEDDINGS_URL, e.g. http://127.0.0.1:11434/v1, and MEMORY_BENCH_EMBEDDINGS_MODEL)');
   index.close();
   rmSync(root, { recursive: true, force: true });
-  const share = (n: number) => `${((100 * n) / questions.length).toFixed(1)} %`;
-  console.log(`retrieval (lexical, BM25): ${sessions.length} sessions, ${messages} messages, ${questions.length} questions about earlier sessions`);
-  console.log(`  evidence in the top 5: ${top5}/${questions.length} (${share(top5)})   first: ${top1}/${questions.length} (${share(top1)})`);
-  console.log(`  missed: ${missed.map((m) => JSON.stringify(m)).join(', ') || 'none'}`);
 }
 
 // The WebAssembly module is compiled, then optimised, while the first index is used: a first size, not shown, warms it.

@@ -57,8 +57,8 @@ export class MemoryIndex {
    * vector, or before any message has an embedding, the lexical list alone.
    */
   searchHybrid(confUid: string, text: string, k: number, excludeUid: string | undefined, query?: { model: string; vector: Float32Array }): MemoryHit[] {
+    if (!query || !this.hasCharacter(confUid)) return this.search(confUid, text, k, excludeUid);
     const lexical = this.search(confUid, text, k * 4, excludeUid);
-    if (!query || !this.hasCharacter(confUid)) return lexical.slice(0, k);
     const db = this.db(confUid);
     const semantic = db.byIds(db.vectors.nearest(query.model, query.vector, k * 8)).filter((h) => h.history_uid !== excludeUid);
     const fused = new Map<string, { hit: MemoryHit; score: number }>();
