@@ -3,6 +3,7 @@ import sqlite from 'node-sqlite3-wasm';
 import type { FileStamp } from '../history/durable-file.js';
 import { matchOf } from './memory-query.js';
 import { FACTS_SCHEMA, MemoryFacts } from './memory-facts.js';
+import { ftsTableFor } from './fts-table.js';
 import { MemoryVectors, VECTORS_SCHEMA } from './memory-vectors.js';
 
 const { Database } = sqlite;
@@ -51,14 +52,7 @@ CREATE TABLE IF NOT EXISTS messages(
   id INTEGER PRIMARY KEY, history_uid TEXT NOT NULL, idx INTEGER NOT NULL, role TEXT NOT NULL, name TEXT,
   content TEXT NOT NULL, timestamp TEXT NOT NULL, UNIQUE(history_uid, idx));
 CREATE TABLE IF NOT EXISTS forgotten(history_uid TEXT NOT NULL, idx INTEGER NOT NULL, PRIMARY KEY(history_uid, idx));
-CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(content, content='messages', content_rowid='id', tokenize='porter unicode61');
-CREATE TRIGGER IF NOT EXISTS messages_ai AFTER INSERT ON messages BEGIN
-  INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
-END;
-CREATE TRIGGER IF NOT EXISTS messages_ad AFTER DELETE ON messages BEGIN
-  INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
-END;
-`;
+${ftsTableFor('messages', 'content')}`;
 
 /**
  * One character's memory index: an SQLite file (SQLite compiled to WebAssembly, node-sqlite3-wasm) beside its

@@ -1,4 +1,5 @@
 import type sqlite from 'node-sqlite3-wasm';
+import { ftsTableFor } from './fts-table.js';
 
 type Database = InstanceType<typeof sqlite.Database>;
 
@@ -13,17 +14,7 @@ export const FACTS_SCHEMA = `
 CREATE TABLE IF NOT EXISTS facts(
   id INTEGER PRIMARY KEY, subject TEXT NOT NULL UNIQUE, fact TEXT NOT NULL,
   history_uid TEXT NOT NULL, first_idx INTEGER NOT NULL, last_idx INTEGER NOT NULL, timestamp TEXT NOT NULL);
-CREATE VIRTUAL TABLE IF NOT EXISTS facts_fts USING fts5(fact, content='facts', content_rowid='id', tokenize='porter unicode61');
-CREATE TRIGGER IF NOT EXISTS facts_ai AFTER INSERT ON facts BEGIN
-  INSERT INTO facts_fts(rowid, fact) VALUES (new.id, new.fact);
-END;
-CREATE TRIGGER IF NOT EXISTS facts_ad AFTER DELETE ON facts BEGIN
-  INSERT INTO facts_fts(facts_fts, rowid, fact) VALUES ('delete', old.id, old.fact);
-END;
-CREATE TRIGGER IF NOT EXISTS facts_au AFTER UPDATE ON facts BEGIN
-  INSERT INTO facts_fts(facts_fts, rowid, fact) VALUES ('delete', old.id, old.fact);
-  INSERT INTO facts_fts(rowid, fact) VALUES (new.id, new.fact);
-END;
+${ftsTableFor('facts', 'fact', { updates: true })}
 CREATE TABLE IF NOT EXISTS extracted(history_uid TEXT PRIMARY KEY, upto INTEGER NOT NULL);
 `;
 
