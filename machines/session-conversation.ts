@@ -4,6 +4,7 @@ import { joinDisplayTexts } from '../src/agent/display-texts.js';
 import { historyLine } from './history-lines.js';
 import { heardText, interruptedMemory, interruptLines, sentText } from './interrupt-bookkeeping.js';
 import type { HistoryCommand, HistorySaved } from './session-contract.js';
+import { ASR_SAMPLE_RATE } from './engine-contracts.js';
 import { withGroupLink } from './session-group-link.js';
 import { historyAppend, speakerOf } from './session-history.js';
 import { toSocket } from './session-setup.js';
@@ -24,7 +25,7 @@ export const withConversation = withGroupLink.extend({
       if (event.type !== 'client.mic-audio-data') return;
       const samples = context.mic.samples + event.frame.audio.length;
       if (samples > context.limits.micMaxSamples) {
-        const seconds = Math.round(context.limits.micMaxSamples / 16000);
+        const seconds = Math.round(context.limits.micMaxSamples / ASR_SAMPLE_RATE);
         enqueue.sendTo('socket', toSocket({ type: 'error', code: 'mic_too_long', message: `Voice input longer than ${seconds} s was dropped; please speak in shorter parts` }));
         enqueue.assign({ mic: { chunks: [], samples: 0 } });
         return;
