@@ -64,7 +64,7 @@ describe('leaks: 1,000 connect/close cycles', () => {
     expect(await settleTo(() => server.census.countExcept(SERVER_ACTOR_KINDS), 0)).toBe(0);
     expect(server.sessionCount()).toBe(0);
     // …including finished children the server would otherwise keep referencing in its snapshot.
-    expect(Object.keys(server.actor.getSnapshot().children)).toEqual(['http', 'toolServers', 'localModels']);
+    expect(Object.keys(server.actor.getSnapshot().children)).toEqual(['http', 'toolServers', 'localModels', 'webTool']);
     expect(seenActors.size).toBeGreaterThan(CYCLES * 3);
     // Child ids are reused, so the event types XState memoises per state node stay bounded (machines/id-pool.ts).
     const sessionIds = [...childIds].filter((id) => id.startsWith('session.'));

@@ -95,7 +95,7 @@ describe('leaks: 1,000 interrupted turns and 1,000 sockets closed mid-reply', ()
     expect(interruptedTurns).toBe(TURNS);
     expect(await settleTo(() => server.census.countExcept(SERVER_ACTOR_KINDS), 0)).toBe(0);
     expect(server.sessionCount()).toBe(0);
-    expect(Object.keys(server.actor.getSnapshot().children)).toEqual(['http', 'toolServers', 'localModels']);
+    expect(Object.keys(server.actor.getSnapshot().children)).toEqual(['http', 'toolServers', 'localModels', 'webTool']);
     expect(await settleTo(() => fake.openResponses(), 0)).toBe(0);
     // Some requests really were cut off by the stops (the test exercised aborts, not only finished turns).
     expect(fake.chatRequests().filter((r) => r.abortedAt !== undefined).length).toBeGreaterThan(100);
