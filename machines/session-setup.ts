@@ -1,4 +1,4 @@
-import { fromCallback, fromPromise, sendTo, setup, type EventObject } from 'xstate';
+import { enqueueActions, fromCallback, fromPromise, sendTo, setup, type ActorRef, type EventObject, type Snapshot } from 'xstate';
 import type { SessionCharacter } from './session-character.js';
 import type { ServerFrame } from '../src/protocol/server-frames.js';
 import { requestQueueMachine } from './request-queue.machine.js';
@@ -6,6 +6,7 @@ import type { HistoryCommand, SessionContext, SessionEvent, SessionInput, Sessio
 import { toolboxMachine } from './toolbox.machine.js';
 import { turnMachine } from './turn.machine.js';
 import { voiceDetectionMachine } from './voice-detection.machine.js';
+import { MEMORY_SYSTEM_ID, type MemoryEvent } from './memory.machine.js';
 
 const notProvided = (name: string) => () => {
   throw new Error(`actor "${name}" must be provided with machine.provide()`);
@@ -43,6 +44,12 @@ export const sessionSetup = setup({
   actions: {
     send: sendTo('socket', (_, frame: ServerFrame): SocketCommand => ({ type: 'socket.send', frame })),
     resumeInput: sendTo('socket', { type: 'socket.resume' } satisfies SocketCommand),
+    /** Long-term memory's work for this session (learning from its writes) stops with a switch or a disconnect. */
+    endMemoryWork: enqueueActions(({ context, enqueue, system }) => {
+      const memory = system.get(MEMORY_SYSTEM_ID);
+      const left: MemoryEvent = { type: 'memory.sessionLeft', clientUid: context.clientUid };
+      if (memory) enqueue.sendTo(memory as ActorRef<Snapshot<unknown>, MemoryEvent>, left);
+    }),
   },
   guards: {
     hasCharacter: ({ context }) => context.character !== null,

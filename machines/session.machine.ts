@@ -142,6 +142,7 @@ export const sessionMachine = withVoice.createMachine({
       },
     },
     switchingConfig: {
+      entry: 'endMemoryWork',
       invoke: [
         // Requests made during the switch; the switch's end stops what is pending (the client asks again then).
         requestQueueInvoke,
@@ -188,7 +189,7 @@ export const sessionMachine = withVoice.createMachine({
     },
     disconnected: {
       type: 'final',
-      entry: 'leaveGroup',
+      entry: ['leaveGroup', 'endMemoryWork'],
     },
   },
 });

@@ -16,7 +16,8 @@ export type { ListPreview } from './folder-index.js';
 
 /** Long-term memory's hooks (they must not throw): a history written or deleted, a character's histories listed. */
 export interface HistoryWatcher {
-  changed(confUid: string, historyUid: string, deleted: boolean): void;
+  /** `by`: the client whose session wrote it, when one did. */
+  changed(confUid: string, historyUid: string, deleted: boolean, by?: string): void;
   /** A client listed the histories (a page open): files changed by hand meanwhile are found again. */
   listed(confUid: string): void;
 }
@@ -76,9 +77,9 @@ export class HistoryStore {
 
   /**
    * Appends messages; resolves once they are on disk. A history that does not exist (yet, or any more) is created
-   * with its metadata; a damaged one is refused.
+   * with its metadata; a damaged one is refused. `by`: the client whose session writes.
    */
-  async append(confUid: string, historyUid: string, messages: HistoryMessage[]): Promise<void> {
+  async append(confUid: string, historyUid: string, messages: HistoryMessage[], by?: string): Promise<void> {
     const file = this.file(confUid, historyUid);
     return this.queues.run(file, async () => {
       let entries: HistoryEntry[];
@@ -89,7 +90,7 @@ export class HistoryStore {
         entries = [{ role: 'metadata', timestamp: localTimestamp() }];
       }
       await this.files.write(file, [...entries, ...messages]);
-      this.watcher?.changed(confUid, historyUid, false);
+      this.watcher?.changed(confUid, historyUid, false, by);
     });
   }
 

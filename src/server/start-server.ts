@@ -111,7 +111,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     app.paths.chatHistory,
     memoryIndex
       ? {
-          changed: (confUid, historyUid, deleted) => toMemory({ type: 'memory.changed', confUid, historyUid, deleted }),
+          changed: (confUid, historyUid, deleted, by) => toMemory({ type: 'memory.changed', confUid, historyUid, deleted, ...(by ? { by } : {}) }),
           listed: (confUid) => toMemory({ type: 'memory.reconcile', confUid }),
         }
       : undefined,

@@ -60,7 +60,7 @@ export function createHistoryActors(store: HistoryStore, logger: Logger) {
         const saved = (ok: boolean) => {
           if (!stopped && command.confirm) sendBack({ type: 'history.saved', ok, ...(command.confirmTo ? { confirmTo: command.confirmTo } : {}) } satisfies HistorySaved);
         };
-        store.append(command.confUid, command.historyUid, stamped(command.messages, localTimestamp())).then(
+        store.append(command.confUid, command.historyUid, stamped(command.messages, localTimestamp()), input.clientUid).then(
           () => saved(true),
           (err: unknown) => {
             const message = err instanceof HistoryError ? err.message : `history could not be saved: ${(err as Error).message}`;

@@ -11,7 +11,7 @@ function memory(input: Partial<MemoryInput> = {}) {
   });
   const actor = createActor(machine, { input: { maxQueued: 4, jobDeadlineMs: 1000, characters: [], ...input }, clock }).start();
   const send = (event: MemoryEvent) => actor.send(event);
-  const changed = (historyUid: string, deleted = false) => send({ type: 'memory.changed', confUid: 'mao', historyUid, deleted });
+  const changed = (historyUid: string, deleted = false, by?: string) => send({ type: 'memory.changed', confUid: 'mao', historyUid, deleted, ...(by ? { by } : {}) });
   const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
   const started = () => jobs.map(({ job }) => ('historyUid' in job ? `${job.kind} ${job.historyUid}` : `${job.kind} ${job.confUid}`));
   return { actor, clock, jobs, changed, send, settle, started };
@@ -89,5 +89,43 @@ describe('memory machine (indexing jobs, one at a time, bounded)', () => {
     m.changed('h1');
     m.actor.stop();
     expect(m.jobs[0]!.signal.aborted).toBe(true);
+  });
+
+  describe('a session that switches character or disconnects takes its work along', () => {
+    const waiting = (m: ReturnType<typeof memory>) => m.actor.getSnapshot().context.queue.map((j) => `${j.kind}${'historyUid' in j ? ` ${j.historyUid}` : ''}${'for' in j ? ` for ${j.for === null ? 'the server' : j.for.join('+') || 'nobody'}` : ''}`);
+
+    test('its waiting extractions and embeddings go; indexing what it wrote stays', () => {
+      const m = memory({ extract: true, embed: true, maxQueued: 8 });
+      m.changed('h1', false, 'alice');
+      m.changed('h2', false, 'bob');
+      expect(waiting(m)).toEqual(['sync h1', 'extract h1 for alice', 'embed for alice+bob', 'sync h2', 'extract h2 for bob']);
+      m.send({ type: 'memory.sessionLeft', clientUid: 'alice' });
+      expect(waiting(m)).toEqual(['sync h1', 'embed for bob', 'sync h2', 'extract h2 for bob']);
+      m.send({ type: 'memory.sessionLeft', clientUid: 'bob' });
+      expect(waiting(m)).toEqual(['sync h1', 'sync h2']);
+      expect(m.jobs[0]!.signal.aborted).toBe(false);
+    });
+
+    test('the running job, when it was done for that session alone, is stopped and the next one starts', async () => {
+      const m = memory({ extract: true });
+      m.changed('h1', false, 'alice');
+      m.changed('h2', false, 'bob');
+      m.jobs[0]!.done();
+      await m.settle();
+      expect(m.started()).toEqual(['sync h1', 'extract h1']);
+      m.send({ type: 'memory.sessionLeft', clientUid: 'bob' });
+      expect(m.jobs[1]!.signal.aborted).toBe(false);
+      m.send({ type: 'memory.sessionLeft', clientUid: 'alice' });
+      expect(m.jobs[1]!.signal.aborted).toBe(true);
+      expect(m.started()).toEqual(['sync h1', 'extract h1', 'sync h2']);
+    });
+
+    test('work asked for by two sessions runs for the one that stays; the server\'s own work runs whoever leaves', () => {
+      const m = memory({ embed: true, characters: ['mao'] });
+      m.changed('h1', false, 'alice');
+      expect(waiting(m)).toEqual(['reconcile', 'embed for the server', 'sync h1']);
+      m.send({ type: 'memory.sessionLeft', clientUid: 'alice' });
+      expect(waiting(m)).toEqual(['reconcile', 'embed for the server', 'sync h1']);
+    });
   });
 });

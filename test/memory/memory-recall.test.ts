@@ -4,7 +4,7 @@ import { waitFor, type AnyActorRef } from 'xstate';
 import { MEMORY_SYSTEM_ID } from '../../machines/memory.machine.js';
 import { tokens } from '../fakes/fake-ai-server.js';
 import { useFakeEngineServer } from '../helpers/server-harness.js';
-import { TestClient } from '../helpers/ws-client.js';
+import { TestClient, until } from '../helpers/ws-client.js';
 
 /**
  * Long-term memory through the real server, the fake LLM and real files: what was said in one conversation reaches
@@ -204,6 +204,77 @@ describe('long-term memory with memory.extract: what the character learned reach
       body: JSON.stringify({ character: CHARACTER, subject: "user's sister's name" }),
     });
     expect(await forgot.json()).toEqual({ forgotten: 1 });
+    await client.close();
+  });
+});
+
+describe('long-term memory with memory.extract: a switch or a disconnect stops the learning done for that session', () => {
+  const harness = useFakeEngineServer({ conf: { 'system_config.memory': { enabled: true, extract: true } } });
+  const learning = (r: { body: { messages: Array<{ role: string; content: unknown }> } }) =>
+    r.body.messages.some((m) => m.role === 'system' && String(m.content).startsWith('You keep notes about the user'));
+  const extractions = () => harness.fake.chatRequests().filter(learning);
+
+  /** The model answers turns at once and holds every request to learn from them open until it is given up. */
+  beforeEach(() => {
+    harness.fake.llm = (body) => (learning({ body }) ? { tokens: [], stall: true } : { tokens: tokens('How nice.') });
+  });
+
+  async function saidAndHeard(client: TestClient, text: string, n: number) {
+    client.send({ type: 'text-input', text, images: [] });
+    await client.next('backend-synth-complete', n);
+    client.send({ type: 'frontend-playback-complete' });
+    await client.next('force-new-message', n);
+  }
+
+  async function memoryIdle() {
+    const memory = harness.server.actor.system.get(MEMORY_SYSTEM_ID) as AnyActorRef;
+    await waitFor(memory, (s) => s.matches('idle') && s.context.queue.length === 0);
+  }
+
+  test('a disconnect aborts the request to learn from its conversation; the conversation\'s next words are learned with it', async () => {
+    const before = extractions().length;
+    const client = await TestClient.connect(harness.server.wsUrl);
+    await client.ready();
+    client.send({ type: 'create-new-history' });
+    const uid = (await client.next('new-history-created')).history_uid as string;
+    await saidAndHeard(client, 'My cat is called Pixel.', 1);
+    await until('the request to learn from the exchange', () => extractions().length === before + 1);
+    const held = extractions().at(-1)!;
+    expect(held.abortedAt).toBeUndefined();
+    await client.close();
+    await until('the request given up', () => held.abortedAt !== undefined);
+    await memoryIdle();
+
+    // Back in the same conversation: what was not learned then is asked for with what is new.
+    harness.fake.llm = (body) => (learning({ body }) ? { tokens: tokens('[]') } : { tokens: tokens('How nice.') });
+    const again = await TestClient.connect(harness.server.wsUrl);
+    await again.ready();
+    again.send({ type: 'fetch-and-set-history', history_uid: uid });
+    await again.next('history-data');
+    await saidAndHeard(again, 'She is three years old.', 1);
+    await harness.server.history.flush();
+    await memoryIdle();
+    const resumed = JSON.stringify(extractions().at(-1)!.body.messages);
+    expect(resumed).toContain('User: My cat is called Pixel.');
+    expect(resumed).toContain('User: She is three years old.');
+    await again.close();
+  });
+
+  test('a character switch aborts it too, and the session goes on talking', async () => {
+    const before = extractions().length;
+    const client = await TestClient.connect(harness.server.wsUrl);
+    await client.ready();
+    client.send({ type: 'create-new-history' });
+    await client.next('new-history-created');
+    await saidAndHeard(client, 'I live in Lisbon.', 1);
+    await until('the request to learn from the exchange', () => extractions().length === before + 1);
+    const held = extractions().at(-1)!;
+    client.send({ type: 'switch-config', file: 'en_unhelpful_ai.yaml' });
+    await client.next('config-switched');
+    await until('the request given up', () => held.abortedAt !== undefined);
+    await memoryIdle();
+    client.send({ type: 'text-input', text: 'Still there?', images: [] });
+    await client.next('backend-synth-complete', 2);
     await client.close();
   });
 });
