@@ -209,28 +209,47 @@ export class MemoryDb {
     return this.total;
   }
 
-  /**
-   * The terms worth searching for: a term found in more than 1/64 of the messages (at least 256) says little about
-   * what a message is about, and ranking every message that holds it is most of a search's cost; such terms are left
-   * out when rarer ones remain. A term's count stops at that bound and is kept until the index grows by a tenth.
-   */
-  private searchTerms(terms: readonly string[]): string[] {
-    const bound = Math.max(256, Math.floor(this.total / 64));
-    if (this.total <= bound) return [...terms];
+  /** How many messages hold a term, counted up to `bound + 1` and kept until the index grows or shrinks by a tenth. */
+  private docsWith(term: string, bound: number): number {
     if (this.total > this.termDocsAt * 1.1 || this.total < this.termDocsAt * 0.9) {
       this.termDocs.clear();
       this.termDocsAt = this.total;
     }
-    const rare: string[] = [];
-    for (const term of terms) {
-      let n = this.termDocs.get(term);
-      if (n === undefined) {
-        n = Number((this.db.get('SELECT count(*) AS n FROM (SELECT 1 FROM messages_fts WHERE messages_fts MATCH ? LIMIT ?)', [matchOf([term]), bound + 1]) as { n: number }).n);
-        this.termDocs.set(term, n);
-      }
-      if (n > 0 && n <= bound) rare.push(term);
+    let n = this.termDocs.get(term);
+    if (n === undefined) {
+      n = Number((this.db.get('SELECT count(*) AS n FROM (SELECT 1 FROM messages_fts WHERE messages_fts MATCH ? LIMIT ?)', [matchOf([term]), bound + 1]) as { n: number }).n);
+      this.termDocs.set(term, n);
     }
-    return rare.length > 0 ? rare : [...terms];
+    return n;
+  }
+
+  /**
+   * What a search ranks. Ranking costs in proportion to the messages that match, so a search ranks about `bound`
+   * of them at most (1/64 of the messages, at least 256): the rarest terms first, as many as fit (a term found in
+   * more messages says less about what a message is about). When every term is that common, the messages holding
+   * all of them are ranked; when none holds all, the latest `bound` messages holding the rarest term.
+   */
+  private searchPlan(terms: readonly string[]): { match: string; fromRowid: number } {
+    const bound = Math.max(256, Math.floor(this.total / 64));
+    if (this.total <= bound) return { match: matchOf(terms), fromRowid: 0 };
+    const counted = terms.map((term) => ({ term, n: this.docsWith(term, bound) })).filter((t) => t.n > 0).sort((a, b) => a.n - b.n);
+    if (counted.length === 0) return { match: '', fromRowid: 0 };
+    const chosen: string[] = [];
+    let rows = 0;
+    for (const { term, n } of counted) {
+      if (rows + n > bound) break;
+      chosen.push(term);
+      rows += n;
+    }
+    if (chosen.length > 0) return { match: matchOf(chosen), fromRowid: 0 };
+    if (counted.length > 1) {
+      const all = counted.map((t) => `"${t.term}"`).join(' AND ');
+      const together = Number((this.db.get('SELECT count(*) AS n FROM (SELECT 1 FROM messages_fts WHERE messages_fts MATCH ? LIMIT ?)', [all, bound + 1]) as { n: number }).n);
+      if (together > 0 && together <= bound) return { match: all, fromRowid: 0 };
+    }
+    const rarest = matchOf([counted[0]!.term]);
+    const edge = this.db.get('SELECT rowid AS id FROM messages_fts WHERE messages_fts MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?', [rarest, bound - 1]) as { id: number } | null;
+    return { match: rarest, fromRowid: edge ? Number(edge.id) : 0 };
   }
 
   /**
@@ -239,9 +258,10 @@ export class MemoryDb {
    * read from the messages: joining every match before ranking made a search several times slower.
    */
   search(terms: readonly string[], k: number, excludeUid?: string): MemoryHit[] {
-    const match = matchOf(this.searchTerms(terms));
+    const { match, fromRowid } = this.searchPlan(terms);
+    if (!match) return [];
     for (let limit = Math.max(20, k * 4); ; limit *= 4) {
-      const ranked = this.db.all('SELECT rowid AS id, -bm25(messages_fts) AS score FROM messages_fts WHERE messages_fts MATCH ? ORDER BY bm25(messages_fts) LIMIT ?', [match, limit]) as { id: number; score: number }[];
+      const ranked = this.db.all('SELECT rowid AS id, -bm25(messages_fts) AS score FROM messages_fts WHERE messages_fts MATCH ? AND rowid >= ? ORDER BY bm25(messages_fts) LIMIT ?', [match, fromRowid, limit]) as { id: number; score: number }[];
       if (ranked.length === 0) return [];
       const rows = this.db.all(`SELECT id, history_uid, idx, role, name, content, timestamp FROM messages WHERE id IN (${ranked.map(() => '?').join(',')})`, ranked.map((r) => r.id)) as Record<string, unknown>[];
       const byId = new Map(rows.map((r) => [Number(r.id), r]));

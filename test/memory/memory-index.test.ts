@@ -108,6 +108,25 @@ describe('MemoryIndex', () => {
     expect(index.characters()).toEqual([{ conf_uid: 'mao', messages: 2 }]);
   });
 
+  it('in a large index, ranks about 1/64 of the messages at most: the rarest words first, then what holds every word, then the latest', async () => {
+    // 1,200 messages: the bound is 256. "dog" and "walk" are each in 400, "biscuit" in 2.
+    const filler = Array.from({ length: 400 }, (_, i) => [
+      { role: 'human', content: `the dog barked at number ${i}` },
+      { role: 'human', content: `a long walk number ${i}` },
+      { role: 'ai', content: `weather report number ${i}` },
+    ]).flat();
+    history(dir, 'h1', [{ role: 'human', content: 'My dog Biscuit loves his walk' }, ...filler, { role: 'human', content: 'Biscuit chewed a shoe' }]);
+    await index.reconcile('mao');
+    // A rare word leads: only the messages holding it are ranked, by it alone ("dog" left out: the shorter line first).
+    expect(index.search('mao', 'is Biscuit a good dog?', 5).map((h) => h.content)).toEqual(['Biscuit chewed a shoe', 'My dog Biscuit loves his walk']);
+    // Every word common: the messages holding all of them.
+    expect(index.search('mao', 'my dog and our walk', 5).map((h) => h.content)).toEqual(['My dog Biscuit loves his walk']);
+    // One common word alone: its latest 256 messages are ranked, so the first ones are not among them.
+    const latest = index.search('mao', 'dog', 100).map((h) => Number(/number (\d+)/.exec(h.content)?.[1] ?? -1));
+    expect(latest).toHaveLength(100);
+    expect(Math.min(...latest)).toBeGreaterThanOrEqual(400 - 256);
+  });
+
   it('skips a damaged history and answers nothing for an unknown character', async () => {
     writeFileSync(path.join(dir, 'bad.json'), '[{"role":');
     history(dir, 'h1', [{ role: 'human', content: 'pizza on fridays' }]);
