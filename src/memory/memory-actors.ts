@@ -87,8 +87,7 @@ export function createRecallMemories(index: MemoryIndex, logger: Logger, embedde
     }
     try {
       const exclude = input.historyUid ?? undefined;
-      const facts = index.searchFacts(input.confUid, input.query, input.topK, exclude);
-      const hits = index.searchHybrid(input.confUid, input.query, input.topK, exclude, query);
+      const { facts, hits } = index.recall(input.confUid, input.query, input.topK, exclude, query);
       return recallText(hits, input.maxCharacters, input.names, facts);
     } catch (err) {
       warn(`memory: nothing recalled (${(err as Error).message}); turns go on without memories`, log);

@@ -5,6 +5,7 @@ import { matchOf } from './memory-query.js';
 import { FACTS_SCHEMA, MemoryFacts } from './memory-facts.js';
 import { ftsTableFor } from './fts-table.js';
 import { MemoryVectors, VECTORS_SCHEMA } from './memory-vectors.js';
+import { TermCounts, TERMS_SCHEMA } from './memory-terms.js';
 
 const { Database } = sqlite;
 type Database = InstanceType<typeof Database>;
@@ -37,7 +38,8 @@ export interface IndexedFile extends FileStamp {
   entries: number;
 }
 
-const SCHEMA_VERSION = 1;
+/** 2: term_docs (memory-terms.ts). An index of another version is built again from the histories. */
+const SCHEMA_VERSION = 2;
 
 /**
  * The journal is kept between transactions, so that writing the index does not add and remove a file in the
@@ -52,7 +54,8 @@ CREATE TABLE IF NOT EXISTS messages(
   id INTEGER PRIMARY KEY, history_uid TEXT NOT NULL, idx INTEGER NOT NULL, role TEXT NOT NULL, name TEXT,
   content TEXT NOT NULL, timestamp TEXT NOT NULL, UNIQUE(history_uid, idx));
 CREATE TABLE IF NOT EXISTS forgotten(history_uid TEXT NOT NULL, idx INTEGER NOT NULL, PRIMARY KEY(history_uid, idx));
-${ftsTableFor('messages', 'content')}`;
+${ftsTableFor('messages', 'content')}
+${TERMS_SCHEMA}`;
 
 /**
  * One character's memory index: an SQLite file (SQLite compiled to WebAssembly, node-sqlite3-wasm) beside its
@@ -62,9 +65,8 @@ ${ftsTableFor('messages', 'content')}`;
 export class MemoryDb {
   /** Messages indexed (kept in step by put and forget). */
   private total: number;
-  /** How many messages hold a term, capped (see `searchTerms`), and the total when they were counted. */
-  private readonly termDocs = new Map<string, number>();
-  private termDocsAt = 0;
+  /** How many messages hold each word. */
+  private readonly terms: TermCounts;
   /** What the character learned (system_config.memory.extract). */
   readonly facts: MemoryFacts;
   /** The messages' embeddings (system_config.memory.embeddings). */
@@ -78,6 +80,7 @@ export class MemoryDb {
     this.total = Number((db.get('SELECT count(*) AS n FROM messages') as { n: number }).n);
     this.facts = new MemoryFacts(db);
     this.vectors = new MemoryVectors(db);
+    this.terms = new TermCounts(db);
   }
 
   static open(file: string): MemoryDb {
@@ -134,18 +137,19 @@ export class MemoryDb {
    */
   put(historyUid: string, stamp: FileStamp, entries: number, messages: readonly IndexedMessage[], fromIndex: number): void {
     this.transaction(() => {
-      const deleted = this.db.run('DELETE FROM messages WHERE history_uid = ? AND idx >= ?', [historyUid, fromIndex]).changes;
-      this.total -= deleted;
+      const deleted = this.remove('history_uid = ? AND idx >= ?', [historyUid, fromIndex]);
       if (deleted > 0) this.vectors.invalidate();
       // What the user told memory to forget stays forgotten when the file is read again.
       const forgotten = new Set((this.db.all('SELECT idx FROM forgotten WHERE history_uid = ?', [historyUid]) as { idx: number }[]).map((r) => Number(r.idx)));
       if (forgotten.has(-1)) messages = [];
+      const added = messages.filter((m) => m.index >= fromIndex && !forgotten.has(m.index));
       const insert = this.db.prepare('INSERT INTO messages(history_uid, idx, role, name, content, timestamp) VALUES (?, ?, ?, ?, ?, ?)');
       try {
-        for (const m of messages) if (m.index >= fromIndex && !forgotten.has(m.index)) this.total += insert.run([historyUid, m.index, m.role, m.name, m.content, m.timestamp]).changes;
+        for (const m of added) this.total += insert.run([historyUid, m.index, m.role, m.name, m.content, m.timestamp]).changes;
       } finally {
         insert.finalize();
       }
+      this.terms.change(added.map((m) => m.content), 1);
       this.db.run('INSERT OR REPLACE INTO files(history_uid, size, mtime_ms, entries) VALUES (?, ?, ?, ?)', [historyUid, stamp.size, stamp.mtimeMs, entries]);
     });
   }
@@ -153,7 +157,7 @@ export class MemoryDb {
   /** Forgets a history that no longer exists: its messages, its stamp, and what was forgotten of it. */
   forget(historyUid: string): void {
     this.transaction(() => {
-      this.total -= this.db.run('DELETE FROM messages WHERE history_uid = ?', [historyUid]).changes;
+      this.remove('history_uid = ?', [historyUid]);
       this.vectors.invalidate();
       this.db.run('DELETE FROM files WHERE history_uid = ?', [historyUid]);
       this.db.run('DELETE FROM forgotten WHERE history_uid = ?', [historyUid]);
@@ -169,10 +173,7 @@ export class MemoryDb {
   forgetByUser(historyUid: string, index?: number): number {
     let n = 0;
     this.transaction(() => {
-      n = index === undefined
-        ? this.db.run('DELETE FROM messages WHERE history_uid = ?', [historyUid]).changes
-        : this.db.run('DELETE FROM messages WHERE history_uid = ? AND idx = ?', [historyUid, index]).changes;
-      this.total -= n;
+      n = index === undefined ? this.remove('history_uid = ?', [historyUid]) : this.remove('history_uid = ? AND idx = ?', [historyUid, index]);
       this.vectors.invalidate();
       this.db.run('INSERT OR IGNORE INTO forgotten(history_uid, idx) VALUES (?, ?)', [historyUid, index ?? -1]);
       if (index === undefined) this.facts.forgetHistory(historyUid);
@@ -209,17 +210,13 @@ export class MemoryDb {
     return this.total;
   }
 
-  /** How many messages hold a term, counted up to `bound + 1` and kept until the index grows or shrinks by a tenth. */
-  private docsWith(term: string, bound: number): number {
-    if (this.total > this.termDocsAt * 1.1 || this.total < this.termDocsAt * 0.9) {
-      this.termDocs.clear();
-      this.termDocsAt = this.total;
-    }
-    let n = this.termDocs.get(term);
-    if (n === undefined) {
-      n = Number((this.db.get('SELECT count(*) AS n FROM (SELECT 1 FROM messages_fts WHERE messages_fts MATCH ? LIMIT ?)', [matchOf([term]), bound + 1]) as { n: number }).n);
-      this.termDocs.set(term, n);
-    }
+  /** Removes the messages `where` selects, and their words from the counts; how many were removed. */
+  private remove(where: string, args: (string | number)[]): number {
+    const contents = (this.db.all(`SELECT content FROM messages WHERE ${where}`, args) as { content: string }[]).map((r) => r.content);
+    if (contents.length === 0) return 0;
+    this.terms.change(contents, -1);
+    const n = this.db.run(`DELETE FROM messages WHERE ${where}`, args).changes;
+    this.total -= n;
     return n;
   }
 
@@ -227,13 +224,14 @@ export class MemoryDb {
    * What a search ranks. Ranking costs in proportion to the messages that match, so a search ranks about `bound`
    * of them at most (1/64 of the messages, at least 256): the rarest terms first, as many as fit (a term found in
    * more messages says less about what a message is about). When every term is that common, the messages holding
-   * all of them are ranked; when none holds all, the latest `bound` messages holding the rarest term.
+   * all of them are ranked; when none holds all, the latest `bound` messages holding the rarest term. How common a
+   * term is comes from the counts kept at indexing (memory-terms.ts): one lookup, whatever the terms.
    */
   private searchPlan(terms: readonly string[]): { match: string; fromRowid: number } {
     const bound = Math.max(256, Math.floor(this.total / 64));
     if (this.total <= bound) return { match: matchOf(terms), fromRowid: 0 };
-    const counted = terms.map((term) => ({ term, n: this.docsWith(term, bound) })).filter((t) => t.n > 0).sort((a, b) => a.n - b.n);
-    if (counted.length === 0) return { match: '', fromRowid: 0 };
+    const docs = this.terms.counts(terms);
+    const counted = terms.map((term) => ({ term, n: docs.get(term) ?? 0 })).sort((a, b) => a.n - b.n);
     const chosen: string[] = [];
     let rows = 0;
     for (const { term, n } of counted) {
@@ -278,6 +276,20 @@ export class MemoryDb {
       }
       // Fewer than k left after the current history and repeated lines: look further, unless nothing more matches.
       if (ranked.length < limit || limit >= k * 64) return hits;
+    }
+  }
+
+  /**
+   * Reads in one transaction: the file is locked once for them all. The WebAssembly build locks the file for every
+   * statement outside a transaction (a folder made and removed), about 0.3 ms each: most of a search's time.
+   */
+  reading<T>(work: () => T): T {
+    if (this.db.inTransaction) return work();
+    this.db.exec('BEGIN');
+    try {
+      return work();
+    } finally {
+      this.db.exec('COMMIT');
     }
   }
 

@@ -48,7 +48,8 @@ export class MemoryIndex {
   search(confUid: string, text: string, k: number, excludeUid?: string): MemoryHit[] {
     const terms = queryTerms(text);
     if (terms.length === 0 || k <= 0 || !this.hasCharacter(confUid)) return [];
-    return this.db(confUid).search(terms, k, excludeUid);
+    const db = this.db(confUid);
+    return db.reading(() => db.search(terms, k, excludeUid));
   }
 
   /**
@@ -58,9 +59,11 @@ export class MemoryIndex {
    */
   searchHybrid(confUid: string, text: string, k: number, excludeUid: string | undefined, query?: { model: string; vector: Float32Array }): MemoryHit[] {
     if (!query || !this.hasCharacter(confUid)) return this.search(confUid, text, k, excludeUid);
-    const lexical = this.search(confUid, text, k * 4, excludeUid);
     const db = this.db(confUid);
-    const semantic = db.byIds(db.vectors.nearest(query.model, query.vector, k * 8)).filter((h) => h.history_uid !== excludeUid);
+    const [lexical, semantic] = db.reading(() => [
+      this.search(confUid, text, k * 4, excludeUid),
+      db.byIds(db.vectors.nearest(query.model, query.vector, k * 8)).filter((h) => h.history_uid !== excludeUid),
+    ]);
     const fused = new Map<string, { hit: MemoryHit; score: number }>();
     for (const list of [lexical, semantic]) {
       list.forEach((hit, rank) => {
@@ -99,7 +102,15 @@ export class MemoryIndex {
   searchFacts(confUid: string, text: string, k: number, excludeUid?: string): Array<LearnedFact & { score: number }> {
     const terms = queryTerms(text);
     if (terms.length === 0 || k <= 0 || !this.hasCharacter(confUid)) return [];
-    return this.db(confUid).facts.search(matchOf(terms), k, excludeUid);
+    const db = this.db(confUid);
+    return db.reading(() => db.facts.search(matchOf(terms), k, excludeUid));
+  }
+
+  /** What a turn recalls: the facts learned and the messages that best match `text`, read together (one lock). */
+  recall(confUid: string, text: string, k: number, excludeUid: string | undefined, query?: { model: string; vector: Float32Array }) {
+    if (!this.hasCharacter(confUid)) return { facts: [], hits: [] };
+    const db = this.db(confUid);
+    return db.reading(() => ({ facts: this.searchFacts(confUid, text, k, excludeUid), hits: this.searchHybrid(confUid, text, k, excludeUid, query) }));
   }
 
   /** Every fact a character learned, the most recent first. */
