@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MemoryIndex, MEMORY_FILE } from '../../src/memory/memory-index.js';
 import { HistoryStore } from '../../src/history/history-store.js';
+import sqlite from 'node-sqlite3-wasm';
 
 function history(dir: string, uid: string, messages: { role: string; content: string; timestamp?: string }[]) {
   const entries = [{ role: 'metadata', timestamp: '2026-11-01T10:00:00' }, ...messages.map((m) => ({ timestamp: '2026-11-01T10:00:01', ...m }))];
@@ -56,6 +57,31 @@ describe('MemoryIndex', () => {
     rmSync(path.join(dir, 'h1.json'));
     await index.sync('mao', 'h1');
     expect(index.count('mao')).toBe(0);
+  });
+
+  it('keeps in its file how many messages hold each word, through appends, edits, deletions and forgetting', async () => {
+    const counts = () => {
+      index.close();
+      const db = new sqlite.Database(path.join(dir, MEMORY_FILE), { readOnly: true });
+      try {
+        return Object.fromEntries((db.all('SELECT term, n FROM term_docs ORDER BY term') as { term: string; n: number }[]).map((r) => [r.term, r.n]));
+      } finally {
+        db.close();
+        index = new MemoryIndex(root);
+      }
+    };
+    history(dir, 'h1', [{ role: 'human', content: 'the cat is called Tom' }, { role: 'ai', content: 'Tom the cat, Tom!' }]);
+    history(dir, 'h2', [{ role: 'human', content: 'my cat sleeps' }]);
+    await index.reconcile('mao');
+    expect(counts()).toEqual({ cat: 3, called: 1, sleeps: 1, tom: 2 });
+    history(dir, 'h1', [{ role: 'human', content: 'the dog is called Rex' }]);
+    await index.reconcile('mao');
+    expect(counts()).toEqual({ cat: 1, called: 1, dog: 1, rex: 1, sleeps: 1 });
+    index.forgetByUser('mao', 'h2', 1);
+    expect(counts()).toEqual({ called: 1, dog: 1, rex: 1 });
+    rmSync(path.join(dir, 'h1.json'));
+    await index.reconcile('mao');
+    expect(counts()).toEqual({});
   });
 
   it('reconciles at its first job what changed while it was closed', async () => {
