@@ -26,11 +26,13 @@ export interface LocalModelSpec {
   keepAliveMs: number | null;
   /** llama.cpp's own log lines go to the server log. */
   verbose: boolean;
+  /** Loaded to turn texts into vectors (memory.embeddings), not to write replies. */
+  embedding?: boolean;
 }
 
 /** The spec's identity: sessions whose specs give the same key share one loaded model. */
 export function localModelKey(spec: LocalModelSpec): string {
-  return JSON.stringify([spec.file, spec.contextSize, spec.threads, spec.gpuLayers, spec.sequences]);
+  return JSON.stringify([spec.file, spec.contextSize, spec.threads, spec.gpuLayers, spec.sequences, spec.embedding ?? false]);
 }
 
 /** One reply to generate in a leased sequence: a chat in node-llama-cpp's terms, already rendered by the engine. */
@@ -55,6 +57,8 @@ export interface LoadedModel {
   /** "qwen2.5-0.5b-instruct-q4_k_m.gguf (CPU, 1 thread)" for logs. */
   readonly description: string;
   generate(slot: number, job: GenerateJob, onText: (text: string) => void, signal: AbortSignal): Promise<GenerateEnd>;
+  /** A model loaded for embeddings: one vector per text, in order (a text longer than the context is cut). */
+  embed(texts: string[], signal: AbortSignal): Promise<number[][]>;
 }
 
 /** Why a lease could not be given: the model failed to load (or died), or too many replies were waiting. */

@@ -1,4 +1,4 @@
-import { assign, fromPromise, setup } from 'xstate';
+import { assign, enqueueActions, fromCallback, fromPromise, setup, type EventObject } from 'xstate';
 
 /**
  * Long-term memory's indexing, one job at a time: a server child (systemId `memory`) that keeps each character's
@@ -7,6 +7,7 @@ import { assign, fromPromise, setup } from 'xstate';
  * while the server was not running).
  *
  *   idle ⇄ working (invokes `runJob` for the oldest job, within `jobDeadlineMs`)
+ *   + `embeddingModel` (with memory.embeddings.model_path): the GGUF embedding model's process, as long as memory runs
  *
  * The queue is bounded: past `maxQueued` a job is dropped and, unless one is waiting already, a reconcile of its
  * character takes its place at the end (it finds whatever the dropped jobs would have). A job that is already waiting
@@ -55,6 +56,8 @@ export interface MemoryInput {
   extract?: boolean;
   /** memory.embeddings: each character's new messages are embedded, after they are indexed. */
   embed?: boolean;
+  /** memory.embeddings.model_path: the embedding model runs here, in the `embeddingModel` child. */
+  localEmbedding?: boolean;
 }
 
 export interface MemoryContext {
@@ -65,6 +68,7 @@ export interface MemoryContext {
   dropped: number;
   extract: boolean;
   embed: boolean;
+  localEmbedding: boolean;
 }
 
 const sameJob = (a: MemoryJob, b: MemoryJob) =>
@@ -123,8 +127,15 @@ export const memoryMachine = setup({
     runJob: fromPromise<void, MemoryJob>(() => {
       throw new Error('actor "runJob" must be provided with machine.provide()');
     }),
+    /** Owns the local embedding model's process (src/memory/local-embeddings.ts). */
+    embeddingModel: fromCallback<EventObject>(() => {
+      throw new Error('actor "embeddingModel" must be provided with machine.provide()');
+    }),
   },
   actions: {
+    startEmbeddingModel: enqueueActions(({ context, enqueue }) => {
+      if (context.localEmbedding) enqueue.spawnChild('embeddingModel', { id: 'embeddingModel' });
+    }),
     addJob: assign(({ context, event }) => (event.type === 'memory.sessionLeft' ? [] : jobsOf(event, context)).reduce((queued, job) => ({ ...queued, ...enqueueJob({ ...context, ...queued }, job) }), { queue: context.queue, dropped: context.dropped })),
     shift: assign({ queue: ({ context }) => context.queue.slice(1) }),
     /** The leaving session's name off every job; the waiting ones left for nobody go (the running one: see below). */
@@ -154,7 +165,9 @@ export const memoryMachine = setup({
     dropped: 0,
     extract: input.extract ?? false,
     embed: input.embed ?? false,
+    localEmbedding: input.localEmbedding ?? false,
   }),
+  entry: 'startEmbeddingModel',
   on: {
     'memory.changed': { actions: 'addJob' },
     'memory.reconcile': { actions: 'addJob' },

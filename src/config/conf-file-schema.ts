@@ -120,14 +120,29 @@ export const systemConfigSchema = z.object({
       max_queued_jobs: z.number().int().min(1).default(256),
       /** After each reply is on disk, the conf.yaml character's model distils durable facts about the user from it. */
       extract: z.boolean().default(false),
-      /** An OpenAI-compatible `/embeddings` service: recall finds what is meant too, fused by rank with the words. */
+      /**
+       * Embeddings, so that recall finds what is meant too (fused by rank with the words): an OpenAI-compatible
+       * `/embeddings` service (`base_url` and `model`), or a GGUF embedding model run here by llama.cpp (`model_path`).
+       */
       embeddings: z
         .object({
-          base_url: z.url({ protocol: /^https?$/ }),
-          model: z.string().min(1),
+          base_url: z.url({ protocol: /^https?$/ }).optional(),
+          model: z.string().min(1).optional(),
           api_key: z.string().default(''),
+          model_path: z.string().min(1).optional(),
+          /** Tokens of a text embedded at most (a longer one is cut), for model_path. */
+          context_size: z.number().int().min(32).default(512),
+          threads: z.union([z.literal('auto'), z.number().int().min(1)]).default('auto'),
+          gpu_layers: z.union([z.literal('auto'), z.number().int().min(0)]).default('auto'),
           /** Bound on one request; a recall waits at most 3/4 of recall_timeout_ms for its query's embedding. */
           timeout_ms: z.number().int().positive().default(10_000),
+        })
+        .superRefine((e, ctx) => {
+          if (!e.base_url === !e.model_path) {
+            ctx.addIssue({ code: 'custom', path: [], message: 'expected either base_url (with model) for an embeddings service, or model_path for a GGUF embedding model run here' });
+          } else if (e.base_url && !e.model) {
+            ctx.addIssue({ code: 'custom', path: ['model'], message: "expected the service's model name (e.g. nomic-embed-text) with base_url" });
+          }
         })
         .nullable()
         .default(null),

@@ -7,12 +7,29 @@ import type { Logger } from '../observability/logger.js';
 import type { MemoryIndex } from './memory-index.js';
 import { recallText } from './memory-query.js';
 import type { Distil } from './memory-extract.js';
-import type { Embed } from './memory-embeddings.js';
+import { createEmbed, type Embed } from './memory-embeddings.js';
+import { createEmbeddingModelActor, LocalEmbeddingModel, localEmbeddingSpec } from './local-embeddings.js';
+import path from 'node:path';
 
 /** memory.embeddings, when configured: the model's name (vectors are kept per model) and the service. */
 export interface Embedder {
   model: string;
   embed: Embed;
+}
+
+/**
+ * memory.embeddings as configured: a service, or a GGUF model run here (then also the memory actor's
+ * `embeddingModel` child that owns its process); nothing when embeddings are off.
+ */
+export function memoryEmbedder(app: AppConfig, logger: Logger): { embedder?: Embedder; embeddingModel?: ReturnType<typeof createEmbeddingModelActor> } {
+  const settings = app.system.memory.embeddings;
+  if (!settings) return {};
+  if (settings.model_path) {
+    const spec = localEmbeddingSpec({ ...settings, model_path: settings.model_path }, app.paths.root);
+    const holder = new LocalEmbeddingModel();
+    return { embedder: { model: path.basename(spec.file), embed: holder.embed }, embeddingModel: createEmbeddingModelActor(holder, spec, logger) };
+  }
+  return { embedder: { model: settings.model!, embed: createEmbed({ ...settings, base_url: settings.base_url!, model: settings.model! }) } };
 }
 
 /** Logs each distinct warning once per process. */
@@ -36,7 +53,7 @@ export function memoryInput(app: AppConfig): MemoryInput {
     // No chat_history/ yet: nothing to reconcile.
   }
   const { max_queued_jobs, job_timeout_seconds, extract, embeddings } = app.system.memory;
-  return { maxQueued: max_queued_jobs, jobDeadlineMs: job_timeout_seconds * 1000, characters, extract, embed: embeddings !== null };
+  return { maxQueued: max_queued_jobs, jobDeadlineMs: job_timeout_seconds * 1000, characters, extract, embed: embeddings !== null, localEmbedding: Boolean(embeddings?.model_path) };
 }
 
 /** What a job works on, for its log lines. */

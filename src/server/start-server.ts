@@ -38,9 +38,8 @@ import { ToolListCache } from '../mcp/tool-list-cache.js';
 import { createLiveChat, liveChatInput, type LiveChatOptions } from '../live/live-chat-actors.js';
 import { createWebTool, webToolSettings } from '../web-tool/web-tool-actors.js';
 import { MemoryIndex } from '../memory/memory-index.js';
-import { createMemoryJob, createRecallMemories, memoryInput } from '../memory/memory-actors.js';
+import { createMemoryJob, createRecallMemories, memoryEmbedder, memoryInput } from '../memory/memory-actors.js';
 import { createDistil } from '../memory/memory-extract.js';
-import { createEmbed } from '../memory/memory-embeddings.js';
 import { MEMORY_SYSTEM_ID, memoryMachine, type MemoryEvent } from '../../machines/memory.machine.js';
 
 export type SessionActorOverrides = Partial<ReturnType<typeof createSessionActors>>;
@@ -78,7 +77,7 @@ export interface RunningServer {
 }
 
 /** The kinds of the server's own long-lived actors (shared tool servers included): everything else a client caused. */
-export const SERVER_ACTOR_KINDS = ['server', 'httpListener', 'proxyHub', 'toolServers', 'sharedToolServer', 'sharedMcpServer', 'localModels', 'localModel', 'modelProcess', 'webTool', 'webToolCache', 'cacheFolder', 'liveChat', 'liveRoom', 'roomSocket', 'memory', 'runJob'] as const;
+export const SERVER_ACTOR_KINDS = ['server', 'httpListener', 'proxyHub', 'toolServers', 'sharedToolServer', 'sharedMcpServer', 'localModels', 'localModel', 'modelProcess', 'webTool', 'webToolCache', 'cacheFolder', 'liveChat', 'liveRoom', 'roomSocket', 'memory', 'runJob', 'embeddingModel'] as const;
 
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const { app } = options;
@@ -118,8 +117,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   );
   // Tool server process groups being ended; stop() waits for them.
   const toolProcesses = new ToolProcesses();
-  const { embeddings } = app.system.memory;
-  const embedder = embeddings ? { model: embeddings.model, embed: createEmbed(embeddings) } : undefined;
+  const { embedder, embeddingModel } = memoryIndex ? memoryEmbedder(app, logger) : {};
   const recallMemories = memoryIndex ? createRecallMemories(memoryIndex, logger, embedder) : undefined;
   const sessionActors = { ...createSessionActors({ app, logger, baseCharacter, history, toolLists, ollamaModels, models, toolProcesses, warnedOnce, recallMemories }), ...options.sessionActors };
   const toolServers = toolServersMachine.provide({
@@ -165,7 +163,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const liveChat = createLiveChat(app, logger, options.liveChat);
   // memory.extract learns with conf.yaml's character's model, whichever character the conversation was with.
   const distil = app.system.memory.extract ? createDistil(baseCharacter.runtime.llm) : undefined;
-  const memory = memoryIndex ? memoryMachine.provide({ actors: { runJob: createMemoryJob(memoryIndex, logger, { distil, embedder }) } }) : memoryMachine;
+  const memory = memoryIndex
+    ? memoryMachine.provide({ actors: { runJob: createMemoryJob(memoryIndex, logger, { distil, embedder }), ...(embeddingModel ? { embeddingModel } : {}) } })
+    : memoryMachine;
   actor = createActor(serverMachine.provide({ actors: { httpListener, session, group, proxyHub, toolServers, localModels, webTool, liveChat, memory } }), {
     inspect: census.observe,
     input: {

@@ -144,6 +144,17 @@ describe('conf.yaml loading (docs/configuration.md)', () => {
     );
   });
 
+  test('memory.embeddings is a service or a local model, and says which keys when it is neither or both', async () => {
+    const withEmbeddings = (block: string) => UPSTREAM_SHAPED.replace('  future_system_key: true\n', `  future_system_key: true\n  memory:\n    enabled: true\n    embeddings:\n${block}`);
+    fixture.write('emb-both.yaml', withEmbeddings("      base_url: 'http://127.0.0.1:11434/v1'\n      model: 'nomic-embed-text'\n      model_path: 'models/e.gguf'\n"));
+    await expect(loadAppConfig({ root: fixture.root, configPath: 'emb-both.yaml' })).rejects.toThrow(/emb-both\.yaml: system_config\.memory\.embeddings \(line \d+\): expected either base_url \(with model\) for an embeddings service, or model_path/);
+    fixture.write('emb-nomodel.yaml', withEmbeddings("      base_url: 'http://127.0.0.1:11434/v1'\n"));
+    await expect(loadAppConfig({ root: fixture.root, configPath: 'emb-nomodel.yaml' })).rejects.toThrow(/system_config\.memory\.embeddings\.model.*expected the service's model name/);
+    fixture.write('emb-local.yaml', withEmbeddings("      model_path: 'models/e.gguf'\n"));
+    const app = await loadAppConfig({ root: fixture.root, configPath: 'emb-local.yaml' });
+    expect(app.system.memory.embeddings).toMatchObject({ model_path: 'models/e.gguf', context_size: 512, threads: 'auto', gpu_layers: 'auto' });
+  });
+
   test('a missing required key is reported at its parent', async () => {
     fixture.write('no-uid.yaml', UPSTREAM_SHAPED.replace("  conf_uid: 'mao_pro_001'\n", ''));
     await expectConfigError(

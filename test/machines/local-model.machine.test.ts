@@ -10,7 +10,7 @@ function fakeModelProcess() {
   const log: string[] = [];
   let finishLoad: ((event: LocalModelEvent) => void) | undefined;
   let loads = 0;
-  const model: LoadedModel = { description: 'fake', generate: () => Promise.reject(new Error('not used')) };
+  const model: LoadedModel = { description: 'fake', generate: () => Promise.reject(new Error('not used')), embed: () => Promise.reject(new Error('not used')) };
   const logic = fromCallback<EventObject, LocalModelSpec, EventObject>(({ sendBack }) => {
     const n = ++loads;
     log.push(`load ${n}`);

@@ -6,9 +6,13 @@
  * process ends, and the turn hears why. The text is kept as a string so the same code runs from dist/ and under jest
  * (which cannot import an ES module such as node-llama-cpp).
  *
- * Messages in:  { type: 'generate', id, slot, job } | { type: 'abort', id }
+ * Messages in:  { type: 'generate', id, slot, job } | { type: 'embed', id, texts } | { type: 'abort', id }
  * Messages out: { type: 'ready', description } | { type: 'failed', message } | { type: 'log', level, message }
  *             | { type: 'text', id, text } | { type: 'done', id, stopReason, tokens, afterAbort } | { type: 'error', id, message }
+ *             | { type: 'embedded', id, vectors }
+ *
+ * A spec with `embedding` loads the model for embeddings (an embedding context, no sequences): it answers `embed`
+ * (one vector per text, the texts one after another, an abort heard between two), and `generate` with an error.
  *
  * An abort is handled between two decode steps (the decoding itself runs on llama.cpp's threads, so this process's
  * event loop is free to receive it): no token is decoded for that reply after the step that was running, and
@@ -23,6 +27,7 @@ process.on('disconnect', () => process.exit(0));
 
 const lib = await import(entry);
 let context;
+let embedding;
 let sequences = [];
 const chats = [];
 const running = new Map();
@@ -36,10 +41,16 @@ try {
     maxThreads: spec.threads,
   });
   const model = await llama.loadModel({ modelPath: spec.file, gpuLayers: spec.gpuLayers });
-  context = await model.createContext({ contextSize: spec.contextSize, sequences: spec.sequences, threads: spec.threads });
-  for (let i = 0; i < spec.sequences; i++) sequences.push(context.getSequence());
   const where = llama.gpu ? llama.gpu + ', ' + model.gpuLayers + ' layers on the GPU' : 'CPU';
-  send({ type: 'ready', description: where + ', ' + spec.threads + ' thread' + (spec.threads === 1 ? '' : 's') + ', ' + context.contextSize + ' tokens per reply' });
+  const threads = spec.threads + ' thread' + (spec.threads === 1 ? '' : 's');
+  if (spec.embedding) {
+    embedding = await model.createEmbeddingContext({ contextSize: spec.contextSize, threads: spec.threads });
+    send({ type: 'ready', description: where + ', ' + threads + ', embeddings of up to ' + spec.contextSize + ' tokens' });
+  } else {
+    context = await model.createContext({ contextSize: spec.contextSize, sequences: spec.sequences, threads: spec.threads });
+    for (let i = 0; i < spec.sequences; i++) sequences.push(context.getSequence());
+    send({ type: 'ready', description: where + ', ' + threads + ', ' + context.contextSize + ' tokens per reply' });
+  }
 } catch (err) {
   send({ type: 'failed', message: String((err && err.message) || err) });
   process.disconnect();
@@ -75,10 +86,37 @@ async function generate({ id, slot, job }, controller) {
   }
 }
 
+// Texts to vectors, one after another (llama.cpp's threads do the work; this event loop hears an abort between two).
+// A text longer than the context is cut to what fits.
+let embedQueue = Promise.resolve();
+async function embed({ id, texts }, controller) {
+  try {
+    const vectors = [];
+    for (const text of texts) {
+      if (controller.signal.aborted) return void send({ type: 'error', id, message: 'aborted' });
+      let tokens = embedding.model.tokenize(text);
+      if (tokens.length > spec.contextSize) tokens = tokens.slice(0, spec.contextSize);
+      vectors.push(Array.from((await embedding.getEmbeddingFor(tokens)).vector));
+    }
+    send({ type: 'embedded', id, vectors });
+  } catch (err) {
+    send({ type: 'error', id, message: String((err && err.message) || err) });
+  } finally {
+    running.delete(id);
+  }
+}
+
 process.on('message', (message) => {
   if (message.type === 'abort') running.get(message.id)?.abort();
+  else if (message.type === 'embed') {
+    if (!embedding) return void send({ type: 'error', id: message.id, message: 'this model is not loaded for embeddings' });
+    const controller = new AbortController();
+    running.set(message.id, controller);
+    // One request at a time: the embedding context evaluates one text at once.
+    embedQueue = embedQueue.then(() => embed(message, controller));
+  }
   else if (message.type === 'generate') {
-    if (!context) return void send({ type: 'error', id: message.id, message: 'the model is not loaded' });
+    if (!context) return void send({ type: 'error', id: message.id, message: embedding ? 'this model is loaded for embeddings, not replies' : 'the model is not loaded' });
     const controller = new AbortController();
     running.set(message.id, controller);
     slots[message.slot] = (slots[message.slot] ?? Promise.resolve()).then(() => generate(message, controller));
