@@ -1,4 +1,4 @@
-import { createActor, fromPromise, SimulatedClock } from 'xstate';
+import { createActor, fromCallback, fromPromise, SimulatedClock } from 'xstate';
 import { memoryMachine, type MemoryEvent, type MemoryInput, type MemoryJob } from '../../machines/memory.machine.js';
 
 /** machines/memory.machine.ts on a simulated clock; each job waits until the test finishes it. */
@@ -6,15 +6,22 @@ import { memoryMachine, type MemoryEvent, type MemoryInput, type MemoryJob } fro
 function memory(input: Partial<MemoryInput> = {}) {
   const clock = new SimulatedClock();
   const jobs: Array<{ job: MemoryJob; signal: AbortSignal; done: () => void; fail: (e: unknown) => void }> = [];
+  const embeddingModel = { started: 0, stopped: 0 };
   const machine = memoryMachine.provide({
-    actors: { runJob: fromPromise<void, MemoryJob>(({ input: job, signal }) => new Promise((done, fail) => jobs.push({ job, signal, done: () => done(), fail }))) },
+    actors: {
+      runJob: fromPromise<void, MemoryJob>(({ input: job, signal }) => new Promise((done, fail) => jobs.push({ job, signal, done: () => done(), fail }))),
+      embeddingModel: fromCallback(() => {
+        embeddingModel.started++;
+        return () => void embeddingModel.stopped++;
+      }),
+    },
   });
   const actor = createActor(machine, { input: { maxQueued: 4, jobDeadlineMs: 1000, characters: [], ...input }, clock }).start();
   const send = (event: MemoryEvent) => actor.send(event);
   const changed = (historyUid: string, deleted = false, by?: string) => send({ type: 'memory.changed', confUid: 'mao', historyUid, deleted, ...(by ? { by } : {}) });
   const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
   const started = () => jobs.map(({ job }) => ('historyUid' in job ? `${job.kind} ${job.historyUid}` : `${job.kind} ${job.confUid}`));
-  return { actor, clock, jobs, changed, send, settle, started };
+  return { actor, clock, jobs, changed, send, settle, started, embeddingModel };
 }
 
 describe('memory machine (indexing jobs, one at a time, bounded)', () => {
@@ -82,6 +89,15 @@ describe('memory machine (indexing jobs, one at a time, bounded)', () => {
     m.clock.increment(1);
     expect(m.jobs[0]!.signal.aborted).toBe(true);
     expect(m.started()).toEqual(['sync h1', 'sync h2']);
+  });
+
+  test('with a local embedding model, its process actor lives as long as memory does; without one there is none', () => {
+    const local = memory({ embed: true, localEmbedding: true });
+    expect(local.embeddingModel).toEqual({ started: 1, stopped: 0 });
+    expect(Object.keys(local.actor.getSnapshot().children)).toContain('embeddingModel');
+    local.actor.stop();
+    expect(local.embeddingModel).toEqual({ started: 1, stopped: 1 });
+    expect(memory({ embed: true }).embeddingModel.started).toBe(0);
   });
 
   test('stopping it stops the running job', () => {
