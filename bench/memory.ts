@@ -10,7 +10,8 @@
  *  2. retrieval quality: 60 seeded multi-session dialogues in which 20 facts about the user are said once and asked
  *     about 40 times in later sessions, worded as people ask (bench/memory-dialogues.ts): the share of questions
  *     whose evidence message (the user saying the fact) is among the 5 recalled, and first; with embeddings too when
- *     MEMORY_BENCH_EMBEDDINGS_URL (and _MODEL, _KEY) name an OpenAI-compatible service;
+ *     MEMORY_BENCH_EMBEDDINGS_URL (and _MODEL, _KEY) name an OpenAI-compatible service, or
+ *     MEMORY_BENCH_EMBEDDINGS_PATH a GGUF embedding model (run as the server runs memory.embeddings.model_path);
  *  3. first audio with memory on and off (bench/memory-first-audio.ts).
  */
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -21,6 +22,9 @@ import { createEmbed, type Embed } from '../src/memory/memory-embeddings.js';
 import { argNumber, mb, ms, percentile } from './bench-utils.js';
 import { dialogues, messagesFor, seeded, smallTalk, vocabulary, type Message } from './memory-dialogues.js';
 import { firstAudio } from './memory-first-audio.js';
+import { LocalEmbeddingModel, localEmbeddingSpec } from '../src/memory/local-embeddings.js';
+import { runModelProcess } from '../src/engines/llama/llama-model-actor.js';
+import { createLogger } from '../src/observability/logger.js';
 
 const QUERIES = argNumber('queries', 1000);
 const PER_FILE = 200;
@@ -89,6 +93,18 @@ const EMBEDDINGS = process.env.MEMORY_BENCH_EMBEDDINGS_URL
   ? { base_url: process.env.MEMORY_BENCH_EMBEDDINGS_URL, model: process.env.MEMORY_BENCH_EMBEDDINGS_MODEL ?? 'nomic-embed-text', api_key: process.env.MEMORY_BENCH_EMBEDDINGS_KEY ?? '', timeout_ms: 60_000 }
   : undefined;
 
+/** memory.embeddings.model_path for the bench: the model process as the memory actor runs it, ended after. */
+const EMBEDDINGS_PATH = process.env.MEMORY_BENCH_EMBEDDINGS_PATH;
+function localEmbedder(file: string) {
+  const spec = localEmbeddingSpec({ model_path: file, context_size: 512, threads: 'auto', gpu_layers: 'auto' }, process.cwd());
+  const holder = new LocalEmbeddingModel();
+  const stop = runModelProcess(spec, createLogger({ level: 'warn' }), (event) => {
+    if (event.type === 'model.loaded') holder.attach(event.model);
+    else if (event.type !== 'model.lease' && event.type !== 'model.release') holder.detach(event.message);
+  });
+  return { model: path.basename(spec.file), embed: holder.embed, stop };
+}
+
 async function quality() {
   const root = mkdtempSync(path.join(os.tmpdir(), 'bench-memory-q-'));
   const dir = path.join(root, CHARACTER);
@@ -101,13 +117,13 @@ async function quality() {
   const share = (n: number) => `${((100 * n) / questions.length).toFixed(1)} %`;
   const measure = async (label: string, embed?: Embed) => {
     const signal = new AbortController().signal;
-    if (embed) await index.embedMissing(CHARACTER, EMBEDDINGS!.model, embed, signal);
+    if (embed) await index.embedMissing(CHARACTER, embedder!.model, embed, signal);
     let top5 = 0;
     let top1 = 0;
     const missed: string[] = [];
     for (const q of questions) {
       const vector = embed ? (await embed([q.text], signal))[0] : undefined;
-      const query = vector ? { model: EMBEDDINGS!.model, vector } : undefined;
+      const query = vector ? { model: embedder!.model, vector } : undefined;
       const hits = index.searchHybrid(CHARACTER, q.text, 5, uidOf(q.askedIn), query);
       const rank = hits.findIndex((h) => h.history_uid === uidOf(q.evidence.session) && h.index === q.evidence.message + 1);
       if (rank >= 0) top5++;
@@ -119,8 +135,10 @@ async function quality() {
     console.log(`  missed: ${missed.map((m) => JSON.stringify(m)).join(', ') || 'none'}`);
   };
   await measure('lexical, BM25');
-  if (EMBEDDINGS) await measure(`BM25 + embeddings by ${EMBEDDINGS.model}, fused by rank`, createEmbed(EMBEDDINGS));
-  else console.log('retrieval with embeddings: not measured (set MEMORY_BENCH_EMBEDDINGS_URL, e.g. http://127.0.0.1:11434/v1, and MEMORY_BENCH_EMBEDDINGS_MODEL)');
+  const embedder = EMBEDDINGS ? { model: EMBEDDINGS.model, embed: createEmbed(EMBEDDINGS), stop: () => {} } : EMBEDDINGS_PATH ? localEmbedder(EMBEDDINGS_PATH) : undefined;
+  if (embedder) await measure(`BM25 + embeddings by ${embedder.model}, fused by rank`, embedder.embed);
+  else console.log('retrieval with embeddings: not measured (set MEMORY_BENCH_EMBEDDINGS_URL, e.g. http://127.0.0.1:11434/v1, and MEMORY_BENCH_EMBEDDINGS_MODEL; or MEMORY_BENCH_EMBEDDINGS_PATH to a GGUF embedding model)');
+  embedder?.stop();
   index.close();
   rmSync(root, { recursive: true, force: true });
 }
