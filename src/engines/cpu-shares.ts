@@ -11,6 +11,9 @@ export function cpuShares(cores = os.availableParallelism()): { llm: number; spe
   return { llm: Math.max(1, cores - speech - 1), speech };
 }
 
+/** A llama.cpp `threads` setting: 'auto' is the model's share of the cores. */
+export const llamaThreads = (setting: 'auto' | number): number => (setting === 'auto' ? cpuShares().llm : setting);
+
 /**
  * The nice value of the engines' compute (the model process, speech programs and threads): on a machine with as
  * many busy engine threads as cores, the kernel still runs the event loop first, so one user's inference never

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fromCallback, type EventObject } from 'xstate';
 import type { LoadedModel, LocalModelSpec } from '../../machines/local-model-contract.js';
-import { cpuShares } from '../engines/cpu-shares.js';
+import { llamaThreads } from '../engines/cpu-shares.js';
 import { runModelProcess } from '../engines/llama/llama-model-actor.js';
 import type { Logger } from '../observability/logger.js';
 import { normalise, type Embed } from './memory-embeddings.js';
@@ -22,7 +22,7 @@ export function localEmbeddingSpec(settings: LocalEmbeddingsSettings, root: stri
     provider: 'memory.embeddings',
     file: path.resolve(root, settings.model_path),
     contextSize: settings.context_size,
-    threads: settings.threads === 'auto' ? cpuShares().llm : settings.threads,
+    threads: llamaThreads(settings.threads),
     gpuLayers: settings.gpu_layers,
     sequences: 1,
     maxQueued: 1,

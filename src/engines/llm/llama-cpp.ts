@@ -2,7 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { LlmEngine } from '../../../machines/engine-contracts.js';
 import type { GenerateJob, LocalModelSpec } from '../../../machines/local-model-contract.js';
-import { cpuShares } from '../cpu-shares.js';
+import { llamaThreads } from '../cpu-shares.js';
 import type { ModelFiles } from '../model-files.js';
 import { keepAliveMs } from './keep-alive.js';
 import { LlmError, promptRoundMessages, userPromptText } from './llm-engine.js';
@@ -45,7 +45,7 @@ export function llamaModelSpec(c: LlamaCppConfig, root: string): LocalModelSpec 
     provider: 'llama_cpp_llm',
     file: path.resolve(root, c.model_path),
     contextSize: c.context_size,
-    threads: c.threads === 'auto' ? cpuShares().llm : c.threads,
+    threads: llamaThreads(c.threads),
     gpuLayers: c.gpu_layers,
     sequences: c.parallel,
     maxQueued: c.max_queued,
