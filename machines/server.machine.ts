@@ -13,6 +13,7 @@ import { SESSION_SYSTEM_PREFIX, sessionSystemId } from './system-ids.js';
 import { DEFAULT_WEB_TOOL_SETTINGS, WEB_TOOL_SYSTEM_ID, type WebToolSettings } from './web-tool-contract.js';
 import { webToolMachine } from './web-tool.machine.js';
 import { MEMORY_SYSTEM_ID, memoryMachine, type MemoryInput } from './memory.machine.js';
+import { CLUSTER_SYSTEM_ID, clusterMachine, type ClusterInput } from './cluster.machine.js';
 
 /**
  * The process: an HTTP/WebSocket listener and one spawned session actor per accepted client. The actor system is
@@ -49,6 +50,7 @@ export interface ServerContext {
   liveChat: LiveChatInput | null;
   webTool: WebToolSettings;
   memory: MemoryInput | null;
+  cluster: ClusterInput | null;
 }
 
 export interface ServerInput {
@@ -60,6 +62,8 @@ export interface ServerInput {
   webTool?: WebToolSettings;
   /** Long-term memory is on (system_config.memory): its index is kept by child `memory` while the server serves. */
   memory?: MemoryInput | null;
+  /** More than one instance (system_config.cluster): child `cluster` keeps the link to Redis and the census. */
+  cluster?: ClusterInput | null;
 }
 
 export const serverMachine = setup({
@@ -87,6 +91,8 @@ export const serverMachine = setup({
     webTool: webToolMachine,
     /** Long-term memory's indexing jobs (system_config.memory). */
     memory: memoryMachine,
+    /** The link to Redis and this instance's census (system_config.cluster). */
+    cluster: clusterMachine,
   },
   actions: {
     releaseSession: enqueueActions(({ context, event, enqueue }) => {
@@ -111,6 +117,7 @@ export const serverMachine = setup({
     liveChat: input?.liveChat ?? null,
     webTool: input?.webTool ?? DEFAULT_WEB_TOOL_SETTINGS,
     memory: input?.memory ?? null,
+    cluster: input?.cluster ?? null,
   }),
   initial: 'serving',
   on: {
@@ -141,6 +148,7 @@ export const serverMachine = setup({
       // Spawned, not invoked, so it exists only when enabled; it stops with the server (a final state).
       entry: enqueueActions(({ context, enqueue }) => {
         if (context.memory) enqueue.spawnChild('memory', { id: 'memory', systemId: MEMORY_SYSTEM_ID, input: context.memory });
+        if (context.cluster) enqueue.spawnChild('cluster', { id: 'cluster', systemId: CLUSTER_SYSTEM_ID, input: context.cluster });
         if (!context.proxyEnabled) return;
         enqueue.spawnChild('proxyHub', { id: 'proxy', systemId: PROXY_HUB_SYSTEM_ID });
         if (context.liveChat && context.liveChat.rooms.length > 0) enqueue.spawnChild('liveChat', { id: 'liveChat', systemId: LIVE_CHAT_SYSTEM_ID, input: context.liveChat });

@@ -149,6 +149,21 @@ export const systemConfigSchema = z.object({
       job_timeout_seconds: z.number().positive().default(60),
     })
     .prefault({}),
+  /**
+   * More than one instance behind a balancer (docs/cluster.md): Redis is the shared layer. Without it, one process
+   * as always, and no Redis code is loaded.
+   */
+  cluster: z
+    .object({
+      redis_url: z.url({ protocol: /^rediss?$/ }),
+      /** This instance's name in the census and in `x-vas-instance`; default `<hostname>-<pid>`. */
+      instance_id: z.string().min(1).max(100).regex(/^[\w.:-]+$/, 'letters, digits, _ . : - only').optional(),
+      /** How often this instance writes its census, and how long an entry lives unless written again. */
+      census_every_seconds: z.number().positive().default(5),
+      census_ttl_seconds: z.number().int().positive().default(15),
+    })
+    .nullable()
+    .default(null),
 });
 
 

@@ -6,11 +6,11 @@ import { listLive2dModels } from '../assets/live2d-catalog.js';
 import { landingPage } from './landing-page.js';
 import { resolveInsideRoot } from './real-path.js';
 import { checkHost, checkOrigin } from './origin-check.js';
-import { mountSessionsPage } from './sessions-page.js';
 import type { SessionBoard } from '../observability/session-board.js';
 import type { WebToolAccess } from '../web-tool/web-tool-link.js';
 import { mountWebToolRoutes } from './web-tool-routes.js';
 import { mountMemoryRoutes, type MemoryAccess } from './memory-routes.js';
+import { mountSessionsPage, type SessionsPageOptions } from './sessions-page.js';
 
 export interface HttpAppOptions {
   paths: AppPaths;
@@ -19,7 +19,9 @@ export interface HttpAppOptions {
   /** Prometheus text for `/metrics`. */
   metrics?: () => Promise<{ contentType: string; body: string }>;
   /** The live sessions page. */
-  sessions?: { board: SessionBoard; sessionMachineJson: unknown; isPublic: boolean };
+  sessions?: SessionsPageOptions;
+  /** Which instance this is (system_config.cluster.instance_id or its default): every answer says it. */
+  instanceId?: string;
   /** Host and Origin rules (system_config.allowed_hosts / allowed_origins). */
   access?: HttpAccess;
   /** The web tool actor, for `POST /asr` (without it the route answers 503). */
@@ -141,9 +143,11 @@ export function isSafeRequestPath(urlPath: string): boolean {
   return !decoded.split('/').some((segment) => segment === '..' || segment === '.');
 }
 
-export function createHttpApp({ paths, health, metrics, sessions, access: rules, webTool, memory }: HttpAppOptions): express.Express {
+export function createHttpApp({ paths, health, metrics, sessions, access: rules, webTool, memory, instanceId }: HttpAppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  // Behind a balancer, which instance answered.
+  if (instanceId) app.use((_req, res, next) => (res.setHeader('x-vas-instance', instanceId), next()));
   app.use(hostAndOrigin(rules ?? { allowedHosts: [], allowedOrigins: [] }));
 
   app.get('/healthz', (_req, res) => {

@@ -15,7 +15,16 @@ export function mayViewSessions(remoteAddress: string | undefined, isPublic: boo
  * live over server-sent events (`/sessions/events`) from the inspection stream, with the session machine drawn and
  * each session's active states highlighted (from `/sessions/machine.json`).
  */
-export function mountSessionsPage(app: Express, options: { board: SessionBoard; sessionMachineJson: unknown; isPublic: boolean }): void {
+export interface SessionsPageOptions {
+  board: SessionBoard;
+  sessionMachineJson: unknown;
+  isPublic: boolean;
+  instanceId: string;
+  /** With system_config.cluster: every live instance's census, read from Redis (fails with code cluster_unavailable). */
+  instances?: () => Promise<unknown[]>;
+}
+
+export function mountSessionsPage(app: Express, options: SessionsPageOptions): void {
   const guard = (req: Request, res: Response) => {
     if (mayViewSessions(req.socket.remoteAddress, options.isPublic)) return true;
     res.status(403).type('text/plain').send('The sessions page is only served to this machine (set system_config.sessions_page_public to change that)');
@@ -24,6 +33,21 @@ export function mountSessionsPage(app: Express, options: { board: SessionBoard; 
 
   app.get('/sessions', (req, res) => {
     if (guard(req, res)) res.type('html').send(SESSIONS_HTML);
+  });
+
+  // Every instance's sessions (each instance's census in Redis); one instance's own without a cluster.
+  app.get('/sessions/instances', async (req, res) => {
+    if (!guard(req, res)) return;
+    if (!options.instances) {
+      res.json({ instance_id: options.instanceId, instances: [{ instance_id: options.instanceId, url: null, updated_at: new Date().toISOString(), sessions: options.board.views() }] });
+      return;
+    }
+    try {
+      res.json({ instance_id: options.instanceId, instances: await options.instances() });
+    } catch (err) {
+      const code = (err as { code?: unknown }).code === 'cluster_unavailable' ? 'cluster_unavailable' : 'cluster_error';
+      res.status(503).json({ error: `The other instances cannot be listed now: ${(err as Error).message}; this instance's sessions are at /sessions`, code });
+    }
   });
 
   app.get('/sessions/machine.json', (req, res) => {

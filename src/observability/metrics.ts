@@ -12,8 +12,10 @@ export function errorCodeLabel(frame: { code?: unknown }): string {
  * Prometheus metrics (`GET /metrics`), all derived from the same XState inspection stream as the actor census:
  * nothing in the sessions reports to it. Timings are kept per actor only while that actor lives.
  */
-export function createMetrics(census: ActorCensus, sessionCount: () => number) {
+export function createMetrics(census: ActorCensus, sessionCount: () => number, instanceId?: string) {
   const registry = new Registry();
+  // Which instance these figures describe (system_config.cluster.instance_id or its default).
+  if (instanceId) new Gauge({ name: 'vas_instance_info', help: 'This instance', labelNames: ['instance_id'], registers: [registry] }).set({ instance_id: instanceId }, 1);
   new Gauge({ name: 'vas_sessions', help: 'Connected sessions', registers: [registry], collect() { this.set(sessionCount()); } });
   new Gauge({
     name: 'vas_live_actors',

@@ -21,6 +21,7 @@ export interface HttpListenerOptions {
   metrics?: () => Promise<{ contentType: string; body: string }>;
   sessions?: HttpAppOptions['sessions'];
   memory?: HttpAppOptions['memory'];
+  instanceId?: string;
   /** Called once the HTTP server has closed after the actor stopped. */
   onClosed?: () => void;
 }
@@ -55,7 +56,7 @@ export function createHttpListener(options: HttpListenerOptions) {
       allowedOrigins: app.system.allowed_origins,
       onRefused: (message: string) => logger.warn(message),
     };
-    const server = http.createServer(createHttpApp({ paths: app.paths, health: options.health, metrics: options.metrics, sessions: options.sessions, memory: options.memory, access, webTool }));
+    const server = http.createServer(createHttpApp({ paths: app.paths, health: options.health, metrics: options.metrics, sessions: options.sessions, memory: options.memory, access, webTool, ...(options.instanceId ? { instanceId: options.instanceId } : {}) }));
     const wss = new WebSocketServer({ noServer: true, maxPayload: app.system.ws_max_payload_bytes });
 
     server.on('upgrade', (req, socket, head) => {

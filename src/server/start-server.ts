@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { transcriptionMachine } from '../../machines/transcription.machine.js';
 import { createActor, raise, waitFor, type Actor, type InspectionEvent } from 'xstate';
@@ -77,7 +78,7 @@ export interface RunningServer {
 }
 
 /** The kinds of the server's own long-lived actors (shared tool servers included): everything else a client caused. */
-export const SERVER_ACTOR_KINDS = ['server', 'httpListener', 'proxyHub', 'toolServers', 'sharedToolServer', 'sharedMcpServer', 'localModels', 'localModel', 'modelProcess', 'webTool', 'webToolCache', 'cacheFolder', 'liveChat', 'liveRoom', 'roomSocket', 'memory', 'runJob', 'embeddingModel'] as const;
+export const SERVER_ACTOR_KINDS = ['server', 'httpListener', 'proxyHub', 'toolServers', 'sharedToolServer', 'sharedMcpServer', 'localModels', 'localModel', 'modelProcess', 'webTool', 'webToolCache', 'cacheFolder', 'liveChat', 'liveRoom', 'roomSocket', 'memory', 'runJob', 'embeddingModel', 'cluster', 'redisConnection', 'publishCensus'] as const;
 
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const { app } = options;
@@ -140,16 +141,22 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     actions: { newUpstream: raise(({ self }) => ({ type: 'upstream.link', uid: `proxy-${randomUUID()}`, link: new ProxyLink(self) })) },
     delays: { turnBound: app.system.proxy_turn_timeout_seconds * 1000, requestBound: app.system.proxy_request_timeout_seconds * 1000 },
   });
-  const metrics = createMetrics(census, sessionCount);
   const board = new SessionBoard(census);
+  // More than one instance (system_config.cluster): loaded only then, so one instance loads no Redis code.
+  const instanceId = app.system.cluster?.instance_id ?? `${os.hostname()}-${process.pid}`;
+  const cluster = app.system.cluster
+    ? (await import('../cluster/cluster-setup.js')).clusterSetup(app.system.cluster, instanceId, logger, { url: () => actor?.getSnapshot().context.url ?? null, sessions: () => board.views() })
+    : undefined;
+  const metrics = createMetrics(census, sessionCount, instanceId);
   const httpListener = createHttpListener({
     app,
     host: options.host ?? app.system.host,
     port: options.port ?? app.system.port,
     logger,
-    health: () => ({ sessions: sessionCount(), actors: census.countExcept(SERVER_ACTOR_KINDS) }),
+    health: () => ({ instance_id: instanceId, sessions: sessionCount(), actors: census.countExcept(SERVER_ACTOR_KINDS) }),
     metrics: metrics.render,
-    sessions: { board, sessionMachineJson: machineToJson(sessionMachine), isPublic: app.system.sessions_page_public },
+    instanceId,
+    sessions: { board, sessionMachineJson: machineToJson(sessionMachine), isPublic: app.system.sessions_page_public, instanceId, ...(cluster ? { instances: cluster.instances } : {}) },
     memory: { isPublic: app.system.sessions_page_public, ...(memoryIndex ? { index: memoryIndex } : {}) },
     onClosed: () => httpClosed(),
   });
@@ -166,13 +173,14 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const memory = memoryIndex
     ? memoryMachine.provide({ actors: { runJob: createMemoryJob(memoryIndex, logger, { distil, embedder }), ...(embeddingModel ? { embeddingModel } : {}) } })
     : memoryMachine;
-  actor = createActor(serverMachine.provide({ actors: { httpListener, session, group, proxyHub, toolServers, localModels, webTool, liveChat, memory } }), {
+  actor = createActor(serverMachine.provide({ actors: { httpListener, session, group, proxyHub, toolServers, localModels, webTool, liveChat, memory, ...(cluster ? { cluster: cluster.machine } : {}) } }), {
     inspect: census.observe,
     input: {
       proxyEnabled: app.system.enable_proxy,
       webTool: webToolSettings(app),
       liveChat: liveChatInput(app, logger),
       memory: memoryIndex ? memoryInput(app) : null,
+      cluster: cluster?.input ?? null,
     },
   });
   actor.start();

@@ -95,9 +95,9 @@ export class TestClient {
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Polls `predicate` until it holds; fails naming `what` after `ms`. */
-export async function until(what: string, predicate: () => boolean, ms = 10000): Promise<void> {
+export async function until(what: string, predicate: () => boolean | Promise<boolean>, ms = 10000): Promise<void> {
   const deadline = Date.now() + ms;
-  while (!predicate()) {
+  while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(10);
   }

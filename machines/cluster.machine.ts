@@ -1,0 +1,79 @@
+import { assign, fromCallback, fromPromise, setup, type EventObject } from 'xstate';
+
+/**
+ * More than one instance (system_config.cluster): the server's `cluster` child, spawned only when the cluster is
+ * configured. It owns the link to Redis (`redis`: one client, reconnecting by itself) and, while Redis answers,
+ * publishes this instance's census (its sessions) every `publishEveryMs` with a time to live, so that any instance
+ * can list every instance's sessions and an instance that dies drops out of the list by itself.
+ *
+ *   down ⇄ up (publishing → waiting → publishing …)
+ *
+ * Redis going away never touches a session: only what crosses instances fails meanwhile, with a coded error.
+ */
+
+export const CLUSTER_SYSTEM_ID = 'cluster';
+
+export type ClusterEvent = { type: 'redis.up' } | { type: 'redis.down'; message: string };
+
+export interface ClusterInput {
+  instanceId: string;
+  publishEveryMs: number;
+  /** Bound on one publication (a Redis that hangs does not stop the next one). */
+  publishDeadlineMs: number;
+}
+
+export interface ClusterContext extends ClusterInput {
+  /** Why Redis is not answering (null while it is). */
+  lastError: string | null;
+  published: number;
+}
+
+export const clusterMachine = setup({
+  types: { context: {} as ClusterContext, events: {} as ClusterEvent, input: {} as ClusterInput },
+  actors: {
+    /** Owns the Redis client; reports `redis.up` / `redis.down` (src/cluster/redis-link.ts). */
+    redisConnection: fromCallback<EventObject>(() => {
+      throw new Error('actor "redisConnection" must be provided with machine.provide()');
+    }),
+    /** Writes this instance's census with its time to live. */
+    publishCensus: fromPromise<void, { instanceId: string }>(() => {
+      throw new Error('actor "publishCensus" must be provided with machine.provide()');
+    }),
+  },
+  actions: {
+    noteDown: assign({ lastError: ({ event }) => (event.type === 'redis.down' ? event.message : null) }),
+    noteUp: assign({ lastError: null }),
+    countPublished: assign({ published: ({ context }) => context.published + 1 }),
+  },
+  delays: {
+    publishEvery: ({ context }) => context.publishEveryMs,
+    publishDeadline: ({ context }) => context.publishDeadlineMs,
+  },
+}).createMachine({
+  id: 'cluster',
+  context: ({ input }) => ({ ...input, lastError: 'connecting', published: 0 }),
+  invoke: { id: 'redis', src: 'redisConnection' },
+  initial: 'down',
+  states: {
+    down: {
+      on: { 'redis.up': { target: 'up', actions: 'noteUp' }, 'redis.down': { actions: 'noteDown' } },
+    },
+    up: {
+      on: { 'redis.down': { target: 'down', actions: 'noteDown' } },
+      initial: 'publishing',
+      states: {
+        publishing: {
+          invoke: {
+            src: 'publishCensus',
+            input: ({ context }) => ({ instanceId: context.instanceId }),
+            onDone: { target: 'waiting', actions: 'countPublished' },
+            // The link says when Redis is gone; a failed write is tried again at the next publication.
+            onError: { target: 'waiting' },
+          },
+          after: { publishDeadline: { target: 'waiting' } },
+        },
+        waiting: { after: { publishEvery: { target: 'publishing' } } },
+      },
+    },
+  },
+});

@@ -1,0 +1,28 @@
+import type { ClusterInput } from '../../machines/cluster.machine.js';
+import { clusterMachine } from '../../machines/cluster.machine.js';
+import type { Logger } from '../observability/logger.js';
+import type { SessionView } from '../observability/session-board.js';
+import { createPublishCensus, readCensus } from './census.js';
+import { createRedisConnectionActor, RedisLink } from './redis-link.js';
+
+export interface ClusterSettings {
+  redis_url: string;
+  census_every_seconds: number;
+  census_ttl_seconds: number;
+}
+
+/**
+ * system_config.cluster, wired: the `cluster` actor (its Redis link and census) and what the HTTP routes read.
+ * Imported only when the cluster is configured, so that a single instance loads no Redis code.
+ */
+export function clusterSetup(settings: ClusterSettings, instanceId: string, logger: Logger, view: { url: () => string | null; sessions: () => SessionView[] }) {
+  const link = new RedisLink();
+  const machine = clusterMachine.provide({
+    actors: {
+      redisConnection: createRedisConnectionActor(link, settings.redis_url, logger),
+      publishCensus: createPublishCensus(link, { ttlSeconds: settings.census_ttl_seconds, ...view }),
+    },
+  });
+  const input: ClusterInput = { instanceId, publishEveryMs: settings.census_every_seconds * 1000, publishDeadlineMs: 2000 };
+  return { machine, input, instances: () => readCensus(link) };
+}

@@ -1,0 +1,73 @@
+import { createClient } from '@redis/client';
+import { fromCallback, type EventObject } from 'xstate';
+import type { ClusterEvent } from '../../machines/cluster.machine.js';
+import type { Logger } from '../observability/logger.js';
+
+/** Reconnection backoff: 200 ms doubling, at most 5 s between tries, for as long as the server runs. */
+const reconnectDelay = (retries: number) => Math.min(200 * 2 ** retries, 5000);
+
+const newClient = (url: string) => createClient({ url, disableOfflineQueue: true, socket: { connectTimeout: 2000, reconnectStrategy: reconnectDelay } });
+type Client = ReturnType<typeof newClient>;
+
+/**
+ * The Redis client as the cluster's features reach it. It holds a reference only: the client belongs to the cluster
+ * actor's `redis` child (below). Commands fail at once while Redis is not answering (no offline queue: a request
+ * waiting for Redis would wait without a bound), with ClusterUnavailable.
+ */
+export class RedisLink {
+  private client: Client | null = null;
+  private down = 'Redis is not connected yet';
+
+  attach(client: Client): void {
+    this.client = client;
+  }
+
+  setUp(up: boolean, why = ''): void {
+    this.down = up ? '' : why;
+  }
+
+  detach(why: string): void {
+    this.client = null;
+    this.down = why;
+  }
+
+  /** The client, while Redis answers. */
+  ready(): Client {
+    if (!this.client || this.down) throw new ClusterUnavailable(this.down || 'Redis is not connected');
+    return this.client;
+  }
+}
+
+/** A cross-instance feature while Redis is unreachable: answered with the code `cluster_unavailable`. */
+export class ClusterUnavailable extends Error {
+  readonly code = 'cluster_unavailable';
+}
+
+/** The cluster machine's `redisConnection`: one client, reconnecting by itself; reports up and down. */
+export function createRedisConnectionActor(link: RedisLink, url: string, logger: Logger) {
+  return fromCallback<EventObject>(({ sendBack }) => {
+    const report = (event: ClusterEvent) => sendBack(event);
+    const client = newClient(url);
+    link.attach(client);
+    let wasUp = false;
+    const down = (why: string) => {
+      link.setUp(false, why);
+      if (wasUp) logger.warn(`cluster: Redis at ${url} is not answering (${why}); sessions go on, what crosses instances waits for it`);
+      wasUp = false;
+      report({ type: 'redis.down', message: why });
+    };
+    client.on('ready', () => {
+      link.setUp(true);
+      if (!wasUp) logger.info(`cluster: connected to Redis at ${url}`);
+      wasUp = true;
+      report({ type: 'redis.up' });
+    });
+    client.on('error', (err: Error) => down(err.message || String(err)));
+    client.on('end', () => down('the connection ended'));
+    client.connect().catch((err: Error) => down(err.message));
+    return () => {
+      link.detach('the server is stopping');
+      client.destroy();
+    };
+  });
+}
