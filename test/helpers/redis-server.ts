@@ -1,17 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import { findProgram } from '../../src/engines/find-program.js';
+import { freePort } from './haproxy.js';
 
 /** Debian's redis-server, when installed (`.ci/run` installs it); tests that need it say they are skipped without. */
 export const redisServerPath = findProgram('redis-server');
 
-async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 /** A real Redis on a free loopback port, nothing saved to disk; stop() and start() again keep its port. */
 export async function startRedis() {
