@@ -43,8 +43,12 @@ export class ClusterUnavailable extends Error {
   readonly code = 'cluster_unavailable';
 }
 
-/** The cluster machine's `redisConnection`: one client, reconnecting by itself; reports up and down. */
-export function createRedisConnectionActor(link: RedisLink, url: string, logger: Logger) {
+/**
+ * The cluster machine's `redisConnection`: one client, reconnecting by itself; reports up and down. With `channels`,
+ * a second connection (Redis gives a subscriber a connection of its own) listens to them, subscribed again by the
+ * client after each reconnection.
+ */
+export function createRedisConnectionActor(link: RedisLink, url: string, logger: Logger, channels: Record<string, (message: string) => void> = {}) {
   return fromCallback<EventObject>(({ sendBack }) => {
     const report = (event: ClusterEvent) => sendBack(event);
     const client = newClient(url);
@@ -65,9 +69,19 @@ export function createRedisConnectionActor(link: RedisLink, url: string, logger:
     client.on('error', (err: Error) => down(err.message || String(err)));
     client.on('end', () => down('the connection ended'));
     client.connect().catch((err: Error) => down(err.message));
+    const subscriber = Object.keys(channels).length > 0 ? client.duplicate() : undefined;
+    if (subscriber) {
+      // Its failures are the main client's to report.
+      subscriber.on('error', () => undefined);
+      subscriber
+        .connect()
+        .then(() => Promise.all(Object.entries(channels).map(([channel, listener]) => subscriber.subscribe(channel, listener))))
+        .catch(() => undefined);
+    }
     return () => {
       link.detach('the server is stopping');
       client.destroy();
+      subscriber?.destroy();
     };
   });
 }

@@ -9,6 +9,7 @@ export const HISTORY_ERROR_CODES = {
   history_unreadable: 'the file exists but cannot be read',
   history_damaged: 'the file is not a JSON array; it is left untouched',
   history_not_deleted: 'the file exists but cannot be removed',
+  history_busy: 'another instance held the file longer than a write may wait (system_config.cluster)',
 } as const;
 
 export type HistoryErrorCode = keyof typeof HISTORY_ERROR_CODES;

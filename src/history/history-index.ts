@@ -9,6 +9,9 @@ import type { HistoryFileObserver, HistoryFiles } from './history-files.js';
 import { confDir, confUidOfFile, historyFile, historyUidOf, isTempFileName, uidOfFile } from './history-paths.js';
 import { damagedRecord, mtimeOf, sameFile, summarize } from './history-records.js';
 
+/** With other instances in the folder, a temporary file untouched this long is a crashed write's leftover (a live write renames its file within seconds). */
+export const STALE_TEMP_MS = 60_000;
+
 /** Empty histories (metadata only) are not listed; they are removed once this old, never while a session may use them. */
 export const EMPTY_HISTORY_TTL_MS = 24 * 60 * 60 * 1000;
 
@@ -29,6 +32,8 @@ export class HistoryIndex implements HistoryFileObserver {
     private readonly root: string,
     private readonly queues: FileQueues,
     private readonly files: HistoryFiles,
+    /** A temporary file is a crash's leftover once this old (0: any not being written by this process). */
+    private readonly options: { staleTempMs: number } = { staleTempMs: 0 },
   ) {}
 
   seen(file: string, entries: HistoryEntry[], stamp: FileStamp): void {
@@ -61,6 +66,20 @@ export class HistoryIndex implements HistoryFileObserver {
         if (after && folder.ownChanges === 0) folder.dirMtimeMs = after.mtimeMs;
       }
     }
+  }
+
+  /**
+   * Another instance changed this file (it said so through Redis): its record is read again or dropped, and the
+   * folder's time as it is now is taken as known, so the next list does not compare the whole folder. A folder not
+   * listed yet is read whole at its first list anyway.
+   */
+  async learn(confUid: string, historyUid: string, file: string, deleted: boolean): Promise<void> {
+    const folder = this.folders.get(confUid);
+    if (!folder) return;
+    if (deleted) folder.put(historyUid, undefined);
+    else await this.summarizeFile(folder, historyUid, file);
+    const info = await stat(path.dirname(file)).catch(() => undefined);
+    if (info && folder.ownChanges === 0) folder.dirMtimeMs = info.mtimeMs;
   }
 
   /**
@@ -120,7 +139,10 @@ export class HistoryIndex implements HistoryFileObserver {
     for (const name of names) {
       if (options.removeTemps && isTempFileName(name)) {
         const temp = path.join(dir, name);
-        if (!this.files.isWriting(temp)) await rm(temp, { force: true }).catch(() => undefined);
+        // Another instance sharing the folder (system_config.cluster) may be writing it: then only a temporary file
+        // nobody touched for a while is a crash's leftover.
+        const info = await stat(temp).catch(() => undefined);
+        if (!this.files.isWriting(temp) && info && Date.now() - info.mtimeMs >= this.options.staleTempMs) await rm(temp, { force: true }).catch(() => undefined);
         continue;
       }
       const uid = historyUidOf(name);

@@ -2,11 +2,12 @@ import { unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { EncodedJsonArray } from '../protocol/encoded-json.js';
 import { FileQueues } from './file-queues.js';
+import { noFileLock, type FileLock } from './file-lock.js';
 import type { ListPreview } from './folder-index.js';
 import { HistoryError, isHistoryError } from './history-error.js';
 import { isMessage, type HistoryEntry, type HistoryListEntry, type HistoryMessage } from './history-format.js';
 import { HistoryFiles } from './history-files.js';
-import { HistoryIndex } from './history-index.js';
+import { HistoryIndex, STALE_TEMP_MS } from './history-index.js';
 import { confDir, historyFile } from './history-paths.js';
 import { localTimestamp, newHistoryUid } from './history-stamps.js';
 
@@ -20,6 +21,8 @@ export interface HistoryWatcher {
   changed(confUid: string, historyUid: string, deleted: boolean, by?: string): void;
   /** A client listed the histories (a page open): files changed by hand meanwhile are found again. */
   listed(confUid: string): void;
+  /** Another instance wrote or deleted a history (system_config.cluster). */
+  learned?(confUid: string, historyUid: string, deleted: boolean): void;
 }
 
 /** One entry of `history-list`, as the protocol names it. */
@@ -46,13 +49,15 @@ export class HistoryStore {
   constructor(
     readonly root: string,
     private readonly watcher?: HistoryWatcher,
+    /** Across processes (system_config.cluster): each append and delete holds the file's lock. */
+    private readonly lock: FileLock = noFileLock,
   ) {
     // The index observes the files' reads and writes; the files are read by the index: wired here, once.
     this.files = new HistoryFiles({
       seen: (file, entries, stamp) => this.index.seen(file, entries, stamp),
       changingFolder: (dir, change) => this.index.changingFolder(dir, change),
     });
-    this.index = new HistoryIndex(root, this.queues, this.files);
+    this.index = new HistoryIndex(root, this.queues, this.files, { staleTempMs: lock.shared ? STALE_TEMP_MS : 0 });
   }
 
   /** The folder of one character's histories; throws HistoryError for a conf_uid that is not a plain name. */
@@ -81,7 +86,7 @@ export class HistoryStore {
    */
   async append(confUid: string, historyUid: string, messages: HistoryMessage[], by?: string): Promise<void> {
     const file = this.file(confUid, historyUid);
-    return this.queues.run(file, async () => {
+    return this.queues.run(file, () => this.lock.around(file, async () => {
       let entries: HistoryEntry[];
       try {
         entries = await this.files.read(file);
@@ -91,7 +96,7 @@ export class HistoryStore {
       }
       await this.files.write(file, [...entries, ...messages]);
       this.watcher?.changed(confUid, historyUid, false, by);
-    });
+    }));
   }
 
   /** `fetch-and-set-history`: the messages (metadata removed). */
@@ -103,7 +108,7 @@ export class HistoryStore {
   /** `delete-history`; false when there was no such history. */
   async delete(confUid: string, historyUid: string): Promise<boolean> {
     const file = this.file(confUid, historyUid);
-    return this.queues.run(file, async () => {
+    return this.queues.run(file, () => this.lock.around(file, async () => {
       this.files.forget(file);
       this.index.dropped(confUid, historyUid);
       try {
@@ -115,6 +120,24 @@ export class HistoryStore {
         if (code === 'ENOENT') return false;
         throw new HistoryError('history_not_deleted', `history ${historyUid} cannot be deleted (${code})`);
       }
+    }));
+  }
+
+  /**
+   * Another instance wrote or deleted this history (system_config.cluster, told through Redis): the list and long-term
+   * memory learn of it without reading the folder again. A uid that cannot name a file is ignored.
+   */
+  async learn(confUid: string, historyUid: string, deleted: boolean): Promise<void> {
+    let file: string;
+    try {
+      file = this.file(confUid, historyUid);
+    } catch {
+      return;
+    }
+    await this.queues.run(file, async () => {
+      this.files.forget(file);
+      await this.index.learn(confUid, historyUid, file, deleted);
+      this.watcher?.learned?.(confUid, historyUid, deleted);
     });
   }
 

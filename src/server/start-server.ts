@@ -22,7 +22,8 @@ import { ProxyLink } from '../proxy/proxy-link.js';
 import { createViewerSocket } from '../proxy/viewer-socket-actor.js';
 import { outboundBounds } from './outbound-gate.js';
 import { createHttpListener } from './http-listener.js';
-import { HistoryStore } from '../history/history-store.js';
+import type { HistoryStore } from '../history/history-store.js';
+import { serverHistoryStore } from './history-wiring.js';
 import { OllamaModelsInUse, unloadOllamaModels } from '../engines/llm/ollama-unload.js';
 import { toolServersMachine } from '../../machines/tool-servers.machine.js';
 import { sharedToolServerMachine } from '../../machines/shared-tool-server.machine.js';
@@ -107,15 +108,20 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const toMemory = (event: MemoryEvent) => {
     if (actor?.getSnapshot().status === 'active') actor.system.get(MEMORY_SYSTEM_ID)?.send(event);
   };
-  const history = new HistoryStore(
-    app.paths.chatHistory,
-    memoryIndex
-      ? {
-          changed: (confUid, historyUid, deleted, by) => toMemory({ type: 'memory.changed', confUid, historyUid, deleted, ...(by ? { by } : {}) }),
-          listed: (confUid) => toMemory({ type: 'memory.reconcile', confUid }),
-        }
-      : undefined,
-  );
+  // More than one instance (system_config.cluster): loaded only then, so one instance loads no Redis code.
+  const instanceId = app.system.cluster?.instance_id ?? `${os.hostname()}-${process.pid}`;
+  const cluster = app.system.cluster
+    ? (await import('../cluster/cluster-setup.js')).clusterSetup(app.system.cluster, instanceId, logger, {
+        url: () => actor?.getSnapshot().context.url ?? null,
+        sessions: () => board.views(),
+        historyRoot: app.paths.chatHistory,
+        learnHistory: (confUid, historyUid, deleted) => void history.learn(confUid, historyUid, deleted).catch(() => undefined),
+      })
+    : undefined;
+  const history = serverHistoryStore(app.paths.chatHistory, {
+    ...(memoryIndex ? { memory: toMemory } : {}),
+    ...(cluster ? { cluster: { lock: cluster.historyLock, announce: cluster.announceHistory } } : {}),
+  });
   // Tool server process groups being ended; stop() waits for them.
   const toolProcesses = new ToolProcesses();
   const { embedder, embeddingModel } = memoryIndex ? memoryEmbedder(app, logger) : {};
@@ -142,11 +148,6 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     delays: { turnBound: app.system.proxy_turn_timeout_seconds * 1000, requestBound: app.system.proxy_request_timeout_seconds * 1000 },
   });
   const board = new SessionBoard(census);
-  // More than one instance (system_config.cluster): loaded only then, so one instance loads no Redis code.
-  const instanceId = app.system.cluster?.instance_id ?? `${os.hostname()}-${process.pid}`;
-  const cluster = app.system.cluster
-    ? (await import('../cluster/cluster-setup.js')).clusterSetup(app.system.cluster, instanceId, logger, { url: () => actor?.getSnapshot().context.url ?? null, sessions: () => board.views() })
-    : undefined;
   const metrics = createMetrics(census, sessionCount, instanceId);
   const httpListener = createHttpListener({
     app,

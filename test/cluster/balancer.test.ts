@@ -5,6 +5,7 @@ import { freePort, haproxyPath, startHaproxy } from '../helpers/haproxy.js';
 import { redisServerPath, startRedis } from '../helpers/redis-server.js';
 import { runServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { TestClient, until } from '../helpers/ws-client.js';
+import { isChainEnd } from '../helpers/frames.js';
 import { editConf } from '../helpers/engine-config.js';
 
 /**
@@ -59,7 +60,8 @@ const ready = Boolean(redisServerPath && haproxyPath);
     client.send({ type: 'text-input', text: 'My name is Sam.', images: [] });
     await client.next('backend-synth-complete');
     client.send({ type: 'frontend-playback-complete' });
-    await client.next('force-new-message');
+    // The chain's end comes once the turn is on disk.
+    await client.waitUntil((frames) => frames.some(isChainEnd), 10_000, 'the chain\'s end');
 
     // Which instance holds this client: the one whose census lists it.
     const clientUid = (await client.next('set-model-and-conf')).client_uid as string;

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { EMPTY_HISTORY_TTL_MS, HistoryIndex } from '../../src/history/history-index.js';
+import { EMPTY_HISTORY_TTL_MS, HistoryIndex, STALE_TEMP_MS } from '../../src/history/history-index.js';
 import { FileQueues } from '../../src/history/file-queues.js';
 import { HistoryFiles } from '../../src/history/history-files.js';
 import { HistoryStore } from '../../src/history/history-store.js';
@@ -82,21 +82,25 @@ describe('history index: reconciled with the disk only when the folder changed b
     expect((await store.list('conf')).map((h) => h.uid)).toEqual([uidOf(2)]);
   });
 
-  test('the first look removes temporary files a crash left, but not one of a write in progress', async () => {
+  test('the first look removes temporary files a crash left, but not one of a write in progress, here or (in a shared folder) in another instance', async () => {
     const dir = path.join(root, 'conf');
     mkdirSync(dir);
     const left = `.${uidOf(1)}.json.0123456789ab.tmp`;
     const inProgress = `.${uidOf(2)}.json.ba9876543210.tmp`;
-    for (const name of [left, inProgress, 'notes.tmp']) writeFileSync(path.join(dir, name), '[');
+    // Another instance sharing the folder is writing this one (recent, not this process's).
+    const elsewhere = `.${uidOf(3)}.json.aaaaaaaaaaaa.tmp`;
+    for (const name of [left, inProgress, elsewhere, 'notes.tmp']) writeFileSync(path.join(dir, name), '[');
+    const old = (Date.now() - STALE_TEMP_MS - 1000) / 1000;
+    for (const name of [left, inProgress]) utimesSync(path.join(dir, name), old, old);
     class Files extends HistoryFiles {
       override isWriting(temp: string) {
         return path.basename(temp) === inProgress;
       }
     }
     const files = new Files({ seen: () => undefined, changingFolder: (_dir, change) => change() });
-    const index = new HistoryIndex(root, new FileQueues(), files);
+    const index = new HistoryIndex(root, new FileQueues(), files, { staleTempMs: STALE_TEMP_MS });
     expect((await index.listEncoded('conf')).length).toBe(0);
-    expect(readdirSync(dir).sort()).toEqual([inProgress, 'notes.tmp'].sort());
+    expect(readdirSync(dir).sort()).toEqual([inProgress, elsewhere, 'notes.tmp'].sort());
   });
 
   test('empty histories are removed once older than EMPTY_HISTORY_TTL_MS; damaged ones are never removed nor listed', async () => {
