@@ -1,0 +1,86 @@
+/**
+ * npm run bench:cluster [-- --opens 500]
+ *
+ * More than one instance (docs/cluster.md): the page-open workload of bench:pageopen (connect, the four requests of
+ * a page load, one text-input turn to first audio, close; its client and the fake engines each in a process of their
+ * own) against one instance directly, then against two instances behind HAProxy. Every instance is a real process
+ * (`npm start`'s entry point, compiled) in one working directory, with system_config.cluster on one Redis (each
+ * writes its census, each write of a history takes its lock and is announced). One warm-up window of 50 opens each,
+ * not counted. Printed: open-sequence and first-audio medians and p99s, and the ratio of two-behind-the-balancer to
+ * one. On a 2-core machine both instances, HAProxy, Redis, the client and the fakes share the cores: the figure is
+ * what the extra hop and the cluster's bookkeeping cost, not what a second machine adds.
+ *
+ * Not measured yet: groups and /proxy-ws across instances (not built, docs/cluster.md).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { useFakeEngines } from '../test/helpers/engine-config.js';
+import { freePort, haproxyPath, startHaproxy } from '../test/helpers/haproxy.js';
+import { redisServerPath, startRedis } from '../test/helpers/redis-server.js';
+import { argNumber, percentile } from './bench-utils.js';
+import type { OpenSample } from './pageopen-client.js';
+import { startPageOpenProcesses } from './pageopen-workload.js';
+
+const WARMUP = 50;
+
+function startInstance(root: string, port: number): Promise<ChildProcess> {
+  const main = path.join(process.cwd(), 'dist-bench', 'src', 'main.js');
+  const child = spawn(process.execPath, [main, '--port', String(port), '--host', '127.0.0.1', '--no-downloads'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'info' } });
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      output += d.toString('utf8');
+      if (/listening on http/.test(output)) resolve(child);
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`instance on ${port} ended (${code}): ${output.slice(-1000)}`)));
+  });
+}
+
+const row = (label: string, samples: OpenSample[]) => {
+  const open = samples.map((s) => s.openMs);
+  const audio = samples.map((s) => s.firstAudioMs);
+  const f = (v: number) => `${v.toFixed(2).padStart(7)} ms`;
+  console.log(`  ${label.padEnd(30)} open p50 ${f(percentile(open, 50))} p99 ${f(percentile(open, 99))}   first audio p50 ${f(percentile(audio, 50))} p99 ${f(percentile(audio, 99))}`);
+  return { open: percentile(open, 50), audio: percentile(audio, 50) };
+};
+
+async function main() {
+  if (!redisServerPath || !haproxyPath) {
+    console.log('bench:cluster needs redis-server and haproxy on PATH (Debian packages redis-server, haproxy)');
+    process.exitCode = 1;
+    return;
+  }
+  const opens = argNumber('opens', 500);
+  const processes = await startPageOpenProcesses();
+  const redis = await startRedis();
+  const root = mkdtempSync(path.join(os.tmpdir(), 'vas-cluster-bench-'));
+  for (const f of ['conf.yaml', 'model_dict.json', 'characters']) cpSync(f, path.join(root, f), { recursive: true });
+  useFakeEngines(root, processes.baseUrl, { 'system_config.tts_concurrency': 3, 'system_config.cluster': { redis_url: redis.url } });
+  const ports = [await freePort(), await freePort()];
+  const instances = await Promise.all(ports.map((p) => startInstance(root, p)));
+  const balancer = await startHaproxy(ports);
+  try {
+    const load = os.loadavg().map((l) => l.toFixed(1)).join(' ');
+    console.log(`bench:cluster  node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'} (load average ${load}), ${opens} opens each way`);
+    const direct = `ws://127.0.0.1:${ports[0]}/client-ws`;
+    const balanced = `${balancer.url.replace('http', 'ws')}/client-ws`;
+    await processes.run({ cmd: 'opens', url: direct, count: WARMUP });
+    const one = row('one instance, direct', await processes.run({ cmd: 'opens', url: direct, count: opens }));
+    await processes.run({ cmd: 'opens', url: balanced, count: WARMUP });
+    const two = row('two instances behind HAProxy', await processes.run({ cmd: 'opens', url: balanced, count: opens }));
+    console.log(`  two / one (medians): open ${(two.open / one.open).toFixed(2)}, first audio ${(two.audio / one.audio).toFixed(2)}`);
+    console.log('  groups and /proxy-ws across instances: not measured (not built; docs/cluster.md)');
+  } finally {
+    await balancer.stop();
+    for (const i of instances) i.kill('SIGTERM');
+    await redis.stop();
+    processes.stop();
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+await main();
