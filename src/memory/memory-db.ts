@@ -1,11 +1,11 @@
 import { rmSync } from 'node:fs';
 import sqlite from 'node-sqlite3-wasm';
 import type { FileStamp } from '../history/durable-file.js';
-import { matchOf } from './memory-query.js';
 import { FACTS_SCHEMA, MemoryFacts } from './memory-facts.js';
 import { ftsTableFor } from './fts-table.js';
 import { MemoryVectors, VECTORS_SCHEMA } from './memory-vectors.js';
 import { TermCounts, TERMS_SCHEMA } from './memory-terms.js';
+import { planSearch } from './search-plan.js';
 
 const { Database } = sqlite;
 type Database = InstanceType<typeof Database>;
@@ -221,42 +221,12 @@ export class MemoryDb {
   }
 
   /**
-   * What a search ranks. Ranking costs in proportion to the messages that match, so a search ranks about `bound`
-   * of them at most (1/64 of the messages, at least 256): the rarest terms first, as many as fit (a term found in
-   * more messages says less about what a message is about). When every term is that common, the messages holding
-   * all of them are ranked; when none holds all, the latest `bound` messages holding the rarest term. How common a
-   * term is comes from the counts kept at indexing (memory-terms.ts): one lookup, whatever the terms.
-   */
-  private searchPlan(terms: readonly string[]): { match: string; fromRowid: number } {
-    const bound = Math.max(256, Math.floor(this.total / 64));
-    if (this.total <= bound) return { match: matchOf(terms), fromRowid: 0 };
-    const docs = this.terms.counts(terms);
-    const counted = terms.map((term) => ({ term, n: docs.get(term) ?? 0 })).sort((a, b) => a.n - b.n);
-    const chosen: string[] = [];
-    let rows = 0;
-    for (const { term, n } of counted) {
-      if (rows + n > bound) break;
-      chosen.push(term);
-      rows += n;
-    }
-    if (chosen.length > 0) return { match: matchOf(chosen), fromRowid: 0 };
-    if (counted.length > 1) {
-      const all = counted.map((t) => `"${t.term}"`).join(' AND ');
-      const together = Number((this.db.get('SELECT count(*) AS n FROM (SELECT 1 FROM messages_fts WHERE messages_fts MATCH ? LIMIT ?)', [all, bound + 1]) as { n: number }).n);
-      if (together > 0 && together <= bound) return { match: all, fromRowid: 0 };
-    }
-    const rarest = matchOf([counted[0]!.term]);
-    const edge = this.db.get('SELECT rowid AS id FROM messages_fts WHERE messages_fts MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?', [rarest, bound - 1]) as { id: number } | null;
-    return { match: rarest, fromRowid: edge ? Number(edge.id) : 0 };
-  }
-
-  /**
    * The `k` messages best matching the terms (see memory-query.ts), outside `excludeUid`, best first, each text
    * once (a line said many times is recalled once). The full-text table ranks alone, and only its best candidates are
    * read from the messages: joining every match before ranking made a search several times slower.
    */
   search(terms: readonly string[], k: number, excludeUid?: string): MemoryHit[] {
-    const { match, fromRowid } = this.searchPlan(terms);
+    const { match, fromRowid } = planSearch(this.db, this.terms, this.total, terms);
     if (!match) return [];
     for (let limit = Math.max(20, k * 4); ; limit *= 4) {
       const ranked = this.db.all('SELECT rowid AS id, -bm25(messages_fts) AS score FROM messages_fts WHERE messages_fts MATCH ? AND rowid >= ? ORDER BY bm25(messages_fts) LIMIT ?', [match, fromRowid, limit]) as { id: number; score: number }[];

@@ -21,6 +21,7 @@ import { webToolSpeechMachine } from '../../machines/web-tool-speech.machine.js'
 import { liveChatMachine } from '../../machines/live-chat.machine.js';
 import { liveChatRoomMachine } from '../../machines/live-chat-room.machine.js';
 import { memoryMachine } from '../../machines/memory.machine.js';
+import { clusterMachine } from '../../machines/cluster.machine.js';
 
 /** Every machine of machines/ (the export writes each; its test checks that none is missing). */
 export const MACHINES: readonly AnyStateMachine[] = [
@@ -46,4 +47,5 @@ export const MACHINES: readonly AnyStateMachine[] = [
   liveChatMachine,
   liveChatRoomMachine,
   memoryMachine,
+  clusterMachine,
 ];

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import net, { type AddressInfo } from 'node:net';
 import { makeFixtureRoot } from '../helpers/fixture-root.js';
 import { childPids } from '../helpers/process-probes.js';
@@ -12,7 +13,7 @@ describe('the entry point as a user runs it', () => {
     const server = runServerProcess(fixture.root, ['--port', '0', '--host', '127.0.0.1']);
     try {
       const [, url] = await server.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
-      expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: 'ok', sessions: 0, actors: 0 });
+      expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: 'ok', instance_id: `${os.hostname()}-${server.child.pid}`, sessions: 0, actors: 0 });
       const client = await TestClient.connect(`${url!.replace('http', 'ws')}/client-ws`);
       await client.ready();
       server.child.kill('SIGTERM');

@@ -63,10 +63,7 @@ const CHARACTER = 'mao_pro_001';
     await client.ready();
     client.send({ type: 'create-new-history' });
     await client.next('new-history-created');
-    client.send({ type: 'text-input', text: 'My cat is called Pixel.', images: [] });
-    await client.next('backend-synth-complete');
-    client.send({ type: 'frontend-playback-complete' });
-    await client.next('force-new-message');
+    await client.completeTurn('My cat is called Pixel.', 1);
     await until('A\'s memory finds what was said on B', async () => {
       const res = await fetch(`${a.url}/memory/search?character=${CHARACTER}&q=cat%20Pixel&k=5`);
       const body = (await res.json()) as { results: Array<{ content: string }> };

@@ -80,6 +80,17 @@ export class TestClient {
     await this.next('heartbeat-ack', acks + 1, ms);
   }
 
+  /**
+   * A whole text turn as the web client has it: the text sent, the reply's audio received, playback reported finished,
+   * and the chain closed (`force-new-message`). `n`: which turn of this client it is (1-based).
+   */
+  async completeTurn(text: string, n: number, ms = 3000): Promise<void> {
+    this.send({ type: 'text-input', text, images: [] });
+    await this.next('backend-synth-complete', n, ms);
+    this.send({ type: 'frontend-playback-complete' });
+    await this.next('force-new-message', n, ms);
+  }
+
   /** The five connect frames of docs/protocol.md, 'Connect sequence' have arrived. */
   async ready(): Promise<void> {
     await this.waitUntil((fs) => fs.some((f) => f.type === 'control' && f.text === 'start-mic'), 3000, 'connect frames');

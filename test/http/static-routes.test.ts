@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { makeFixtureRoot } from '../helpers/fixture-root.js';
 import { rawGet } from '../helpers/raw-http.js';
 import { useTestServer } from '../helpers/server-harness.js';
@@ -16,7 +17,7 @@ describe('HTTP routes (docs/protocol.md: HTTP routes)', () => {
   test('GET /healthz', async () => {
     const res = await rawGet(harness.server.url, '/healthz');
     expect(res.status).toBe(200);
-    expect(JSON.parse(res.body)).toEqual({ status: 'ok', sessions: 0, actors: 0 });
+    expect(JSON.parse(res.body)).toEqual({ status: 'ok', instance_id: `${os.hostname()}-${process.pid}`, sessions: 0, actors: 0 });
   });
 
   test('GET /live2d-models/info lists folders holding <name>.model3.json, with the avatar', async () => {

@@ -56,10 +56,7 @@ describe('long-term memory with a local GGUF embedding model (memory.embeddings.
     await client.ready();
     client.send({ type: 'create-new-history' });
     await client.next('new-history-created');
-    client.send({ type: 'text-input', text: 'My parrot is called Kiwi.', images: [] });
-    await client.next('backend-synth-complete');
-    client.send({ type: 'frontend-playback-complete' });
-    await client.next('force-new-message');
+    await client.completeTurn('My parrot is called Kiwi.', 1);
     await indexed();
 
     // One model process, loaded for embeddings, a child of the server's process.

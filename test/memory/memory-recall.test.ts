@@ -45,12 +45,6 @@ describe('long-term memory (system_config.memory)', () => {
     return { status: res.status, body: (await res.json()) as { results?: Array<Record<string, unknown>>; error?: string } };
   }
 
-  async function turn(client: TestClient, text: string, n: number) {
-    client.send({ type: 'text-input', text, images: [] });
-    await client.next('backend-synth-complete', n);
-    client.send({ type: 'frontend-playback-complete' });
-    await client.next('force-new-message', n);
-  }
 
   const systemOf = (body: { messages: Array<{ role: string; content: unknown }> }) =>
     body.messages.filter((m) => m.role === 'system').map((m) => String(m.content)).join('\n');
@@ -61,14 +55,14 @@ describe('long-term memory (system_config.memory)', () => {
     await client.ready();
     client.send({ type: 'create-new-history' });
     const first = (await client.next('new-history-created')).history_uid as string;
-    await turn(client, "My sister's name is Ana.", 1);
+    await client.completeTurn("My sister's name is Ana.", 1);
     await indexed();
 
     client.send({ type: 'create-new-history' });
     const second = (await client.next('new-history-created', 2)).history_uid as string;
     expect(second).not.toBe(first);
     harness.fake.llm = () => ({ tokens: tokens('Her name is Ana.') });
-    await turn(client, 'What is my sister called?', 2);
+    await client.completeTurn('What is my sister called?', 2);
     const request = harness.fake.chatRequests().at(-1)!;
     const system = systemOf(request.body);
     expect(system).toContain('Things you remember from earlier conversations');
@@ -76,7 +70,7 @@ describe('long-term memory (system_config.memory)', () => {
     // The current conversation's own lines are not recalled (they are in the messages already).
     await indexed();
     harness.fake.llm = () => ({ tokens: tokens('Still Ana.') });
-    await turn(client, 'And my sister again?', 3);
+    await client.completeTurn('And my sister again?', 3);
     expect(systemOf(harness.fake.chatRequests().at(-1)!.body)).not.toContain('What is my sister called?');
     await client.close();
   });
@@ -179,10 +173,7 @@ describe('long-term memory with memory.extract: what the character learned reach
     await client.ready();
     client.send({ type: 'create-new-history' });
     await client.next('new-history-created');
-    client.send({ type: 'text-input', text: 'I had lunch with my sister Ana today.', images: [] });
-    await client.next('backend-synth-complete');
-    client.send({ type: 'frontend-playback-complete' });
-    await client.next('force-new-message');
+    await client.completeTurn('I had lunch with my sister Ana today.', 1);
     await harness.server.history.flush();
     const memory = harness.server.actor.system.get(MEMORY_SYSTEM_ID) as AnyActorRef;
     await waitFor(memory, (s) => s.matches('idle') && s.context.queue.length === 0);
@@ -219,12 +210,6 @@ describe('long-term memory with memory.extract: a switch or a disconnect stops t
     harness.fake.llm = (body) => (learning({ body }) ? { tokens: [], stall: true } : { tokens: tokens('How nice.') });
   });
 
-  async function saidAndHeard(client: TestClient, text: string, n: number) {
-    client.send({ type: 'text-input', text, images: [] });
-    await client.next('backend-synth-complete', n);
-    client.send({ type: 'frontend-playback-complete' });
-    await client.next('force-new-message', n);
-  }
 
   async function memoryIdle() {
     const memory = harness.server.actor.system.get(MEMORY_SYSTEM_ID) as AnyActorRef;
@@ -237,7 +222,7 @@ describe('long-term memory with memory.extract: a switch or a disconnect stops t
     await client.ready();
     client.send({ type: 'create-new-history' });
     const uid = (await client.next('new-history-created')).history_uid as string;
-    await saidAndHeard(client, 'My cat is called Pixel.', 1);
+    await client.completeTurn('My cat is called Pixel.', 1);
     await until('the request to learn from the exchange', () => extractions().length === before + 1);
     const held = extractions().at(-1)!;
     expect(held.abortedAt).toBeUndefined();
@@ -251,7 +236,7 @@ describe('long-term memory with memory.extract: a switch or a disconnect stops t
     await again.ready();
     again.send({ type: 'fetch-and-set-history', history_uid: uid });
     await again.next('history-data');
-    await saidAndHeard(again, 'She is three years old.', 1);
+    await again.completeTurn('She is three years old.', 1);
     await harness.server.history.flush();
     await memoryIdle();
     const resumed = JSON.stringify(extractions().at(-1)!.body.messages);
@@ -266,7 +251,7 @@ describe('long-term memory with memory.extract: a switch or a disconnect stops t
     await client.ready();
     client.send({ type: 'create-new-history' });
     await client.next('new-history-created');
-    await saidAndHeard(client, 'I live in Lisbon.', 1);
+    await client.completeTurn('I live in Lisbon.', 1);
     await until('the request to learn from the exchange', () => extractions().length === before + 1);
     const held = extractions().at(-1)!;
     client.send({ type: 'switch-config', file: 'en_unhelpful_ai.yaml' });

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { makeFixtureRoot } from '../helpers/fixture-root.js';
 import { useTestServer } from '../helpers/server-harness.js';
 import { TestClient, until } from '../helpers/ws-client.js';
@@ -116,6 +117,6 @@ describe('connect sequence and stateless requests (docs/protocol.md: Connect seq
     await Promise.all(clients.map((c) => c.close()));
     await until('the sessions are gone', () => harness.server.sessionCount() === 0);
     expect(harness.server.census.countExcept(SERVER_ACTOR_KINDS)).toBe(0);
-    expect(await (await fetch(`${harness.server.url}/healthz`)).json()).toEqual({ status: 'ok', sessions: 0, actors: 0 });
+    expect(await (await fetch(`${harness.server.url}/healthz`)).json()).toEqual({ status: 'ok', instance_id: `${os.hostname()}-${process.pid}`, sessions: 0, actors: 0 });
   });
 });
