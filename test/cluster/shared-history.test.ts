@@ -1,3 +1,4 @@
+import { CLUSTER_SYSTEM_ID } from '../../machines/cluster.machine.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { tokens, startFakeAiServer, type FakeAiServer } from '../fakes/fake-ai-server.js';
@@ -35,7 +36,7 @@ const CHARACTER = 'mao_pro_001';
         app.system.memory.enabled = false;
       },
     });
-    await until('both linked to Redis', () => [a, b].every((s) => s.actor.system.get('cluster')?.getSnapshot().matches('up')));
+    await until('both linked to Redis', () => [a, b].every((s) => s.actor.system.get(CLUSTER_SYSTEM_ID)?.getSnapshot().matches('up')));
   });
   afterAll(async () => {
     await b?.stop();
@@ -70,5 +71,17 @@ const CHARACTER = 'mao_pro_001';
       return body.results.some((r) => r.content === 'My cat is called Pixel.');
     });
     await client.close();
+  });
+
+  test('Redis away: writes go on, ordered within each instance; Redis back: locks again', async () => {
+    const uid = a.history.newUid(CHARACTER);
+    await redis.stop();
+    await until('A sees Redis gone', () => a.actor.system.get(CLUSTER_SYSTEM_ID)?.getSnapshot().matches('down') === true);
+    await a.history.append(CHARACTER, uid, [{ role: 'human', timestamp: '2026-12-07T10:00:00', content: 'said while Redis was away' }]);
+    await redis.start();
+    await until('both linked again', () => [a, b].every((s) => s.actor.system.get(CLUSTER_SYSTEM_ID)?.getSnapshot().matches('up')));
+    await Promise.all([a.history.append(CHARACTER, uid, [{ role: 'ai', timestamp: '2026-12-07T10:00:01', content: 'a' }]), b.history.append(CHARACTER, uid, [{ role: 'ai', timestamp: '2026-12-07T10:00:01', content: 'b' }])]);
+    const entries = JSON.parse(readFileSync(path.join(fixture.root, 'chat_history', CHARACTER, `${uid}.json`), 'utf8')) as Array<{ content?: string }>;
+    expect(entries.slice(1).map((e) => e.content).sort()).toEqual(['a', 'b', 'said while Redis was away']);
   });
 });
