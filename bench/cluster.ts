@@ -3,7 +3,8 @@
  *
  * More than one instance (docs/cluster.md): the page-open workload of bench:pageopen (connect, the four requests of
  * a page load, one text-input turn to first audio, close; its client and the fake engines each in a process of their
- * own) against one instance directly, then against two instances behind HAProxy. Every instance is a real process
+ * own) against one instance directly, then through HAProxy to that one instance (the hop alone), then against two
+ * instances behind HAProxy. Every instance is a real process
  * (`npm start`'s entry point, compiled) in one working directory, with system_config.cluster on one Redis (each
  * writes its census, each write of a history takes its lock and is announced). One warm-up window of 50 opens each,
  * not counted. Printed: open-sequence and first-audio medians and p99s, and the ratio of two-behind-the-balancer to
@@ -63,6 +64,8 @@ async function main() {
   const ports = [await freePort(), await freePort()];
   const instances = await Promise.all(ports.map((p) => startInstance(root, p)));
   const balancer = await startHaproxy(ports);
+  // The same balancer in front of one instance: the hop alone, apart from spreading the load.
+  const hopOnly = await startHaproxy([ports[0]!]);
   try {
     const load = os.loadavg().map((l) => l.toFixed(1)).join(' ');
     console.log(`bench:cluster  node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'} (load average ${load}), ${opens} opens each way`);
@@ -70,12 +73,17 @@ async function main() {
     const balanced = `${balancer.url.replace('http', 'ws')}/client-ws`;
     await processes.run({ cmd: 'opens', url: direct, count: WARMUP });
     const one = row('one instance, direct', await processes.run({ cmd: 'opens', url: direct, count: opens }));
+    const viaHop = `${hopOnly.url.replace('http', 'ws')}/client-ws`;
+    await processes.run({ cmd: 'opens', url: viaHop, count: WARMUP });
+    const hop = row('one instance behind HAProxy', await processes.run({ cmd: 'opens', url: viaHop, count: opens }));
     await processes.run({ cmd: 'opens', url: balanced, count: WARMUP });
     const two = row('two instances behind HAProxy', await processes.run({ cmd: 'opens', url: balanced, count: opens }));
-    console.log(`  two / one (medians): open ${(two.open / one.open).toFixed(2)}, first audio ${(two.audio / one.audio).toFixed(2)}`);
+    console.log(`  two behind HAProxy / one direct (medians): open ${(two.open / one.open).toFixed(2)}, first audio ${(two.audio / one.audio).toFixed(2)}`);
+    console.log(`  two behind HAProxy / one behind HAProxy (medians): open ${(two.open / hop.open).toFixed(2)}, first audio ${(two.audio / hop.audio).toFixed(2)}`);
     console.log('  groups and /proxy-ws across instances: not measured (not built; docs/cluster.md)');
   } finally {
     await balancer.stop();
+    await hopOnly.stop();
     for (const i of instances) i.kill('SIGTERM');
     await redis.stop();
     processes.stop();
