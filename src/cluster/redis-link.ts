@@ -54,9 +54,12 @@ export function createRedisConnectionActor(link: RedisLink, url: string, logger:
     const client = newClient(url);
     link.attach(client);
     let wasUp = false;
+    // Said once per outage (and once if Redis cannot be reached from the start): the client retries by itself.
+    let saidDown = false;
     const down = (why: string) => {
       link.setUp(false, why);
-      if (wasUp) logger.warn(`cluster: Redis at ${url} is not answering (${why}); sessions go on, what crosses instances waits for it`);
+      if (!saidDown) logger.warn(`cluster: Redis at ${url} is not answering (${why}); retrying; sessions go on, what crosses instances waits for it`);
+      saidDown = true;
       wasUp = false;
       report({ type: 'redis.down', message: why });
     };
@@ -64,6 +67,7 @@ export function createRedisConnectionActor(link: RedisLink, url: string, logger:
       link.setUp(true);
       if (!wasUp) logger.info(`cluster: connected to Redis at ${url}`);
       wasUp = true;
+      saidDown = false;
       report({ type: 'redis.up' });
     });
     client.on('error', (err: Error) => down(err.message || String(err)));

@@ -3,6 +3,7 @@ import { tokens } from '../fakes/fake-ai-server.js';
 import { useFakeEngineServer } from '../helpers/server-harness.js';
 import { redisServerPath, startRedis } from '../helpers/redis-server.js';
 import { TestClient, until } from '../helpers/ws-client.js';
+import { recordingLogger } from '../helpers/recording-logger.js';
 
 /**
  * Two instances on one Redis (system_config.cluster), each a real server: every instance lists every instance's
@@ -78,5 +79,21 @@ type Instances = { instance_id: string; instances?: Array<{ instance_id: string;
     await b.server.stop();
     await until('instance-b gone from the list', async () => !Object.keys(sessionsBy((await instances(a)).body)).includes('instance-b'));
     expect(Object.keys(sessionsBy((await instances(a)).body))).toEqual(['instance-a']);
+  });
+
+  describe('a Redis that cannot be reached from the start', () => {
+    const log = recordingLogger();
+    const lost = useFakeEngineServer({ conf: { 'system_config.cluster': { redis_url: 'redis://127.0.0.1:1', instance_id: 'alone' } }, start: { logger: log.logger } });
+
+    test('is said once, and the instance serves its own sessions meanwhile', async () => {
+      await log.line(/warn: cluster: Redis at redis:\/\/127\.0\.0\.1:1 is not answering .*retrying/);
+      const client = await TestClient.connect(lost.server.wsUrl);
+      await client.ready();
+      const res = await fetch(`${lost.server.url}/sessions/instances`);
+      expect(res.status).toBe(503);
+      expect(((await res.json()) as { code: string }).code).toBe('cluster_unavailable');
+      expect(log.lines.filter((l) => l.includes('is not answering'))).toHaveLength(1);
+      await client.close();
+    });
   });
 });
