@@ -91,11 +91,15 @@ h1{font-size:1.3rem} .empty{color:#777}
 </style></head>
 <body>
 <h1>Sessions <small id="count"></small></h1>
+<p class="empty">On instance <b id="instance"></b> (every HTTP answer says which, in <code>x-vas-instance</code>).</p>
 <p class="empty" id="empty">No session is connected.</p>
 <div id="sessions"></div>
 <h2>Shared tool servers <small id="shared-count"></small></h2>
 <p class="empty" id="no-shared">None running (a shared MCP server starts on its first call and stops when idle).</p>
 <ul id="shared"></ul>
+<h2>Every instance <small id="instance-count"></small></h2>
+<p class="empty" id="instances-error" hidden></p>
+<ul id="instances"></ul>
 <script>
 let machine = null;
 function drawNode(key, node, path, active) {
@@ -147,6 +151,24 @@ function renderShared(servers) {
     return li;
   }));
 }
+// Every instance's sessions, from their census (system_config.cluster; this one's alone without), every 2 s.
+function renderInstances(res, body) {
+  const error = document.getElementById('instances-error');
+  error.hidden = res.ok;
+  if (!res.ok) { error.textContent = body.error + ' (' + body.code + ')'; return; }
+  document.getElementById('instance').textContent = body.instance_id;
+  document.getElementById('instance-count').textContent = '(' + body.instances.length + ')';
+  document.getElementById('instances').replaceChildren(...body.instances.map((i) => {
+    const li = document.createElement('li');
+    li.dataset.instance = i.instance_id;
+    li.textContent = i.instance_id + ' — ' + i.sessions.length + ' session(s)' + (i.url ? ' at ' + i.url : '') + ', as of ' + i.updated_at;
+    return li;
+  }));
+}
+function pollInstances() {
+  fetch('/sessions/instances').then((r) => r.json().then((b) => renderInstances(r, b))).catch(() => undefined).finally(() => setTimeout(pollInstances, 2000));
+}
+pollInstances();
 const events = new EventSource('/sessions/events');
 events.addEventListener('sessions', (e) => { last = JSON.parse(e.data); render(last); });
 events.addEventListener('tool-servers', (e) => renderShared(JSON.parse(e.data)));

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
@@ -42,6 +43,10 @@ const chromiumPath = findProgram('chromium');
     await expectText(row.locator('.state'), 'active.idle');
     await expectText(row.locator('.character'), 'character mao_pro');
     expect(await row.locator('.children').textContent()).toMatch(/socket \(socketBridge\)/);
+    // Which instance this is, and every instance's sessions (one instance here: no cluster).
+    const instance = `${os.hostname()}-${process.pid}`;
+    await expectText(page.locator('#instance'), instance);
+    await page.locator(`#instances li[data-instance="${instance}"]`).filter({ hasText: /— 1 session\(s\)/ }).waitFor({ timeout: 5000 });
 
     client.send({ type: 'switch-config', file: 'en_unhelpful_ai.yaml' });
     await expectText(row.locator('.state'), 'switchingConfig');
