@@ -8,8 +8,8 @@ import { REPO_ROOT } from './fixture-root.js';
 
 /**
  * The real web client and sample model these tests serve (as archives, or to a browser). They are looked for, in
- * order: in the folder VAS_SHARED_DIR names (`web-client/` and `live2d-models/shizuku/` in it); in `../shared` beside
- * the repository (laid out the same, as on CI); and in this clone's own `frontend/` and `live2d-models/shizuku/`,
+ * order: in the folder VAS_SHARED_DIR names (`web-client/` and `live2d-models/shizuku/` in it); in a folder `shared`
+ * beside the repository (laid out the same, as on CI); and in this clone's own `frontend/` and `live2d-models/shizuku/`,
  * which the first `npm start` fetches (and checks file by file against the shipped manifests). A clone with none of
  * them skips the tests that need them and says so in their names (`describeWithShared`).
  */
