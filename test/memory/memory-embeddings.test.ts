@@ -3,8 +3,6 @@ import type { AddressInfo } from 'node:net';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { waitFor, type AnyActorRef } from 'xstate';
-import { MEMORY_SYSTEM_ID } from '../../machines/memory.machine.js';
 import { createEmbed, normalise, type Embed } from '../../src/memory/memory-embeddings.js';
 import { MemoryIndex } from '../../src/memory/memory-index.js';
 import { tokens } from '../fakes/fake-ai-server.js';
@@ -12,6 +10,7 @@ import { editConf } from '../helpers/engine-config.js';
 import { recordingLogger } from '../helpers/recording-logger.js';
 import { useFakeEngineServer } from '../helpers/server-harness.js';
 import { TestClient } from '../helpers/ws-client.js';
+import { memoryCaughtUp, systemText } from '../helpers/memory.js';
 
 /**
  * memory.embeddings with a stand-in embedding model: each text becomes a vector of the concepts its words belong to,
@@ -101,12 +100,7 @@ describe('memory.embeddings over the socket', () => {
     client.send({ type: 'frontend-playback-complete' });
     await client.next('force-new-message', n);
   }
-  async function indexed() {
-    await harness.server.history.flush();
-    await waitFor(harness.server.actor.system.get(MEMORY_SYSTEM_ID) as AnyActorRef, (s) => s.matches('idle') && s.context.queue.length === 0);
-  }
-  const lastSystem = () =>
-    (harness.fake.chatRequests().at(-1)!.body.messages as Array<{ role: string; content: unknown }>).filter((m) => m.role === 'system').map((m) => String(m.content)).join('\n');
+  const lastSystem = () => systemText(harness.fake.chatRequests().at(-1)!.body);
 
   test('a question that shares no word with what was said recalls it; a broken service leaves lexical recall, said once', async () => {
     harness.fake.llm = () => ({ tokens: tokens('Noted.') });
@@ -115,7 +109,7 @@ describe('memory.embeddings over the socket', () => {
     client.send({ type: 'create-new-history' });
     await client.next('new-history-created');
     await turn(client, 'I have a puppy called Rex.', 1);
-    await indexed();
+    await memoryCaughtUp(harness.server);
     client.send({ type: 'create-new-history' });
     await client.next('new-history-created', 2);
     await turn(client, 'Tell me about my pet.', 2);
@@ -125,7 +119,7 @@ describe('memory.embeddings over the socket', () => {
     await turn(client, 'What is Rex doing?', 3);
     expect(lastSystem()).toMatch(/Human: I have a puppy called Rex\./);
     await turn(client, 'Does Rex like walks?', 4);
-    await indexed();
+    await memoryCaughtUp(harness.server);
     expect(log.lines.filter((l) => l.includes('could not be embedded'))).toHaveLength(1);
     await client.close();
   });

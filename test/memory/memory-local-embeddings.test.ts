@@ -2,14 +2,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sqlite from 'node-sqlite3-wasm';
-import { waitFor, type AnyActorRef } from 'xstate';
-import { MEMORY_SYSTEM_ID } from '../../machines/memory.machine.js';
 import { MEMORY_FILE } from '../../src/memory/memory-index.js';
 import { tokens } from '../fakes/fake-ai-server.js';
 import { childPids, settleTo } from '../helpers/process-probes.js';
 import { useFakeEngineServer } from '../helpers/server-harness.js';
 import { writeTinyGguf } from '../helpers/tiny-gguf.js';
 import { TestClient } from '../helpers/ws-client.js';
+import { memoryCaughtUp, systemText } from '../helpers/memory.js';
 
 /**
  * memory.embeddings with model_path: a GGUF embedding model (tiny, random weights, written by the test) run by real
@@ -41,15 +40,6 @@ describe('long-term memory with a local GGUF embedding model (memory.embeddings.
     conf: { 'system_config.memory': { enabled: true, embeddings: { model_path: modelFile, context_size: 64, threads: 1, gpu_layers: 0 } } },
   });
 
-  async function indexed() {
-    await harness.server.history.flush();
-    const memory = harness.server.actor.system.get(MEMORY_SYSTEM_ID) as AnyActorRef;
-    await waitFor(memory, (s) => s.matches('idle') && s.context.queue.length === 0);
-  }
-
-  const systemOf = (body: { messages: Array<{ role: string; content: unknown }> }) =>
-    body.messages.filter((m) => m.role === 'system').map((m) => String(m.content)).join('\n');
-
   test('every message is embedded by the model process, and a question with no word in common still recalls', async () => {
     harness.fake.llm = () => ({ tokens: tokens('Kiwi is a lovely name.') });
     const client = await TestClient.connect(harness.server.wsUrl);
@@ -57,7 +47,7 @@ describe('long-term memory with a local GGUF embedding model (memory.embeddings.
     client.send({ type: 'create-new-history' });
     await client.next('new-history-created');
     await client.completeTurn('My parrot is called Kiwi.', 1);
-    await indexed();
+    await memoryCaughtUp(harness.server);
 
     // One model process, loaded for embeddings, a child of the server's process.
     expect(embeddingProcesses()).toHaveLength(1);
@@ -80,7 +70,7 @@ describe('long-term memory with a local GGUF embedding model (memory.embeddings.
     client.send({ type: 'text-input', text: 'Xylophones?', images: [] });
     await client.next('backend-synth-complete', 2);
     // No word of it was ever said: only the nearest vectors can have brought the earlier lines.
-    expect(systemOf(harness.fake.chatRequests().at(-1)!.body)).toMatch(/Things you remember[\s\S]*(My parrot is called Kiwi\.|Kiwi is a lovely name\.)/);
+    expect(systemText(harness.fake.chatRequests().at(-1)!.body)).toMatch(/Things you remember[\s\S]*(My parrot is called Kiwi\.|Kiwi is a lovely name\.)/);
     await client.close();
 
     await harness.server.stop();

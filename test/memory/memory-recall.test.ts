@@ -1,10 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { waitFor, type AnyActorRef } from 'xstate';
-import { MEMORY_SYSTEM_ID } from '../../machines/memory.machine.js';
 import { tokens } from '../fakes/fake-ai-server.js';
 import { useFakeEngineServer } from '../helpers/server-harness.js';
 import { TestClient, until } from '../helpers/ws-client.js';
+import { memoryCaughtUp, systemText } from '../helpers/memory.js';
 
 /**
  * Long-term memory through the real server, the fake LLM and real files: what was said in one conversation reaches
@@ -32,12 +31,6 @@ describe('long-term memory (system_config.memory)', () => {
     },
   });
 
-  /** Resolves once every indexing job so far is done. */
-  async function indexed() {
-    await harness.server.history.flush();
-    const memory = harness.server.actor.system.get(MEMORY_SYSTEM_ID) as AnyActorRef;
-    await waitFor(memory, (s) => s.matches('idle') && s.context.queue.length === 0);
-  }
 
   async function search(query: string, k = 5, character = CHARACTER) {
     const url = `${harness.server.url}/memory/search?character=${encodeURIComponent(character)}&q=${encodeURIComponent(query)}&k=${k}`;
@@ -46,8 +39,6 @@ describe('long-term memory (system_config.memory)', () => {
   }
 
 
-  const systemOf = (body: { messages: Array<{ role: string; content: unknown }> }) =>
-    body.messages.filter((m) => m.role === 'system').map((m) => String(m.content)).join('\n');
 
   test('told something in one conversation, the character recalls it in a later one (with its date and who said it)', async () => {
     harness.fake.llm = () => ({ tokens: tokens('Nice to meet Ana!') });
@@ -56,7 +47,7 @@ describe('long-term memory (system_config.memory)', () => {
     client.send({ type: 'create-new-history' });
     const first = (await client.next('new-history-created')).history_uid as string;
     await client.completeTurn("My sister's name is Ana.", 1);
-    await indexed();
+    await memoryCaughtUp(harness.server);
 
     client.send({ type: 'create-new-history' });
     const second = (await client.next('new-history-created', 2)).history_uid as string;
@@ -64,19 +55,19 @@ describe('long-term memory (system_config.memory)', () => {
     harness.fake.llm = () => ({ tokens: tokens('Her name is Ana.') });
     await client.completeTurn('What is my sister called?', 2);
     const request = harness.fake.chatRequests().at(-1)!;
-    const system = systemOf(request.body);
+    const system = systemText(request.body);
     expect(system).toContain('Things you remember from earlier conversations');
     expect(system).toMatch(/\[\d{4}-\d\d-\d\d\] Human: My sister's name is Ana\./);
     // The current conversation's own lines are not recalled (they are in the messages already).
-    await indexed();
+    await memoryCaughtUp(harness.server);
     harness.fake.llm = () => ({ tokens: tokens('Still Ana.') });
     await client.completeTurn('And my sister again?', 3);
-    expect(systemOf(harness.fake.chatRequests().at(-1)!.body)).not.toContain('What is my sister called?');
+    expect(systemText(harness.fake.chatRequests().at(-1)!.body)).not.toContain('What is my sister called?');
     await client.close();
   });
 
   test('the search endpoint answers what would be recalled, with each message\'s place in its file', async () => {
-    await indexed();
+    await memoryCaughtUp(harness.server);
     const { status, body } = await search('parrot name', 3);
     expect(status).toBe(200);
     expect(body.results![0]).toEqual({
@@ -111,7 +102,7 @@ describe('long-term memory (system_config.memory)', () => {
   });
 
   test('the memory page lists what is remembered, with its sources, and forgets a memory', async () => {
-    await indexed();
+    await memoryCaughtUp(harness.server);
     const page = await fetch(`${harness.server.url}/memory`);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('Long-term memory');
@@ -141,19 +132,19 @@ describe('long-term memory (system_config.memory)', () => {
     await client.ready();
     client.send({ type: 'fetch-history-list' });
     await client.next('history-list');
-    await indexed();
+    await memoryCaughtUp(harness.server);
     expect((await search('Valparaiso')).body.results!.map((r) => [r.history_uid, r.index])).toEqual([[uid, 1]]);
     await client.close();
   });
 
   test('delete-history forgets that conversation\'s memories', async () => {
-    await indexed();
+    await memoryCaughtUp(harness.server);
     expect((await search('parrot')).body.results!.length).toBeGreaterThan(0);
     const client = await TestClient.connect(harness.server.wsUrl);
     await client.ready();
     client.send({ type: 'delete-history', history_uid: OLD_UID });
     expect((await client.next('history-deleted')).success).toBe(true);
-    await indexed();
+    await memoryCaughtUp(harness.server);
     expect((await search('parrot')).body.results).toEqual([]);
     await client.close();
   });
@@ -163,10 +154,8 @@ describe('long-term memory with memory.extract: what the character learned reach
   const harness = useFakeEngineServer({ conf: { 'system_config.memory': { enabled: true, extract: true } } });
 
   test('the model is asked for facts after the turn, and the fact is recalled, with its date, in the next conversation', async () => {
-    const systemOf = (body: { messages: Array<{ role: string; content: unknown }> }) =>
-      body.messages.filter((m) => m.role === 'system').map((m) => String(m.content)).join('\n');
     harness.fake.llm = (body: { messages: Array<{ role: string; content: unknown }> }) =>
-      systemOf(body).startsWith('You keep notes about the user')
+      systemText(body).startsWith('You keep notes about the user')
         ? { tokens: tokens('[{"subject": "user\'s sister\'s name", "fact": "The user\'s sister is called Ana."}]') }
         : { tokens: tokens('How nice.') };
     const client = await TestClient.connect(harness.server.wsUrl);
@@ -174,10 +163,8 @@ describe('long-term memory with memory.extract: what the character learned reach
     client.send({ type: 'create-new-history' });
     await client.next('new-history-created');
     await client.completeTurn('I had lunch with my sister Ana today.', 1);
-    await harness.server.history.flush();
-    const memory = harness.server.actor.system.get(MEMORY_SYSTEM_ID) as AnyActorRef;
-    await waitFor(memory, (s) => s.matches('idle') && s.context.queue.length === 0);
-    const asked = harness.fake.chatRequests().filter((r) => systemOf(r.body).startsWith('You keep notes'));
+    await memoryCaughtUp(harness.server);
+    const asked = harness.fake.chatRequests().filter((r) => systemText(r.body).startsWith('You keep notes'));
     expect(asked).toHaveLength(1);
     expect(JSON.stringify(asked[0]!.body.messages)).toContain('User: I had lunch with my sister Ana today.');
 
@@ -185,7 +172,7 @@ describe('long-term memory with memory.extract: what the character learned reach
     await client.next('new-history-created', 2);
     client.send({ type: 'text-input', text: "What's my sister's name?", images: [] });
     await client.next('backend-synth-complete', 2);
-    const system = systemOf(harness.fake.chatRequests().at(-1)!.body);
+    const system = systemText(harness.fake.chatRequests().at(-1)!.body);
     expect(system).toMatch(/\[\d{4}-\d\d-\d\d\] \(learned\) The user's sister is called Ana\./);
     const facts = await (await fetch(`${harness.server.url}/memory/facts?character=${CHARACTER}`)).json();
     expect(facts).toEqual({ facts: [expect.objectContaining({ fact: "The user's sister is called Ana.", first_index: 1, last_index: 2 })] });
@@ -211,11 +198,6 @@ describe('long-term memory with memory.extract: a switch or a disconnect stops t
   });
 
 
-  async function memoryIdle() {
-    const memory = harness.server.actor.system.get(MEMORY_SYSTEM_ID) as AnyActorRef;
-    await waitFor(memory, (s) => s.matches('idle') && s.context.queue.length === 0);
-  }
-
   test('a disconnect aborts the request to learn from its conversation; the conversation\'s next words are learned with it', async () => {
     const before = extractions().length;
     const client = await TestClient.connect(harness.server.wsUrl);
@@ -228,7 +210,7 @@ describe('long-term memory with memory.extract: a switch or a disconnect stops t
     expect(held.abortedAt).toBeUndefined();
     await client.close();
     await until('the request given up', () => held.abortedAt !== undefined);
-    await memoryIdle();
+    await memoryCaughtUp(harness.server);
 
     // Back in the same conversation: what was not learned then is asked for with what is new.
     harness.fake.llm = (body) => (learning({ body }) ? { tokens: tokens('[]') } : { tokens: tokens('How nice.') });
@@ -238,7 +220,7 @@ describe('long-term memory with memory.extract: a switch or a disconnect stops t
     await again.next('history-data');
     await again.completeTurn('She is three years old.', 1);
     await harness.server.history.flush();
-    await memoryIdle();
+    await memoryCaughtUp(harness.server);
     const resumed = JSON.stringify(extractions().at(-1)!.body.messages);
     expect(resumed).toContain('User: My cat is called Pixel.');
     expect(resumed).toContain('User: She is three years old.');
@@ -257,7 +239,7 @@ describe('long-term memory with memory.extract: a switch or a disconnect stops t
     client.send({ type: 'switch-config', file: 'en_unhelpful_ai.yaml' });
     await client.next('config-switched');
     await until('the request given up', () => held.abortedAt !== undefined);
-    await memoryIdle();
+    await memoryCaughtUp(harness.server);
     client.send({ type: 'text-input', text: 'Still there?', images: [] });
     await client.next('backend-synth-complete', 2);
     await client.close();
