@@ -81,11 +81,26 @@ export function runModelProcess(spec: LocalModelSpec, logger: Logger, report: (e
   let stopped = false;
   let failedMessage: string | undefined;
   let nextId = 1;
-  const jobs = new Map<number, { onText(text: string): void; resolve(end: GenerateEnd): void; embedded?(vectors: number[][]): void; reject(err: Error): void }>();
+  /** A job sent to the process: how its answer settles it (a reply's text and end, or an embedding's vectors). */
+  type Job = { onText?(text: string): void; resolve?(end: GenerateEnd): void; embedded?(vectors: number[][]): void; reject(err: Error): void };
+  const jobs = new Map<number, Job>();
   const failJobs = (err: Error) => {
     for (const job of jobs.values()) job.reject(err);
     jobs.clear();
   };
+
+  /** Sends one job to the process; `answer` says how its answer settles the promise. The signal's abort is sent on. */
+  const ask = <T>(message: (id: number) => Record<string, unknown>, answer: (resolve: (value: T) => void) => Omit<Job, 'reject'>, signal: AbortSignal) =>
+    new Promise<T>((resolve, reject) => {
+      if (!child.connected) return reject(new Error(`${spec.provider}: the model process has ended`));
+      const id = nextId++;
+      const onAbort = () => child.connected && child.send({ type: 'abort', id });
+      const settle = () => signal.removeEventListener('abort', onAbort);
+      jobs.set(id, { ...answer((value) => (settle(), resolve(value))), reject: (err) => (settle(), reject(err)) });
+      child.send(message(id));
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
 
   // The file's name until the process says where the model runs.
   let description = path.basename(spec.file);
@@ -93,31 +108,9 @@ export function runModelProcess(spec: LocalModelSpec, logger: Logger, report: (e
     get description() {
       return description;
     },
-    generate(slot: number, job: GenerateJob, onText: (text: string) => void, signal: AbortSignal): Promise<GenerateEnd> {
-      return new Promise<GenerateEnd>((resolve, reject) => {
-        if (!child.connected) return reject(new Error(`${spec.provider}: the model process has ended`));
-        const id = nextId++;
-        const onAbort = () => child.connected && child.send({ type: 'abort', id });
-        const settle = () => signal.removeEventListener('abort', onAbort);
-        jobs.set(id, { onText, resolve: (end) => (settle(), resolve(end)), reject: (err) => (settle(), reject(err)) });
-        child.send({ type: 'generate', id, slot, job });
-        if (signal.aborted) onAbort();
-        else signal.addEventListener('abort', onAbort, { once: true });
-      });
-    },
-    embed(texts: string[], signal: AbortSignal): Promise<number[][]> {
-      return new Promise<number[][]>((resolve, reject) => {
-        if (!child.connected) return reject(new Error(`${spec.provider}: the model process has ended`));
-        const id = nextId++;
-        const onAbort = () => child.connected && child.send({ type: 'abort', id });
-        const settle = () => signal.removeEventListener('abort', onAbort);
-        const never = () => undefined;
-        jobs.set(id, { onText: never, resolve: never, embedded: (vectors) => (settle(), resolve(vectors)), reject: (err) => (settle(), reject(err)) });
-        child.send({ type: 'embed', id, texts });
-        if (signal.aborted) onAbort();
-        else signal.addEventListener('abort', onAbort, { once: true });
-      });
-    },
+    generate: (slot: number, job: GenerateJob, onText: (text: string) => void, signal: AbortSignal) =>
+      ask<GenerateEnd>((id) => ({ type: 'generate', id, slot, job }), (resolve) => ({ onText, resolve }), signal),
+    embed: (texts: string[], signal: AbortSignal) => ask<number[][]>((id) => ({ type: 'embed', id, texts }), (embedded) => ({ embedded }), signal),
   };
 
   child.on('message', (message: ProcessMessage) => {
@@ -135,7 +128,7 @@ export function runModelProcess(spec: LocalModelSpec, logger: Logger, report: (e
         if (spec.verbose || message.level === 'error' || message.level === 'fatal') logger.info(`${spec.provider} (llama.cpp): ${message.message}`);
         return;
       case 'text':
-        jobs.get(message.id)?.onText(message.text);
+        jobs.get(message.id)?.onText?.(message.text);
         return;
       case 'embedded': {
         const job = jobs.get(message.id);
@@ -150,7 +143,7 @@ export function runModelProcess(spec: LocalModelSpec, logger: Logger, report: (e
         if (message.type === 'done' && message.stopReason === 'abort') {
           logger.debug(`${spec.provider}: reply ${message.id} stopped by its turn after ${message.tokens} tokens (${message.afterAbort} decoded after the stop reached the model)`);
         }
-        if (message.type === 'done') job?.resolve({ stopReason: message.stopReason, tokens: message.tokens, afterAbort: message.afterAbort });
+        if (message.type === 'done') job?.resolve?.({ stopReason: message.stopReason, tokens: message.tokens, afterAbort: message.afterAbort });
         else job?.reject(new Error(`${spec.provider}: ${message.message}`));
       }
     }
