@@ -19,18 +19,15 @@ const STOP_WORDS = new Set(
 const MAX_TERMS = 24;
 
 /** The words of a text that say what it is about: distinct, lower case, letters and digits only (safe to quote). */
-export function contentTerms(text: string, max = Infinity): string[] {
+export function queryTerms(text: string): string[] {
   const terms = new Set<string>();
   for (const word of text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []) {
     if (word.length < 2 || STOP_WORDS.has(word)) continue;
     terms.add(word);
-    if (terms.size >= max) break;
+    if (terms.size >= MAX_TERMS) break;
   }
   return [...terms];
 }
-
-/** The words of what the user said that are searched for (at most MAX_TERMS). */
-export const queryTerms = (text: string): string[] => contentTerms(text, MAX_TERMS);
 
 /** The FTS5 query for terms: each quoted, any of them; '' for none. */
 export const matchOf = (terms: readonly string[]) => terms.map((t) => `"${t}"`).join(' OR ');

@@ -1,7 +1,8 @@
 import { tokens, startFakeAiServer, type FakeAiServer } from '../fakes/fake-ai-server.js';
 import { useFakeEngines } from '../helpers/engine-config.js';
 import { makeFixtureRoot } from '../helpers/fixture-root.js';
-import { freePort, haproxyPath, startHaproxy } from '../helpers/haproxy.js';
+import { haproxyPath, startHaproxy } from '../helpers/haproxy.js';
+import { freePort } from '../helpers/free-port.js';
 import { redisServerPath, startRedis } from '../helpers/redis-server.js';
 import { runServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { TestClient, until } from '../helpers/ws-client.js';

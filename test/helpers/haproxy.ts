@@ -4,17 +4,11 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { findProgram } from '../../src/engines/find-program.js';
+import { freePort } from './free-port.js';
 
 /** Debian's HAProxy, when installed (`.ci/run` installs it). */
 export const haproxyPath = findProgram('haproxy');
 
-export async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 /**
  * The balancer configuration docs/cluster.md gives, for backends on loopback: round robin, WebSocket upgrades passed

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { findProgram } from '../../src/engines/find-program.js';
-import { freePort } from './haproxy.js';
+import { freePort } from './free-port.js';
 
 /** Debian's redis-server, when installed (`.ci/run` installs it); tests that need it say they are skipped without. */
 export const redisServerPath = findProgram('redis-server');
