@@ -3,6 +3,7 @@ import type { ServerFrame } from '../src/protocol/server-frames.js';
 import type { ClientSocket, HubLink } from './socket-contract.js';
 import type { IdPool } from './id-pool.js';
 import type { LiveInputEvent } from './live-chat-contract.js';
+import type { ProxyOwnerEvent } from './proxy-lease.machine.js';
 
 /** The `/proxy-ws` hub's contract (proxy-hub.machine.ts): its context, its events, its viewer slot, request routing. */
 
@@ -33,6 +34,19 @@ export interface HubContext {
   chainStarted: boolean;
   /** A new session is loading the conversation's history: input waits until its memory is back. */
   restoring: boolean;
+  /** This instance's id when instances share the proxy (system_config.cluster); null for one instance alone. */
+  instanceId: string | null;
+  /** The instance that runs the shared session (proxy-lease.machine.ts); null: nobody is known to. */
+  owner: string | null;
+  /** The owner the running upstream belongs to (this instance's id for a session run here). */
+  upstreamOwner: string | null;
+  /** The history uid the other instances' viewers were last told (they continue it if this instance goes). */
+  sharedHistoryUid: string | null;
+}
+
+export interface ProxyHubInput {
+  /** Set when instances share the proxy: the lease decides who runs the session. */
+  instanceId?: string | null;
 }
 
 export type ProxyHubEvent =
@@ -46,7 +60,15 @@ export type ProxyHubEvent =
   /** Raised by `newUpstream`: the uid and the link of the next shared session. */
   | { type: 'upstream.link'; uid: string; link: HubLink }
   | { type: 'xstate.done.actor.upstream' }
-  | { type: 'xstate.error.actor.upstream'; error: unknown };
+  | { type: 'xstate.error.actor.upstream'; error: unknown }
+  /** Across instances: who runs the shared session now (proxy-lease.machine.ts). */
+  | ProxyOwnerEvent
+  /** Across instances: another instance's viewers join the session run here (src/cluster/proxy-mail.ts). */
+  | { type: 'proxy.peerJoined'; peer: string }
+  /** Across instances: the owner's history uid, through the upstream that links to it. */
+  | { type: 'upstream.history'; historyUid: string | null }
+  /** Across instances: the link to the owner ended (it left, went silent, or the last viewer here left). */
+  | { type: 'upstream.ended' };
 
 /** The `viewer` slot: one viewer's socket (src/proxy/viewer-socket-actor.ts). */
 export interface ViewerInput {
@@ -54,7 +76,26 @@ export interface ViewerInput {
   socket: ClientSocket;
 }
 
-export type ViewerCommand = { type: 'viewer.send'; frame: ServerFrame };
+/** `viewer.history`: the history uid of the shared conversation, for another instance's viewers (others ignore it). */
+export type ViewerCommand = { type: 'viewer.send'; frame: ServerFrame } | { type: 'viewer.history'; historyUid: string | null };
+
+/** Another instance whose viewers watch the session run here (src/cluster/peer-viewer.ts), as one of the hub's viewers. */
+export interface PeerViewerInput {
+  viewerId: string;
+  peer: string;
+}
+
+/** The link to the instance that runs the session (src/cluster/peer-upstream.ts), in the hub's `upstream` slot. */
+export interface PeerUpstreamInput {
+  owner: string;
+}
+
+/** Child ids of other instances' viewers: `peer.<instance id>`. */
+export const PEER_VIEWER_PREFIX = 'peer.';
+export const isPeerViewer = (viewerId: string) => viewerId.startsWith(PEER_VIEWER_PREFIX);
+/** How the Redis mail finds a peer viewer and the upstream link (src/cluster/proxy-mail.ts). */
+export const peerViewerSystemId = (peer: string) => `proxyPeer:${peer}`;
+export const PEER_UPSTREAM_SYSTEM_ID = 'proxyUpstream';
 
 /** The queue's sender of live-stream chat messages: every viewer sees them as said by somebody else. */
 export const LIVE_CHAT_SOURCE = 'live-chat';

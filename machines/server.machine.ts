@@ -150,7 +150,7 @@ export const serverMachine = setup({
         if (context.memory) enqueue.spawnChild('memory', { id: 'memory', systemId: MEMORY_SYSTEM_ID, input: context.memory });
         if (context.cluster) enqueue.spawnChild('cluster', { id: 'cluster', systemId: CLUSTER_SYSTEM_ID, input: context.cluster });
         if (!context.proxyEnabled) return;
-        enqueue.spawnChild('proxyHub', { id: 'proxy', systemId: PROXY_HUB_SYSTEM_ID });
+        enqueue.spawnChild('proxyHub', { id: 'proxy', systemId: PROXY_HUB_SYSTEM_ID, input: { instanceId: context.cluster?.instanceId ?? null } });
         if (context.liveChat && context.liveChat.rooms.length > 0) enqueue.spawnChild('liveChat', { id: 'liveChat', systemId: LIVE_CHAT_SYSTEM_ID, input: context.liveChat });
       }),
       initial: 'starting',

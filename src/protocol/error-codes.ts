@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   vad: 'voice detection on the server (raw-audio-data) failed: no model, a model that does not load, or too far behind',
   mcp: 'MCP tools could not be listed or started',
   proxy: 'a /proxy-ws request could not be served',
+  cluster_unavailable: 'what crosses instances (the shared /proxy-ws session) waits for Redis or for the lease to settle; it recovers by itself',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -44,6 +44,7 @@ export function createViewerSocket(logger: Logger, pingIntervalMs: number, outbo
     });
 
     receive((command) => {
+      if (command.type !== 'viewer.send') return;
       gate.send(command.frame, (err) => {
         if (err && !stopped) log.warn(`could not send ${command.frame.type}: ${err.message}`);
       });

@@ -35,7 +35,7 @@ function runHub() {
   });
   const viewer = fromCallback<ViewerCommand, ViewerInput>(({ input, receive }) => {
     toViewers[input.viewerId] = [];
-    receive((command) => toViewers[input.viewerId]!.push(command.frame));
+    receive((command) => command.type === 'viewer.send' && toViewers[input.viewerId]!.push(command.frame));
   });
   const hub = proxyHubMachine.provide({
     actors: { session: session as never, viewer },
@@ -46,7 +46,7 @@ function runHub() {
   });
   const root = setup({ actors: { hub, liveChat } }).createMachine({
     invoke: [
-      { src: 'hub', systemId: PROXY_HUB_SYSTEM_ID },
+      { src: 'hub', input: {}, systemId: PROXY_HUB_SYSTEM_ID },
       { src: 'liveChat', systemId: LIVE_CHAT_SYSTEM_ID },
     ],
   });

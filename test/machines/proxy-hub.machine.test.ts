@@ -50,7 +50,7 @@ function runHub(answer: (event: EventObject, reply: Reply) => void = () => undef
   });
   const viewer = fromCallback<ViewerCommand, ViewerInput>(({ input, receive }) => {
     toViewers[input.viewerId] = [];
-    receive((command) => toViewers[input.viewerId]!.push(command.frame));
+    receive((command) => command.type === 'viewer.send' && toViewers[input.viewerId]!.push(command.frame));
   });
   let links = 0;
   const hub = proxyHubMachine.provide({
@@ -59,7 +59,7 @@ function runHub(answer: (event: EventObject, reply: Reply) => void = () => undef
     delays: { requestBound: 15_000, turnBound: 120_000 },
   });
   const clock = new SimulatedClock();
-  const actor = createActor(hub, { clock }).start();
+  const actor = createActor(hub, { clock, input: {} }).start();
   const socket: ClientSocket = { kind: 'client', remote: 'test', toJSON: () => '[socket]' };
   const connect = () => actor.send({ type: 'proxy.connected', socket });
   const frame = (viewerId: string, frame: ClientFrame) => actor.send({ type: 'viewer.frame', viewerId, frame });
