@@ -1,4 +1,5 @@
-import { assign, fromCallback, fromPromise, setup, type EventObject } from 'xstate';
+import { assign, enqueueActions, fromCallback, fromPromise, setup, type EventObject } from 'xstate';
+import { PROXY_LEASE_SYSTEM_ID, proxyLeaseMachine } from './proxy-lease.machine.js';
 
 /**
  * More than one instance (system_config.cluster): the server's `cluster` child, spawned only when the cluster is
@@ -8,7 +9,9 @@ import { assign, fromCallback, fromPromise, setup, type EventObject } from 'xsta
  *
  *   down ⇄ up (publishing → waiting → publishing …)
  *
- * Redis going away never touches a session: only what crosses instances fails meanwhile, with a coded error.
+ * Redis going away never touches a session: only what crosses instances fails meanwhile, with a coded error. With
+ * the proxy on, its child `proxyLease` (proxy-lease.machine.ts) decides which instance runs the shared `/proxy-ws`
+ * session, and hears from here when Redis comes and goes.
  */
 
 export const CLUSTER_SYSTEM_ID = 'cluster';
@@ -20,6 +23,8 @@ export interface ClusterInput {
   publishEveryMs: number;
   /** Bound on one publication (a Redis that hangs does not stop the next one). */
   publishDeadlineMs: number;
+  /** With /proxy-ws: the lease's time to live (proxy_lease_seconds); null without the proxy. */
+  proxyLeaseMs: number | null;
 }
 
 export interface ClusterContext extends ClusterInput {
@@ -39,11 +44,20 @@ export const clusterMachine = setup({
     publishCensus: fromPromise<void, { instanceId: string }>(() => {
       throw new Error('actor "publishCensus" must be provided with machine.provide()');
     }),
+    proxyLease: proxyLeaseMachine,
   },
   actions: {
     noteDown: assign({ lastError: ({ event }) => (event.type === 'redis.down' ? event.message : null) }),
     noteUp: assign({ lastError: null }),
     countPublished: assign({ published: ({ context }) => context.published + 1 }),
+    /** The lease hears of the link's coming and going. */
+    tellLease: enqueueActions(({ context, event, enqueue }) => {
+      if (context.proxyLeaseMs !== null) enqueue.sendTo('proxyLease', event);
+    }),
+    startLease: enqueueActions(({ context, enqueue }) => {
+      if (context.proxyLeaseMs === null) return;
+      enqueue.spawnChild('proxyLease', { id: 'proxyLease', systemId: PROXY_LEASE_SYSTEM_ID, input: { instanceId: context.instanceId, ttlMs: context.proxyLeaseMs } });
+    }),
   },
   delays: {
     publishEvery: ({ context }) => context.publishEveryMs,
@@ -53,13 +67,14 @@ export const clusterMachine = setup({
   id: 'cluster',
   context: ({ input }) => ({ ...input, lastError: 'connecting', published: 0 }),
   invoke: { id: 'redis', src: 'redisConnection' },
+  entry: 'startLease',
   initial: 'down',
   states: {
     down: {
-      on: { 'redis.up': { target: 'up', actions: 'noteUp' }, 'redis.down': { actions: 'noteDown' } },
+      on: { 'redis.up': { target: 'up', actions: ['noteUp', 'tellLease'] }, 'redis.down': { actions: ['noteDown', 'tellLease'] } },
     },
     up: {
-      on: { 'redis.down': { target: 'down', actions: 'noteDown' } },
+      on: { 'redis.down': { target: 'down', actions: ['noteDown', 'tellLease'] } },
       initial: 'publishing',
       states: {
         publishing: {

@@ -37,7 +37,7 @@ export const hubSetup = setup({
     session: sessionMachine,
     viewer: fromCallback<ViewerCommand, ViewerInput>(notProvided('viewer')),
     /** Across instances: the viewers of another instance, as one viewer of the session run here. */
-    peerViewer: fromCallback<ViewerCommand, PeerViewerInput>(notProvided('peerViewer')),
+    peerViewer: fromCallback<EventObject, PeerViewerInput>(notProvided('peerViewer')),
     /** Across instances: the link to the instance that runs the session, in the `upstream` slot. */
     peerUpstream: fromCallback<EventObject, PeerUpstreamInput>(notProvided('peerUpstream')),
   },

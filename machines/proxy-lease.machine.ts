@@ -93,6 +93,8 @@ const leaseSetup = setup({
     }),
     renewed: assign({ linkCycled: false }),
     dropHold: enqueueActions(({ enqueue }) => enqueue.cancel('lapse')),
+    /** Says (in the log, provided by src) that this instance now runs the shared session, or stopped running it. */
+    announce: (_, _params: { owning: boolean }) => undefined,
   },
 });
 
@@ -141,7 +143,7 @@ export const proxyLeaseMachine = leaseSetup.createMachine({
       ...polling(true),
     },
     owning: {
-      entry: ['holdAgain', { type: 'noteOwner', params: ({ context }) => ({ owner: context.instanceId }) }],
+      entry: ['holdAgain', { type: 'noteOwner', params: ({ context }) => ({ owner: context.instanceId }) }, { type: 'announce', params: { owning: true } }],
       exit: 'dropHold',
       on: {
         'lease.lapsed': 'lost',
@@ -164,7 +166,7 @@ export const proxyLeaseMachine = leaseSetup.createMachine({
     },
     /** Stepped down (the hub stops the shared session at once); contending again, after a ttl if the link cycled. */
     lost: {
-      entry: { type: 'noteOwner', params: { owner: null } },
+      entry: [{ type: 'noteOwner', params: { owner: null } }, { type: 'announce', params: { owning: false } }],
       always: [{ guard: 'freshLink', target: 'contending' }, { guard: 'linkUp', target: 'settling', actions: 'renewed' }, { target: 'offline', actions: 'renewed' }],
     },
   },

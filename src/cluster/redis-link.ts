@@ -1,5 +1,5 @@
 import { createClient } from '@redis/client';
-import { fromCallback, type EventObject } from 'xstate';
+import { fromCallback, type ActorSystem, type EventObject } from 'xstate';
 import type { ClusterEvent } from '../../machines/cluster.machine.js';
 import type { Logger } from '../observability/logger.js';
 
@@ -43,13 +43,16 @@ export class ClusterUnavailable extends Error {
   readonly code = 'cluster_unavailable';
 }
 
+/** A channel's reader: each message, with the actor system to deliver it to (the proxy's actors are found there). */
+export type ChannelListener = (message: string, system: ActorSystem<any>) => void;
+
 /**
  * The cluster machine's `redisConnection`: one client, reconnecting by itself; reports up and down. With `channels`,
  * a second connection (Redis gives a subscriber a connection of its own) listens to them, subscribed again by the
  * client after each reconnection.
  */
-export function createRedisConnectionActor(link: RedisLink, url: string, logger: Logger, channels: Record<string, (message: string) => void> = {}) {
-  return fromCallback<EventObject>(({ sendBack }) => {
+export function createRedisConnectionActor(link: RedisLink, url: string, logger: Logger, channels: Record<string, ChannelListener> = {}) {
+  return fromCallback<EventObject>(({ sendBack, system }) => {
     const report = (event: ClusterEvent) => sendBack(event);
     const client = newClient(url);
     link.attach(client);
@@ -79,7 +82,7 @@ export function createRedisConnectionActor(link: RedisLink, url: string, logger:
       subscriber.on('error', () => undefined);
       subscriber
         .connect()
-        .then(() => Promise.all(Object.entries(channels).map(([channel, listener]) => subscriber.subscribe(channel, listener))))
+        .then(() => Promise.all(Object.entries(channels).map(([channel, listener]) => subscriber.subscribe(channel, (message: string) => listener(message, system)))))
         .catch(() => undefined);
     }
     return () => {

@@ -161,6 +161,12 @@ export const systemConfigSchema = z.object({
       /** How often this instance writes its census, and how long an entry lives unless written again. */
       census_every_seconds: z.number().positive().default(5),
       census_ttl_seconds: z.number().int().positive().default(15),
+      /**
+       * With enable_proxy: how long the lease of the instance that runs the shared `/proxy-ws` session lives in Redis
+       * unless renewed. Its owner renews it every quarter of this and steps down by itself after half of it without a
+       * renewal; when an owner dies, another takes over about this long later.
+       */
+      proxy_lease_seconds: z.number().min(0.2).max(600).default(10),
     })
     .nullable()
     .default(null),

@@ -79,7 +79,7 @@ export interface RunningServer {
 }
 
 /** The kinds of the server's own long-lived actors (shared tool servers included): everything else a client caused. */
-export const SERVER_ACTOR_KINDS = ['server', 'httpListener', 'proxyHub', 'toolServers', 'sharedToolServer', 'sharedMcpServer', 'localModels', 'localModel', 'modelProcess', 'webTool', 'webToolCache', 'cacheFolder', 'liveChat', 'liveRoom', 'roomSocket', 'memory', 'runJob', 'embeddingModel', 'cluster', 'redisConnection', 'publishCensus'] as const;
+export const SERVER_ACTOR_KINDS = ['server', 'httpListener', 'proxyHub', 'toolServers', 'sharedToolServer', 'sharedMcpServer', 'localModels', 'localModel', 'modelProcess', 'webTool', 'webToolCache', 'cacheFolder', 'liveChat', 'liveRoom', 'roomSocket', 'memory', 'runJob', 'embeddingModel', 'cluster', 'redisConnection', 'publishCensus', 'proxyLease', 'acquire', 'renew'] as const;
 
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const { app } = options;
@@ -116,6 +116,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         sessions: () => board.views(),
         historyRoot: app.paths.chatHistory,
         learnHistory: (confUid, historyUid, deleted) => void history.learn(confUid, historyUid, deleted).catch(() => undefined),
+        proxy: app.system.enable_proxy,
       })
     : undefined;
   const history = serverHistoryStore(app.paths.chatHistory, {
@@ -143,6 +144,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     actors: {
       session: sessionMachine.provide({ actors: { ...sessionActors, socketBridge: createProxyBridge() } }),
       viewer: createViewerSocket(logger, app.system.ws_ping_interval_seconds * 1000, outboundBounds(app.system.ws_max_buffered_bytes)),
+      ...cluster?.proxyPeers,
     },
     actions: { newUpstream: raise(({ self }) => ({ type: 'upstream.link', uid: `proxy-${randomUUID()}`, link: new ProxyLink(self) })) },
     delays: { turnBound: app.system.proxy_turn_timeout_seconds * 1000, requestBound: app.system.proxy_request_timeout_seconds * 1000 },

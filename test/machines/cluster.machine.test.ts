@@ -17,7 +17,7 @@ function cluster() {
       publishCensus: fromPromise<void, { instanceId: string }>(({ signal }) => new Promise((done, fail) => publications.push({ done: () => done(), fail: () => fail(new Error('write failed')), signal }))),
     },
   });
-  const actor = createActor(machine, { clock, input: { instanceId: 'a', publishEveryMs: 1000, publishDeadlineMs: 200 } }).start();
+  const actor = createActor(machine, { clock, input: { instanceId: 'a', publishEveryMs: 1000, proxyLeaseMs: null, publishDeadlineMs: 200 } }).start();
   const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
   return { actor, clock, publications, report: (e: ClusterEvent) => report!(e), settle, linkStopped: () => linkStopped };
 }

@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import type { ActorSystem } from 'xstate';
+import { PROXY_HUB_SYSTEM_ID } from '../../machines/live-chat-contract.js';
+import { PEER_UPSTREAM_SYSTEM_ID, peerViewerSystemId, type ProxyHubEvent } from '../../machines/proxy-hub-contract.js';
+import type { Logger } from '../observability/logger.js';
+import { clientFrameSchema, type ClientFrame } from '../protocol/client-frames.js';
+import type { ServerFrame } from '../protocol/server-frames.js';
+import type { RedisLink } from './redis-link.js';
+
+/**
+ * The `/proxy-ws` session across instances: what instances say to each other about it, each on its own Redis
+ * channel `vas:proxy:<instance id>` (pub/sub keeps one publisher's messages in order). A follower instance (its
+ * `peerUpstream`) joins the owner, sends its viewers' frames `up`, pings, and leaves; the owner (its `peerViewer` for
+ * that follower) sends the session's frames `down`, the conversation's history uid, and pings.
+ */
+export const proxyChannel = (instanceId: string) => `vas:proxy:${instanceId}`;
+
+const mailSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('join'), from: z.string() }),
+  z.object({ kind: z.literal('leave'), from: z.string() }),
+  z.object({ kind: z.literal('ping-up'), from: z.string() }),
+  z.object({ kind: z.literal('ping-down'), from: z.string() }),
+  z.object({ kind: z.literal('up'), from: z.string(), frame: clientFrameSchema }),
+  // The owner's session wrote it (an instance of this server); only its shape is checked here.
+  z.object({ kind: z.literal('down'), from: z.string(), frame: z.looseObject({ type: z.string() }) }),
+  z.object({ kind: z.literal('history'), from: z.string(), history_uid: z.string().nullable() }),
+]);
+
+export type ProxyMail =
+  | { kind: 'join' | 'leave' | 'ping-up' | 'ping-down'; from: string }
+  | { kind: 'up'; from: string; frame: ClientFrame }
+  | { kind: 'down'; from: string; frame: ServerFrame }
+  | { kind: 'history'; from: string; history_uid: string | null };
+
+/** What a peer actor receives: one message from the instance it links to. */
+export type PeerMailEvent = { type: 'peer.mail'; mail: ProxyMail };
+
+/** Sends `mail` to `to`; false while Redis does not answer (the peers' pings tell when a link is lost). */
+export function sendMail(link: RedisLink, to: string, mail: ProxyMail): boolean {
+  try {
+    void link.ready().publish(proxyChannel(to), JSON.stringify(mail)).catch(() => undefined);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * This instance's proxy channel, read: a join goes to the hub (which adds the follower as a viewer), what a follower
+ * says to the peer viewer for it, what the owner says to the upstream link. Malformed mail is logged and dropped.
+ */
+export function proxyMailbox(logger: Logger) {
+  return (message: string, system: ActorSystem<any>) => {
+    let mail: ProxyMail;
+    try {
+      const parsed = mailSchema.safeParse(JSON.parse(message));
+      if (!parsed.success) throw new Error(parsed.error.issues[0]?.message ?? 'unexpected shape');
+      mail = parsed.data as ProxyMail;
+    } catch (err) {
+      logger.warn(`cluster: dropped a proxy message that is not one this server sends (${(err as Error).message})`);
+      return;
+    }
+    const event: PeerMailEvent = { type: 'peer.mail', mail };
+    switch (mail.kind) {
+      case 'join':
+        system.get(PROXY_HUB_SYSTEM_ID)?.send({ type: 'proxy.peerJoined', peer: mail.from } satisfies ProxyHubEvent);
+        return;
+      case 'leave':
+      case 'ping-up':
+      case 'up':
+        system.get(peerViewerSystemId(mail.from))?.send(event);
+        return;
+      default:
+        system.get(PEER_UPSTREAM_SYSTEM_ID)?.send(event);
+    }
+  };
+}

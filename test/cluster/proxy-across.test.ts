@@ -1,0 +1,114 @@
+import { copyFileSync } from 'node:fs';
+import path from 'node:path';
+import { createClient } from '@redis/client';
+import { tokens, startFakeAiServer, type FakeAiServer } from '../fakes/fake-ai-server.js';
+import { editConf, useFakeEngines } from '../helpers/engine-config.js';
+import { makeFixtureRoot } from '../helpers/fixture-root.js';
+import { freePort } from '../helpers/free-port.js';
+import { haproxyPath, startHaproxy } from '../helpers/haproxy.js';
+import { redisServerPath, startRedis } from '../helpers/redis-server.js';
+import { runServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { startTcpRelay } from '../helpers/tcp-relay.js';
+import { TestClient, type Frame } from '../helpers/ws-client.js';
+
+/**
+ * `/proxy-ws` across instances (docs/cluster.md): two instances as real processes in one working directory, one
+ * Redis, HAProxy in front. Instance A reaches Redis through a relay the test can cut (a network partition of A alone).
+ * Viewers on both instances share one session, run by the lease's holder; a partitioned owner steps down before
+ * the other takes over, and never two run it; an owner SIGKILLed mid-turn is replaced, and the conversation goes on
+ * from its history.
+ */
+
+const ready = Boolean(redisServerPath && haproxyPath);
+const LEASE_S = 1;
+const HOLDS = /^(\S+) info: cluster: this instance holds the proxy lease/m;
+const STEPPED_DOWN = /^(\S+) info: cluster: this instance stepped down/m;
+
+/** A viewer that behaves like the web frontend: it reports the end of playback. */
+async function viewer(url: string): Promise<TestClient> {
+  const client = await TestClient.connect(url);
+  client.ws.on('message', (data) => {
+    const frame = JSON.parse(String(data)) as Frame;
+    if (frame.type === 'backend-synth-complete') client.send({ type: 'frontend-playback-complete' });
+  });
+  await client.waitUntil((fs) => fs.some((f) => f.type === 'control' && f.text === 'start-mic'), 20_000, 'connect frames');
+  return client;
+}
+
+const chainEnds = (c: TestClient) => c.frames.filter((f) => f.type === 'control' && f.text === 'conversation-chain-end').length;
+/** The frames of the n-th reply (1-based), from its chain's start to its end. */
+function reply(c: TestClient, n: number): Frame[] {
+  const starts = c.frames.flatMap((f, i) => (f.type === 'control' && f.text === 'conversation-chain-start' ? [i] : []));
+  const from = starts[n - 1]!;
+  const to = c.frames.findIndex((f, i) => i > from && f.type === 'control' && f.text === 'conversation-chain-end');
+  return c.frames.slice(from, to + 1);
+}
+const logTimes = (p: ServerProcess, pattern: RegExp) => [...p.output().matchAll(new RegExp(pattern.source, 'gm'))].map((m) => Date.parse(m[1]!));
+
+(ready ? describe : describe.skip)(`/proxy-ws across two instances${ready ? '' : ' [skipped: needs redis-server and haproxy on PATH (Debian packages redis-server, haproxy)]'}`, () => {
+  const fixture = makeFixtureRoot();
+  let fake: FakeAiServer;
+  let redis: Awaited<ReturnType<typeof startRedis>>;
+  let relay: Awaited<ReturnType<typeof startTcpRelay>>;
+  let balancer: Awaited<ReturnType<typeof startHaproxy>>;
+  let a: ServerProcess;
+  let b: ServerProcess;
+  let ports: number[];
+  let watcher: ReturnType<typeof createClient>;
+  const url = (port: number) => `ws://127.0.0.1:${port}/proxy-ws`;
+  const holder = async () => watcher.get('vas:proxy:lease');
+
+  beforeAll(async () => {
+    fake = await startFakeAiServer();
+    redis = await startRedis();
+    relay = await startTcpRelay(Number(new URL(redis.url).port));
+    useFakeEngines(fixture.root, fake.baseUrl);
+    const cluster = { redis_url: redis.url, census_every_seconds: 0.2, census_ttl_seconds: 2, proxy_lease_seconds: LEASE_S };
+    editConf(fixture.root, { 'system_config.enable_proxy': true, 'system_config.cluster': cluster });
+    copyFileSync(path.join(fixture.root, 'conf.yaml'), path.join(fixture.root, 'conf-a.yaml'));
+    editConf(fixture.root, { 'system_config.cluster.redis_url': relay.url }, 'conf-a.yaml');
+    ports = [await freePort(), await freePort()];
+    watcher = createClient({ url: redis.url });
+    await watcher.connect();
+    // A first, so that it holds the lease: it is the instance whose link the test cuts.
+    a = runServerProcess(fixture.root, ['--port', String(ports[0]), '--host', '127.0.0.1', '--config', 'conf-a.yaml']);
+    await a.waitFor(HOLDS, 60_000);
+    b = runServerProcess(fixture.root, ['--port', String(ports[1]), '--host', '127.0.0.1']);
+    await b.waitFor(/listening on http:\/\/127\.0\.0\.1:\d+/, 60_000);
+    balancer = await startHaproxy(ports);
+  }, 120_000);
+  afterAll(async () => {
+    await balancer?.stop();
+    for (const p of [a, b]) {
+      p?.child.kill('SIGKILL');
+      await p?.exited;
+    }
+    watcher?.destroy();
+    await relay?.close();
+    await redis?.stop();
+    await fake?.close();
+    fixture.cleanup();
+  });
+
+  test('viewers on both instances share the one session A runs: the same frames, in the same order', async () => {
+    fake.llm = (body: { messages: Array<{ content: string }> }) => ({ tokens: tokens(`Hello ${body.messages.at(-1)!.content}`) });
+    const onA = await viewer(url(ports[0]!));
+    onA.send({ type: 'create-new-history' });
+    await onA.next('new-history-created', 1, 10_000);
+    const onB = await viewer(url(ports[1]!));
+    onB.send({ type: 'text-input', text: 'My name is Sam.', images: [] });
+    await onA.waitUntil(() => chainEnds(onA) === 1, 20_000, 'the reply on A');
+    await onB.waitUntil(() => chainEnds(onB) === 1, 20_000, 'the reply on B');
+    expect(reply(onB, 1)).toEqual(reply(onA, 1));
+    expect(reply(onA, 1).filter((f) => f.type === 'audio').length).toBeGreaterThan(0);
+    expect(onA.ofType('user-input-transcription').map((f) => f.text)).toEqual(['My name is Sam.']);
+    // One session ran it: one request to the model.
+    expect(fake.chatRequests()).toHaveLength(1);
+    // A request's answer goes to the viewer who asked, through the owner.
+    onB.send({ type: 'fetch-history-list' });
+    await onB.next('history-list', 1, 10_000);
+    await onA.roundTrip(10_000);
+    expect(onA.ofType('history-list')).toHaveLength(0);
+    await Promise.all([onA.close(), onB.close()]);
+  }, 60_000);
+});
