@@ -111,4 +111,63 @@ const logTimes = (p: ServerProcess, pattern: RegExp) => [...p.output().matchAll(
     expect(onA.ofType('history-list')).toHaveLength(0);
     await Promise.all([onA.close(), onB.close()]);
   }, 60_000);
+
+  test('a partition of the owner: it steps down before the other instance takes over, and the conversation goes on there', async () => {
+    fake.llm = (body: { messages: Array<{ role: string; content: string }> }) => ({ tokens: tokens(`You said ${body.messages.length} things.`) });
+    const onA = await viewer(url(ports[0]!));
+    const onB = await viewer(url(ports[1]!));
+    expect(await holder()).toMatch(new RegExp(`-${a.child.pid}$`));
+    const requestsBefore = fake.chatRequests().length;
+
+    // A's link to Redis is cut, unknown to A: its renewals go unanswered.
+    relay.cut();
+    await b.waitFor(HOLDS, 20_000);
+    const [downAt] = logTimes(a, STEPPED_DOWN);
+    const [upAt] = logTimes(b, HOLDS);
+    // Never two owners: A had stopped its session when B took the lease.
+    expect(downAt).toBeDefined();
+    expect(downAt!).toBeLessThanOrEqual(upAt!);
+    await onA.waitUntil((fs) => fs.some((f) => f.type === 'error' && f.code === 'cluster_unavailable'), 10_000, 'the viewer on A told');
+    // B's new session continues the conversation from its history.
+    await onB.next('set-model-and-conf', 2, 10_000);
+    onB.send({ type: 'text-input', text: 'What is my name?', images: [] });
+    await onB.waitUntil(() => chainEnds(onB) === 1, 20_000, 'the reply on B');
+    const asked = fake.chatRequests().slice(requestsBefore);
+    expect(asked).toHaveLength(1);
+    const said = (asked[0]!.body as { messages: Array<{ content: string }> }).messages.map((m) => m.content);
+    expect(said).toEqual(expect.arrayContaining(['My name is Sam.', 'What is my name?']));
+
+    // Mended: A finds B holding the lease, and links its viewer to B's session; it does not take the lease back.
+    relay.mend();
+    await onA.next('set-model-and-conf', 2, 20_000);
+    onA.send({ type: 'text-input', text: 'Still there?', images: [] });
+    await onA.waitUntil(() => chainEnds(onA) === 1, 20_000, 'the reply on A');
+    await onB.waitUntil(() => chainEnds(onB) === 2, 20_000, 'the same reply on B');
+    expect(reply(onA, 1)).toEqual(reply(onB, 2));
+    expect(logTimes(a, HOLDS)).toHaveLength(1);
+    expect(await holder()).toMatch(new RegExp(`-${b.child.pid}$`));
+    await Promise.all([onA.close(), onB.close()]);
+  }, 90_000);
+
+  test('the owner SIGKILLed mid-turn: the other instance takes over once the lease lapses; a viewer through the balancer finds the conversation', async () => {
+    fake.llm = () => ({ tokens: tokens('Let me think'), stall: true });
+    const onA = await viewer(url(ports[0]!));
+    const requestsBefore = fake.chatRequests().length;
+    onA.send({ type: 'text-input', text: 'Tell me a story.', images: [] });
+    await onA.waitUntil(() => fake.chatRequests().length > requestsBefore, 10_000, 'the reply under way');
+    b.child.kill('SIGKILL');
+    await b.exited;
+    await a.waitFor(new RegExp(`${HOLDS.source}[\\s\\S]*${HOLDS.source.slice(1)}`, 'm'), 20_000);
+    await onA.next('set-model-and-conf', 2, 20_000);
+
+    fake.llm = (body: { messages: Array<{ content: string }> }) => ({ tokens: tokens(`There were ${body.messages.length} messages.`) });
+    const throughBalancer = await viewer(`${balancer.url.replace('http', 'ws')}/proxy-ws`);
+    const before = fake.chatRequests().length;
+    throughBalancer.send({ type: 'text-input', text: 'And my name?', images: [] });
+    await throughBalancer.waitUntil(() => chainEnds(throughBalancer) === 1, 20_000, 'the reply through the balancer');
+    const said = (fake.chatRequests()[before]!.body as { messages: Array<{ content: string }> }).messages.map((m) => m.content);
+    expect(said).toEqual(expect.arrayContaining(['My name is Sam.', 'Still there?', 'And my name?']));
+    await onA.waitUntil((fs) => fs.some((f) => f.type === 'user-input-transcription' && f.text === 'And my name?'), 10_000, 'the question seen on A');
+    await Promise.all([onA.close(), throughBalancer.close()]);
+  }, 90_000);
 });
