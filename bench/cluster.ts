@@ -11,7 +11,10 @@
  * one. On a 2-core machine both instances, HAProxy, Redis, the client and the fakes share the cores: the figure is
  * what the extra hop and the cluster's bookkeeping cost, not what a second machine adds.
  *
- * Not measured yet: groups and /proxy-ws across instances (not built, docs/cluster.md).
+ * Then `/proxy-ws` fan-out (bench/cluster-proxy.ts): N viewers (default 1,000) of the one shared session, all on the
+ * instance that runs it, then half on each instance.
+ *
+ * Not measured yet: a group turn across instances (groups do not cross instances yet, docs/cluster.md).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
@@ -21,7 +24,9 @@ import { useFakeEngines } from '../test/helpers/engine-config.js';
 import { haproxyPath, startHaproxy } from '../test/helpers/haproxy.js';
 import { freePort } from '../test/helpers/free-port.js';
 import { redisServerPath, startRedis } from '../test/helpers/redis-server.js';
+import { createClient } from '@redis/client';
 import { argNumber, percentile } from './bench-utils.js';
+import { proxyFanOut } from './cluster-proxy.js';
 import type { OpenSample } from './pageopen-client.js';
 import { startPageOpenProcesses } from './pageopen-workload.js';
 
@@ -50,6 +55,28 @@ const row = (label: string, samples: OpenSample[]) => {
   return { open: percentile(open, 50), audio: percentile(audio, 50) };
 };
 
+/** /proxy-ws fan-out: every viewer on the owner, then half on each instance. */
+async function proxyRows(redisUrl: string, ports: number[], instances: ChildProcess[], viewers: number, turns: number) {
+  const redis = createClient({ url: redisUrl });
+  await redis.connect();
+  let holder: string | null = null;
+  for (let i = 0; i < 200 && !holder; i++) {
+    holder = await redis.get('vas:proxy:lease');
+    if (!holder) await new Promise((r) => setTimeout(r, 50));
+  }
+  redis.destroy();
+  const owner = instances.findIndex((i) => holder?.endsWith(`-${i.pid}`));
+  if (owner < 0) throw new Error(`bench:cluster: no instance holds the proxy lease (holder: ${holder})`);
+  const url = (i: number) => `ws://127.0.0.1:${ports[i]}/proxy-ws`;
+  const f = (v: number) => `${v.toFixed(2).padStart(7)} ms`;
+  const one = await proxyFanOut(url(owner), url(1 - owner), viewers, viewers, turns);
+  console.log(`  /proxy-ws, ${viewers} viewers on the owner        send → first audio at the last viewer p50 ${f(one.all.p50)} p99 ${f(one.all.p99)}`);
+  const two = await proxyFanOut(url(owner), url(1 - owner), viewers, viewers / 2, turns);
+  console.log(`  /proxy-ws, ${viewers / 2} + ${viewers / 2} over two instances   send → first audio at the last viewer p50 ${f(two.all.p50)} p99 ${f(two.all.p99)}` +
+    `  (owner's ${f(two.owner.p50)}, other's ${f(two.follower!.p50)})`);
+  console.log(`  /proxy-ws two instances / one (medians, ${turns} turns each): ${(two.all.p50 / one.all.p50).toFixed(2)}`);
+}
+
 async function main() {
   if (!redisServerPath || !haproxyPath) {
     console.log('bench:cluster needs redis-server and haproxy on PATH (Debian packages redis-server, haproxy)');
@@ -61,7 +88,11 @@ async function main() {
   const redis = await startRedis();
   const root = mkdtempSync(path.join(os.tmpdir(), 'vas-cluster-bench-'));
   for (const f of ['conf.yaml', 'model_dict.json', 'characters']) cpSync(f, path.join(root, f), { recursive: true });
-  useFakeEngines(root, processes.baseUrl, { 'system_config.tts_concurrency': 3, 'system_config.cluster': { redis_url: redis.url } });
+  useFakeEngines(root, processes.baseUrl, {
+    'system_config.tts_concurrency': 3,
+    'system_config.enable_proxy': true,
+    'system_config.cluster': { redis_url: redis.url, proxy_lease_seconds: 2 },
+  });
   const ports = [await freePort(), await freePort()];
   const instances = await Promise.all(ports.map((p) => startInstance(root, p)));
   const balancer = await startHaproxy(ports);
@@ -81,7 +112,8 @@ async function main() {
     const two = row('two instances behind HAProxy', await processes.run({ cmd: 'opens', url: balanced, count: opens }));
     console.log(`  two behind HAProxy / one direct (medians): open ${(two.open / one.open).toFixed(2)}, first audio ${(two.audio / one.audio).toFixed(2)}`);
     console.log(`  two behind HAProxy / one behind HAProxy (medians): open ${(two.open / hop.open).toFixed(2)}, first audio ${(two.audio / hop.audio).toFixed(2)}`);
-    console.log('  groups and /proxy-ws across instances: not measured (not built; docs/cluster.md)');
+    await proxyRows(redis.url, ports, instances, argNumber('viewers', 1000), argNumber('turns', 20));
+    console.log('  a group turn across instances: not measured (groups do not cross instances yet; docs/cluster.md)');
   } finally {
     await balancer.stop();
     await hopOnly.stop();
