@@ -37,9 +37,10 @@ export type RoomDanmakuEvent = { type: 'room.danmaku'; roomId: number; text: str
 
 /**
  * How the hub dealt with a chat message: `released` to the shared session (a reply starts), `unheard` (nobody watches
- * /proxy-ws, so nobody would hear the reply).
+ * /proxy-ws, so nobody would hear the reply), `elsewhere` (another instance runs the shared session, and its own live
+ * chat, in the same rooms, feeds it: docs/cluster.md).
  */
-export type LiveAckOutcome = 'released' | 'unheard';
+export type LiveAckOutcome = 'released' | 'unheard' | 'elsewhere';
 
 /** The live chat to the hub. */
 export type LiveInputEvent = { type: 'live.input'; text: string };
@@ -58,4 +59,6 @@ export interface LiveChatCounts {
   dropped: number;
   /** Dropped because nobody watched /proxy-ws. */
   unheard: number;
+  /** Left to the instance that runs the shared session (more than one instance). */
+  elsewhere: number;
 }

@@ -82,6 +82,11 @@ export const liveChatMachine = setup({
         enqueue.assign({ counts: { ...counts, released: counts.released + 1 }, unheard: false });
         return;
       }
+      if (event.outcome === 'elsewhere') {
+        // The instance that runs the session hears the same rooms: the waiting messages are its to answer too.
+        enqueue.assign({ queue: [], overflowing: false, counts: { ...counts, elsewhere: counts.elsewhere + 1 + context.queue.length } });
+        return;
+      }
       // Nobody watches: the waiting messages would be answered to nobody either.
       enqueue.assign({ queue: [], overflowing: false, unheard: true, counts: { ...counts, unheard: counts.unheard + 1 + context.queue.length } });
       if (!context.unheard) enqueue('reportUnheard');
@@ -99,7 +104,7 @@ export const liveChatMachine = setup({
     queue: [],
     queueMax: input.queueMax,
     rooms: input.rooms,
-    counts: { received: 0, released: 0, dropped: 0, unheard: 0 },
+    counts: { received: 0, released: 0, dropped: 0, unheard: 0, elsewhere: 0 },
     overflowing: false,
     unheard: false,
   }),

@@ -132,11 +132,16 @@ export const hubSetup = setup({
      */
     takeLiveInput: enqueueActions(({ context, event, system, enqueue }) => {
       if (event.type !== 'live.input') return;
+      const chat = system.get(LIVE_CHAT_SYSTEM_ID);
+      // Across instances, only the owner's live chat feeds the session (every instance hears the same rooms).
+      if (context.instanceId !== null && context.owner !== context.instanceId) {
+        if (chat) enqueue.sendTo(chat, liveAck('elsewhere'));
+        return;
+      }
       if (context.viewers.length > 0) {
         enqueue.assign({ queue: [...context.queue, { viewerId: LIVE_CHAT_SOURCE, frame: { type: 'text-input', text: event.text, images: [] } }] });
         return;
       }
-      const chat = system.get(LIVE_CHAT_SYSTEM_ID);
       if (chat) enqueue.sendTo(chat, liveAck('unheard'));
     }),
     /** The next request goes to the session once the previous one is answered (or overdue). */

@@ -96,7 +96,7 @@ describe('live chat: the queue, its bound and its pace', () => {
     run.clock.increment(5_000);
     expect(run.handed).toEqual(['one', 'two', 'three']);
     run.ack('released');
-    expect(run.context().counts).toEqual({ received: 3, released: 3, dropped: 0, unheard: 0 });
+    expect(run.context().counts).toEqual({ received: 3, released: 3, dropped: 0, unheard: 0, elsewhere: 0 });
   });
 
   test('beyond queueMax the oldest waiting message is dropped, counted, and the overflow reported once per burst', () => {
@@ -127,7 +127,7 @@ describe('live chat: the queue, its bound and its pace', () => {
     run.say('c');
     run.ack('unheard');
     expect(run.queued()).toEqual([]);
-    expect(run.context().counts).toEqual({ received: 3, released: 0, dropped: 0, unheard: 3 });
+    expect(run.context().counts).toEqual({ received: 3, released: 0, dropped: 0, unheard: 3, elsewhere: 0 });
     run.clock.increment(5_000);
     run.say('d');
     expect(run.handed).toEqual(['a', 'd']);

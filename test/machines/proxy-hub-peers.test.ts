@@ -1,4 +1,5 @@
 import { createActor, fromCallback, raise, setup, SimulatedClock, type AnyActorRef, type EventObject } from 'xstate';
+import { LIVE_CHAT_SYSTEM_ID } from '../../machines/live-chat-contract.js';
 import { proxyHubMachine } from '../../machines/proxy-hub.machine.js';
 import type { PeerUpstreamInput, PeerViewerInput, ViewerCommand, ViewerInput } from '../../machines/proxy-hub-contract.js';
 import type { ClientSocket } from '../../machines/socket-contract.js';
@@ -53,12 +54,20 @@ function runClusteredHub() {
     actors: { session: session as never, viewer, peerViewer, peerUpstream },
     actions: { newUpstream: raise(({ self }) => ({ type: 'upstream.link', uid: `proxy-${++links}`, link: new ProxyLink(self) })) },
   });
-  const root = setup({ actors: { hub } }).createMachine({ invoke: { id: 'hub', src: 'hub', input: { instanceId: ME } } });
+  const acks: string[] = [];
+  const liveChat = fromCallback<EventObject>(({ receive }) => receive((e) => acks.push((e as unknown as { outcome: string }).outcome)));
+  const root = setup({ actors: { hub, liveChat } }).createMachine({
+    invoke: [
+      { id: 'hub', src: 'hub', input: { instanceId: ME } },
+      { src: 'liveChat', systemId: LIVE_CHAT_SYSTEM_ID },
+    ],
+  });
   const actor = createActor(root, { clock: new SimulatedClock() }).start();
   const ref = actor.getSnapshot().children.hub as AnyActorRef;
   const socket: ClientSocket = { kind: 'client', remote: 'test', toJSON: () => '[socket]' };
   return {
     ref,
+    acks,
     toViewers,
     sessions,
     upstreams,
@@ -132,5 +141,15 @@ describe('the proxy hub among instances', () => {
     expect(link!.stopped).toBe(true);
     expect(hub.sessions).toHaveLength(1);
     expect(hub.sessions[0]!.told[0]).toBe('client.fetch-and-set-history h7');
+  });
+
+  test('a live-stream chat message is left to the owner\'s own live chat when another instance runs the session', async () => {
+    const hub = runClusteredHub();
+    hub.send({ type: 'proxy.owner', owner: 'inst-b' });
+    hub.connect();
+    await flush();
+    hub.send({ type: 'live.input', text: 'hello from chat' });
+    expect(hub.upstreams[0]!.told).toEqual([]);
+    expect(hub.acks).toEqual(['elsewhere']);
   });
 });
