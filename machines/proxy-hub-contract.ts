@@ -64,7 +64,7 @@ export type ProxyHubEvent =
   /** Across instances: who runs the shared session now (proxy-lease.machine.ts). */
   | ProxyOwnerEvent
   /** Across instances: another instance's viewers join the session run here (src/cluster/proxy-mail.ts). */
-  | { type: 'proxy.peerJoined'; peer: string }
+  | { type: 'proxy.peerJoined'; peer: string; link: string }
   /** Across instances: the owner's history uid, through the upstream that links to it. */
   | { type: 'upstream.history'; historyUid: string | null }
   /** Across instances: the link to the owner ended (it left, went silent, or the last viewer here left). */
@@ -83,6 +83,8 @@ export type ViewerCommand = { type: 'viewer.send'; frame: ServerFrame } | { type
 export interface PeerViewerInput {
   viewerId: string;
   peer: string;
+  /** The id of the link that instance joined with. */
+  link: string;
 }
 
 /** The link to the instance that runs the session (src/cluster/peer-upstream.ts), in the hub's `upstream` slot. */

@@ -48,7 +48,7 @@ export const withPeers = hubSetup.extend({
       if (event.type !== 'proxy.peerJoined' || context.instanceId === null || context.owner !== context.instanceId) return;
       const id = `${PEER_VIEWER_PREFIX}${event.peer}`;
       if (!context.viewers.includes(id)) {
-        enqueue.spawnChild('peerViewer', { id, systemId: peerViewerSystemId(event.peer), input: { viewerId: id, peer: event.peer } });
+        enqueue.spawnChild('peerViewer', { id, systemId: peerViewerSystemId(event.peer), input: { viewerId: id, peer: event.peer, link: event.link } });
         enqueue.assign({ viewers: [...context.viewers, id] });
       }
       // A peer that links again (its link ended and restarted) is a new viewer to its hub: it gets the connect frames.

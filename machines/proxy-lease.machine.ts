@@ -128,8 +128,12 @@ export const proxyLeaseMachine = leaseSetup.createMachine({
   },
   initial: 'offline',
   states: {
+    /**
+     * No link. The owner last heard of stays known for a ttl (a Redis restart or a short cut does not unlink this
+     * instance's viewers from it; if it died meanwhile, the link to it ends on its own silence); then nobody is.
+     */
     offline: {
-      entry: { type: 'noteOwner', params: { owner: null } },
+      after: { settle: { actions: { type: 'noteOwner', params: { owner: null } } } },
       on: { 'redis.up': { target: 'settling', actions: 'linkUp' } },
     },
     /** The link is new: the owner is looked up (so that viewers are served meanwhile), not taken. */

@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { fromCallback, type EventObject } from 'xstate';
 import type { PeerUpstreamInput } from '../../machines/proxy-hub-contract.js';
 import type { ClientFrame } from '../protocol/client-frames.js';
+import { errorFrame } from '../protocol/error-codes.js';
 import type { Logger } from '../observability/logger.js';
 import type { PeerTimes } from './peer-viewer.js';
 import { sendMail, type PeerMailEvent } from './proxy-mail.js';
@@ -8,48 +10,56 @@ import type { RedisLink } from './redis-link.js';
 
 /**
  * On an instance that does not run the `/proxy-ws` session: the link to the one that does, in the hub's `upstream`
- * slot where the session would be. It joins the owner; the hub's `client.*` events go `up` as frames, what the owner
- * sends `down` comes back as the session's frames (`upstream.frame`), its history uid as `upstream.history`. It pings,
- * and ends (`upstream.ended`, after which the hub links again) when the owner says nothing for `silenceMs` or the hub
- * shuts it down because nobody here watches any more.
+ * slot where the session would be. It joins the owner with a new link id; the hub's `client.*` events go `up` as
+ * numbered frames, what the owner sends `down` comes back as the session's frames (`upstream.frame`), its history
+ * uid as `upstream.history`. It pings, and ends (`upstream.ended`, after which the hub links again) when the owner
+ * says nothing for `silenceMs`, a numbered frame from it went missing, or the hub shuts it down because nobody here
+ * watches any more. A frame that cannot be sent (Redis away) is answered to the viewers here with an error.
  */
 export function createPeerUpstream(link: RedisLink, instanceId: string, times: PeerTimes, logger: Logger) {
   return fromCallback<EventObject, PeerUpstreamInput, EventObject>(({ input, receive, sendBack }) => {
     const { owner } = input;
+    const id = randomUUID();
     const log = logger.child({ client_uid: 'proxy:upstream' });
-    let heard = Date.now();
-    let ended = false;
+    const state = { sent: 0, heard: 0, heardAt: Date.now(), ended: false };
     const end = (why: string) => {
-      if (ended) return;
-      ended = true;
+      if (state.ended) return;
+      state.ended = true;
       log.info(`cluster: the link to the shared session on instance ${owner} ended (${why})`);
       sendBack({ type: 'upstream.ended' });
     };
     const timer = setInterval(() => {
-      if (Date.now() - heard > times.silenceMs) return end(`nothing heard for ${times.silenceMs} ms`);
-      sendMail(link, owner, { kind: 'ping-up', from: instanceId });
+      if (Date.now() - state.heardAt > times.silenceMs) return end(`nothing heard for ${times.silenceMs} ms`);
+      sendMail(link, owner, { kind: 'ping-up', from: instanceId, link: id });
     }, times.pingMs);
-    sendMail(link, owner, { kind: 'join', from: instanceId });
+    sendMail(link, owner, { kind: 'join', from: instanceId, link: id });
     log.info(`cluster: this instance's viewers watch the shared session on instance ${owner}`);
     receive((event) => {
-      if (ended) return;
+      if (state.ended) return;
       if (event.type === 'peer.mail') {
         const { mail } = event as PeerMailEvent;
-        // Mail from an earlier owner is not this link's.
-        if (mail.from !== owner) return;
-        heard = Date.now();
+        // Mail of an earlier link, or from an earlier owner, is not this link's.
+        if (mail.from !== owner || mail.link !== id) return;
+        state.heardAt = Date.now();
+        if (mail.kind !== 'down' && mail.kind !== 'history') return;
+        if (mail.seq !== state.heard + 1) return end(`frames ${state.heard + 1}–${mail.seq - 1} from it went missing`);
+        state.heard = mail.seq;
         if (mail.kind === 'down') sendBack({ type: 'upstream.frame', frame: mail.frame });
-        else if (mail.kind === 'history') sendBack({ type: 'upstream.history', historyUid: mail.history_uid });
+        else sendBack({ type: 'upstream.history', historyUid: mail.history_uid });
       } else if (event.type === 'server.shutdown') {
-        sendMail(link, owner, { kind: 'leave', from: instanceId });
+        sendMail(link, owner, { kind: 'leave', from: instanceId, link: id });
         end('nobody here watches');
       } else if (event.type.startsWith('client.')) {
-        sendMail(link, owner, { kind: 'up', from: instanceId, frame: (event as unknown as { frame: ClientFrame }).frame });
+        const frame = (event as unknown as { frame: ClientFrame }).frame;
+        if (!sendMail(link, owner, { kind: 'up', from: instanceId, link: id, seq: ++state.sent, frame })) {
+          state.sent--;
+          sendBack({ type: 'upstream.frame', frame: errorFrame('cluster_unavailable', `Redis is not answering: your ${frame.type} did not reach the shared session; please try again in a moment`) });
+        }
       }
     });
     return () => {
-      if (!ended) sendMail(link, owner, { kind: 'leave', from: instanceId });
-      ended = true;
+      if (!state.ended) sendMail(link, owner, { kind: 'leave', from: instanceId, link: id });
+      state.ended = true;
       clearInterval(timer);
     };
   });

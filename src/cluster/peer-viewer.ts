@@ -13,40 +13,46 @@ export interface PeerTimes {
 
 /**
  * On the instance that runs the `/proxy-ws` session: another instance's viewers, as one of the hub's viewers. What
- * the hub sends them goes `down` to that instance; what it sends `up` comes to the hub as this viewer's frames. It
- * pings, and closes (`viewer.closed`) when the other instance leaves or says nothing for `silenceMs`.
+ * the hub sends them goes `down` to that instance, numbered; what it sends `up` comes to the hub as this viewer's
+ * frames. It pings, and closes (`viewer.closed`) when the other instance leaves, says nothing for `silenceMs`, or
+ * a numbered frame from it went missing. A new join from that instance (a new link) starts the numbering again.
  */
 export function createPeerViewer(link: RedisLink, instanceId: string, times: PeerTimes, logger: Logger) {
   return fromCallback<EventObject, PeerViewerInput, EventObject>(({ input, receive, sendBack }) => {
     const { peer, viewerId } = input;
     const log = logger.child({ client_uid: `proxy:${viewerId}` });
-    let heard = Date.now();
-    let closed = false;
+    const state = { link: input.link, sent: 0, heard: 0, heardAt: Date.now(), closed: false };
     const close = (why: string) => {
-      if (closed) return;
-      closed = true;
+      if (state.closed) return;
+      state.closed = true;
       log.info(`cluster: the viewers on instance ${peer} left the shared session (${why})`);
       sendBack({ type: 'viewer.closed', viewerId });
     };
     const timer = setInterval(() => {
-      if (Date.now() - heard > times.silenceMs) return close(`nothing heard for ${times.silenceMs} ms`);
-      sendMail(link, peer, { kind: 'ping-down', from: instanceId });
+      if (Date.now() - state.heardAt > times.silenceMs) return close(`nothing heard for ${times.silenceMs} ms`);
+      sendMail(link, peer, { kind: 'ping-down', from: instanceId, link: state.link });
     }, times.pingMs);
     log.info(`cluster: the viewers on instance ${peer} joined the shared session run here`);
     receive((received) => {
       const event = received as ViewerCommand | PeerMailEvent;
-      if (closed) return;
-      if (event.type === 'viewer.send') sendMail(link, peer, { kind: 'down', from: instanceId, frame: event.frame });
-      else if (event.type === 'viewer.history') sendMail(link, peer, { kind: 'history', from: instanceId, history_uid: event.historyUid });
+      if (state.closed) return;
+      if (event.type === 'viewer.send') sendMail(link, peer, { kind: 'down', from: instanceId, link: state.link, seq: ++state.sent, frame: event.frame });
+      else if (event.type === 'viewer.history') sendMail(link, peer, { kind: 'history', from: instanceId, link: state.link, seq: ++state.sent, history_uid: event.historyUid });
       else if (event.type === 'peer.mail') {
-        heard = Date.now();
         const { mail } = event;
-        if (mail.kind === 'up') sendBack({ type: 'viewer.frame', viewerId, frame: mail.frame });
-        else if (mail.kind === 'leave') close('they left');
+        if (mail.kind === 'join') Object.assign(state, { link: mail.link, sent: 0, heard: 0 });
+        if (mail.link !== state.link) return;
+        state.heardAt = Date.now();
+        if (mail.kind === 'leave') close('they left');
+        else if (mail.kind === 'up') {
+          if (mail.seq !== state.heard + 1) return close(`frames ${state.heard + 1}–${mail.seq - 1} from them went missing`);
+          state.heard = mail.seq;
+          sendBack({ type: 'viewer.frame', viewerId, frame: mail.frame });
+        }
       }
     });
     return () => {
-      closed = true;
+      state.closed = true;
       clearInterval(timer);
     };
   });

@@ -12,25 +12,33 @@ import type { RedisLink } from './redis-link.js';
  * channel `vas:proxy:<instance id>` (pub/sub keeps one publisher's messages in order). A follower instance (its
  * `peerUpstream`) joins the owner, sends its viewers' frames `up`, pings, and leaves; the owner (its `peerViewer` for
  * that follower) sends the session's frames `down`, the conversation's history uid, and pings.
+ *
+ * Each link has an id (the follower's, new at each join), and its frames are numbered on each side: pub/sub drops
+ * what is published while a subscriber reconnects, so a side that sees a number missing ends the link, and the
+ * follower joins again and gets the connect frames afresh, instead of its viewers silently missing part of a reply.
+ * Mail of an earlier link is ignored.
  */
 export const proxyChannel = (instanceId: string) => `vas:proxy:${instanceId}`;
 
+const link = { from: z.string(), link: z.string() };
+const numbered = { ...link, seq: z.number().int().positive() };
 const mailSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('join'), from: z.string() }),
-  z.object({ kind: z.literal('leave'), from: z.string() }),
-  z.object({ kind: z.literal('ping-up'), from: z.string() }),
-  z.object({ kind: z.literal('ping-down'), from: z.string() }),
-  z.object({ kind: z.literal('up'), from: z.string(), frame: clientFrameSchema }),
+  z.object({ kind: z.literal('join'), ...link }),
+  z.object({ kind: z.literal('leave'), ...link }),
+  z.object({ kind: z.literal('ping-up'), ...link }),
+  z.object({ kind: z.literal('ping-down'), ...link }),
+  z.object({ kind: z.literal('up'), ...numbered, frame: clientFrameSchema }),
   // The owner's session wrote it (an instance of this server); only its shape is checked here.
-  z.object({ kind: z.literal('down'), from: z.string(), frame: z.looseObject({ type: z.string() }) }),
-  z.object({ kind: z.literal('history'), from: z.string(), history_uid: z.string().nullable() }),
+  z.object({ kind: z.literal('down'), ...numbered, frame: z.looseObject({ type: z.string() }) }),
+  z.object({ kind: z.literal('history'), ...numbered, history_uid: z.string().nullable() }),
 ]);
 
+type Link = { from: string; link: string };
 export type ProxyMail =
-  | { kind: 'join' | 'leave' | 'ping-up' | 'ping-down'; from: string }
-  | { kind: 'up'; from: string; frame: ClientFrame }
-  | { kind: 'down'; from: string; frame: ServerFrame }
-  | { kind: 'history'; from: string; history_uid: string | null };
+  | ({ kind: 'join' | 'leave' | 'ping-up' | 'ping-down' } & Link)
+  | ({ kind: 'up'; seq: number; frame: ClientFrame } & Link)
+  | ({ kind: 'down'; seq: number; frame: ServerFrame } & Link)
+  | ({ kind: 'history'; seq: number; history_uid: string | null } & Link);
 
 /** What a peer actor receives: one message from the instance it links to. */
 export type PeerMailEvent = { type: 'peer.mail'; mail: ProxyMail };
@@ -63,7 +71,9 @@ export function proxyMailbox(logger: Logger) {
     const event: PeerMailEvent = { type: 'peer.mail', mail };
     switch (mail.kind) {
       case 'join':
-        system.get(PROXY_HUB_SYSTEM_ID)?.send({ type: 'proxy.peerJoined', peer: mail.from } satisfies ProxyHubEvent);
+        // A peer viewer that exists takes the new link first; then the hub greets it (or adds it).
+        system.get(peerViewerSystemId(mail.from))?.send(event);
+        system.get(PROXY_HUB_SYSTEM_ID)?.send({ type: 'proxy.peerJoined', peer: mail.from, link: mail.link } satisfies ProxyHubEvent);
         return;
       case 'leave':
       case 'ping-up':

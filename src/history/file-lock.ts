@@ -2,7 +2,7 @@
  * A lock on one history file across processes, around each read-modify-write of it (an append, a delete), so that
  * two instances appending to one history never lose one of the appends. Within a process, the store's per-file
  * queues already order the work; one instance alone needs no more (`noFileLock`). With system_config.cluster, the
- * lock is Redis's (src/cluster/redis-file-lock.ts).
+ * lock is Redis's (`redisFileLock` in src/cluster/history-sync.ts).
  */
 export interface FileLock {
   around<T>(file: string, work: () => Promise<T>): Promise<T>;

@@ -9,7 +9,7 @@ import { haproxyPath, startHaproxy } from '../helpers/haproxy.js';
 import { redisServerPath, startRedis } from '../helpers/redis-server.js';
 import { runServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { startTcpRelay } from '../helpers/tcp-relay.js';
-import { TestClient, type Frame } from '../helpers/ws-client.js';
+import { TestClient, until, type Frame } from '../helpers/ws-client.js';
 
 /**
  * `/proxy-ws` across instances (docs/cluster.md): two instances as real processes in one working directory, one
@@ -69,6 +69,8 @@ const logTimes = (p: ServerProcess, pattern: RegExp) => [...p.output().matchAll(
     editConf(fixture.root, { 'system_config.cluster.redis_url': relay.url }, 'conf-a.yaml');
     ports = [await freePort(), await freePort()];
     watcher = createClient({ url: redis.url });
+    // Its link drops when the test restarts Redis; it reconnects by itself.
+    watcher.on('error', () => undefined);
     await watcher.connect();
     // A first, so that it holds the lease: it is the instance whose link the test cuts.
     a = runServerProcess(fixture.root, ['--port', String(ports[0]), '--host', '127.0.0.1', '--config', 'conf-a.yaml']);
@@ -149,16 +151,50 @@ const logTimes = (p: ServerProcess, pattern: RegExp) => [...p.output().matchAll(
     await Promise.all([onA.close(), onB.close()]);
   }, 90_000);
 
+  test('Redis restarted mid-conversation: one owner again (never two at once), and the viewers on both instances carry on with the history', async () => {
+    fake.llm = (body: { messages: Array<{ content: string }> }) => ({ tokens: tokens(`Reply to ${body.messages.at(-1)!.content}`) });
+    const onA = await viewer(url(ports[0]!));
+    const onB = await viewer(url(ports[1]!));
+    const steppedDown = [logTimes(a, STEPPED_DOWN).length, logTimes(b, STEPPED_DOWN).length];
+    await redis.stop();
+    await redis.start();
+    // Whoever holds the lease afterwards: the owner kept it if its link came back within half a lease, else the
+    // lease lapsed and one instance took it after its link had been up a whole lease.
+    await until('the lease held again', async () => (await holder().catch(() => null)) !== null, 20_000);
+    const owner = (await holder())!.endsWith(`-${a.child.pid}`) ? a : b;
+    const other = owner === a ? b : a;
+    const [onOwner, onOther] = owner === a ? [onA, onB] : [onB, onA];
+    // Never two owners: an instance that stepped down did so before the other last took the lease.
+    const lastDown = [...logTimes(a, STEPPED_DOWN).slice(steppedDown[0]), ...logTimes(b, STEPPED_DOWN).slice(steppedDown[1])];
+    if (lastDown.length > 0) expect(Math.max(...logTimes(owner, HOLDS))).toBeGreaterThanOrEqual(Math.min(...lastDown));
+    expect(logTimes(other, HOLDS).filter((t) => t > Math.max(...logTimes(owner, HOLDS)))).toHaveLength(0);
+
+    const said = (c: TestClient, text: string) => c.frames.some((f) => f.type === 'audio' && String((f.display_text as { text?: string } | null)?.text).includes(text));
+    const before = fake.chatRequests().length;
+    onOwner.send({ type: 'text-input', text: 'After the restart.', images: [] });
+    await onOwner.waitUntil(() => said(onOwner, 'After the restart'), 20_000, 'the reply on the owner');
+    const asked = (fake.chatRequests()[before]!.body as { messages: Array<{ content: string }> }).messages.map((m) => m.content);
+    expect(asked).toEqual(expect.arrayContaining(['My name is Sam.', 'After the restart.']));
+    onOther.send({ type: 'text-input', text: 'And from the other instance.', images: [] });
+    await onOther.waitUntil(() => said(onOther, 'And from the other instance'), 20_000, 'the reply on the other instance');
+    await onOwner.waitUntil(() => said(onOwner, 'And from the other instance'), 20_000, 'the same reply on the owner');
+    await Promise.all([onA.close(), onB.close()]);
+  }, 60_000);
+
   test('the owner SIGKILLed mid-turn: the other instance takes over once the lease lapses; a viewer through the balancer finds the conversation', async () => {
     fake.llm = () => ({ tokens: tokens('Let me think'), stall: true });
-    const onA = await viewer(url(ports[0]!));
+    const owner = (await holder())!.endsWith(`-${a.child.pid}`) ? a : b;
+    const survivor = owner === a ? b : a;
+    const onSurvivor = await viewer(url(ports[survivor === a ? 0 : 1]!));
+    const opened = onSurvivor.ofType('set-model-and-conf').length;
+    const holds = logTimes(survivor, HOLDS).length;
     const requestsBefore = fake.chatRequests().length;
-    onA.send({ type: 'text-input', text: 'Tell me a story.', images: [] });
-    await onA.waitUntil(() => fake.chatRequests().length > requestsBefore, 10_000, 'the reply under way');
-    b.child.kill('SIGKILL');
-    await b.exited;
-    await a.waitFor(new RegExp(`${HOLDS.source}[\\s\\S]*${HOLDS.source.slice(1)}`, 'm'), 20_000);
-    await onA.next('set-model-and-conf', 2, 20_000);
+    onSurvivor.send({ type: 'text-input', text: 'Tell me a story.', images: [] });
+    await onSurvivor.waitUntil(() => fake.chatRequests().length > requestsBefore, 10_000, 'the reply under way');
+    owner.child.kill('SIGKILL');
+    await owner.exited;
+    await until('the survivor holds the lease', () => logTimes(survivor, HOLDS).length > holds, 20_000);
+    await onSurvivor.next('set-model-and-conf', opened + 1, 20_000);
 
     fake.llm = (body: { messages: Array<{ content: string }> }) => ({ tokens: tokens(`There were ${body.messages.length} messages.`) });
     const throughBalancer = await viewer(`${balancer.url.replace('http', 'ws')}/proxy-ws`);
@@ -167,7 +203,7 @@ const logTimes = (p: ServerProcess, pattern: RegExp) => [...p.output().matchAll(
     await throughBalancer.waitUntil(() => chainEnds(throughBalancer) === 1, 20_000, 'the reply through the balancer');
     const said = (fake.chatRequests()[before]!.body as { messages: Array<{ content: string }> }).messages.map((m) => m.content);
     expect(said).toEqual(expect.arrayContaining(['My name is Sam.', 'Still there?', 'And my name?']));
-    await onA.waitUntil((fs) => fs.some((f) => f.type === 'user-input-transcription' && f.text === 'And my name?'), 10_000, 'the question seen on A');
-    await Promise.all([onA.close(), throughBalancer.close()]);
+    await onSurvivor.waitUntil((fs) => fs.some((f) => f.type === 'user-input-transcription' && f.text === 'And my name?'), 10_000, 'the question seen by the other viewer');
+    await Promise.all([onSurvivor.close(), throughBalancer.close()]);
   }, 90_000);
 });
