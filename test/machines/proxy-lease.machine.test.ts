@@ -57,6 +57,17 @@ function run(me = 'a') {
   return { clock, redis, told, send, advance, flush, state, actor };
 }
 
+/** An instance that took the lease, then Redis goes down and loses it (a restart without persistence). */
+async function ownerWhoseRedisRestarts() {
+  const t = run();
+  t.send({ type: 'redis.up' });
+  await t.advance(TTL + 50);
+  t.send({ type: 'redis.down', message: 'restart' });
+  t.redis.answering = false;
+  Object.assign(t.redis, { holder: null });
+  return t;
+}
+
 describe('the /proxy-ws lease', () => {
   test('a new link only looks for a ttl, then takes a free lease and tells the hub', async () => {
     const t = run();
@@ -120,12 +131,7 @@ describe('the /proxy-ws lease', () => {
   });
 
   test('an owner whose link comes back before it steps down keeps the lease, even one Redis lost', async () => {
-    const t = run();
-    t.send({ type: 'redis.up' });
-    await t.advance(TTL + 50);
-    t.send({ type: 'redis.down', message: 'restart' });
-    t.redis.answering = false;
-    Object.assign(t.redis, { holder: null });
+    const t = await ownerWhoseRedisRestarts();
     await t.advance(100);
     t.redis.answering = true;
     t.send({ type: 'redis.up' });
@@ -135,12 +141,7 @@ describe('the /proxy-ws lease', () => {
   });
 
   test('an owner that stepped down after its link cycled waits a whole ttl before taking the lease again', async () => {
-    const t = run();
-    t.send({ type: 'redis.up' });
-    await t.advance(TTL + 50);
-    t.send({ type: 'redis.down', message: 'restart' });
-    t.redis.answering = false;
-    Object.assign(t.redis, { holder: null });
+    const t = await ownerWhoseRedisRestarts();
     await t.advance(TTL);
     expect(t.told.at(-1)?.owner).toBeNull();
     t.redis.answering = true;
