@@ -22,6 +22,7 @@ import { liveChatMachine } from '../../machines/live-chat.machine.js';
 import { liveChatRoomMachine } from '../../machines/live-chat-room.machine.js';
 import { memoryMachine } from '../../machines/memory.machine.js';
 import { clusterMachine } from '../../machines/cluster.machine.js';
+import { proxyLeaseMachine } from '../../machines/proxy-lease.machine.js';
 
 /** Every machine of machines/ (the export writes each; its test checks that none is missing). */
 export const MACHINES: readonly AnyStateMachine[] = [
@@ -48,4 +49,5 @@ export const MACHINES: readonly AnyStateMachine[] = [
   liveChatRoomMachine,
   memoryMachine,
   clusterMachine,
+  proxyLeaseMachine,
 ];
