@@ -43,6 +43,7 @@ function reply(c: TestClient, n: number): Frame[] {
   const to = c.frames.findIndex((f, i) => i > from && f.type === 'control' && f.text === 'conversation-chain-end');
   return c.frames.slice(from, to + 1);
 }
+const sessions = async (port: number) => ((await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { sessions: number }).sessions;
 const logTimes = (p: ServerProcess, pattern: RegExp) => [...p.output().matchAll(new RegExp(pattern.source, 'gm'))].map((m) => Date.parse(m[1]!));
 
 (ready ? describe : describe.skip)(`/proxy-ws across two instances${ready ? '' : ' [skipped: needs redis-server and haproxy on PATH (Debian packages redis-server, haproxy)]'}`, () => {
@@ -111,7 +112,15 @@ const logTimes = (p: ServerProcess, pattern: RegExp) => [...p.output().matchAll(
     await onB.next('history-list', 1, 10_000);
     await onA.roundTrip(10_000);
     expect(onA.ofType('history-list')).toHaveLength(0);
-    await Promise.all([onA.close(), onB.close()]);
+    // The session runs on A alone, for viewers on both.
+    expect(await sessions(ports[0]!)).toBe(1);
+    expect(await sessions(ports[1]!)).toBe(0);
+    // A leaves first: B's viewer keeps A's session alive; once B's leaves too, it stops (B told A it left).
+    await onA.close();
+    await onB.roundTrip(10_000);
+    expect(await sessions(ports[0]!)).toBe(1);
+    await onB.close();
+    await until('the shared session stopped on A', async () => (await sessions(ports[0]!)) === 0, 20_000);
   }, 60_000);
 
   test('a partition of the owner: it steps down before the other instance takes over, and the conversation goes on there', async () => {
