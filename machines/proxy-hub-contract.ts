@@ -42,11 +42,15 @@ export interface HubContext {
   upstreamOwner: string | null;
   /** The history uid the other instances' viewers were last told (they continue it if this instance goes). */
   sharedHistoryUid: string | null;
+  /** A viewer's queued input and requests, together, at most (system_config.max_pending_requests). */
+  maxPendingPerViewer: number;
 }
 
 export interface ProxyHubInput {
   /** Set when instances share the proxy: the lease decides who runs the session. */
   instanceId?: string | null;
+  /** A viewer's queued input and requests, together, at most (default 32). */
+  maxPendingPerViewer?: number;
 }
 
 export type ProxyHubEvent =

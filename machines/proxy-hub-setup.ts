@@ -93,8 +93,15 @@ export const hubSetup = setup({
       if (event.type !== 'viewer.frame') return;
       const { viewerId, frame } = event;
       const reply = (out: ServerFrame) => enqueue.sendTo(viewerId, viewerSend(out));
+      // One viewer's queued input and requests are bounded: a flood from one does not grow the hub for all.
+      const full = () => {
+        const waiting = context.queue.filter((q) => q.viewerId === viewerId).length + context.requests.filter((r) => r.viewerId === viewerId).length;
+        if (waiting < context.maxPendingPerViewer) return false;
+        reply(errorFrame('too_many_requests', `You have ${waiting} messages and requests waiting for the shared session already; please wait for an answer`));
+        return true;
+      };
       if (QUEUED.has(frame.type)) {
-        enqueue.assign({ queue: [...context.queue, { viewerId, frame }] });
+        if (!full()) enqueue.assign({ queue: [...context.queue, { viewerId, frame }] });
         return;
       }
       switch (frame.type) {
@@ -120,10 +127,12 @@ export const hubSetup = setup({
         // Across instances, while nobody is known to run the session: the viewer hears why, and asks again.
         if (replyType && context.instanceId !== null && context.owner === null) reply(NO_OWNER);
         // Otherwise a session is on its way: the request waits for it (within its bound, once sent).
-        else if (replyType && context.instanceId !== null) enqueue.assign({ requests: [...context.requests, { replyType, viewerId, frame }] });
+        else if (replyType && context.instanceId !== null && !full()) enqueue.assign({ requests: [...context.requests, { replyType, viewerId, frame }] });
         return;
       }
-      if (replyType) enqueue.assign({ requests: [...context.requests, { replyType, viewerId, frame }] });
+      if (replyType) {
+        if (!full()) enqueue.assign({ requests: [...context.requests, { replyType, viewerId, frame }] });
+      }
       else enqueue.sendTo('upstream', toSession(frame));
     }),
     /**

@@ -50,6 +50,7 @@ export const proxyHubMachine = withPeers.createMachine({
     owner: null,
     upstreamOwner: null,
     sharedHistoryUid: null,
+    maxPendingPerViewer: input.maxPendingPerViewer ?? 32,
   }),
   entry: 'askLease',
   on: {

@@ -47,6 +47,8 @@ export interface ServerContext {
   /** Child ids `group.<n>`, reused. */
   groupIds: IdPool;
   proxyEnabled: boolean;
+  /** system_config.max_pending_requests, for each /proxy-ws viewer too. */
+  maxPending: number;
   liveChat: LiveChatInput | null;
   webTool: WebToolSettings;
   memory: MemoryInput | null;
@@ -56,6 +58,8 @@ export interface ServerContext {
 export interface ServerInput {
   /** system_config.enable_proxy: the `/proxy-ws` hub runs (child `proxy`) for as long as the server serves. */
   proxyEnabled?: boolean;
+  /** system_config.max_pending_requests: a /proxy-ws viewer's queued input and requests at most (default 32). */
+  maxPending?: number;
   /** Live-stream chat rooms whose messages feed the `/proxy-ws` session (child `liveChat`, only with the hub). */
   liveChat?: LiveChatInput | null;
   /** The bounds of `POST /asr` and `/tts-ws` (child `webTool`, as long as the server serves). */
@@ -114,6 +118,7 @@ export const serverMachine = setup({
     sessionIds: emptyIdPool(),
     groupIds: emptyIdPool(),
     proxyEnabled: input?.proxyEnabled ?? false,
+    maxPending: input?.maxPending ?? 32,
     liveChat: input?.liveChat ?? null,
     webTool: input?.webTool ?? DEFAULT_WEB_TOOL_SETTINGS,
     memory: input?.memory ?? null,
@@ -150,7 +155,7 @@ export const serverMachine = setup({
         if (context.memory) enqueue.spawnChild('memory', { id: 'memory', systemId: MEMORY_SYSTEM_ID, input: context.memory });
         if (context.cluster) enqueue.spawnChild('cluster', { id: 'cluster', systemId: CLUSTER_SYSTEM_ID, input: context.cluster });
         if (!context.proxyEnabled) return;
-        enqueue.spawnChild('proxyHub', { id: 'proxy', systemId: PROXY_HUB_SYSTEM_ID, input: { instanceId: context.cluster?.instanceId ?? null } });
+        enqueue.spawnChild('proxyHub', { id: 'proxy', systemId: PROXY_HUB_SYSTEM_ID, input: { instanceId: context.cluster?.instanceId ?? null, maxPendingPerViewer: context.maxPending } });
         if (context.liveChat && context.liveChat.rooms.length > 0) enqueue.spawnChild('liveChat', { id: 'liveChat', systemId: LIVE_CHAT_SYSTEM_ID, input: context.liveChat });
       }),
       initial: 'starting',

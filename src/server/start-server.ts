@@ -180,6 +180,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     inspect: census.observe,
     input: {
       proxyEnabled: app.system.enable_proxy,
+      maxPending: app.system.max_pending_requests,
       webTool: webToolSettings(app),
       liveChat: liveChatInput(app, logger),
       memory: memoryIndex ? memoryInput(app) : null,

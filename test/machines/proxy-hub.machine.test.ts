@@ -14,7 +14,7 @@ import { ProxyLink } from '../../src/proxy/proxy-link.js';
 
 type Reply = (frame: ServerFrame) => void;
 
-function runHub(answer: (event: EventObject, reply: Reply) => void = () => undefined) {
+function runHub(answer: (event: EventObject, reply: Reply) => void = () => undefined, input: { maxPendingPerViewer?: number } = {}) {
   const toSession: string[] = [];
   const sessions: Array<{ uid: string; reply: Reply; ended: boolean }> = [];
   const toViewers: Record<string, ServerFrame[]> = {};
@@ -59,7 +59,7 @@ function runHub(answer: (event: EventObject, reply: Reply) => void = () => undef
     delays: { requestBound: 15_000, turnBound: 120_000 },
   });
   const clock = new SimulatedClock();
-  const actor = createActor(hub, { clock, input: {} }).start();
+  const actor = createActor(hub, { clock, input }).start();
   const socket: ClientSocket = { kind: 'client', remote: 'test', toJSON: () => '[socket]' };
   const connect = () => actor.send({ type: 'proxy.connected', socket });
   const frame = (viewerId: string, frame: ClientFrame) => actor.send({ type: 'viewer.frame', viewerId, frame });
@@ -268,5 +268,25 @@ describe('the proxy hub: viewers and the shared session', () => {
     await flush();
     expect(types(hub.toViewers['viewer.0'])).toEqual(['error:query_failed']);
     expect(types(hub.toViewers['viewer.1'])).toEqual(['history-data']);
+  });
+
+  test('one viewer\'s waiting input and requests are bounded; over the bound it hears too_many_requests, the others are not held', async () => {
+    const hub = runHub(() => undefined, { maxPendingPerViewer: 2 });
+    hub.connect();
+    hub.connect();
+    await flush();
+    hub.frame('viewer.0', text('one'));
+    hub.frame('viewer.0', text('two'));
+    hub.frame('viewer.0', text('three'));
+    hub.frame('viewer.0', { type: 'fetch-history-list' });
+    // 'one' went to the session at once; 'two' and 'three' wait, and the bound counts what waits.
+    expect(types(hub.toViewers['viewer.0']).filter((t) => t.startsWith('error'))).toEqual(['error:too_many_requests']);
+    hub.frame('viewer.1', text('from another viewer'));
+    expect(types(hub.toViewers['viewer.1']).filter((t) => t.startsWith('error'))).toEqual([]);
+    hub.say(CHAIN_START);
+    hub.say(CHAIN_END);
+    // 'two' went: there is room again.
+    hub.frame('viewer.0', { type: 'fetch-history-list' });
+    expect(types(hub.toViewers['viewer.0']).filter((t) => t.startsWith('error'))).toHaveLength(1);
   });
 });
