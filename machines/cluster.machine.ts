@@ -31,7 +31,15 @@ export interface ClusterContext extends ClusterInput {
   /** Why Redis is not answering (null while it is). */
   lastError: string | null;
   published: number;
+  /**
+   * The sessions of the other instances, by client uid, as their census said at the last publication (empty while
+   * Redis is away): read by a group asked to invite one of them (group-membership.ts).
+   */
+  elsewhere: Record<string, string>;
 }
+
+/** What a publication reads back: the other instances' sessions, client uid → instance id. */
+export type Elsewhere = Record<string, string>;
 
 export const clusterMachine = setup({
   types: { context: {} as ClusterContext, events: {} as ClusterEvent, input: {} as ClusterInput },
@@ -40,16 +48,17 @@ export const clusterMachine = setup({
     redisConnection: fromCallback<EventObject>(() => {
       throw new Error('actor "redisConnection" must be provided with machine.provide()');
     }),
-    /** Writes this instance's census with its time to live. */
-    publishCensus: fromPromise<void, { instanceId: string }>(() => {
+    /** Writes this instance's census with its time to live, and reads the other instances' sessions. */
+    publishCensus: fromPromise<Elsewhere, { instanceId: string }>(() => {
       throw new Error('actor "publishCensus" must be provided with machine.provide()');
     }),
     proxyLease: proxyLeaseMachine,
   },
   actions: {
-    noteDown: assign({ lastError: ({ event }) => (event.type === 'redis.down' ? event.message : null) }),
+    noteDown: assign({ lastError: ({ event }) => (event.type === 'redis.down' ? event.message : null), elsewhere: {} }),
     noteUp: assign({ lastError: null }),
     countPublished: assign({ published: ({ context }) => context.published + 1 }),
+    noteElsewhere: assign({ elsewhere: (_, elsewhere: Elsewhere) => elsewhere }),
     /** The lease hears of the link's coming and going. */
     tellLease: enqueueActions(({ context, event, enqueue }) => {
       if (context.proxyLeaseMs !== null) enqueue.sendTo('proxyLease', event);
@@ -65,7 +74,7 @@ export const clusterMachine = setup({
   },
 }).createMachine({
   id: 'cluster',
-  context: ({ input }) => ({ ...input, lastError: 'connecting', published: 0 }),
+  context: ({ input }) => ({ ...input, lastError: 'connecting', published: 0, elsewhere: {} }),
   invoke: { id: 'redis', src: 'redisConnection' },
   entry: 'startLease',
   initial: 'down',
@@ -81,7 +90,7 @@ export const clusterMachine = setup({
           invoke: {
             src: 'publishCensus',
             input: ({ context }) => ({ instanceId: context.instanceId }),
-            onDone: { target: 'waiting', actions: 'countPublished' },
+            onDone: { target: 'waiting', actions: ['countPublished', { type: 'noteElsewhere', params: ({ event }) => event.output }] },
             // The link says when Redis is gone; a failed write is tried again at the next publication.
             onError: { target: 'waiting' },
           },

@@ -1,3 +1,4 @@
+import { CLUSTER_SYSTEM_ID } from './cluster.machine.js';
 import type { AnyActorRef } from 'xstate';
 import type { ServerFrame } from '../src/protocol/server-frames.js';
 import type { CharacterConfig } from '../src/config/conf-schema.js';
@@ -80,7 +81,12 @@ export function invite(context: GroupContext, self: AnyActorRef, system: ActorSy
     return fail(`Invitee ${inviteeUid} is already in a group`);
   }
   const invitee = system.get(sessionSystemId(inviteeUid));
-  if (!invitee || !isActive(invitee)) return fail(`Invitee ${inviteeUid} does not exist`);
+  if (!invitee || !isActive(invitee)) {
+    // With more than one instance, the client may be connected to another (its census says so): groups do not cross instances.
+    const elsewhere = (system.get(CLUSTER_SYSTEM_ID)?.getSnapshot() as { context?: { elsewhere?: Record<string, string> } } | undefined)?.context?.elsewhere?.[inviteeUid];
+    if (elsewhere) return fail(`Invitee ${inviteeUid} is connected to another instance (${elsewhere}); a group's members must be connected to the same instance`);
+    return fail(`Invitee ${inviteeUid} does not exist`);
+  }
   const { maxMembers } = context.rules;
   if (context.members.length + context.offers.length >= maxMembers) return fail(`The group is full (at most ${maxMembers} members)`);
   const offer: SessionGroupEvent = { type: 'group.offer', groupId: context.id, ref: self, inviterUid: from };

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { fromPromise } from 'xstate';
 import type { SessionView } from '../observability/session-board.js';
 import type { RedisLink } from './redis-link.js';
+import type { Elsewhere } from '../../machines/cluster.machine.js';
 
 /**
  * Each instance's census in Redis: `vas:census:<instance_id>` holds its sessions as JSON and expires after
@@ -17,11 +18,20 @@ const censusSchema = z.object({
 });
 export type Census = z.infer<typeof censusSchema>;
 
-/** The cluster machine's `publishCensus`: this instance's sessions, written with their time to live. */
+/**
+ * The cluster machine's `publishCensus`: this instance's sessions, written with their time to live; then the other
+ * instances' sessions, read back (client uid → instance id).
+ */
 export function createPublishCensus(link: RedisLink, options: { ttlSeconds: number; url: () => string | null; sessions: () => SessionView[] }) {
-  return fromPromise<void, { instanceId: string }>(async ({ input }) => {
+  return fromPromise<Elsewhere, { instanceId: string }>(async ({ input }) => {
     const census: Census = { instance_id: input.instanceId, url: options.url(), updated_at: new Date().toISOString(), sessions: options.sessions().map((s) => ({ ...s })) };
     await link.ready().set(KEY_PREFIX + input.instanceId, JSON.stringify(census), { expiration: { type: 'EX', value: options.ttlSeconds } });
+    const elsewhere: Elsewhere = {};
+    for (const other of await readCensus(link)) {
+      if (other.instance_id === input.instanceId) continue;
+      for (const session of other.sessions) elsewhere[session.clientUid] = other.instance_id;
+    }
+    return elsewhere;
   });
 }
 

@@ -5,7 +5,7 @@ import { clusterMachine, type ClusterEvent } from '../../machines/cluster.machin
 
 function cluster() {
   const clock = new SimulatedClock();
-  const publications: Array<{ done: () => void; fail: () => void; signal: AbortSignal }> = [];
+  const publications: Array<{ done: (elsewhere?: Record<string, string>) => void; fail: () => void; signal: AbortSignal }> = [];
   let report: ((event: ClusterEvent) => void) | undefined;
   let linkStopped = false;
   const machine = clusterMachine.provide({
@@ -14,7 +14,9 @@ function cluster() {
         report = sendBack;
         return () => void (linkStopped = true);
       }),
-      publishCensus: fromPromise<void, { instanceId: string }>(({ signal }) => new Promise((done, fail) => publications.push({ done: () => done(), fail: () => fail(new Error('write failed')), signal }))),
+      publishCensus: fromPromise<Record<string, string>, { instanceId: string }>(
+        ({ signal }) => new Promise((done, fail) => publications.push({ done: (elsewhere = {}) => done(elsewhere), fail: () => fail(new Error('write failed')), signal })),
+      ),
     },
   });
   const actor = createActor(machine, { clock, input: { instanceId: 'a', publishEveryMs: 1000, proxyLeaseMs: null, publishDeadlineMs: 200 } }).start();
@@ -23,6 +25,16 @@ function cluster() {
 }
 
 describe('cluster machine (the Redis link and this instance\'s census)', () => {
+  test('what the other instances\' census said is kept until the next publication, and forgotten while Redis is away', async () => {
+    const c = cluster();
+    c.report({ type: 'redis.up' });
+    c.publications[0]!.done({ 'client-x': 'b' });
+    await c.settle();
+    expect(c.actor.getSnapshot().context.elsewhere).toEqual({ 'client-x': 'b' });
+    c.report({ type: 'redis.down', message: 'gone' });
+    expect(c.actor.getSnapshot().context.elsewhere).toEqual({});
+  });
+
   test('nothing is published until Redis is up; then at once and every period', async () => {
     const c = cluster();
     expect(c.actor.getSnapshot().value).toBe('down');
