@@ -1,8 +1,8 @@
-import { assign, enqueueActions, sendParent, sendTo, setup } from 'xstate';
+import { assign, enqueueActions, sendParent, setup, type AnyActorRef, type EventObject } from 'xstate';
 import type { SentText } from '../src/agent/chat-memory.js';
 import { joinDisplayTexts } from '../src/agent/display-texts.js';
 import type { ServerFrame } from '../src/protocol/server-frames.js';
-import type { ConversationEvent, ConversationInput, ConversationTell, GroupMember, SessionGroupEvent } from './group-protocol.js';
+import type { ConversationEvent, ConversationInput, ConversationTell, GroupMember, SessionGroupEvent, ToRemoteTurn } from './group-protocol.js';
 
 export type { ConversationEvent, ConversationInput } from './group-protocol.js';
 import type { TranscriptionOutput } from './transcription.machine.js';
@@ -44,6 +44,8 @@ interface ConversationContext extends ConversationInput {
   unrecorded: string[];
   /** The group asked to end after the current speaker. */
   windingUp: boolean;
+  /** The speaker's turn runs on its own instance (a member connected to another instance). */
+  remoteTurn: boolean;
 }
 
 const tell = (to: string, event: SessionGroupEvent, except?: string): ConversationTell => ({ type: 'conv.tell', to, event, ...(except ? { except } : {}) });
@@ -54,7 +56,14 @@ const record = (messages: HistoryLine[]) => tell('all', { type: 'group.record', 
 /** Frames only the speaker's own client gets; everything else of a member turn goes to all members. */
 const SPEAKER_ONLY: ReadonlySet<string> = new Set(['audio', 'backend-synth-complete', 'user-input-transcription']);
 
-export const groupConversationMachine = setup({
+/** To the member turn: the child `turn`, or through the speaker's remote member when its turn runs on its instance. */
+function toTurn(enqueue: { sendTo(to: AnyActorRef | string, event: EventObject): void }, context: ConversationContext, event: EventObject) {
+  const forward: ToRemoteTurn = { type: 'conv.to-turn', event };
+  if (context.remoteTurn && context.speaker) enqueue.sendTo(context.speaker.ref, forward);
+  else enqueue.sendTo('turn', event);
+}
+
+const conversationSetup = setup({
   types: {
     context: {} as ConversationContext,
     events: {} as ConversationEvent,
@@ -75,7 +84,7 @@ export const groupConversationMachine = setup({
     noteGone: assign({ gone: ({ context }, uid: string) => [...context.gone, uid] }),
     /** A group interrupt: the speaker keeps what was heard, every history gets it, every member the interrupt-signal. */
     interruptSpeaker: enqueueActions(({ context, enqueue }, reported: string) => {
-      if (context.speaker && context.turnInput) {
+      if (context.speaker && (context.turnInput || context.remoteTurn)) {
         const heard = heardText(reported, context.spoken);
         enqueue.sendParent(tell(context.speaker.uid, { type: 'group.remember-interrupt', heard }));
         enqueue.sendParent(record(interruptLines(heard, { name: context.speakerName, avatar: context.speakerAvatar })));
@@ -96,7 +105,7 @@ export const groupConversationMachine = setup({
       enqueue.assign({ lines: [`${humanName}: ${trigger.text}`] });
     }),
     /** The member whose turn it is next (in order, round after round). */
-    pickSpeaker: assign({ speaker: ({ context }) => context.order[context.step % context.order.length]!, turnInput: null, spoken: [] }),
+    pickSpeaker: assign({ speaker: ({ context }) => context.order[context.step % context.order.length]!, turnInput: null, spoken: [], remoteTurn: false }),
     /** That member does not speak this time (gone, unavailable, silent). */
     skipSpeaker: assign({ step: ({ context }) => context.step + 1 }),
     /** The speaker's session is asked for its turn, with the transcript lines its agent has not seen. */
@@ -114,6 +123,11 @@ export const groupConversationMachine = setup({
       });
     }),
     takeTurnInput: assign((_, input: TurnInput) => ({ turnInput: input, speakerName: input.speaker.name, speakerAvatar: input.speaker.avatar })),
+    takeRemoteSpeaker: assign((_, speaker: { name: string; avatar: string }) => ({ remoteTurn: true, speakerName: speaker.name, speakerAvatar: speaker.avatar })),
+    /** Leaving a remote member's turn (ended, interrupted, the group closing): its instance stops it if it still runs. */
+    stopRemoteTurn: enqueueActions(({ context, enqueue }) => {
+      if (context.speaker) enqueue.sendTo(context.speaker.ref, { type: 'conv.turn-stop' } satisfies ToRemoteTurn);
+    }),
     /** The speaker's turn is over (or gone): the next member's step. */
     endTurn: assign({ step: ({ context }) => context.step + 1, speaker: null, chainOpen: false }),
     /** A member turn that failed in an unexpected way still ends the chain for everybody. */
@@ -141,7 +155,7 @@ export const groupConversationMachine = setup({
       enqueue.assign({ lines, seen: { ...context.seen, [speaker.uid]: lines.length } });
       const messages = replyLines(said, { name: context.speakerName, avatar: context.speakerAvatar });
       if (messages.length === 0) {
-        enqueue.sendTo('turn', REPLY_RECORDED);
+        toTurn(enqueue, context, REPLY_RECORDED);
         return;
       }
       enqueue.sendParent(tell('all', { type: 'group.record', messages, confirmTo: self }));
@@ -152,9 +166,9 @@ export const groupConversationMachine = setup({
       if (!context.unrecorded.includes(uid)) return;
       const unrecorded = context.unrecorded.filter((u) => u !== uid);
       enqueue.assign({ unrecorded });
-      if (unrecorded.length === 0) enqueue.sendTo('turn', REPLY_RECORDED);
+      if (unrecorded.length === 0) toTurn(enqueue, context, REPLY_RECORDED);
     }),
-    forwardPlayback: sendTo('turn', { type: 'playback.complete' }),
+    forwardPlayback: enqueueActions(({ context, enqueue }) => toTurn(enqueue, context, { type: 'playback.complete' })),
     windUp: assign({ windingUp: true }),
     /** The speaker left in the middle of its turn: the others' chain is closed. */
     closeLeftTurn: enqueueActions(({ context, enqueue }, uid: string) => {
@@ -174,7 +188,26 @@ export const groupConversationMachine = setup({
     /** The event is about the member whose turn it is. */
     isSpeaker: ({ context }, uid: string) => uid === context.speaker?.uid,
   },
-}).createMachine({
+});
+
+/** What a member turn's events do, wherever it runs. */
+const speakerTurn = conversationSetup.createStateConfig({
+  on: {
+    'turn.frame': { actions: 'relayFrame' },
+    'turn.finished': { actions: { type: 'recordReply', params: ({ event }) => event.output } },
+    'group.recorded': { actions: { type: 'noteRecorded', params: ({ event }) => event.uid } },
+    'turn.user-message': { actions: { type: 'rememberUserMessage', params: ({ event }) => event.content } },
+    'conv.playback-complete': { guard: { type: 'isSpeaker', params: ({ event }) => event.uid }, actions: 'forwardPlayback' },
+    // The speaker left in the middle of its turn: the others' chain is closed, and the next member speaks.
+    'conv.member-left': {
+      guard: { type: 'isSpeaker', params: ({ event }) => event.uid },
+      target: 'next',
+      actions: { type: 'closeLeftTurn', params: ({ event }) => event.uid },
+    },
+  },
+});
+
+export const groupConversationMachine = conversationSetup.createMachine({
   id: 'groupConversation',
   context: ({ input }) => ({
     ...input,
@@ -190,6 +223,7 @@ export const groupConversationMachine = setup({
     chainOpen: false,
     unrecorded: [],
     windingUp: false,
+    remoteTurn: false,
   }),
   on: {
     'conv.member-left': { actions: { type: 'noteGone', params: ({ event }) => event.uid } },
@@ -249,6 +283,11 @@ export const groupConversationMachine = setup({
       entry: 'requestTurn',
       on: {
         'group.turn-input': { target: 'speaking', actions: { type: 'takeTurnInput', params: ({ event }) => event.input } },
+        'group.turn-remote': {
+          guard: { type: 'isSpeaker', params: ({ event }) => event.uid },
+          target: 'speakingRemote',
+          actions: { type: 'takeRemoteSpeaker', params: ({ event }) => event.speaker },
+        },
         // A member that cannot speak now (switching character) is skipped, so are the ones that do not answer.
         'group.turn-unavailable': { target: 'next', actions: 'skipSpeaker' },
         'conv.member-left': {
@@ -267,18 +306,21 @@ export const groupConversationMachine = setup({
         onDone: { target: 'next', actions: 'endTurn' },
         onError: { target: 'next', actions: [{ type: 'reportFailedTurn', params: ({ event }) => ({ error: event.error }) }, 'endTurn'] },
       },
+      ...speakerTurn,
+    },
+    // The speaker's turn runs on its own instance; its events come through its remote member, in the same order.
+    speakingRemote: {
+      exit: 'stopRemoteTurn',
       on: {
-        'turn.frame': { actions: 'relayFrame' },
-        'turn.finished': { actions: { type: 'recordReply', params: ({ event }) => event.output } },
-        'group.recorded': { actions: { type: 'noteRecorded', params: ({ event }) => event.uid } },
-        'turn.user-message': { actions: { type: 'rememberUserMessage', params: ({ event }) => event.content } },
-        'conv.playback-complete': { guard: { type: 'isSpeaker', params: ({ event }) => event.uid }, actions: 'forwardPlayback' },
-        // The speaker left in the middle of its turn: the others' chain is closed, and the next member speaks.
-        'conv.member-left': {
-          guard: { type: 'isSpeaker', params: ({ event }) => event.uid },
-          target: 'next',
-          actions: { type: 'closeLeftTurn', params: ({ event }) => event.uid },
-        },
+        ...speakerTurn.on,
+        'turn.remote-ended': [
+          {
+            guard: ({ event }) => event.error !== null,
+            target: 'next',
+            actions: [{ type: 'reportFailedTurn', params: ({ event }) => ({ error: new Error(event.error ?? '') }) }, 'endTurn'],
+          },
+          { target: 'next', actions: 'endTurn' },
+        ],
       },
     },
     done: { type: 'final' },

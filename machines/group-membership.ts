@@ -3,7 +3,7 @@ import type { AnyActorRef } from 'xstate';
 import type { ServerFrame } from '../src/protocol/server-frames.js';
 import type { CharacterConfig } from '../src/config/conf-schema.js';
 import type { ConversationInput } from './group-protocol.js';
-import type { GroupMember, GroupRules, GroupTrigger, Membership, SessionGroupEvent } from './group-protocol.js';
+import type { GroupMember, GroupRules, GroupTrigger, Membership, RemoteMemberInput, SessionGroupEvent } from './group-protocol.js';
 import { sessionSystemId } from './system-ids.js';
 
 /**
@@ -34,6 +34,8 @@ export interface GroupContext {
 export interface Plan {
   sends: Array<[AnyActorRef | 'conversation', SessionGroupEvent | { type: 'conv.member-left'; uid: string }]>;
   update: Partial<GroupContext>;
+  /** An invitee connected to another instance: the group's child that stands for it (it makes the offer). */
+  remote?: RemoteMemberInput;
 }
 
 interface ActorSystem {
@@ -58,6 +60,7 @@ export function membership(context: Pick<GroupContext, 'id' | 'members' | 'owner
 
 /** The character name a member's session shows (read from its snapshot), for the group prompt. */
 function memberName(member: GroupMember): string {
+  if (member.name) return member.name;
   const config = (member.ref.getSnapshot() as { context?: { character?: { config?: CharacterConfig } | null } }).context?.character?.config;
   return config?.character_name ?? member.uid;
 }
@@ -84,8 +87,10 @@ export function invite(context: GroupContext, self: AnyActorRef, system: ActorSy
   if (!invitee || !isActive(invitee)) {
     // With more than one instance, the client may be connected to another (its census says so): groups do not cross instances.
     const elsewhere = (system.get(CLUSTER_SYSTEM_ID)?.getSnapshot() as { context?: { elsewhere?: Record<string, string> } } | undefined)?.context?.elsewhere?.[inviteeUid];
-    if (elsewhere) return fail(`Invitee ${inviteeUid} is connected to another instance (${elsewhere}); a group's members must be connected to the same instance`);
-    return fail(`Invitee ${inviteeUid} does not exist`);
+    if (!elsewhere) return fail(`Invitee ${inviteeUid} does not exist`);
+    if (context.members.length + context.offers.length >= context.rules.maxMembers) return fail(`The group is full (at most ${context.rules.maxMembers} members)`);
+    // With more than one instance, the client may be connected to another (its census says so): a remote member.
+    return { sends: [], update: { offers: [...context.offers, { uid: inviteeUid, inviterUid: from }] }, remote: { groupId: context.id, uid: inviteeUid, instance: elsewhere, inviterUid: from } };
   }
   const { maxMembers } = context.rules;
   if (context.members.length + context.offers.length >= maxMembers) return fail(`The group is full (at most ${maxMembers} members)`);
@@ -94,11 +99,11 @@ export function invite(context: GroupContext, self: AnyActorRef, system: ActorSy
 }
 
 /** The invitee's session took the offer: everybody is told, each in upstream's words for them. */
-export function acceptOffer(context: GroupContext, self: AnyActorRef, uid: string, ref: AnyActorRef): Plan {
+export function acceptOffer(context: GroupContext, self: AnyActorRef, uid: string, ref: AnyActorRef, name?: string): Plan {
   const offer = context.offers.find((o) => o.uid === uid);
   // Too late (the group closed its offer): the session is told it is in no group.
   if (!offer) return { sends: [[ref, { type: 'group.changed', membership: null, frames: [NO_GROUP] }]], update: {} };
-  const next = { ...context, members: [...context.members, { uid, ref }], offers: context.offers.filter((o) => o !== offer) };
+  const next = { ...context, members: [...context.members, { uid, ref, ...(name ? { name } : {}) }], offers: context.offers.filter((o) => o !== offer) };
   const sends: Plan['sends'] = [];
   for (const member of next.members) {
     const frames =

@@ -1,4 +1,4 @@
-import type { AnyActorRef } from 'xstate';
+import type { AnyActorRef, EventObject } from 'xstate';
 import type { ChatMessage } from '../src/agent/chat-memory.js';
 import type { HistoryLine } from './history-lines.js';
 import type { ServerFrame } from '../src/protocol/server-frames.js';
@@ -14,6 +14,17 @@ import type { AsrEngine } from './engine-contracts.js';
 export interface GroupMember {
   uid: string;
   ref: AnyActorRef;
+  /** The member's character name, when its session is on another instance (else read from the session). */
+  name?: string;
+}
+
+/** A member connected to another instance (src/cluster/remote-member.ts), as its group's child `remote.<uid>`. */
+export interface RemoteMemberInput {
+  groupId: string;
+  uid: string;
+  /** The instance its session is connected to. */
+  instance: string;
+  inviterUid: string;
 }
 
 /** What a session knows of its group. */
@@ -52,7 +63,7 @@ export type GroupEvent =
   | { type: 'group.invite'; from: string; inviteeUid: string }
   | { type: 'group.remove'; by: string; targetUid: string }
   | { type: 'group.member-gone'; uid: string }
-  | { type: 'group.offer-accepted'; uid: string; ref: AnyActorRef }
+  | { type: 'group.offer-accepted'; uid: string; ref: AnyActorRef; name?: string }
   | { type: 'group.offer-declined'; uid: string; reason: string }
   | { type: 'group.input'; uid: string; input: GroupTrigger }
   | { type: 'group.interrupt'; uid: string; heard: string }
@@ -116,8 +127,18 @@ export interface ConversationInput {
   rounds: number;
 }
 
+/**
+ * A member on another instance speaks: its turn runs there (machines/group-link.machine.ts) and its events come
+ * through its remote member; `conv.to-turn` and `conv.turn-stop` go back the same way.
+ */
+export type RemoteTurnEvent =
+  | { type: 'group.turn-remote'; uid: string; speaker: { name: string; avatar: string } }
+  | { type: 'turn.remote-ended'; uid: string; error: string | null };
+export type ToRemoteTurn = { type: 'conv.to-turn'; event: EventObject } | { type: 'conv.turn-stop' };
+
 /** What a group conversation hears: from its group, the speaker's session, and its member turn. */
 export type ConversationEvent =
+  | RemoteTurnEvent
   | { type: 'group.interrupt'; uid: string; heard: string }
   | { type: 'conv.playback-complete'; uid: string }
   | { type: 'conv.member-left'; uid: string }

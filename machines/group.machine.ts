@@ -1,7 +1,7 @@
-import { assign, enqueueActions, sendTo, setup, type AnyActorRef, type EventObject } from 'xstate';
+import { assign, enqueueActions, fromCallback, sendTo, setup, type AnyActorRef, type EventObject } from 'xstate';
 import type { ServerFrame } from '../src/protocol/server-frames.js';
 import { groupConversationMachine } from './group-conversation.machine.js';
-import type { ConversationTell, GroupEvent, GroupMember, GroupRules, SessionGroupEvent } from './group-protocol.js';
+import type { ConversationTell, GroupEvent, GroupMember, GroupRules, RemoteMemberInput, SessionGroupEvent } from './group-protocol.js';
 import {
   acceptOffer,
   declineOffer,
@@ -38,12 +38,22 @@ export interface GroupInput {
 
 export type GroupMachineEvent = GroupEvent | ConversationTell;
 
-type Enqueue = { sendTo(to: AnyActorRef | string, event: EventObject): void; assign(update: Partial<GroupContext>): void };
+type Enqueue = {
+  sendTo(to: AnyActorRef | string, event: EventObject): void;
+  assign(update: Partial<GroupContext>): void;
+  spawnChild(src: 'remoteMember', options: { id: string; systemId: string; input: RemoteMemberInput }): void;
+};
+
+/** Child ids of members connected to another instance: `remote.<uid>`. */
+const REMOTE = 'remote.';
+/** How a remote member is found by the Redis mail (src/cluster/group-mail.ts). */
+export const remoteMemberSystemId = (groupId: string, uid: string) => `groupMember:${groupId}:${uid}`;
 
 /** Carries out a rule's plan: its events (never to a conversation that is not running), then its context change. */
 function apply(enqueue: Enqueue, plan: Plan) {
   for (const [to, event] of plan.sends) enqueue.sendTo(to, event);
   enqueue.assign(plan.update);
+  if (plan.remote) enqueue.spawnChild('remoteMember', { id: `${REMOTE}${plan.remote.uid}`, systemId: remoteMemberSystemId(plan.remote.groupId, plan.remote.uid), input: plan.remote });
 }
 
 const PLAYING_ELSEWHERE = (displayText: Extract<ServerFrame, { type: 'audio' }>['display_text']): ServerFrame => ({
@@ -64,6 +74,10 @@ export const groupMachine = setup({
   },
   actors: {
     conversation: groupConversationMachine,
+    /** A member connected to another instance (src/cluster/remote-member.ts); only spawned with a cluster. */
+    remoteMember: fromCallback<EventObject, RemoteMemberInput>(() => {
+      throw new Error('actor "remoteMember" must be provided with machine.provide()');
+    }),
   },
   actions: {
     /** The owner learns its membership, and the first invitation goes out. */
@@ -75,7 +89,7 @@ export const groupMachine = setup({
       if (event.type === 'group.invite') apply(enqueue, invite(context, self, system, event.from, event.inviteeUid));
     }),
     acceptOffer: enqueueActions(({ context, event, enqueue, self }) => {
-      if (event.type === 'group.offer-accepted') apply(enqueue, acceptOffer(context, self, event.uid, event.ref));
+      if (event.type === 'group.offer-accepted') apply(enqueue, acceptOffer(context, self, event.uid, event.ref, event.name));
     }),
     declineOffer: enqueueActions(({ context, event, enqueue, self }) => {
       if (event.type === 'group.offer-declined') apply(enqueue, declineOffer(context, self, event.uid, event.reason));
@@ -109,6 +123,14 @@ export const groupMachine = setup({
     forwardInterrupt: sendTo('conversation', ({ event }) => event),
     forwardPlayback: sendTo('conversation', ({ event }) => ({ type: 'conv.playback-complete', uid: event.type === 'group.playback-complete' ? event.uid : '' })),
     conversationOver: assign({ conversation: null }),
+    /** A remote member that is neither a member nor invited any more is let go (it tells its instance). */
+    dropRemotes: enqueueActions(({ context, enqueue, self }) => {
+      for (const id of Object.keys(self.getSnapshot().children)) {
+        if (!id.startsWith(REMOTE)) continue;
+        const uid = id.slice(REMOTE.length);
+        if (!context.members.some((m) => m.uid === uid) && !context.offers.some((o) => o.uid === uid)) enqueue.stopChild(id);
+      }
+    }),
   },
   guards: {
     lonely: ({ context }) => isLonely(context),
@@ -132,9 +154,9 @@ export const groupMachine = setup({
   on: {
     'group.invite': { actions: 'invite' },
     'group.offer-accepted': { actions: 'acceptOffer' },
-    'group.offer-declined': { actions: 'declineOffer' },
-    'group.remove': { actions: 'remove' },
-    'group.member-gone': { actions: 'memberGone' },
+    'group.offer-declined': { actions: ['declineOffer', 'dropRemotes'] },
+    'group.remove': { actions: ['remove', 'dropRemotes'] },
+    'group.member-gone': { actions: ['memberGone', 'dropRemotes'] },
     'group.audio-play-start': { actions: 'showPlayingElsewhere' },
     'conv.tell': { actions: 'tellMembers' },
   },

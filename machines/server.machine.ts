@@ -14,6 +14,7 @@ import { DEFAULT_WEB_TOOL_SETTINGS, WEB_TOOL_SYSTEM_ID, type WebToolSettings } f
 import { webToolMachine } from './web-tool.machine.js';
 import { MEMORY_SYSTEM_ID, memoryMachine, type MemoryInput } from './memory.machine.js';
 import { CLUSTER_SYSTEM_ID, clusterMachine, type ClusterInput } from './cluster.machine.js';
+import { groupLinkMachine, groupLinkSystemId } from './group-link.machine.js';
 
 /**
  * The process: an HTTP/WebSocket listener and one spawned session actor per accepted client. The actor system is
@@ -30,6 +31,10 @@ export type ServerEvent =
   | { type: 'client.connected'; clientUid: string; socket: ClientSocket }
   | { type: 'proxy.connected'; socket: ClientSocket }
   | { type: 'server.stop' }
+  /** Across instances: a group on another instance offers one of this instance's sessions membership. */
+  | { type: 'group.mail'; mail: { kind: string; from: string; group: string; uid: string; inviter?: unknown } }
+  | { type: `xstate.done.actor.groupLink.${string}`; actorId: string; output?: unknown }
+  | { type: `xstate.error.actor.groupLink.${string}`; actorId: string; error: unknown }
   | GroupCreateRequest
   | { type: `xstate.done.actor.group.${string}`; actorId: string; output?: unknown }
   | { type: `xstate.error.actor.group.${string}`; actorId: string; error: unknown }
@@ -46,6 +51,8 @@ export interface ServerContext {
   sessionIds: IdPool;
   /** Child ids `group.<n>`, reused. */
   groupIds: IdPool;
+  /** Child ids `groupLink.<n>` (a session's link to a group on another instance), reused. */
+  linkIds: IdPool;
   proxyEnabled: boolean;
   /** system_config.max_pending_requests, for each /proxy-ws viewer too. */
   maxPending: number;
@@ -83,6 +90,8 @@ export const serverMachine = setup({
     }),
     session: sessionMachine,
     group: groupMachine,
+    /** Across instances: a session's link to a group that runs on another instance. */
+    groupLink: groupLinkMachine,
     /** `/proxy-ws`: viewers sharing one session (system_config.enable_proxy). */
     proxyHub: proxyHubMachine,
     /** MCP tool servers kept warm for every session (mcp_servers.json entries without `per_session`). */
@@ -107,6 +116,19 @@ export const serverMachine = setup({
       const { actorId } = event as { actorId: string };
       enqueue.assign({ groupIds: releaseChild(enqueue, context.groupIds, actorId) });
     }),
+    releaseLink: enqueueActions(({ context, event, enqueue }) => {
+      const { actorId } = event as { actorId: string };
+      enqueue.assign({ linkIds: releaseChild(enqueue, context.linkIds, actorId) });
+    }),
+    /** A group on another instance offers a session here membership: the session's link to it (if it is here). */
+    linkToGroup: enqueueActions(({ context, event, system, enqueue }) => {
+      if (event.type !== 'group.mail' || event.mail.kind !== 'offer' || typeof event.mail.inviter !== 'string') return;
+      const { group, from, uid } = event.mail;
+      if (!system.get(sessionSystemId(uid)) || system.get(groupLinkSystemId(group, uid))) return;
+      const [n, linkIds] = takeId(context.linkIds);
+      enqueue.assign({ linkIds });
+      enqueue.spawnChild('groupLink', { id: `groupLink.${n}`, systemId: groupLinkSystemId(group, uid), input: { groupId: group, owner: from, uid, inviterUid: event.mail.inviter } });
+    }),
   },
 }).createMachine({
   id: 'server',
@@ -117,6 +139,7 @@ export const serverMachine = setup({
     sessionsStarted: 0,
     sessionIds: emptyIdPool(),
     groupIds: emptyIdPool(),
+    linkIds: emptyIdPool(),
     proxyEnabled: input?.proxyEnabled ?? false,
     maxPending: input?.maxPending ?? 32,
     liveChat: input?.liveChat ?? null,
@@ -131,6 +154,9 @@ export const serverMachine = setup({
     'xstate.error.actor.session.*': { actions: 'releaseSession' },
     'xstate.done.actor.group.*': { actions: 'releaseGroup' },
     'xstate.error.actor.group.*': { actions: 'releaseGroup' },
+    'xstate.done.actor.groupLink.*': { actions: 'releaseLink' },
+    'xstate.error.actor.groupLink.*': { actions: 'releaseLink' },
+    'group.mail': { actions: 'linkToGroup' },
     'group.create': {
       actions: enqueueActions(({ context, event, enqueue }) => {
         const [id, groupIds] = takeId(context.groupIds);

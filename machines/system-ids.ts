@@ -7,3 +7,6 @@
 export const SESSION_SYSTEM_PREFIX = 'session:';
 
 export const sessionSystemId = (clientUid: string): string => `${SESSION_SYSTEM_PREFIX}${clientUid}`;
+
+/** The server actor itself (the root), which a message from another instance may need to reach. */
+export const SERVER_SYSTEM_ID = 'server';

@@ -9,6 +9,9 @@ import { createPeerUpstream } from './peer-upstream.js';
 import { createPeerViewer } from './peer-viewer.js';
 import { createLeaseActors } from './proxy-lease-redis.js';
 import { proxyChannel, proxyMailbox } from './proxy-mail.js';
+import { groupChannel, groupMailbox } from './group-mail.js';
+import { createRemoteMember } from './remote-member.js';
+import { createGroupWire } from './group-wire.js';
 import { announceHistory, HISTORY_CHANNEL, historyNews, redisFileLock } from './history-sync.js';
 
 export interface ClusterSettings {
@@ -32,6 +35,7 @@ export function clusterSetup(
   const learn = historyNews(instanceId, view.learnHistory);
   const channels: Record<string, ChannelListener> = { [HISTORY_CHANNEL]: (message) => learn(message) };
   if (view.proxy) channels[proxyChannel(instanceId)] = proxyMailbox(logger);
+  channels[groupChannel(instanceId)] = groupMailbox(logger);
   const machine = clusterMachine.provide({
     actors: {
       redisConnection: createRedisConnectionActor(link, settings.redis_url, logger, channels),
@@ -58,5 +62,7 @@ export function clusterSetup(
     announceHistory: announceHistory(link, instanceId),
     /** The proxy hub's slots across instances (machines/proxy-hub-peers.ts). */
     proxyPeers: { peerViewer: createPeerViewer(link, instanceId, peerTimes, logger), peerUpstream: createPeerUpstream(link, instanceId, peerTimes, logger) },
+    /** Groups across instances: the group's stand-in for a member elsewhere, and a member's wire to its group. */
+    groupPeers: { remoteMember: createRemoteMember(link, instanceId, peerTimes, logger), wire: createGroupWire(link, instanceId, peerTimes) },
   };
 }

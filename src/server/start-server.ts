@@ -17,6 +17,8 @@ import { groupMachine } from '../../machines/group.machine.js';
 import { groupConversationMachine } from '../../machines/group-conversation.machine.js';
 import { createTranscribe } from '../engines/asr/transcribe-actor.js';
 import { proxyHubMachine } from '../../machines/proxy-hub.machine.js';
+import { groupLinkMachine } from '../../machines/group-link.machine.js';
+import { SERVER_SYSTEM_ID } from '../../machines/system-ids.js';
 import { createProxyBridge } from '../proxy/proxy-bridge.js';
 import { ProxyLink } from '../proxy/proxy-link.js';
 import { createViewerSocket } from '../proxy/viewer-socket-actor.js';
@@ -138,8 +140,13 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   });
   const session = sessionMachine.provide({ actors: sessionActors });
   const group = groupMachine.provide({
-    actors: { conversation: groupConversationMachine.provide({ actors: { turn: sessionActors.turn, transcription: transcriptionMachine.provide({ actors: { transcribe: createTranscribe(logger) } }) } }) },
+    actors: {
+      conversation: groupConversationMachine.provide({ actors: { turn: sessionActors.turn, transcription: transcriptionMachine.provide({ actors: { transcribe: createTranscribe(logger) } }) } }),
+      ...(cluster ? { remoteMember: cluster.groupPeers.remoteMember } : {}),
+    },
   });
+  // A session's link to a group on another instance runs that member's turns here, as the group would.
+  const groupLink = groupLinkMachine.provide({ actors: { turn: sessionActors.turn, ...(cluster ? { wire: cluster.groupPeers.wire } : {}) } });
   const proxyHub = proxyHubMachine.provide({
     actors: {
       session: sessionMachine.provide({ actors: { ...sessionActors, socketBridge: createProxyBridge() } }),
@@ -176,7 +183,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const memory = memoryIndex
     ? memoryMachine.provide({ actors: { runJob: createMemoryJob(memoryIndex, logger, { distil, embedder }), ...(embeddingModel ? { embeddingModel } : {}) } })
     : memoryMachine;
-  actor = createActor(serverMachine.provide({ actors: { httpListener, session, group, proxyHub, toolServers, localModels, webTool, liveChat, memory, ...(cluster ? { cluster: cluster.machine } : {}) } }), {
+  actor = createActor(serverMachine.provide({ actors: { httpListener, session, group, groupLink, proxyHub, toolServers, localModels, webTool, liveChat, memory, ...(cluster ? { cluster: cluster.machine } : {}) } }), {
+    systemId: SERVER_SYSTEM_ID,
     inspect: census.observe,
     input: {
       proxyEnabled: app.system.enable_proxy,

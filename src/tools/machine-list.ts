@@ -23,6 +23,7 @@ import { liveChatRoomMachine } from '../../machines/live-chat-room.machine.js';
 import { memoryMachine } from '../../machines/memory.machine.js';
 import { clusterMachine } from '../../machines/cluster.machine.js';
 import { proxyLeaseMachine } from '../../machines/proxy-lease.machine.js';
+import { groupLinkMachine } from '../../machines/group-link.machine.js';
 
 /** Every machine of machines/ (the export writes each; its test checks that none is missing). */
 export const MACHINES: readonly AnyStateMachine[] = [
@@ -50,4 +51,5 @@ export const MACHINES: readonly AnyStateMachine[] = [
   memoryMachine,
   clusterMachine,
   proxyLeaseMachine,
+  groupLinkMachine,
 ];
