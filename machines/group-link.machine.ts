@@ -5,13 +5,17 @@ import { NO_GROUP } from './group-membership.js';
 import { sessionSystemId } from './system-ids.js';
 import type { TurnInput, TurnOutputEvent } from './turn-contract.js';
 import { turnMachine } from './turn.machine.js';
+import { transcriptionMachine, type TranscriptionOutput } from './transcription.machine.js';
+import { DEFAULT_ENGINE_DEADLINES } from './engine-deadlines.js';
+import type { GroupTrigger } from './group-protocol.js';
 
 /**
  * A session's link to a chat group that runs on another instance (docs/cluster.md): a server child, started when
  * that group offers this session membership, and taken by the session for its group (it is the `ref` of its
  * membership). What the session sends its group goes over the wire; what the group sends comes back as the group's
  * events. When the group asks this member to speak, its turn runs here, with the session's own engines and tools,
- * and the turn's events go over the wire to the group's conversation.
+ * and the turn's events go over the wire to the group's conversation. The session's voice input is transcribed here
+ * too, with its own recognizer, and goes to the group as text (the session gets its transcription as it would).
  *
  *   offering → member (idle ⇄ speaking) → ended
  *
@@ -41,10 +45,11 @@ type LinkEvent =
   | { type: 'group.turn-input'; input: TurnInput }
   | { type: 'group.turn-unavailable'; reason: string }
   | { type: 'group.recorded'; uid: string }
-  | TurnOutputEvent;
+  | TurnOutputEvent
+  | { type: 'xstate.done.actor.transcription'; output: TranscriptionOutput };
 
 /** To the member's session (found by its uid; gone, nothing is sent). */
-function toSession(enqueue: { sendTo(to: AnyActorRef, event: EventObject): void }, system: { get(id: string): AnyActorRef | undefined }, context: GroupLinkInput, event: SessionGroupEvent) {
+function toSession(enqueue: { sendTo(to: AnyActorRef, event: EventObject): void }, system: { get(id: string): AnyActorRef | undefined }, context: { uid: string }, event: SessionGroupEvent) {
   const session = system.get(sessionSystemId(context.uid));
   if (session) enqueue.sendTo(session, event);
 }
@@ -53,16 +58,18 @@ const mailOf = (event: LinkEvent): Mail | null => (event.type === 'group.mail' ?
 const wire = (kind: string, fields: Record<string, unknown> = {}): WireCommand => ({ type: 'wire.send', kind, fields });
 
 export const groupLinkMachine = setup({
-  types: { context: {} as GroupLinkInput, events: {} as LinkEvent, input: {} as GroupLinkInput },
+  types: { context: {} as GroupLinkInput & { voice: GroupTrigger | null }, events: {} as LinkEvent, input: {} as GroupLinkInput },
   actors: {
     /** Publishes to the group's instance, pings it, reports its silence (src/cluster/group-wire.ts). */
     wire: fromCallback<WireCommand, GroupLinkInput>(() => {
       throw new Error('actor "wire" must be provided with machine.provide()');
     }),
     turn: turnMachine,
+    transcription: transcriptionMachine,
   },
   guards: {
     mailIs: ({ event }: { event: LinkEvent }, kind: string) => mailOf(event)?.kind === kind,
+    isVoice: ({ event }: { event: LinkEvent }) => event.type === 'group.input' && event.input.trigger.kind === 'audio',
     leftGroup: ({ event }: { event: LinkEvent }) => {
       const mail = mailOf(event);
       return mail?.kind === 'changed' && mail.membership === null;
@@ -107,6 +114,33 @@ export const groupLinkMachine = setup({
       const { asr: _asr, asrUnavailable: _u, ...input } = ((event as { input?: Record<string, unknown> }).input ?? {}) as Record<string, unknown>;
       enqueue.sendTo('wire', wire('event', { event: event.type === 'group.input' ? { ...event, input } : event }));
     }),
+    /** The voice input, transcribed here: the session gets what was understood, the group the text (or nothing). */
+    transcribe: enqueueActions(({ context, event, self, enqueue }) => {
+      if (event.type !== 'group.input') return;
+      const { input } = event;
+      if (self.getSnapshot().children.transcription) enqueue.stopChild('transcription');
+      enqueue.assign({ voice: input });
+      enqueue.spawnChild('transcription', {
+        id: 'transcription',
+        input: {
+          engine: input.asr,
+          unavailable: input.asrUnavailable,
+          samples: input.trigger.kind === 'audio' ? input.trigger.samples : new Float32Array(),
+          clientUid: context.uid,
+          deadlineMs: (input.deadlines ?? DEFAULT_ENGINE_DEADLINES).transcriptionMs,
+        },
+      });
+    }),
+    transcribed: enqueueActions(({ context, system, enqueue }, output: TranscriptionOutput) => {
+      const input = context.voice!;
+      enqueue.assign({ voice: null });
+      const frame: ServerFrame = output.error ?? { type: 'user-input-transcription', text: output.text };
+      toSession(enqueue, system, context, { type: 'group.deliver', frames: [frame] });
+      if (output.error || !output.text.trim()) return;
+      const { asr: _asr, asrUnavailable: _u, ...rest } = input;
+      const text: Omit<GroupTrigger, 'asr' | 'asrUnavailable'> = { ...rest, trigger: { kind: 'text', text: output.text, images: input.trigger.images } };
+      enqueue.sendTo('wire', wire('event', { event: { type: 'group.input', uid: context.uid, input: text } }));
+    }),
     turnStarted: enqueueActions(({ event, enqueue }) => {
       if (event.type === 'group.turn-input') enqueue.sendTo('wire', wire('turn-started', { speaker: { name: event.input.speaker.name, avatar: event.input.speaker.avatar } }));
     }),
@@ -121,7 +155,7 @@ export const groupLinkMachine = setup({
   },
 }).createMachine({
   id: 'groupLink',
-  context: ({ input }) => input,
+  context: ({ input }) => ({ ...input, voice: null }),
   invoke: { id: 'wire', src: 'wire', input: ({ context }) => context },
   initial: 'offering',
   on: {
@@ -151,7 +185,9 @@ export const groupLinkMachine = setup({
           { actions: 'fromGroup' },
         ],
         'group.member-gone': { target: 'ended', actions: 'toGroup' },
-        'group.input': { actions: 'toGroup' },
+        // Voice is transcribed beside a turn that may be running here (the group queues the input, as in one process).
+        'group.input': [{ guard: 'isVoice', actions: 'transcribe' }, { actions: 'toGroup' }],
+        'xstate.done.actor.transcription': { actions: { type: 'transcribed', params: ({ event }) => event.output } },
         'group.interrupt': { actions: 'toGroup' },
         'group.playback-complete': { actions: 'toGroup' },
         'group.audio-play-start': { actions: 'toGroup' },
