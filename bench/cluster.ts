@@ -14,7 +14,8 @@
  * Then `/proxy-ws` fan-out (bench/cluster-proxy.ts): N viewers (default 1,000) of the one shared session, all on the
  * instance that runs it, then half on each instance.
  *
- * Not measured yet: a group turn across instances (groups do not cross instances yet, docs/cluster.md).
+ * Then a two-member group (bench/cluster-group.ts): both members on one instance, then one on each; the figure is
+ * what crossing instances adds to a group turn.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
@@ -27,6 +28,7 @@ import { redisServerPath, startRedis } from '../test/helpers/redis-server.js';
 import { createClient } from '@redis/client';
 import { argNumber, percentile } from './bench-utils.js';
 import { proxyFanOut } from './cluster-proxy.js';
+import { groupTurns } from './cluster-group.js';
 import type { OpenSample } from './pageopen-client.js';
 import { startPageOpenProcesses } from './pageopen-workload.js';
 
@@ -77,6 +79,23 @@ async function proxyRows(redisUrl: string, ports: number[], instances: ChildProc
   console.log(`  /proxy-ws two instances / one (medians, ${turns} turns each): ${(two.all.p50 / one.all.p50).toFixed(2)}`);
 }
 
+/** A two-member group turn: both members on one instance, then one on each. */
+async function groupRows(redisUrl: string, ports: number[], turns: number) {
+  const redis = createClient({ url: redisUrl });
+  await redis.connect();
+  // The inviter's instance learns where the invitee is from the census (written every census_every_seconds).
+  const knows = async (uid: string) => (await redis.keys('vas:census:*')).length > 0 && JSON.stringify(await redis.mGet(await redis.keys('vas:census:*'))).includes(uid);
+  const url = (i: number) => `ws://127.0.0.1:${ports[i]}/client-ws`;
+  const f = (v: number) => `${v.toFixed(2).padStart(7)} ms`;
+  const one = await groupTurns(url(0), url(0), turns, knows);
+  // The census the inviter's instance read may be a period old: wait for one more before the invite.
+  const two = await groupTurns(url(0), url(1), turns, async (uid) => (await knows(uid)) && (await new Promise((r) => setTimeout(r, 1200)).then(() => true)));
+  redis.destroy();
+  console.log(`  group of two, both on one instance    first audio of the speaker p50 ${f(one.own.p50)} p99 ${f(one.own.p99)}   forwarded to the other p50 ${f(one.forwarded.p50)} p99 ${f(one.forwarded.p99)}`);
+  console.log(`  group of two, one on each instance    first audio of the speaker p50 ${f(two.own.p50)} p99 ${f(two.own.p99)}   forwarded to the other p50 ${f(two.forwarded.p50)} p99 ${f(two.forwarded.p99)}`);
+  console.log(`  group across instances, added (p50 / p99): speaker ${f(two.own.p50 - one.own.p50)} / ${f(two.own.p99 - one.own.p99)}, forwarded ${f(two.forwarded.p50 - one.forwarded.p50)} / ${f(two.forwarded.p99 - one.forwarded.p99)}`);
+}
+
 async function main() {
   if (!redisServerPath || !haproxyPath) {
     console.log('bench:cluster needs redis-server and haproxy on PATH (Debian packages redis-server, haproxy)');
@@ -91,7 +110,7 @@ async function main() {
   useFakeEngines(root, processes.baseUrl, {
     'system_config.tts_concurrency': 3,
     'system_config.enable_proxy': true,
-    'system_config.cluster': { redis_url: redis.url, proxy_lease_seconds: 2 },
+    'system_config.cluster': { redis_url: redis.url, proxy_lease_seconds: 2, census_every_seconds: 0.5 },
   });
   const ports = [await freePort(), await freePort()];
   const instances = await Promise.all(ports.map((p) => startInstance(root, p)));
@@ -113,7 +132,7 @@ async function main() {
     console.log(`  two behind HAProxy / one direct (medians): open ${(two.open / one.open).toFixed(2)}, first audio ${(two.audio / one.audio).toFixed(2)}`);
     console.log(`  two behind HAProxy / one behind HAProxy (medians): open ${(two.open / hop.open).toFixed(2)}, first audio ${(two.audio / hop.audio).toFixed(2)}`);
     await proxyRows(redis.url, ports, instances, argNumber('viewers', 1000), argNumber('turns', 20));
-    console.log('  a group turn across instances: not measured (groups do not cross instances yet; docs/cluster.md)');
+    await groupRows(redis.url, ports, argNumber('turns', 20));
   } finally {
     await balancer.stop();
     await hopOnly.stop();

@@ -1,0 +1,67 @@
+/**
+ * bench:cluster's group part: a two-member chat group whose members are on one instance, then on two (the group on
+ * the inviter's instance, the other member's turns on its own, linked over Redis). The invitee sends each text-input
+ * and so speaks first: its turn's frames travel to the group and back to it. Per turn: send → the invitee's first
+ * audio, and send → the inviter's first forwarded audio, each member reporting playback as the frontend does.
+ */
+import WebSocket from 'ws';
+import { percentile } from './bench-utils.js';
+
+interface Member {
+  ws: WebSocket;
+  uid: string;
+  frames: Array<{ type: string; [key: string]: unknown }>;
+  /** When this turn's first audio of its own, and first forwarded audio, arrived (0: not yet). */
+  ownAt: number;
+  forwardedAt: number;
+}
+
+function join(url: string): Promise<Member> {
+  const ws = new WebSocket(url, { perMessageDeflate: false });
+  const member: Member = { ws, uid: '', frames: [], ownAt: 0, forwardedAt: 0 };
+  return new Promise((resolve, reject) => {
+    ws.on('error', reject);
+    ws.on('message', (data) => {
+      const frame = JSON.parse(String(data)) as Member['frames'][number];
+      member.frames.push(frame);
+      if (frame.type === 'audio' && !frame.forwarded && !member.ownAt) member.ownAt = performance.now();
+      if (frame.type === 'audio' && frame.forwarded && !member.forwardedAt) member.forwardedAt = performance.now();
+      if (frame.type === 'set-model-and-conf') member.uid = String(frame.client_uid);
+      if (frame.type === 'audio' && !frame.forwarded) ws.send(JSON.stringify({ type: 'audio-play-start', display_text: frame.display_text, forwarded: false }));
+      if (frame.type === 'backend-synth-complete') ws.send(JSON.stringify({ type: 'frontend-playback-complete' }));
+      if (frame.type === 'control' && frame.text === 'start-mic') resolve(member);
+    });
+  });
+}
+
+const waitFor = async (what: string, predicate: () => boolean, ms = 30_000) => {
+  const deadline = Date.now() + ms;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`bench:cluster: no ${what} within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+};
+const chainEnds = (m: Member) => m.frames.filter((f) => f.type === 'control' && f.text === 'conversation-chain-end').length;
+const groupSize = (m: Member) => (m.frames.filter((f) => f.type === 'group-update').at(-1)?.members as unknown[] | undefined)?.length ?? 0;
+
+/** `turns` group conversations of two members, the inviter on `inviterUrl`, the invitee on `inviteeUrl`. */
+export async function groupTurns(inviterUrl: string, inviteeUrl: string, turns: number, knows: (uid: string) => Promise<boolean>) {
+  const inviter = await join(inviterUrl);
+  const invitee = await join(inviteeUrl);
+  for (let i = 0; i < 200 && !(await knows(invitee.uid)); i++) await new Promise((r) => setTimeout(r, 50));
+  inviter.ws.send(JSON.stringify({ type: 'add-client-to-group', invitee_uid: invitee.uid }));
+  await waitFor('the group', () => groupSize(inviter) === 2 && groupSize(invitee) === 2);
+  const own: number[] = [];
+  const forwarded: number[] = [];
+  for (let t = 0; t < turns; t++) {
+    const [endsA, endsB] = [chainEnds(inviter), chainEnds(invitee)];
+    for (const m of [inviter, invitee]) Object.assign(m, { ownAt: 0, forwardedAt: 0 });
+    const sentAt = performance.now();
+    invitee.ws.send(JSON.stringify({ type: 'text-input', text: `turn ${t}`, images: [] }));
+    await waitFor('both turns', () => chainEnds(inviter) >= endsA + 2 && chainEnds(invitee) >= endsB + 2);
+    own.push(invitee.ownAt - sentAt);
+    forwarded.push(inviter.forwardedAt - sentAt);
+  }
+  for (const m of [inviter, invitee]) m.ws.close();
+  return { own: { p50: percentile(own, 50), p99: percentile(own, 99) }, forwarded: { p50: percentile(forwarded, 50), p99: percentile(forwarded, 99) } };
+}
