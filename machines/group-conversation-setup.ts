@@ -125,7 +125,11 @@ export const conversationSetup = setup({
     relayFrame: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'turn.frame') return;
       const { frame } = event;
-      enqueue.sendParent(SPEAKER_ONLY.has(frame.type) ? deliver(context.speaker!.uid, [frame]) : deliver('all', [frame]));
+      const speaker = context.speaker!.uid;
+      // A turn run on the speaker's own instance gives the speaker its frames there, in order: the others get theirs.
+      if (context.remoteTurn) {
+        if (!SPEAKER_ONLY.has(frame.type)) enqueue.sendParent(deliver('all', [frame], speaker));
+      } else enqueue.sendParent(SPEAKER_ONLY.has(frame.type) ? deliver(speaker, [frame]) : deliver('all', [frame]));
       if (frame.type === 'audio' && frame.display_text) enqueue.assign({ spoken: [...context.spoken, { shown: frame.display_text.text, said: event.said ?? frame.display_text.text }] });
       if (isChainStart(frame)) enqueue.assign({ chainOpen: true });
       if (isChainEnd(frame)) enqueue.assign({ chainOpen: false });

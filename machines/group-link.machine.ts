@@ -14,7 +14,8 @@ import type { GroupTrigger } from './group-protocol.js';
  * that group offers this session membership, and taken by the session for its group (it is the `ref` of its
  * membership). What the session sends its group goes over the wire; what the group sends comes back as the group's
  * events. When the group asks this member to speak, its turn runs here, with the session's own engines and tools,
- * and the turn's events go over the wire to the group's conversation. The session's voice input is transcribed here
+ * and the turn's events go over the wire to the group's conversation; its frames reach this member's client from
+ * here, in order (the group hands them to the other members). The session's voice input is transcribed here
  * too, with its own recognizer, and goes to the group as text (the session gets its transcription as it would).
  *
  *   offering → member (idle ⇄ speaking) → ended
@@ -145,6 +146,10 @@ export const groupLinkMachine = setup({
       if (event.type === 'group.turn-input') enqueue.sendTo('wire', wire('turn-started', { speaker: { name: event.input.speaker.name, avatar: event.input.speaker.avatar } }));
     }),
     turnEvent: sendTo('wire', ({ event }) => wire('turn-event', { event })),
+    /** The turn's frames reach this member's client from here, in the turn's order (the group sends them to the others). */
+    ownFrame: enqueueActions(({ context, event, system, enqueue }) => {
+      if (event.type === 'turn.frame') toSession(enqueue, system, context, { type: 'group.deliver', frames: [event.frame] });
+    }),
     turnEnded: sendTo('wire', (_, error: string | null) => wire('turn-ended', { error })),
     turnUnavailable: sendTo('wire', ({ event }) => wire('turn-unavailable', { reason: (event as { reason?: string }).reason ?? '' })),
     recorded: sendTo('wire', () => wire('recorded')),
@@ -209,7 +214,7 @@ export const groupLinkMachine = setup({
             onError: { target: 'idle', actions: { type: 'turnEnded', params: ({ event }) => (event.error instanceof Error ? event.error.message : String(event.error)) } },
           },
           on: {
-            'turn.frame': { actions: 'turnEvent' },
+            'turn.frame': { actions: ['ownFrame', 'turnEvent'] },
             'turn.finished': { actions: 'turnEvent' },
             'turn.user-message': { actions: 'turnEvent' },
           },

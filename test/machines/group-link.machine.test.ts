@@ -65,6 +65,8 @@ describe('a session\'s link to a group on another instance', () => {
     const [turn] = r.turns;
     turn!.say({ type: 'turn.frame', frame: { type: 'full-text', text: 'Hi' } } as EventObject);
     expect(r.wired.at(-1)).toMatchObject({ kind: 'turn-event', fields: { event: { type: 'turn.frame', frame: { type: 'full-text', text: 'Hi' } } } });
+    // This member's client gets its turn's frames from here, in order; the group hands them to the others.
+    expect(r.toSession.at(-1)).toEqual({ type: 'group.deliver', frames: [{ type: 'full-text', text: 'Hi' }] });
     r.mail('to-turn', { event: { type: 'playback.complete' } });
     expect(turn!.told).toEqual([{ type: 'playback.complete' }]);
     // The conversation moved on (an interrupt): the turn here stops.
