@@ -5,6 +5,7 @@ import { groupLinkSystemId } from '../../machines/group-link.machine.js';
 import { remoteMemberSystemId } from '../../machines/group.machine.js';
 import type { Logger } from '../observability/logger.js';
 import type { RedisLink } from './redis-link.js';
+import { publishMail, readMail } from './mail.js';
 
 /**
  * A chat group across instances (docs/cluster.md): the group runs on the instance of the member who created it; a
@@ -36,12 +37,7 @@ export type GroupMailEvent = { type: 'group.mail'; mail: GroupMail };
 
 /** Sends `mail` to instance `to`; false while Redis does not answer (the pings tell when a link is lost). */
 export function sendGroupMail(link: RedisLink, to: string, mail: GroupMail): boolean {
-  try {
-    void link.ready().publish(groupChannel(to), JSON.stringify(mail)).catch(() => undefined);
-    return true;
-  } catch {
-    return false;
-  }
+  return publishMail(link, groupChannel(to), mail);
 }
 
 /**
@@ -50,15 +46,8 @@ export function sendGroupMail(link: RedisLink, to: string, mail: GroupMail): boo
  */
 export function groupMailbox(logger: Logger) {
   return (message: string, system: ActorSystem<any>) => {
-    let mail: GroupMail;
-    try {
-      const parsed = mailSchema.safeParse(JSON.parse(message));
-      if (!parsed.success) throw new Error(parsed.error.issues[0]?.message ?? 'unexpected shape');
-      mail = parsed.data as GroupMail;
-    } catch (err) {
-      logger.warn(`cluster: dropped a group message that is not one this server sends (${(err as Error).message})`);
-      return;
-    }
+    const mail = readMail<GroupMail>(mailSchema, message, logger, 'group');
+    if (!mail) return;
     const event: GroupMailEvent = { type: 'group.mail', mail };
     if (mail.kind === 'offer') system.get(SERVER_SYSTEM_ID)?.send(event);
     else if ((TO_MEMBER as readonly string[]).includes(mail.kind)) system.get(groupLinkSystemId(mail.group, mail.uid))?.send(event);

@@ -6,6 +6,7 @@ import type { Logger } from '../observability/logger.js';
 import { clientFrameSchema, type ClientFrame } from '../protocol/client-frames.js';
 import type { ServerFrame } from '../protocol/server-frames.js';
 import type { RedisLink } from './redis-link.js';
+import { publishMail, readMail } from './mail.js';
 
 /**
  * The `/proxy-ws` session across instances: what instances say to each other about it, each on its own Redis
@@ -45,12 +46,7 @@ export type PeerMailEvent = { type: 'peer.mail'; mail: ProxyMail };
 
 /** Sends `mail` to `to`; false while Redis does not answer (the peers' pings tell when a link is lost). */
 export function sendMail(link: RedisLink, to: string, mail: ProxyMail): boolean {
-  try {
-    void link.ready().publish(proxyChannel(to), JSON.stringify(mail)).catch(() => undefined);
-    return true;
-  } catch {
-    return false;
-  }
+  return publishMail(link, proxyChannel(to), mail);
 }
 
 /**
@@ -59,15 +55,8 @@ export function sendMail(link: RedisLink, to: string, mail: ProxyMail): boolean 
  */
 export function proxyMailbox(logger: Logger) {
   return (message: string, system: ActorSystem<any>) => {
-    let mail: ProxyMail;
-    try {
-      const parsed = mailSchema.safeParse(JSON.parse(message));
-      if (!parsed.success) throw new Error(parsed.error.issues[0]?.message ?? 'unexpected shape');
-      mail = parsed.data as ProxyMail;
-    } catch (err) {
-      logger.warn(`cluster: dropped a proxy message that is not one this server sends (${(err as Error).message})`);
-      return;
-    }
+    const mail = readMail<ProxyMail>(mailSchema, message, logger, 'proxy');
+    if (!mail) return;
     const event: PeerMailEvent = { type: 'peer.mail', mail };
     switch (mail.kind) {
       case 'join':
