@@ -1,7 +1,7 @@
 import { fromCallback, type EventObject } from 'xstate';
 import type { GroupLinkInput, WireCommand } from '../../machines/group-link.machine.js';
 import { sendGroupMail, type GroupMail } from './group-mail.js';
-import type { PeerTimes } from './peer-viewer.js';
+import { heartbeat, type PeerTimes } from './heartbeat.js';
 import type { RedisLink } from './redis-link.js';
 
 /**
@@ -13,19 +13,11 @@ export function createGroupWire(link: RedisLink, instanceId: string, times: Peer
   return fromCallback<WireCommand | { type: 'wire.heard' }, GroupLinkInput, EventObject>(({ input, receive, sendBack }) => {
     const mail = (kind: string, fields: Record<string, unknown> = {}) =>
       sendGroupMail(link, input.owner, { kind: kind as GroupMail['kind'], from: instanceId, group: input.groupId, uid: input.uid, ...fields });
-    let heardAt = Date.now();
-    let silent = false;
-    const timer = setInterval(() => {
-      if (!silent && Date.now() - heardAt > times.silenceMs) {
-        silent = true;
-        sendBack({ type: 'wire.silent' });
-      }
-      mail('ping-up');
-    }, times.pingMs);
+    const beat = heartbeat(times, () => mail('ping-up'), () => sendBack({ type: 'wire.silent' }));
     receive((command) => {
-      if (command.type === 'wire.heard') heardAt = Date.now();
+      if (command.type === 'wire.heard') beat.heard();
       else mail(command.kind, command.fields);
     });
-    return () => clearInterval(timer);
+    return beat.stop;
   });
 }

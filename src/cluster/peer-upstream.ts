@@ -4,7 +4,7 @@ import type { PeerUpstreamInput } from '../../machines/proxy-hub-contract.js';
 import type { ClientFrame } from '../protocol/client-frames.js';
 import { errorFrame } from '../protocol/error-codes.js';
 import type { Logger } from '../observability/logger.js';
-import type { PeerTimes } from './peer-viewer.js';
+import { heartbeat, type PeerTimes } from './heartbeat.js';
 import { sendMail, type PeerMailEvent } from './proxy-mail.js';
 import type { RedisLink } from './redis-link.js';
 
@@ -21,17 +21,14 @@ export function createPeerUpstream(link: RedisLink, instanceId: string, times: P
     const { owner } = input;
     const id = randomUUID();
     const log = logger.child({ client_uid: 'proxy:upstream' });
-    const state = { sent: 0, heard: 0, heardAt: Date.now(), ended: false };
+    const state = { sent: 0, heard: 0, ended: false };
     const end = (why: string) => {
       if (state.ended) return;
       state.ended = true;
       log.info(`cluster: the link to the shared session on instance ${owner} ended (${why})`);
       sendBack({ type: 'upstream.ended' });
     };
-    const timer = setInterval(() => {
-      if (Date.now() - state.heardAt > times.silenceMs) return end(`nothing heard for ${times.silenceMs} ms`);
-      sendMail(link, owner, { kind: 'ping-up', from: instanceId, link: id });
-    }, times.pingMs);
+    const beat = heartbeat(times, () => sendMail(link, owner, { kind: 'ping-up', from: instanceId, link: id }), end);
     sendMail(link, owner, { kind: 'join', from: instanceId, link: id });
     log.info(`cluster: this instance's viewers watch the shared session on instance ${owner}`);
     receive((event) => {
@@ -40,7 +37,7 @@ export function createPeerUpstream(link: RedisLink, instanceId: string, times: P
         const { mail } = event as PeerMailEvent;
         // Mail of an earlier link, or from an earlier owner, is not this link's.
         if (mail.from !== owner || mail.link !== id) return;
-        state.heardAt = Date.now();
+        beat.heard();
         if (mail.kind !== 'down' && mail.kind !== 'history') return;
         if (mail.seq !== state.heard + 1) return end(`frames ${state.heard + 1}–${mail.seq - 1} from it went missing`);
         state.heard = mail.seq;
@@ -60,7 +57,7 @@ export function createPeerUpstream(link: RedisLink, instanceId: string, times: P
     return () => {
       if (!state.ended) sendMail(link, owner, { kind: 'leave', from: instanceId, link: id });
       state.ended = true;
-      clearInterval(timer);
+      beat.stop();
     };
   });
 }

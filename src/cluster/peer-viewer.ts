@@ -3,13 +3,7 @@ import type { PeerViewerInput, ViewerCommand } from '../../machines/proxy-hub-co
 import type { Logger } from '../observability/logger.js';
 import { sendMail, type PeerMailEvent } from './proxy-mail.js';
 import type { RedisLink } from './redis-link.js';
-
-export interface PeerTimes {
-  /** How often each side of a link says it is there. */
-  pingMs: number;
-  /** A link whose other side said nothing for this long is ended. */
-  silenceMs: number;
-}
+import { heartbeat, type PeerTimes } from './heartbeat.js';
 
 /**
  * On the instance that runs the `/proxy-ws` session: another instance's viewers, as one of the hub's viewers. What
@@ -21,17 +15,14 @@ export function createPeerViewer(link: RedisLink, instanceId: string, times: Pee
   return fromCallback<EventObject, PeerViewerInput, EventObject>(({ input, receive, sendBack }) => {
     const { peer, viewerId } = input;
     const log = logger.child({ client_uid: `proxy:${viewerId}` });
-    const state = { link: input.link, sent: 0, heard: 0, heardAt: Date.now(), closed: false };
+    const state = { link: input.link, sent: 0, heard: 0, closed: false };
     const close = (why: string) => {
       if (state.closed) return;
       state.closed = true;
       log.info(`cluster: the viewers on instance ${peer} left the shared session (${why})`);
       sendBack({ type: 'viewer.closed', viewerId });
     };
-    const timer = setInterval(() => {
-      if (Date.now() - state.heardAt > times.silenceMs) return close(`nothing heard for ${times.silenceMs} ms`);
-      sendMail(link, peer, { kind: 'ping-down', from: instanceId, link: state.link });
-    }, times.pingMs);
+    const beat = heartbeat(times, () => sendMail(link, peer, { kind: 'ping-down', from: instanceId, link: state.link }), close);
     log.info(`cluster: the viewers on instance ${peer} joined the shared session run here`);
     receive((received) => {
       const event = received as ViewerCommand | PeerMailEvent;
@@ -42,7 +33,7 @@ export function createPeerViewer(link: RedisLink, instanceId: string, times: Pee
         const { mail } = event;
         if (mail.kind === 'join') Object.assign(state, { link: mail.link, sent: 0, heard: 0 });
         if (mail.link !== state.link) return;
-        state.heardAt = Date.now();
+        beat.heard();
         if (mail.kind === 'leave') close('they left');
         else if (mail.kind === 'up') {
           if (mail.seq !== state.heard + 1) return close(`frames ${state.heard + 1}–${mail.seq - 1} from them went missing`);
@@ -53,7 +44,7 @@ export function createPeerViewer(link: RedisLink, instanceId: string, times: Pee
     });
     return () => {
       state.closed = true;
-      clearInterval(timer);
+      beat.stop();
     };
   });
 }

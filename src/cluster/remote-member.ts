@@ -2,7 +2,7 @@ import { fromCallback, type AnyActorRef, type EventObject } from 'xstate';
 import type { RemoteMemberInput } from '../../machines/group-protocol.js';
 import type { Logger } from '../observability/logger.js';
 import { sendGroupMail, type GroupMail, type GroupMailEvent } from './group-mail.js';
-import type { PeerTimes } from './peer-viewer.js';
+import { heartbeat, type PeerTimes } from './heartbeat.js';
 import type { RedisLink } from './redis-link.js';
 
 /** Events a member's session may send its group, taken from the other instance as they are (their uid checked). */
@@ -22,17 +22,14 @@ export function createRemoteMember(link: RedisLink, instanceId: string, times: P
     const { groupId, uid, instance } = input;
     const log = logger.child({ client_uid: uid });
     const send = (kind: GroupMail['kind'], fields: Record<string, unknown> = {}) => sendGroupMail(link, instance, { kind, from: instanceId, group: groupId, uid, ...fields });
-    const state = { answered: false, gone: false, heardAt: Date.now(), replyTo: null as AnyActorRef | null, confirmTo: null as AnyActorRef | null };
+    const state = { answered: false, gone: false, replyTo: null as AnyActorRef | null, confirmTo: null as AnyActorRef | null };
     const gone = (why: string) => {
       if (state.gone) return;
       state.gone = true;
       log.info(`cluster: group member ${uid} on instance ${instance} is gone (${why})`);
       sendBack(state.answered ? { type: 'group.member-gone', uid } : { type: 'group.offer-declined', uid, reason: `Invitee ${uid} did not answer` });
     };
-    const timer = setInterval(() => {
-      if (Date.now() - state.heardAt > times.silenceMs) return gone(`nothing heard for ${times.silenceMs} ms`);
-      send('ping-down');
-    }, times.pingMs);
+    const beat = heartbeat(times, () => send('ping-down'), gone);
     send('offer', { inviter: input.inviterUid });
 
     receive((event) => {
@@ -71,7 +68,7 @@ export function createRemoteMember(link: RedisLink, instanceId: string, times: P
 
     function take(mail: GroupMail) {
       if (mail.from !== instance) return;
-      state.heardAt = Date.now();
+      beat.heard();
       switch (mail.kind) {
         case 'accepted':
           state.answered = true;
@@ -110,7 +107,7 @@ export function createRemoteMember(link: RedisLink, instanceId: string, times: P
     return () => {
       if (!state.gone) send('gone');
       state.gone = true;
-      clearInterval(timer);
+      beat.stop();
     };
   });
 }
