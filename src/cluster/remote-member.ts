@@ -1,5 +1,5 @@
 import { fromCallback, type AnyActorRef, type EventObject } from 'xstate';
-import type { RemoteMemberInput } from '../../machines/group-protocol.js';
+import type { RemoteMemberInput, ToRemoteTurn } from '../../machines/group-protocol.js';
 import type { Logger } from '../observability/logger.js';
 import { sendGroupMail, type GroupMail, type GroupMailEvent } from './group-mail.js';
 import { heartbeat, type PeerTimes } from './heartbeat.js';
@@ -54,12 +54,15 @@ export function createRemoteMember(link: RedisLink, instanceId: string, times: P
           send('record', { messages, confirm: confirmTo !== undefined });
           return;
         }
+        // What the conversation has for the speaker's turn (its playback, its reply on disk): the turn's own event.
+        case 'conv.to-turn':
+          send('to-turn', { event: (event as ToRemoteTurn & { type: 'conv.to-turn' }).event });
+          return;
         case 'group.deliver':
         case 'group.remember':
         case 'group.remember-interrupt':
-        case 'conv.to-turn':
         case 'conv.turn-stop': {
-          const kind = ({ 'group.deliver': 'deliver', 'group.remember': 'remember', 'group.remember-interrupt': 'remember-interrupt', 'conv.to-turn': 'to-turn', 'conv.turn-stop': 'turn-stop' } as const)[event.type];
+          const kind = ({ 'group.deliver': 'deliver', 'group.remember': 'remember', 'group.remember-interrupt': 'remember-interrupt', 'conv.turn-stop': 'turn-stop' } as const)[event.type];
           send(kind, { event });
           return;
         }

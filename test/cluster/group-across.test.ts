@@ -53,7 +53,10 @@ const normalized = (m: Member, from: number, names: Record<string, string>) =>
     await relay?.close();
     await redis?.stop();
   });
-  const conf = (cluster: object) => ({ conf: { 'system_config.cluster': cluster, 'system_config.group_conversation_rounds': 1, 'system_config.playback_slack_seconds': 1 } });
+  // Bounds far beyond the test's waits: a member turn on the other instance must end when its client reports the
+  // playback and its reply is on disk (both come back over the wire), never by running out one of these.
+  const bounds = { 'system_config.playback_slack_seconds': 600, 'system_config.history_write_timeout_seconds': 600 };
+  const conf = (cluster: object) => ({ conf: { 'system_config.cluster': cluster, 'system_config.group_conversation_rounds': 1, ...bounds } });
   const a = useFakeEngineServer(conf(clusterA));
   const b = useFakeEngineServer(conf(clusterB));
   beforeEach(() => {
