@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { setTimeout as wait } from 'node:timers/promises';
 import { z } from 'zod';
 import type { FileLock } from '../history/file-lock.js';
 import { HistoryError } from '../history/history-error.js';
@@ -41,7 +40,7 @@ export function redisFileLock(link: RedisLink, root: string, logger: Logger): Fi
           const taken = await client.set(key, token, { condition: 'NX', expiration: { type: 'PX', value: LOCK_TTL_MS } });
           if (taken === 'OK') break;
           if (Date.now() > deadline) throw new HistoryError('history_busy', `history ${path.basename(file, '.json')} is being written by another instance; try again`);
-          await wait(Math.min(2 ** attempt, 50));
+          await link.pause(Math.min(2 ** attempt, 50));
         }
       } catch (err) {
         if (err instanceof HistoryError) throw err;

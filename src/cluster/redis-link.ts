@@ -1,3 +1,4 @@
+import { setTimeout as wait } from 'node:timers/promises';
 import { createClient } from '@redis/client';
 import { fromCallback, type ActorSystem, type EventObject } from 'xstate';
 import type { ClusterEvent } from '../../machines/cluster.machine.js';
@@ -17,9 +18,11 @@ type Client = ReturnType<typeof newClient>;
 export class RedisLink {
   private client: Client | null = null;
   private down = 'Redis is not connected yet';
+  private stopped = new AbortController();
 
   attach(client: Client): void {
     this.client = client;
+    if (this.stopped.signal.aborted) this.stopped = new AbortController();
   }
 
   setUp(up: boolean, why = ''): void {
@@ -29,6 +32,20 @@ export class RedisLink {
   detach(why: string): void {
     this.client = null;
     this.down = why;
+    this.stopped.abort(new ClusterUnavailable(why));
+  }
+
+  /**
+   * A pause between two tries of a command (a lock another instance holds). Its timer belongs to the actor that owns
+   * the client: it ends, with ClusterUnavailable, when that actor stops.
+   */
+  async pause(ms: number): Promise<void> {
+    const { signal } = this.stopped;
+    try {
+      await wait(ms, undefined, { signal });
+    } catch {
+      throw signal.reason instanceof Error ? signal.reason : new ClusterUnavailable('the server is stopping');
+    }
   }
 
   /** The client, while Redis answers. */

@@ -7,6 +7,7 @@ import { makeFixtureRoot } from '../helpers/fixture-root.js';
 import { redisServerPath, startRedis } from '../helpers/redis-server.js';
 import { startTestServer } from '../helpers/test-server.js';
 import { TestClient, until } from '../helpers/ws-client.js';
+import { createClient } from '@redis/client';
 
 /**
  * chat_history/ shared by two instances (one working directory, one Redis): appends from both to one history are all
@@ -83,5 +84,44 @@ const CHARACTER = 'mao_pro_001';
     await Promise.all([a.history.append(CHARACTER, uid, [{ role: 'ai', timestamp: '2026-12-07T10:00:01', content: 'a' }]), b.history.append(CHARACTER, uid, [{ role: 'ai', timestamp: '2026-12-07T10:00:01', content: 'b' }])]);
     const entries = JSON.parse(readFileSync(path.join(fixture.root, 'chat_history', CHARACTER, `${uid}.json`), 'utf8')) as Array<{ content?: string }>;
     expect(entries.slice(1).map((e) => e.content).sort()).toEqual(['a', 'b', 'said while Redis was away']);
+  });
+
+  test('a write waits while another instance holds the file\'s lock, goes on once it is let go, and is not lost when its server stops', async () => {
+    const other = createClient({ url: redis.url });
+    await other.connect();
+    const setCalls = async () => Number((await other.info('commandstats')).match(/cmdstat_set:calls=(\d+)/)?.[1] ?? 0);
+    const uid = b.history.newUid(CHARACTER);
+    const file = path.join(fixture.root, 'chat_history', CHARACTER, `${uid}.json`);
+    const said = () => {
+      try {
+        return (JSON.parse(readFileSync(file, 'utf8')) as Array<{ content?: string }>).slice(1).map((e) => e.content);
+      } catch {
+        return [];
+      }
+    };
+    const line = (content: string) => [{ role: 'human' as const, timestamp: '2026-12-07T10:00:00', content }];
+    const holdLock = () => other.set(`vas:lock:${CHARACTER}/${uid}.json`, 'another-instance', { expiration: { type: 'PX', value: 60_000 } });
+
+    // Held: B tries again and again (each try a SET in Redis's counts) and writes nothing meanwhile.
+    await holdLock();
+    let before = await setCalls();
+    let done = false;
+    const first = b.history.append(CHARACTER, uid, line('waited for the lock')).then(() => (done = true));
+    await until('three tries', async () => (await setCalls()) >= before + 3);
+    expect(done).toBe(false);
+    expect(said()).toEqual([]);
+    await other.del(`vas:lock:${CHARACTER}/${uid}.json`);
+    await first;
+    expect(said()).toEqual(['waited for the lock']);
+
+    // Held while B's server stops: its wait ends with the actor that owns the Redis client, and the words are written.
+    await holdLock();
+    before = await setCalls();
+    const second = b.history.append(CHARACTER, uid, line('said as the server stopped'));
+    await until('a try', async () => (await setCalls()) > before);
+    await b.stop();
+    await second;
+    expect(said()).toEqual(['waited for the lock', 'said as the server stopped']);
+    other.destroy();
   });
 });
