@@ -1,6 +1,6 @@
 /**
- * bench:cluster's group part: a two-member chat group whose members are on one instance, then on two (the group on
- * the inviter's instance, the other member's turns on its own, linked over Redis). The invitee sends each text-input
+ * bench:cluster's group part: a two-member chat group whose members are on one instance, beside one whose members are
+ * on two (the group on the inviter's instance, the other member's turns on its own, linked over Redis), taking turns. The invitee sends each text-input
  * and so speaks first: its turn's frames travel to the group and back to it. Per turn: send → the invitee's first
  * audio, and send → the inviter's first forwarded audio, each member reporting playback as the frontend does.
  */
@@ -44,24 +44,58 @@ const waitFor = async (what: string, predicate: () => boolean, ms = 30_000) => {
 const chainEnds = (m: Member) => m.frames.filter((f) => f.type === 'control' && f.text === 'conversation-chain-end').length;
 const groupSize = (m: Member) => (m.frames.filter((f) => f.type === 'group-update').at(-1)?.members as unknown[] | undefined)?.length ?? 0;
 
-/** `turns` group conversations of two members, the inviter on `inviterUrl`, the invitee on `inviteeUrl`. */
-export async function groupTurns(inviterUrl: string, inviteeUrl: string, turns: number, knows: (uid: string) => Promise<boolean>) {
+/** A two-member group, the inviter on `inviterUrl`, the invitee on `inviteeUrl`, ready for turns. */
+export async function startGroup(inviterUrl: string, inviteeUrl: string, knows: (uid: string) => Promise<boolean>) {
   const inviter = await join(inviterUrl);
   const invitee = await join(inviteeUrl);
   for (let i = 0; i < 200 && !(await knows(invitee.uid)); i++) await new Promise((r) => setTimeout(r, 50));
   inviter.ws.send(JSON.stringify({ type: 'add-client-to-group', invitee_uid: invitee.uid }));
   await waitFor('the group', () => groupSize(inviter) === 2 && groupSize(invitee) === 2);
-  const own: number[] = [];
-  const forwarded: number[] = [];
+  let t = 0;
+  return {
+    /** One group conversation (both characters answer): send → the invitee's first audio, and → the inviter's forwarded one. */
+    async turn() {
+      const [endsA, endsB] = [chainEnds(inviter), chainEnds(invitee)];
+      for (const m of [inviter, invitee]) Object.assign(m, { ownAt: 0, forwardedAt: 0 });
+      const sentAt = performance.now();
+      invitee.ws.send(JSON.stringify({ type: 'text-input', text: `turn ${t++}`, images: [] }));
+      await waitFor('both turns', () => chainEnds(inviter) >= endsA + 2 && chainEnds(invitee) >= endsB + 2);
+      return { own: invitee.ownAt - sentAt, forwarded: inviter.forwardedAt - sentAt };
+    },
+    close() {
+      for (const m of [inviter, invitee]) m.ws.close();
+    },
+  };
+}
+
+export interface GroupFigures {
+  own: { p50: number; p99: number };
+  forwarded: { p50: number; p99: number };
+}
+
+/**
+ * Two groups side by side, `turns` conversations each, taking turns one after the other (so both see the same load
+ * on the machine): `one` with both members on one instance, `two` with the invitee on the other instance.
+ */
+export async function groupTurns(
+  one: { inviter: string; invitee: string },
+  two: { inviter: string; invitee: string },
+  turns: number,
+  knows: (uid: string) => Promise<boolean>,
+): Promise<{ one: GroupFigures; two: GroupFigures }> {
+  const groups = [await startGroup(one.inviter, one.invitee, knows), await startGroup(two.inviter, two.invitee, knows)];
+  const samples = groups.map(() => ({ own: [] as number[], forwarded: [] as number[] }));
   for (let t = 0; t < turns; t++) {
-    const [endsA, endsB] = [chainEnds(inviter), chainEnds(invitee)];
-    for (const m of [inviter, invitee]) Object.assign(m, { ownAt: 0, forwardedAt: 0 });
-    const sentAt = performance.now();
-    invitee.ws.send(JSON.stringify({ type: 'text-input', text: `turn ${t}`, images: [] }));
-    await waitFor('both turns', () => chainEnds(inviter) >= endsA + 2 && chainEnds(invitee) >= endsB + 2);
-    own.push(invitee.ownAt - sentAt);
-    forwarded.push(inviter.forwardedAt - sentAt);
+    for (const [i, group] of groups.entries()) {
+      const { own, forwarded } = await group.turn();
+      samples[i]!.own.push(own);
+      samples[i]!.forwarded.push(forwarded);
+    }
   }
-  for (const m of [inviter, invitee]) m.ws.close();
-  return { own: { p50: percentile(own, 50), p99: percentile(own, 99) }, forwarded: { p50: percentile(forwarded, 50), p99: percentile(forwarded, 99) } };
+  for (const g of groups) g.close();
+  const figures = (s: { own: number[]; forwarded: number[] }): GroupFigures => ({
+    own: { p50: percentile(s.own, 50), p99: percentile(s.own, 99) },
+    forwarded: { p50: percentile(s.forwarded, 50), p99: percentile(s.forwarded, 99) },
+  });
+  return { one: figures(samples[0]!), two: figures(samples[1]!) };
 }

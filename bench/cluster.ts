@@ -1,5 +1,5 @@
 /**
- * npm run bench:cluster [-- --opens 500]
+ * npm run bench:cluster [-- --opens 500 --viewers 1000 --turns 20 --group-turns 100]
  *
  * More than one instance (docs/cluster.md): the page-open workload of bench:pageopen (connect, the four requests of
  * a page load, one text-input turn to first audio, close; its client and the fake engines each in a process of their
@@ -14,8 +14,8 @@
  * Then `/proxy-ws` fan-out (bench/cluster-proxy.ts): N viewers (default 1,000) of the one shared session, all on the
  * instance that runs it, then half on each instance.
  *
- * Then a two-member group (bench/cluster-group.ts): both members on one instance, then one on each; the figure is
- * what crossing instances adds to a group turn.
+ * Then two two-member groups (bench/cluster-group.ts), taking turns: both members on one instance, and one on each;
+ * the figure is what crossing instances adds to a group turn.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
@@ -79,7 +79,7 @@ async function proxyRows(redisUrl: string, ports: number[], instances: ChildProc
   console.log(`  /proxy-ws two instances / one (medians, ${turns} turns each): ${(two.all.p50 / one.all.p50).toFixed(2)}`);
 }
 
-/** A two-member group turn: both members on one instance, then one on each. */
+/** Two-member group turns: both members on one instance, and one on each, turn about. */
 async function groupRows(redisUrl: string, ports: number[], turns: number) {
   const redis = createClient({ url: redisUrl });
   await redis.connect();
@@ -87,9 +87,8 @@ async function groupRows(redisUrl: string, ports: number[], turns: number) {
   const knows = async (uid: string) => (await redis.keys('vas:census:*')).length > 0 && JSON.stringify(await redis.mGet(await redis.keys('vas:census:*'))).includes(uid);
   const url = (i: number) => `ws://127.0.0.1:${ports[i]}/client-ws`;
   const f = (v: number) => `${v.toFixed(2).padStart(7)} ms`;
-  const one = await groupTurns(url(0), url(0), turns, knows);
-  // The census the inviter's instance read may be a period old: wait for one more before the invite.
-  const two = await groupTurns(url(0), url(1), turns, async (uid) => (await knows(uid)) && (await new Promise((r) => setTimeout(r, 1200)).then(() => true)));
+  // The census the inviter's instance read may be a period old: wait for one more before an invite across.
+  const { one, two } = await groupTurns({ inviter: url(0), invitee: url(0) }, { inviter: url(0), invitee: url(1) }, turns, async (uid) => (await knows(uid)) && (await new Promise((r) => setTimeout(r, 1200)).then(() => true)));
   redis.destroy();
   console.log(`  group of two, both on one instance    first audio of the speaker p50 ${f(one.own.p50)} p99 ${f(one.own.p99)}   forwarded to the other p50 ${f(one.forwarded.p50)} p99 ${f(one.forwarded.p99)}`);
   console.log(`  group of two, one on each instance    first audio of the speaker p50 ${f(two.own.p50)} p99 ${f(two.own.p99)}   forwarded to the other p50 ${f(two.forwarded.p50)} p99 ${f(two.forwarded.p99)}`);
@@ -132,7 +131,7 @@ async function main() {
     console.log(`  two behind HAProxy / one direct (medians): open ${(two.open / one.open).toFixed(2)}, first audio ${(two.audio / one.audio).toFixed(2)}`);
     console.log(`  two behind HAProxy / one behind HAProxy (medians): open ${(two.open / hop.open).toFixed(2)}, first audio ${(two.audio / hop.audio).toFixed(2)}`);
     await proxyRows(redis.url, ports, instances, argNumber('viewers', 1000), argNumber('turns', 20));
-    await groupRows(redis.url, ports, argNumber('turns', 20));
+    await groupRows(redis.url, ports, argNumber('group-turns', 100));
   } finally {
     await balancer.stop();
     await hopOnly.stop();
