@@ -1,5 +1,5 @@
 /**
- * npm run bench:cluster [-- --opens 500 --viewers 1000 --turns 20 --group-turns 100]
+ * npm run bench:cluster [-- --opens 500 --viewers 1000 --turns 20 --group-turns 200]
  *
  * More than one instance (docs/cluster.md): the page-open workload of bench:pageopen (connect, the four requests of
  * a page load, one text-input turn to first audio, close; its client and the fake engines each in a process of their
@@ -131,7 +131,7 @@ async function main() {
     console.log(`  two behind HAProxy / one direct (medians): open ${(two.open / one.open).toFixed(2)}, first audio ${(two.audio / one.audio).toFixed(2)}`);
     console.log(`  two behind HAProxy / one behind HAProxy (medians): open ${(two.open / hop.open).toFixed(2)}, first audio ${(two.audio / hop.audio).toFixed(2)}`);
     await proxyRows(redis.url, ports, instances, argNumber('viewers', 1000), argNumber('turns', 20));
-    await groupRows(redis.url, ports, argNumber('group-turns', 100));
+    await groupRows(redis.url, ports, argNumber('group-turns', 200));
   } finally {
     await balancer.stop();
     await hopOnly.stop();
