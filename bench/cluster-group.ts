@@ -1,8 +1,9 @@
 /**
  * bench:cluster's group part: a two-member chat group whose members are on one instance, beside one whose members are
- * on two (the group on the inviter's instance, the other member's turns on its own, linked over Redis), taking turns. The invitee sends each text-input
- * and so speaks first: its turn's frames travel to the group and back to it. Per turn: send → the invitee's first
- * audio, and send → the inviter's first forwarded audio, each member reporting playback as the frontend does.
+ * on two (the group on the inviter's instance, the other member's turns on its own, linked over Redis); they take
+ * turns. The invitee sends each text-input and so speaks first: its turn's frames travel to the group and back to
+ * it. Per turn: send → the invitee's first audio, and send → the inviter's first forwarded audio, each member
+ * reporting playback as the frontend does.
  */
 import WebSocket from 'ws';
 import { percentile } from './bench-utils.js';
