@@ -28,6 +28,10 @@ export interface GroupContext {
   /** The running conversation's input; null while idle. */
   conversation: ConversationInput | null;
   firstInvitee: string;
+  /** With a cluster: the group keeps its record in Redis. */
+  shared: boolean;
+  /** Its record (the child `record`) is running. */
+  recording: boolean;
 }
 
 /** What a rule decided: events to send (to a ref, or to the child `conversation`) and the context change. */

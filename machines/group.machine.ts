@@ -34,7 +34,12 @@ export interface GroupInput {
   /** The invite that created the group. */
   firstInvitee: string;
   rules: GroupRules;
+  /** With system_config.cluster: the group keeps its record in Redis (`record`, src/cluster/group-record.ts). */
+  shared?: boolean;
 }
+
+/** What the group's record is told: who owns the group and who is in it, after each change. */
+export type GroupRecordEvent = { type: 'record.members'; ownerUid: string; members: string[] };
 
 export type GroupMachineEvent = GroupEvent | ConversationTell;
 
@@ -78,8 +83,26 @@ export const groupMachine = setup({
     remoteMember: fromCallback<EventObject, RemoteMemberInput>(() => {
       throw new Error('actor "remoteMember" must be provided with machine.provide()');
     }),
+    /** The group's record and lease in Redis (src/cluster/group-record.ts); only spawned with a cluster. */
+    record: fromCallback<GroupRecordEvent, { groupId: string }>(() => {
+      throw new Error('actor "record" must be provided with machine.provide()');
+    }),
   },
   actions: {
+    /**
+     * With a cluster, the group's record in Redis: started with the first change of a group that stays open, it lives
+     * as long as the group (a child, stopped with it).
+     */
+    startRecord: enqueueActions(({ context, enqueue }) => {
+      if (!context.shared || context.recording || isLonely(context)) return;
+      enqueue.spawnChild('record', { id: 'record', input: { groupId: context.id } });
+      enqueue.assign({ recording: true });
+    }),
+    /** The record learns each change of owner or members (a group down to one closes, and its record goes). */
+    recordMembers: enqueueActions(({ context, enqueue }) => {
+      if (!context.recording || isLonely(context)) return;
+      enqueue.sendTo('record', { type: 'record.members', ownerUid: context.ownerUid, members: context.members.map((m) => m.uid) } satisfies GroupRecordEvent);
+    }),
     /** The owner learns its membership, and the first invitation goes out. */
     greetOwner: enqueueActions(({ context, enqueue, self, system }) => {
       enqueue.sendTo(context.members[0]!.ref, { type: 'group.changed', membership: membership(context, self), frames: [] } satisfies SessionGroupEvent);
@@ -149,14 +172,16 @@ export const groupMachine = setup({
     rules: input.rules,
     conversation: null,
     firstInvitee: input.firstInvitee,
+    shared: input.shared ?? false,
+    recording: false,
   }),
-  entry: 'greetOwner',
+  entry: ['greetOwner', 'startRecord', 'recordMembers'],
   on: {
     'group.invite': { actions: 'invite' },
-    'group.offer-accepted': { actions: 'acceptOffer' },
+    'group.offer-accepted': { actions: ['acceptOffer', 'startRecord', 'recordMembers'] },
     'group.offer-declined': { actions: ['declineOffer', 'dropRemotes'] },
-    'group.remove': { actions: ['remove', 'dropRemotes'] },
-    'group.member-gone': { actions: ['memberGone', 'dropRemotes'] },
+    'group.remove': { actions: ['remove', 'dropRemotes', 'recordMembers'] },
+    'group.member-gone': { actions: ['memberGone', 'dropRemotes', 'recordMembers'] },
     'group.audio-play-start': { actions: 'showPlayingElsewhere' },
     'conv.tell': { actions: 'tellMembers' },
   },

@@ -163,7 +163,7 @@ export const serverMachine = setup({
         enqueue.assign({ groupIds });
         enqueue.spawnChild('group', {
           id: `group.${id}`,
-          input: { id: `group_${event.owner.uid}`, owner: event.owner, firstInvitee: event.inviteeUid, rules: event.rules },
+          input: { id: `group_${event.owner.uid}`, owner: event.owner, firstInvitee: event.inviteeUid, rules: event.rules, shared: context.cluster !== null },
         });
       }),
     },

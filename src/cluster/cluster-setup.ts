@@ -12,6 +12,7 @@ import { proxyChannel, proxyMailbox } from './proxy-mail.js';
 import { groupChannel, groupMailbox } from './group-mail.js';
 import { createRemoteMember } from './remote-member.js';
 import { createGroupWire } from './group-wire.js';
+import { createGroupRecord, readGroupRecords } from './group-record.js';
 import { announceHistory, HISTORY_CHANNEL, historyNews, redisFileLock } from './history-sync.js';
 
 export interface ClusterSettings {
@@ -57,12 +58,18 @@ export function clusterSetup(
     machine,
     input,
     instances: () => readCensus(link),
+    groups: () => readGroupRecords(link),
     /** chat_history/ across instances: a lock per file, and news of each write for the others. */
     historyLock: redisFileLock(link, view.historyRoot, logger),
     announceHistory: announceHistory(link, instanceId),
     /** The proxy hub's slots across instances (machines/proxy-hub-peers.ts). */
     proxyPeers: { peerViewer: createPeerViewer(link, instanceId, peerTimes, logger), peerUpstream: createPeerUpstream(link, instanceId, peerTimes, logger) },
-    /** Groups across instances: the group's stand-in for a member elsewhere, and a member's wire to its group. */
-    groupPeers: { remoteMember: createRemoteMember(link, instanceId, peerTimes, logger), wire: createGroupWire(link, instanceId, peerTimes) },
+    /** Groups across instances: the group's stand-in for a member elsewhere, a member's wire to its group, the group's record. */
+    groupPeers: {
+      remoteMember: createRemoteMember(link, instanceId, peerTimes, logger),
+      wire: createGroupWire(link, instanceId, peerTimes),
+      // A group's record in Redis is its lease: it lapses a lease after its instance stops renewing it.
+      record: createGroupRecord(link, instanceId, leaseMs, logger),
+    },
   };
 }

@@ -22,6 +22,8 @@ export interface SessionsPageOptions {
   instanceId: string;
   /** With system_config.cluster: every live instance's census, read from Redis (fails with code cluster_unavailable). */
   instances?: () => Promise<unknown[]>;
+  /** With system_config.cluster: every chat group's record (its instance, owner and members), read from Redis. */
+  groups?: () => Promise<unknown[]>;
 }
 
 export function mountSessionsPage(app: Express, options: SessionsPageOptions): void {
@@ -43,7 +45,7 @@ export function mountSessionsPage(app: Express, options: SessionsPageOptions): v
       return;
     }
     try {
-      res.json({ instance_id: options.instanceId, instances: await options.instances() });
+      res.json({ instance_id: options.instanceId, instances: await options.instances(), ...(options.groups ? { groups: await options.groups() } : {}) });
     } catch (err) {
       const code = (err as { code?: unknown }).code === 'cluster_unavailable' ? 'cluster_unavailable' : 'cluster_error';
       res.status(503).json({ error: `The other instances cannot be listed now: ${(err as Error).message}; this instance's sessions are at /sessions`, code });

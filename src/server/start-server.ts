@@ -142,7 +142,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const group = groupMachine.provide({
     actors: {
       conversation: groupConversationMachine.provide({ actors: { turn: sessionActors.turn, transcription: transcriptionMachine.provide({ actors: { transcribe: createTranscribe(logger) } }) } }),
-      ...(cluster ? { remoteMember: cluster.groupPeers.remoteMember } : {}),
+      ...(cluster ? { remoteMember: cluster.groupPeers.remoteMember, record: cluster.groupPeers.record } : {}),
     },
   });
   // A session's link to a group on another instance runs that member's turns here, as the group would.
@@ -166,7 +166,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     health: () => ({ instance_id: instanceId, sessions: sessionCount(), actors: census.countExcept(SERVER_ACTOR_KINDS) }),
     metrics: metrics.render,
     instanceId,
-    sessions: { board, sessionMachineJson: machineToJson(sessionMachine), isPublic: app.system.sessions_page_public, instanceId, ...(cluster ? { instances: cluster.instances } : {}) },
+    sessions: { board, sessionMachineJson: machineToJson(sessionMachine), isPublic: app.system.sessions_page_public, instanceId, ...(cluster ? { instances: cluster.instances, groups: cluster.groups } : {}) },
     memory: { isPublic: app.system.sessions_page_public, ...(memoryIndex ? { index: memoryIndex } : {}) },
     onClosed: () => httpClosed(),
   });

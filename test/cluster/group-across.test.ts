@@ -1,3 +1,4 @@
+import { createClient } from '@redis/client';
 import { CLUSTER_SYSTEM_ID } from '../../machines/cluster.machine.js';
 import { tokens } from '../fakes/fake-ai-server.js';
 import { redisServerPath, startRedis } from '../helpers/redis-server.js';
@@ -93,11 +94,25 @@ const normalized = (m: Member, from: number, names: Record<string, string>) =>
     expect(b.fake.chatRequests().length).toBe(requestsOnB + 1);
     for (const m of [inviter, invitee]) expect(m.client.ofType('error')).toEqual([]);
 
+    // The group's record in Redis: the instance that runs it, its owner and members, with a lease's time to live;
+    // every instance lists it.
+    const other = createClient({ url: redis.url });
+    await other.connect();
+    const key = `vas:groups:group_${inviter.uid}`;
+    expect(await other.hGetAll(key)).toMatchObject({ instance: 'instance-a', owner_uid: inviter.uid, members: JSON.stringify([inviter.uid, invitee.uid]) });
+    const ttl = await other.pTTL(key);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(clusterA.proxy_lease_seconds * 1000);
+    const listed = (await (await fetch(`${b.server.url}/sessions/instances`)).json()) as { groups: Array<{ group_id: string; instance: string; members: string[] }> };
+    expect(listed.groups).toContainEqual(expect.objectContaining({ group_id: `group_${inviter.uid}`, instance: 'instance-a', members: [inviter.uid, invitee.uid] }));
+
     // The remote member leaves: the group of one closes, and nothing of it is left on either instance.
     await invitee.client.close();
     await until('the inviter in no group', () => updates(inviter).at(-1)?.members.length === 0, 10_000);
     await inviter.client.close();
     for (const h of [a, b]) await until(`no actors left, still ${JSON.stringify(h.server.census.byKind())}`, () => h.server.census.countExcept(SERVER_ACTOR_KINDS) === 0, 10_000);
+    await until('the group\'s record gone', async () => (await other.exists(key)) === 0);
+    other.destroy();
   }, 60_000);
 
   test('a uid no instance knows is answered as upstream does; an instance cut off ends its members\' membership on both sides and frees the group', async () => {

@@ -1,7 +1,7 @@
-import { createActor, enqueueActions, setup, stopChild, type AnyActorRef, type EventObject } from 'xstate';
+import { createActor, enqueueActions, fromCallback, setup, stopChild, type AnyActorRef, type EventObject } from 'xstate';
 import type { ConversationInput } from '../../machines/group-conversation.machine.js';
 import type { GroupTrigger, Membership, SessionGroupEvent } from '../../machines/group-protocol.js';
-import { groupMachine, type GroupInput, type GroupMachineEvent } from '../../machines/group.machine.js';
+import { groupMachine, type GroupInput, type GroupMachineEvent, type GroupRecordEvent } from '../../machines/group.machine.js';
 import { sessionSystemId } from '../../machines/system-ids.js';
 import type { ServerFrame } from '../../src/protocol/server-frames.js';
 
@@ -13,7 +13,7 @@ import type { ServerFrame } from '../../src/protocol/server-frames.js';
 
 type Told = SessionGroupEvent | EventObject;
 
-function world(options: { maxMembers?: number; rounds?: number; invite?: 'any' | 'owner' } = {}) {
+function world(options: { maxMembers?: number; rounds?: number; invite?: 'any' | 'owner'; shared?: boolean } = {}) {
   const inbox: Record<string, Told[]> = {};
   const conversations: Array<{ input: ConversationInput; events: EventObject[] }> = [];
   /** A session: it records what it is told; its character's name is read by the group for the prompt. */
@@ -38,7 +38,14 @@ function world(options: { maxMembers?: number; rounds?: number; invite?: 'any' |
       finished: { type: 'final' },
     },
   });
-  const group = groupMachine.provide({ actors: { conversation: conversation as never } });
+  /** The record's slot (with a cluster): what it is told, and whether it is still running. */
+  const record = { told: [] as GroupRecordEvent[], running: false };
+  const recordActor = fromCallback<GroupRecordEvent, { groupId: string }>(({ receive }) => {
+    record.running = true;
+    receive((event) => void record.told.push(event));
+    return () => void (record.running = false);
+  });
+  const group = groupMachine.provide({ actors: { conversation: conversation as never, record: recordActor } });
   type WorldEvent = { type: 'join'; uid: string; name?: string } | { type: 'leave'; uid: string } | { type: 'create'; input: GroupInput };
   const root = setup({ types: { events: {} as WorldEvent }, actors: { session, group } }).createMachine({
     on: {
@@ -58,7 +65,7 @@ function world(options: { maxMembers?: number; rounds?: number; invite?: 'any' |
   const join = (...uids: string[]) => uids.forEach((uid) => actor.send({ type: 'join', uid }));
   const groupRef = () => actor.getSnapshot().children.group as AnyActorRef;
   const create = (owner: string, invitee: string) => {
-    const input: GroupInput = { id: `group_${owner}`, owner: { uid: owner, ref: ref(owner) }, firstInvitee: invitee, rules: { invite: options.invite ?? 'owner', maxMembers: options.maxMembers ?? 3, rounds: options.rounds ?? 1 } };
+    const input: GroupInput = { id: `group_${owner}`, owner: { uid: owner, ref: ref(owner) }, firstInvitee: invitee, rules: { invite: options.invite ?? 'owner', maxMembers: options.maxMembers ?? 3, rounds: options.rounds ?? 1 }, shared: options.shared };
     actor.send({ type: 'create', input });
   };
   const send = (event: GroupMachineEvent) => groupRef().send(event);
@@ -70,7 +77,7 @@ function world(options: { maxMembers?: number; rounds?: number; invite?: 'any' |
     );
   const membership = (uid: string) => (inbox[uid]!.filter((e) => e.type === 'group.changed').at(-1) as { membership: Membership | null } | undefined)?.membership;
   const clear = () => Object.values(inbox).forEach((box) => (box.length = 0));
-  return { actor, inbox, conversations, ref, join, create, send, accept, frames, membership, clear, groupRef, leave: (uid: string) => actor.send({ type: 'leave', uid }) };
+  return { actor, inbox, conversations, record, ref, join, create, send, accept, frames, membership, clear, groupRef, leave: (uid: string) => actor.send({ type: 'leave', uid }) };
 }
 
 /** a owns a group of a, b and c (b joined before c). */
@@ -359,3 +366,43 @@ describe('a group: conversations and what members see', () => {
     expect(w.inbox.c).toHaveLength(2);
   });
 });
+
+describe('a group with a cluster: its record', () => {
+  const told = (record: { told: GroupRecordEvent[] }) => record.told.map((e) => `${e.ownerUid}: ${e.members.join(',')}`);
+
+  test('is told the owner and the members at each change (from the first offer on), and stops with the group', () => {
+    const w = world({ shared: true });
+    w.join('a', 'b', 'c');
+    w.create('a', 'b');
+    expect(w.record.running).toBe(true);
+    expect(told(w.record)).toEqual(['a: a']);
+    w.accept('b');
+    w.send({ type: 'group.invite', from: 'a', inviteeUid: 'c' });
+    w.accept('c');
+    // The owner leaves: the group is handed to b.
+    w.send({ type: 'group.member-gone', uid: 'a' });
+    w.send({ type: 'group.remove', by: 'b', targetUid: 'c' });
+    expect(told(w.record)).toEqual(['a: a', 'a: a,b', 'a: a,b,c', 'b: b,c']);
+    // Down to one: the group closes, and its record with it.
+    expect(w.record.running).toBe(false);
+  });
+
+  test('is not started for a group that closes at once (its first invitee does not exist)', () => {
+    const w = world({ shared: true });
+    w.join('a');
+    w.create('a', 'nobody');
+    expect(w.groupRef()?.getSnapshot().status).toBe('done');
+    expect(w.record.told).toEqual([]);
+    expect(w.record.running).toBe(false);
+  });
+
+  test('is not started without a cluster', () => {
+    const w = world();
+    w.join('a', 'b');
+    w.create('a', 'b');
+    w.accept('b');
+    expect(w.record.running).toBe(false);
+    expect(w.record.told).toEqual([]);
+  });
+});
+
