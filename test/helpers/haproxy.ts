@@ -13,7 +13,8 @@ export const haproxyPath = findProgram('haproxy');
 /**
  * The balancer configuration docs/cluster.md gives, for backends on loopback: round robin, WebSocket upgrades passed
  * through (HTTP mode handles them; `timeout tunnel` keeps a quiet socket open), health checks on /healthz so that a
- * dead instance is taken out, and a connection refused by one tried on another.
+ * dead instance is taken out, and a request that an instance refused, or closed unanswered (it has just died), tried
+ * again on another.
  */
 export function haproxyConfig(port: number, backends: number[]): string {
   return `global
@@ -24,8 +25,9 @@ defaults
   timeout client 60s
   timeout server 60s
   timeout tunnel 1h
-  option redispatch
   retries 2
+  option redispatch 1
+  retry-on conn-failure empty-response response-timeout
 frontend companion
   bind 127.0.0.1:${port}
   default_backend instances
