@@ -5,6 +5,7 @@ import type { FileLock } from '../history/file-lock.js';
 import { HistoryError } from '../history/history-error.js';
 import type { Logger } from '../observability/logger.js';
 import type { RedisLink } from './redis-link.js';
+import { publishMail } from './mail.js';
 
 /**
  * chat_history/ shared by every instance (system_config.cluster): each append and delete holds the file's lock in
@@ -60,16 +61,9 @@ const newsSchema = z.object({ from: z.string(), conf_uid: z.string(), history_ui
 
 /** Tells the other instances that this one wrote or deleted a history (best effort: a list finds it anyway). */
 export function announceHistory(link: RedisLink, instanceId: string) {
-  return (confUid: string, historyUid: string, deleted: boolean) => {
-    try {
-      void link
-        .ready()
-        .publish(HISTORY_CHANNEL, JSON.stringify({ from: instanceId, conf_uid: confUid, history_uid: historyUid, deleted }))
-        .catch(() => undefined);
-    } catch {
-      // Redis away: the other instances' next list compares the folder (its time changed).
-    }
-  };
+  // Redis away: nothing is sent, and the other instances' next list compares the folder (its time changed).
+  return (confUid: string, historyUid: string, deleted: boolean) =>
+    void publishMail(link, HISTORY_CHANNEL, { from: instanceId, conf_uid: confUid, history_uid: historyUid, deleted });
 }
 
 /** What another instance said it wrote, for `learn`; its own messages and anything malformed are ignored. */

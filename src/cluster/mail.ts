@@ -3,8 +3,8 @@ import type { Logger } from '../observability/logger.js';
 import type { RedisLink } from './redis-link.js';
 
 /**
- * What instances say to each other on their Redis channels (proxy-mail.ts, group-mail.ts): one JSON message per
- * publication, in order per sender.
+ * What instances say to each other on their Redis channels (proxy-mail.ts, group-mail.ts, the history news of
+ * history-sync.ts): one JSON message per publication, in order per sender.
  */
 
 /** Publishes `message` on `channel`; false while Redis does not answer (the links' pings tell when one is lost). */
