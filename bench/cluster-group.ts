@@ -15,11 +15,13 @@ interface Member {
   /** When this turn's first audio of its own, and first forwarded audio, arrived (0: not yet). */
   ownAt: number;
   forwardedAt: number;
+  /** Told after every frame: the bench waits on frames, it does not poll (a poll would share the cores it measures). */
+  onFrame: (() => void) | null;
 }
 
 function join(url: string): Promise<Member> {
   const ws = new WebSocket(url, { perMessageDeflate: false });
-  const member: Member = { ws, uid: '', frames: [], ownAt: 0, forwardedAt: 0 };
+  const member: Member = { ws, uid: '', frames: [], ownAt: 0, forwardedAt: 0, onFrame: null };
   return new Promise((resolve, reject) => {
     ws.on('error', reject);
     ws.on('message', (data) => {
@@ -31,17 +33,27 @@ function join(url: string): Promise<Member> {
       if (frame.type === 'audio' && !frame.forwarded) ws.send(JSON.stringify({ type: 'audio-play-start', display_text: frame.display_text, forwarded: false }));
       if (frame.type === 'backend-synth-complete') ws.send(JSON.stringify({ type: 'frontend-playback-complete' }));
       if (frame.type === 'control' && frame.text === 'start-mic') resolve(member);
+      member.onFrame?.();
     });
   });
 }
 
-const waitFor = async (what: string, predicate: () => boolean, ms = 30_000) => {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`bench:cluster: no ${what} within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 1));
-  }
-};
+/** Resolves at the first frame to either member after which `predicate` holds; fails after `ms`. */
+const waitFor = (what: string, members: Member[], predicate: () => boolean, ms = 30_000) =>
+  new Promise<void>((resolve, reject) => {
+    const done = (error?: Error) => {
+      clearTimeout(timer);
+      for (const m of members) m.onFrame = null;
+      if (error) reject(error);
+      else resolve();
+    };
+    const timer = setTimeout(() => done(new Error(`bench:cluster: no ${what} within ${ms} ms`)), ms);
+    const check = () => {
+      if (predicate()) done();
+    };
+    for (const m of members) m.onFrame = check;
+    check();
+  });
 const chainEnds = (m: Member) => m.frames.filter((f) => f.type === 'control' && f.text === 'conversation-chain-end').length;
 const groupSize = (m: Member) => (m.frames.filter((f) => f.type === 'group-update').at(-1)?.members as unknown[] | undefined)?.length ?? 0;
 
@@ -49,9 +61,9 @@ const groupSize = (m: Member) => (m.frames.filter((f) => f.type === 'group-updat
 export async function startGroup(inviterUrl: string, inviteeUrl: string, knows: (uid: string) => Promise<boolean>) {
   const inviter = await join(inviterUrl);
   const invitee = await join(inviteeUrl);
-  for (let i = 0; i < 200 && !(await knows(invitee.uid)); i++) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 400 && !(await knows(invitee.uid)); i++) await new Promise((r) => setTimeout(r, 50));
   inviter.ws.send(JSON.stringify({ type: 'add-client-to-group', invitee_uid: invitee.uid }));
-  await waitFor('the group', () => groupSize(inviter) === 2 && groupSize(invitee) === 2);
+  await waitFor('the group', [inviter, invitee], () => groupSize(inviter) === 2 && groupSize(invitee) === 2);
   let t = 0;
   return {
     /** One group conversation (both characters answer): send → the invitee's first audio, and → the inviter's forwarded one. */
@@ -60,7 +72,7 @@ export async function startGroup(inviterUrl: string, inviteeUrl: string, knows: 
       for (const m of [inviter, invitee]) Object.assign(m, { ownAt: 0, forwardedAt: 0 });
       const sentAt = performance.now();
       invitee.ws.send(JSON.stringify({ type: 'text-input', text: `turn ${t++}`, images: [] }));
-      await waitFor('both turns', () => chainEnds(inviter) >= endsA + 2 && chainEnds(invitee) >= endsB + 2);
+      await waitFor('both turns', [inviter, invitee], () => chainEnds(inviter) >= endsA + 2 && chainEnds(invitee) >= endsB + 2);
       return { own: invitee.ownAt - sentAt, forwarded: inviter.forwardedAt - sentAt };
     },
     close() {
@@ -76,19 +88,22 @@ export interface GroupFigures {
 
 /**
  * Two groups side by side, `turns` conversations each, taking turns one after the other (so both see the same load
- * on the machine): `one` with both members on one instance, `two` with the invitee on the other instance.
+ * on the machine): `one` with both members on one instance, `two` with the invitee on the other instance. The first
+ * `warmup` conversations of each are not counted (the first turns across compile code the others do not run).
  */
 export async function groupTurns(
   one: { inviter: string; invitee: string },
   two: { inviter: string; invitee: string },
   turns: number,
+  warmup: number,
   knows: (uid: string) => Promise<boolean>,
 ): Promise<{ one: GroupFigures; two: GroupFigures }> {
   const groups = [await startGroup(one.inviter, one.invitee, knows), await startGroup(two.inviter, two.invitee, knows)];
   const samples = groups.map(() => ({ own: [] as number[], forwarded: [] as number[] }));
-  for (let t = 0; t < turns; t++) {
+  for (let t = 0; t < warmup + turns; t++) {
     for (const [i, group] of groups.entries()) {
       const { own, forwarded } = await group.turn();
+      if (t < warmup) continue;
       samples[i]!.own.push(own);
       samples[i]!.forwarded.push(forwarded);
     }

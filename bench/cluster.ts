@@ -15,7 +15,8 @@
  * instance that runs it, then half on each instance.
  *
  * Then two two-member groups (bench/cluster-group.ts), taking turns: both members on one instance, and one on each;
- * the figure is what crossing instances adds to a group turn.
+ * the figure is what crossing instances adds to a group turn. Beside it, what Redis alone takes for the two hops
+ * (bench/redis-floor.ts), the floor of that figure on this machine.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
@@ -29,10 +30,15 @@ import { createClient } from '@redis/client';
 import { argNumber, percentile } from './bench-utils.js';
 import { proxyFanOut } from './cluster-proxy.js';
 import { groupTurns } from './cluster-group.js';
+import { redisFloor } from './redis-floor.js';
 import type { OpenSample } from './pageopen-client.js';
 import { startPageOpenProcesses } from './pageopen-workload.js';
 
 const WARMUP = 50;
+const GROUP_WARMUP = 20;
+/** The cluster's defaults (docs/cluster.md), so that the instances do the periodic Redis work a user's would. */
+const LEASE_SECONDS = 10;
+const CENSUS_SECONDS = 5;
 
 function startInstance(root: string, port: number): Promise<ChildProcess> {
   const main = path.join(process.cwd(), 'dist-bench', 'src', 'main.js');
@@ -62,9 +68,11 @@ async function proxyRows(redisUrl: string, ports: number[], instances: ChildProc
   const redis = createClient({ url: redisUrl });
   await redis.connect();
   let holder: string | null = null;
-  for (let i = 0; i < 200 && !holder; i++) {
+  // A free lease is taken once an instance's link has been up a whole lease.
+  const deadline = Date.now() + 3 * LEASE_SECONDS * 1000;
+  while (!holder && Date.now() < deadline) {
     holder = await redis.get('vas:proxy:lease');
-    if (!holder) await new Promise((r) => setTimeout(r, 50));
+    if (!holder) await new Promise((r) => setTimeout(r, 100));
   }
   redis.destroy();
   const owner = instances.findIndex((i) => holder?.endsWith(`-${i.pid}`));
@@ -88,11 +96,14 @@ async function groupRows(redisUrl: string, ports: number[], turns: number) {
   const url = (i: number) => `ws://127.0.0.1:${ports[i]}/client-ws`;
   const f = (v: number) => `${v.toFixed(2).padStart(7)} ms`;
   // The census the inviter's instance read may be a period old: wait for one more before an invite across.
-  const { one, two } = await groupTurns({ inviter: url(0), invitee: url(0) }, { inviter: url(0), invitee: url(1) }, turns, async (uid) => (await knows(uid)) && (await new Promise((r) => setTimeout(r, 1200)).then(() => true)));
+  const settled = async (uid: string) => (await knows(uid)) && (await new Promise((r) => setTimeout(r, CENSUS_SECONDS * 1000 + 500)).then(() => true));
+  const { one, two } = await groupTurns({ inviter: url(0), invitee: url(0) }, { inviter: url(0), invitee: url(1) }, turns, GROUP_WARMUP, settled);
   redis.destroy();
+  const floor = await redisFloor(redisUrl, turns, 50);
   console.log(`  group of two, both on one instance    first audio of the speaker p50 ${f(one.own.p50)} p99 ${f(one.own.p99)}   forwarded to the other p50 ${f(one.forwarded.p50)} p99 ${f(one.forwarded.p99)}`);
   console.log(`  group of two, one on each instance    first audio of the speaker p50 ${f(two.own.p50)} p99 ${f(two.own.p99)}   forwarded to the other p50 ${f(two.forwarded.p50)} p99 ${f(two.forwarded.p99)}`);
   console.log(`  group across instances, added (p50 / p99): speaker ${f(two.own.p50 - one.own.p50)} / ${f(two.own.p99 - one.own.p99)}, forwarded ${f(two.forwarded.p50 - one.forwarded.p50)} / ${f(two.forwarded.p99 - one.forwarded.p99)}`);
+  console.log(`  Redis alone, the speaker's two hops (a publish and its answer between idle processes) p50 ${f(floor.p50)} p99 ${f(floor.p99)}`);
 }
 
 async function main() {
@@ -109,7 +120,7 @@ async function main() {
   useFakeEngines(root, processes.baseUrl, {
     'system_config.tts_concurrency': 3,
     'system_config.enable_proxy': true,
-    'system_config.cluster': { redis_url: redis.url, proxy_lease_seconds: 2, census_every_seconds: 0.5 },
+    'system_config.cluster': { redis_url: redis.url, proxy_lease_seconds: LEASE_SECONDS, census_every_seconds: CENSUS_SECONDS },
   });
   const ports = [await freePort(), await freePort()];
   const instances = await Promise.all(ports.map((p) => startInstance(root, p)));
