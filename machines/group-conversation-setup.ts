@@ -180,6 +180,8 @@ export const conversationSetup = setup({
     speakerGone: ({ context }) => context.gone.includes(context.order[context.step % context.order.length]!.uid),
     /** The event is about the member whose turn it is. */
     isSpeaker: ({ context }, uid: string) => uid === context.speaker?.uid,
+    /** The speaker's turn on its own instance ended with an error (another member's late news is not this turn's). */
+    remoteTurnFailed: ({ context }, ended: { uid: string; error: string | null }) => ended.uid === context.speaker?.uid && ended.error !== null,
   },
 });
 

@@ -141,11 +141,11 @@ export const groupConversationMachine = conversationSetup.createMachine({
         ...speakerTurn.on,
         'turn.remote-ended': [
           {
-            guard: ({ event }) => event.error !== null,
+            guard: { type: 'remoteTurnFailed', params: ({ event }) => event },
             target: 'next',
             actions: [{ type: 'reportFailedTurn', params: ({ event }) => ({ error: new Error(event.error ?? '') }) }, 'endTurn'],
           },
-          { target: 'next', actions: 'endTurn' },
+          { guard: { type: 'isSpeaker', params: ({ event }) => event.uid }, target: 'next', actions: 'endTurn' },
         ],
       },
     },
