@@ -130,6 +130,10 @@ export const serverMachine = setup({
       enqueue.spawnChild('groupLink', { id: `groupLink.${n}`, systemId: groupLinkSystemId(group, uid), input: { groupId: group, owner: from, uid, inviterUid: event.mail.inviter } });
     }),
   },
+  guards: {
+    /** `/proxy-ws` is on (system_config.enable_proxy). */
+    proxyEnabled: ({ context }) => context.proxyEnabled,
+  },
 }).createMachine({
   id: 'server',
   context: ({ input }) => ({
@@ -208,7 +212,7 @@ export const serverMachine = setup({
             });
           }),
         },
-        'proxy.connected': { guard: ({ context }) => context.proxyEnabled, actions: sendTo('proxy', ({ event }) => event) },
+        'proxy.connected': { guard: 'proxyEnabled', actions: sendTo('proxy', ({ event }) => event) },
         'http.failed': { target: 'failed', actions: assign({ error: ({ event }) => event.message }) },
         'server.stop': {
           target: 'stopped',

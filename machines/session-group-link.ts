@@ -64,6 +64,8 @@ export const withGroupLink = withRequests.extend({
   guards: {
     /** In a group with somebody else: conversation input goes to the group. */
     inGroup: ({ context }) => context.group !== null && context.group.members.length > 1,
+    /** A history write a group conversation waits for (it asked for a confirmation). */
+    groupAwaitsSave: ({ event }) => event.type === 'history.saved' && event.confirmTo !== undefined,
   },
 });
 
@@ -114,7 +116,7 @@ export const groupLinkHandlers = withGroupLink.createStateConfig({
     },
     // A group conversation's lines are on disk in this member's history.
     'history.saved': {
-      guard: ({ event }) => event.confirmTo !== undefined,
+      guard: 'groupAwaitsSave',
       actions: sendTo(({ event }) => event.confirmTo!, ({ context }) => ({ type: 'group.recorded', uid: context.clientUid }) satisfies GroupRecorded),
     },
     // With no turn of its own running, a group member's interrupt, playback report and play start are its group

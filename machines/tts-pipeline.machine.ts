@@ -129,6 +129,8 @@ export const ttsPipelineMachine = setup({
   },
   guards: {
     allDelivered: ({ context }) => context.total !== null && context.next >= context.total,
+    /** The overdue synthesis is still the one running on that actor (not a later sentence that reused it). */
+    stillRunning: ({ context, event }) => event.type === 'tts.overdue' && context.running[event.actorId]?.seq === event.seq,
   },
 }).createMachine({
   id: 'ttsPipeline',
@@ -153,7 +155,7 @@ export const ttsPipelineMachine = setup({
         },
         // A synthesis overran its bound: one error, then every sentence in flight or still to come is silent.
         'tts.overdue': {
-          guard: ({ context, event }) => context.running[event.actorId]?.seq === event.seq,
+          guard: 'stillRunning',
           actions: [
             enqueueActions(({ context, enqueue }) => {
               const ready = { ...context.ready };
