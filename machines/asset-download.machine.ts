@@ -67,6 +67,14 @@ export const assetDownloadMachine = setup({
   delays: {
     downloadDeadline: ({ context }) => context.deadlineMs,
   },
+  actions: {
+    /** The archive is installed: keep what `install` reports. */
+    keepResult: assign({ result: (_, result: InstallResult) => result }),
+    /** `install` failed: keep why, for a person. */
+    noteFailure: assign({ error: (_, { error }: { error: unknown }) => (error instanceof Error ? error.message : String(error)) }),
+    /** The download ran past its deadline: say so. */
+    noteTimeout: assign({ error: ({ context }) => `it did not finish within ${+(context.deadlineMs / 1000).toFixed(1)} s` }),
+  },
 }).createMachine({
   id: 'assetDownload',
   context: ({ input }) => ({ ...input }),
@@ -76,17 +84,11 @@ export const assetDownloadMachine = setup({
       invoke: {
         src: 'install',
         input: ({ context }) => context.request,
-        onDone: { target: 'installed', actions: assign({ result: ({ event }) => event.output }) },
-        onError: {
-          target: 'failed',
-          actions: assign({ error: ({ event }) => (event.error instanceof Error ? event.error.message : String(event.error)) }),
-        },
+        onDone: { target: 'installed', actions: { type: 'keepResult', params: ({ event }) => event.output } },
+        onError: { target: 'failed', actions: { type: 'noteFailure', params: ({ event }) => ({ error: event.error }) } },
       },
       after: {
-        downloadDeadline: {
-          target: 'failed',
-          actions: assign({ error: ({ context }) => `it did not finish within ${+(context.deadlineMs / 1000).toFixed(1)} s` }),
-        },
+        downloadDeadline: { target: 'failed', actions: 'noteTimeout' },
       },
     },
     installed: { type: 'final' },

@@ -90,6 +90,8 @@ export const localModelMachine = setup({
       return { leases, freeSlots: [...context.freeSlots, lease.slot].sort((a, b) => a - b) };
     }),
     keepModel: assign({ model: ({ event }) => (event.type === 'model.loaded' ? event.model : null) }),
+    /** The model was unloaded after its keep-alive: forget it. */
+    forgetModel: assign({ model: null }),
     /** The model is gone (failed to load, or its process died): everyone waiting or holding a lease hears why. */
     failAll: enqueueActions(({ context, event, enqueue }) => {
       const message = 'message' in event ? event.message : `${context.spec.provider} stopped`;
@@ -124,7 +126,7 @@ export const localModelMachine = setup({
                 { guard: 'inUse', target: 'busy' },
                 { guard: 'keptUntilStop', target: 'kept' },
               ],
-              after: { keepAlive: { target: '#localModel.unloaded', actions: assign({ model: null }) } },
+              after: { keepAlive: { target: '#localModel.unloaded', actions: 'forgetModel' } },
             },
             kept: { always: { guard: 'inUse', target: 'busy' } },
           },

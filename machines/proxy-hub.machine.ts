@@ -31,7 +31,37 @@ export type { ProxyHubEvent, ProxyHubInput, ViewerCommand, ViewerInput } from '.
  *   proxy-hub-peers.ts     across instances: the lease's owner runs the session, the others link to it
  */
 
-export const proxyHubMachine = withPeers.createMachine({
+/** The viewers' arrivals and departures. */
+const withViewers = withPeers.extend({
+  actions: {
+    /** A new viewer socket: its own `viewer.<n>` child, and the connect frames if a session is already running. */
+    addViewer: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'proxy.connected') return;
+      const [n, viewerIds] = takeId(context.viewerIds);
+      const id = `viewer.${n}`;
+      enqueue.spawnChild('viewer', { id, input: { viewerId: id, socket: event.socket } });
+      enqueue.assign({ viewers: [...context.viewers, id], viewerIds });
+      // Joining a running session: this viewer alone gets the connect frames.
+      if (context.sessionReady && context.modelAndConf) for (const frame of connectSequence(context.modelAndConf)) enqueue.sendTo(id, viewerSend(frame));
+    }),
+    /** A viewer left: it is released with the answers it was owed; the last one to leave ends the session. */
+    removeViewer: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'viewer.closed') return;
+      const viewers = context.viewers.filter((v) => v !== event.viewerId);
+      if (isPeerViewer(event.viewerId)) enqueue.stopChild(event.viewerId);
+      enqueue.assign({
+        viewers,
+        viewerIds: isPeerViewer(event.viewerId) ? context.viewerIds : releaseChild(enqueue, context.viewerIds, event.viewerId),
+        // Answers still owed to the viewer are dropped, not sent to somebody else.
+        requests: context.requests.filter((r) => r.viewerId !== event.viewerId),
+      });
+      // Nobody watches: the session ends (and with it everything it runs); its history keeps the conversation.
+      if (viewers.length === 0 && context.sessionUid !== null) enqueue.sendTo('upstream', { type: 'server.shutdown' });
+    }),
+  },
+});
+
+export const proxyHubMachine = withViewers.createMachine({
   id: 'proxyHub',
   context: ({ input }) => ({
     viewers: [],
@@ -54,34 +84,8 @@ export const proxyHubMachine = withPeers.createMachine({
   }),
   entry: 'askLease',
   on: {
-    'proxy.connected': {
-      actions: [
-        enqueueActions(({ context, event, enqueue }) => {
-          const [n, viewerIds] = takeId(context.viewerIds);
-          const id = `viewer.${n}`;
-          enqueue.spawnChild('viewer', { id, input: { viewerId: id, socket: event.socket } });
-          enqueue.assign({ viewers: [...context.viewers, id], viewerIds });
-          // Joining a running session: this viewer alone gets the connect frames.
-          if (context.sessionReady && context.modelAndConf) for (const frame of connectSequence(context.modelAndConf)) enqueue.sendTo(id, viewerSend(frame));
-        }),
-        'startSession',
-      ],
-    },
-    'viewer.closed': {
-      actions: enqueueActions(({ context, event, enqueue }) => {
-        const viewers = context.viewers.filter((v) => v !== event.viewerId);
-        if (isPeerViewer(event.viewerId)) enqueue.stopChild(event.viewerId);
-        enqueue.assign({
-          viewers,
-          viewerIds: isPeerViewer(event.viewerId) ? context.viewerIds : releaseChild(enqueue, context.viewerIds, event.viewerId),
-          // Answers still owed to the viewer are dropped, not sent to somebody else.
-          requests: context.requests.filter((r) => r.viewerId !== event.viewerId),
-
-        });
-        // Nobody watches: the session ends (and with it everything it runs); its history keeps the conversation.
-        if (viewers.length === 0 && context.sessionUid !== null) enqueue.sendTo('upstream', { type: 'server.shutdown' });
-      }),
-    },
+    'proxy.connected': { actions: ['addViewer', 'startSession'] },
+    'viewer.closed': { actions: 'removeViewer' },
     'viewer.frame': { actions: ['takeViewerFrame', 'shareHistory', 'dispatchRequest'] },
     'live.input': { actions: 'takeLiveInput' },
     'upstream.frame': { actions: ['routeUpstream', 'shareHistory', 'dispatchRequest'] },

@@ -73,6 +73,14 @@ export const requestQueueMachine = setup({
   },
   actions: {
     shift: assign({ pending: ({ context }) => context.pending.slice(1) }),
+    /** The queue is full: the session is told to refuse this request at once. */
+    refuseRequest: sendParent(({ context, event }) => ({ type: 'requests.refused', request: event.request, pending: context.pending.length }) satisfies RequestQueueOutputEvent),
+    /** A request joins the end of the queue. */
+    queueRequest: assign({ pending: ({ context, event }) => [...context.pending, event.request] }),
+    /** The oldest request is answered: the session gets it back with its result. */
+    reportAnswered: sendParent(({ context }, result: RequestResult) => ({ type: 'requests.answered', request: context.pending[0]!, result }) satisfies RequestQueueOutputEvent),
+    /** The work for the oldest request failed: the session gets it back with the error. */
+    reportFailed: sendParent(({ context }, failure: { error: unknown }) => ({ type: 'requests.failed', request: context.pending[0]!, error: failure.error }) satisfies RequestQueueOutputEvent),
   },
   guards: {
     hasPending: ({ context }) => context.pending.length > 0,
@@ -84,11 +92,8 @@ export const requestQueueMachine = setup({
   context: ({ input }) => ({ maxPending: input.maxPending, pending: [] }),
   on: {
     'requests.add': [
-      {
-        guard: 'full',
-        actions: sendParent(({ context, event }) => ({ type: 'requests.refused', request: event.request, pending: context.pending.length }) satisfies RequestQueueOutputEvent),
-      },
-      { actions: assign({ pending: ({ context, event }) => [...context.pending, event.request] }) },
+      { guard: 'full', actions: 'refuseRequest' },
+      { actions: 'queueRequest' },
     ],
   },
   initial: 'waiting',
@@ -101,10 +106,7 @@ export const requestQueueMachine = setup({
     },
     /** Nothing to work on: the session answers it now, after everything asked before it. */
     inline: {
-      entry: [
-        sendParent(({ context }) => ({ type: 'requests.answered', request: context.pending[0]!, result: { frame: null } }) satisfies RequestQueueOutputEvent),
-        'shift',
-      ],
+      entry: [{ type: 'reportAnswered', params: { frame: null } }, 'shift'],
       always: 'waiting',
     },
     working: {
@@ -113,17 +115,11 @@ export const requestQueueMachine = setup({
         input: ({ context }) => context.pending[0] as Exclude<SessionRequest, { kind: 'inline' }>,
         onDone: {
           target: 'waiting',
-          actions: [
-            sendParent(({ context, event }) => ({ type: 'requests.answered', request: context.pending[0]!, result: event.output }) satisfies RequestQueueOutputEvent),
-            'shift',
-          ],
+          actions: [{ type: 'reportAnswered', params: ({ event }) => event.output }, 'shift'],
         },
         onError: {
           target: 'waiting',
-          actions: [
-            sendParent(({ context, event }) => ({ type: 'requests.failed', request: context.pending[0]!, error: event.error }) satisfies RequestQueueOutputEvent),
-            'shift',
-          ],
+          actions: [{ type: 'reportFailed', params: ({ event }) => ({ error: event.error }) }, 'shift'],
         },
       },
     },

@@ -129,6 +129,47 @@ export const serverMachine = setup({
       enqueue.assign({ linkIds });
       enqueue.spawnChild('groupLink', { id: `groupLink.${n}`, systemId: groupLinkSystemId(group, uid), input: { groupId: group, owner: from, uid, inviterUid: event.mail.inviter } });
     }),
+    /** A session asked for a group: a new `group.<n>` child, owned by that session, with its first invitee. */
+    spawnGroup: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'group.create') return;
+      const [id, groupIds] = takeId(context.groupIds);
+      enqueue.assign({ groupIds });
+      enqueue.spawnChild('group', {
+        id: `group.${id}`,
+        input: { id: `group_${event.owner.uid}`, owner: event.owner, firstInvitee: event.inviteeUid, rules: event.rules, shared: context.cluster !== null },
+      });
+    }),
+    /** The children that run only when configured: long-term memory, the cluster link, the proxy hub and the live chat. */
+    spawnOptionalChildren: enqueueActions(({ context, enqueue }) => {
+      if (context.memory) enqueue.spawnChild('memory', { id: 'memory', systemId: MEMORY_SYSTEM_ID, input: context.memory });
+      if (context.cluster) enqueue.spawnChild('cluster', { id: 'cluster', systemId: CLUSTER_SYSTEM_ID, input: context.cluster });
+      if (!context.proxyEnabled) return;
+      enqueue.spawnChild('proxyHub', { id: 'proxy', systemId: PROXY_HUB_SYSTEM_ID, input: { instanceId: context.cluster?.instanceId ?? null, maxPendingPerViewer: context.maxPending } });
+      if (context.liveChat && context.liveChat.rooms.length > 0) enqueue.spawnChild('liveChat', { id: 'liveChat', systemId: LIVE_CHAT_SYSTEM_ID, input: context.liveChat });
+    }),
+    /** The listener is up: its address and port are kept. */
+    takeAddress: assign(({ event }) => (event.type === 'http.listening' ? { url: event.url, port: event.port } : {})),
+    /** An accepted client gets its session: a `session.<n>` child registered under its client_uid. */
+    spawnSession: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'client.connected') return;
+      const [id, sessionIds] = takeId(context.sessionIds);
+      enqueue.assign({ sessionsStarted: context.sessionsStarted + 1, sessionIds });
+      enqueue.spawnChild('session', {
+        id: `session.${id}`,
+        systemId: sessionSystemId(event.clientUid),
+        input: { clientUid: event.clientUid, socket: event.socket },
+      });
+    }),
+    /** A `/proxy-ws` socket goes to the proxy hub as it came. */
+    forwardToProxy: sendTo('proxy', ({ event }) => event),
+    /** The listener failed: its message is kept. */
+    takeError: assign({ error: ({ context, event }) => (event.type === 'http.failed' ? event.message : context.error) }),
+    /** Stopping: every session is told to shut down (each moves to `disconnected`). */
+    shutDownSessions: enqueueActions(({ system, enqueue }) => {
+      for (const [systemId, ref] of Object.entries(system.getAll())) {
+        if (systemId.startsWith(SESSION_SYSTEM_PREFIX)) enqueue.sendTo(ref, { type: 'server.shutdown' });
+      }
+    }),
   },
   guards: {
     /** `/proxy-ws` is on (system_config.enable_proxy). */
@@ -161,16 +202,7 @@ export const serverMachine = setup({
     'xstate.done.actor.groupLink.*': { actions: 'releaseLink' },
     'xstate.error.actor.groupLink.*': { actions: 'releaseLink' },
     'group.mail': { actions: 'linkToGroup' },
-    'group.create': {
-      actions: enqueueActions(({ context, event, enqueue }) => {
-        const [id, groupIds] = takeId(context.groupIds);
-        enqueue.assign({ groupIds });
-        enqueue.spawnChild('group', {
-          id: `group.${id}`,
-          input: { id: `group_${event.owner.uid}`, owner: event.owner, firstInvitee: event.inviteeUid, rules: event.rules, shared: context.cluster !== null },
-        });
-      }),
-    },
+    'group.create': { actions: 'spawnGroup' },
   },
   states: {
     serving: {
@@ -181,47 +213,21 @@ export const serverMachine = setup({
         { id: 'webTool', src: 'webTool', systemId: WEB_TOOL_SYSTEM_ID, input: ({ context }) => context.webTool },
       ],
       // Spawned, not invoked, so it exists only when enabled; it stops with the server (a final state).
-      entry: enqueueActions(({ context, enqueue }) => {
-        if (context.memory) enqueue.spawnChild('memory', { id: 'memory', systemId: MEMORY_SYSTEM_ID, input: context.memory });
-        if (context.cluster) enqueue.spawnChild('cluster', { id: 'cluster', systemId: CLUSTER_SYSTEM_ID, input: context.cluster });
-        if (!context.proxyEnabled) return;
-        enqueue.spawnChild('proxyHub', { id: 'proxy', systemId: PROXY_HUB_SYSTEM_ID, input: { instanceId: context.cluster?.instanceId ?? null, maxPendingPerViewer: context.maxPending } });
-        if (context.liveChat && context.liveChat.rooms.length > 0) enqueue.spawnChild('liveChat', { id: 'liveChat', systemId: LIVE_CHAT_SYSTEM_ID, input: context.liveChat });
-      }),
+      entry: 'spawnOptionalChildren',
       initial: 'starting',
       states: {
         starting: {
           on: {
-            'http.listening': {
-              target: 'listening',
-              actions: assign({ url: ({ event }) => event.url, port: ({ event }) => event.port }),
-            },
+            'http.listening': { target: 'listening', actions: 'takeAddress' },
           },
         },
         listening: {},
       },
       on: {
-        'client.connected': {
-          actions: enqueueActions(({ context, event, enqueue }) => {
-            const [id, sessionIds] = takeId(context.sessionIds);
-            enqueue.assign({ sessionsStarted: context.sessionsStarted + 1, sessionIds });
-            enqueue.spawnChild('session', {
-              id: `session.${id}`,
-              systemId: sessionSystemId(event.clientUid),
-              input: { clientUid: event.clientUid, socket: event.socket },
-            });
-          }),
-        },
-        'proxy.connected': { guard: 'proxyEnabled', actions: sendTo('proxy', ({ event }) => event) },
-        'http.failed': { target: 'failed', actions: assign({ error: ({ event }) => event.message }) },
-        'server.stop': {
-          target: 'stopped',
-          actions: enqueueActions(({ system, enqueue }) => {
-            for (const [systemId, ref] of Object.entries(system.getAll())) {
-              if (systemId.startsWith(SESSION_SYSTEM_PREFIX)) enqueue.sendTo(ref, { type: 'server.shutdown' });
-            }
-          }),
-        },
+        'client.connected': { actions: 'spawnSession' },
+        'proxy.connected': { guard: 'proxyEnabled', actions: 'forwardToProxy' },
+        'http.failed': { target: 'failed', actions: 'takeError' },
+        'server.stop': { target: 'stopped', actions: 'shutDownSessions' },
       },
     },
     stopped: { type: 'final' },

@@ -1,9 +1,11 @@
 import { assign, enqueueActions } from 'xstate';
-import type { ClientEvent } from './session-contract.js';
+import type { SessionCharacter } from './session-character.js';
+import type { ClientEvent, SessionSetup } from './session-contract.js';
 import { connectSequence, modelAndConf } from './session-connect.js';
 import { conversation } from './session-conversation.js';
 import { activeGroupHandlers, groupLinkHandlers } from './session-group-link.js';
 import { requestHandlers, requestQueueInvoke } from './session-requests.js';
+import { toSocket } from './session-setup.js';
 import { errorText } from './error-text.js';
 import { voiceDetectionInput, voiceHandlers, withVoice } from './session-voice.js';
 
@@ -52,7 +54,34 @@ const frames = withVoice.createStateConfig({
 type AssertNone<T extends never> = T;
 export type UnhandledClientFrames = AssertNone<Exclude<ClientEvent['type'], keyof typeof frames.on>>;
 
-export const sessionMachine = withVoice.createMachine({
+/** The connection's own steps: the session set up, a character switched. */
+const withLifecycle = withVoice.extend({
+  actions: {
+    /** The session is set up: its character, its limits and its clock are kept. */
+    takeSetup: assign((_, setup: SessionSetup) => ({ character: setup.character, limits: setup.limits, clock: setup.clock })),
+    /** The frames a client gets on connecting, for the active character. */
+    sendConnectSequence: enqueueActions(({ context, enqueue }) => {
+      for (const frame of connectSequence(modelAndConf(context.character!, context.clientUid))) enqueue.sendTo('socket', toSocket(frame));
+    }),
+    /** The character file a switch loads (a newer switch replaces it). */
+    takePendingFile: assign({ pendingFile: ({ context, event }) => (event.type === 'client.switch-config' ? event.frame.file : context.pendingFile) }),
+    /** The switched-to character is active, with a new conversation (no memory, no history yet, native tool calls). */
+    takeCharacter: assign({
+      character: (_, character: SessionCharacter) => character,
+      pendingFile: null,
+      switches: ({ context }) => context.switches + 1,
+      // A new character starts a new conversation: the client asks for a new history next; until then nothing
+      // is recorded, so no message can land in the previous character's folder.
+      memory: [],
+      historyUid: null,
+      toolMode: 'native',
+    }),
+    /** A switch is over (it failed): no character file is pending. */
+    clearPendingFile: assign({ pendingFile: null }),
+  },
+});
+
+export const sessionMachine = withLifecycle.createMachine({
   id: 'session',
   context: ({ input }) => ({
     clientUid: input.clientUid,
@@ -93,13 +122,7 @@ export const sessionMachine = withVoice.createMachine({
         input: ({ context }) => ({ clientUid: context.clientUid }),
         onDone: {
           target: 'active',
-          actions: [
-            assign({ character: ({ event }) => event.output.character, limits: ({ event }) => event.output.limits, clock: ({ event }) => event.output.clock }),
-            enqueueActions(({ context, enqueue }) => {
-              for (const frame of connectSequence(modelAndConf(context.character!, context.clientUid))) enqueue({ type: 'send', params: frame });
-            }),
-            'resumeInput',
-          ],
+          actions: [{ type: 'takeSetup', params: ({ event }) => event.output }, 'sendConnectSequence', 'resumeInput'],
         },
         onError: {
           target: 'disconnected',
@@ -137,7 +160,7 @@ export const sessionMachine = withVoice.createMachine({
         ...voiceHandlers.on,
         'client.switch-config': {
           target: 'switchingConfig',
-          actions: ['saveUnfinishedTurn', 'answerLeftInline', assign({ pendingFile: ({ event }) => event.frame.file })],
+          actions: ['saveUnfinishedTurn', 'answerLeftInline', 'takePendingFile'],
         },
       },
     },
@@ -152,16 +175,7 @@ export const sessionMachine = withVoice.createMachine({
           onDone: {
             target: 'active',
             actions: [
-              assign({
-                character: ({ event }) => event.output,
-                pendingFile: null,
-                switches: ({ context }) => context.switches + 1,
-                // A new character starts a new conversation: the client asks for a new history next; until then nothing
-                // is recorded, so no message can land in the previous character's folder.
-                memory: [],
-                historyUid: null,
-                toolMode: 'native',
-              }),
+              { type: 'takeCharacter', params: ({ event }) => event.output },
               { type: 'send', params: ({ context }) => modelAndConf(context.character!, context.clientUid) },
               { type: 'send', params: ({ context }) => ({ type: 'config-switched', message: `Switched to config: ${context.character!.file}` }) },
             ],
@@ -173,7 +187,7 @@ export const sessionMachine = withVoice.createMachine({
             actions: [
               { type: 'send', params: ({ event }) => ({ type: 'error', code: 'switch_failed', message: `Error switching configuration: ${errorText(event.error)}` }) },
               { type: 'send', params: ({ context }) => modelAndConf(context.character!, context.clientUid) },
-              assign({ pendingFile: null }),
+              'clearPendingFile',
             ],
           },
         },
@@ -183,7 +197,7 @@ export const sessionMachine = withVoice.createMachine({
         'client.switch-config': {
           target: 'switchingConfig',
           reenter: true,
-          actions: ['answerLeftInline', assign({ pendingFile: ({ event }) => event.frame.file })],
+          actions: ['answerLeftInline', 'takePendingFile'],
         },
       },
     },

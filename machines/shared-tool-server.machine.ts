@@ -55,6 +55,36 @@ export const sharedToolServerMachine = setup({
     inUse: ({ context }) => Object.keys(context.calls).length > 0 || context.listeners.length > 0,
   },
   actions: {
+    /** Answers with the tool list when it is known; otherwise the caller waits for it. */
+    answerList: enqueueActions(({ context, enqueue }, params: Extract<SharedToolServerCommand, { type: 'shared.list' }>) => {
+      if (context.tools) enqueue.sendTo(params.replyTo, { type: 'mcp.ready', server: context.name, tools: context.tools } satisfies McpEvent);
+      else enqueue.assign({ listeners: [...context.listeners, params.replyTo] });
+    }),
+    /** Passes a call to the process and notes who gets its answer. */
+    forwardCall: enqueueActions(({ context, enqueue }, params: Extract<SharedToolServerCommand, { type: 'shared.call' }>) => {
+      enqueue.sendTo('process', { type: 'mcp.call', callId: params.callId, tool: params.tool, args: params.args } satisfies McpCommand);
+      enqueue.assign({ calls: { ...context.calls, [params.callId]: params.replyTo } });
+    }),
+    /** Cancels a call in flight at the process and forgets its caller (an unknown call is ignored). */
+    cancelCall: enqueueActions(({ context, enqueue }, params: Extract<SharedToolServerCommand, { type: 'shared.cancel' }>) => {
+      if (!context.calls[params.callId]) return;
+      enqueue.sendTo('process', { type: 'mcp.cancel', callId: params.callId } satisfies McpCommand);
+      const { [params.callId]: _cancelled, ...calls } = context.calls;
+      enqueue.assign({ calls });
+    }),
+    /** Keeps the tool list the server answered and passes it to everyone waiting for it. */
+    deliverTools: enqueueActions(({ context, enqueue }, params: Extract<McpEvent, { type: 'mcp.ready' }>) => {
+      for (const listener of context.listeners.filter(alive)) enqueue.sendTo(listener, params);
+      enqueue.assign({ tools: params.tools, listeners: [] });
+    }),
+    /** Passes a call's answer to its caller, if that is still there, and forgets the call. */
+    deliverResult: enqueueActions(({ context, enqueue }, params: Extract<McpEvent, { type: 'mcp.result' }>) => {
+      const replyTo = context.calls[params.callId];
+      if (!replyTo) return; // cancelled: its caller is gone
+      if (alive(replyTo)) enqueue.sendTo(replyTo, params);
+      const { [params.callId]: _answered, ...calls } = context.calls;
+      enqueue.assign({ calls });
+    }),
     /** The process is gone: every caller still waiting is answered with the error. */
     answerAllWithError: enqueueActions(({ context, enqueue }, params: { message: string }) => {
       for (const [callId, replyTo] of Object.entries(context.calls)) {
@@ -95,41 +125,11 @@ export const sharedToolServerMachine = setup({
         },
       },
       on: {
-        'shared.list': {
-          actions: enqueueActions(({ context, event, enqueue }) => {
-            if (context.tools) enqueue.sendTo(event.replyTo, { type: 'mcp.ready', server: context.name, tools: context.tools } satisfies McpEvent);
-            else enqueue.assign({ listeners: [...context.listeners, event.replyTo] });
-          }),
-        },
-        'shared.call': {
-          actions: enqueueActions(({ context, event, enqueue }) => {
-            enqueue.sendTo('process', { type: 'mcp.call', callId: event.callId, tool: event.tool, args: event.args } satisfies McpCommand);
-            enqueue.assign({ calls: { ...context.calls, [event.callId]: event.replyTo } });
-          }),
-        },
-        'shared.cancel': {
-          actions: enqueueActions(({ context, event, enqueue }) => {
-            if (!context.calls[event.callId]) return;
-            enqueue.sendTo('process', { type: 'mcp.cancel', callId: event.callId } satisfies McpCommand);
-            const { [event.callId]: _cancelled, ...calls } = context.calls;
-            enqueue.assign({ calls });
-          }),
-        },
-        'mcp.ready': {
-          actions: enqueueActions(({ context, event, enqueue }) => {
-            for (const listener of context.listeners.filter(alive)) enqueue.sendTo(listener, event);
-            enqueue.assign({ tools: event.tools, listeners: [] });
-          }),
-        },
-        'mcp.result': {
-          actions: enqueueActions(({ context, event, enqueue }) => {
-            const replyTo = context.calls[event.callId];
-            if (!replyTo) return; // cancelled: its caller is gone
-            if (alive(replyTo)) enqueue.sendTo(replyTo, event);
-            const { [event.callId]: _answered, ...calls } = context.calls;
-            enqueue.assign({ calls });
-          }),
-        },
+        'shared.list': { actions: { type: 'answerList', params: ({ event }) => event } },
+        'shared.call': { actions: { type: 'forwardCall', params: ({ event }) => event } },
+        'shared.cancel': { actions: { type: 'cancelCall', params: ({ event }) => event } },
+        'mcp.ready': { actions: { type: 'deliverTools', params: ({ event }) => event } },
+        'mcp.result': { actions: { type: 'deliverResult', params: ({ event }) => event } },
         'mcp.failed': { target: 'stopped', actions: { type: 'answerAllWithError', params: ({ event }) => ({ message: event.message }) } },
         'mcp.exited': {
           target: 'stopped',

@@ -77,6 +77,13 @@ export const toolServersMachine = setup({
           : { type: 'shared.call', callId: event.callId, tool: event.tool, args: event.args, replyTo: event.replyTo };
       enqueue.sendTo(id!, command);
     }),
+    /** Passes a cancel to the configuration's server, if it is still running. */
+    cancelCall: enqueueActions(({ context, event, self, enqueue }) => {
+      if (event.type !== 'toolServers.cancel') return;
+      const id = context.running[sharedServerKey(event.spec)];
+      const child = id ? (self.getSnapshot().children[id] as AnyActorRef | undefined) : undefined;
+      if (child?.getSnapshot().status === 'active') enqueue.sendTo(child, { type: 'shared.cancel', callId: event.callId } satisfies SharedToolServerCommand);
+    }),
   },
 }).createMachine({
   id: 'toolServers',
@@ -84,13 +91,7 @@ export const toolServersMachine = setup({
   on: {
     'toolServers.list': { actions: 'route' },
     'toolServers.call': { actions: 'route' },
-    'toolServers.cancel': {
-      actions: enqueueActions(({ context, event, self, enqueue }) => {
-        const id = context.running[sharedServerKey(event.spec)];
-        const child = id ? (self.getSnapshot().children[id] as AnyActorRef | undefined) : undefined;
-        if (child?.getSnapshot().status === 'active') enqueue.sendTo(child, { type: 'shared.cancel', callId: event.callId } satisfies SharedToolServerCommand);
-      }),
-    },
+    'toolServers.cancel': { actions: 'cancelCall' },
     // A server that went idle or crashed is released at once; the next request starts a fresh one.
     'xstate.done.actor.shared.*': { actions: 'release' },
     'xstate.error.actor.shared.*': { actions: 'release' },

@@ -79,7 +79,7 @@ const childId = (server: string) => `mcp:${server}`;
 const listComplete = (context: ToolboxContext) =>
   Object.keys(context.servers).every((name) => context.known[name] !== undefined || context.failures[name] !== undefined);
 
-export const toolboxMachine = setup({
+const toolboxSetup = setup({
   types: {
     context: {} as ToolboxContext,
     events: {} as ToolboxEvent,
@@ -134,6 +134,22 @@ export const toolboxMachine = setup({
     }),
     /** Keeps a discovered tool list for every later session with the same server configuration. */
     rememberTools: ({ context }, params: { spec: McpServerSpec; tools: McpToolInfo[] }) => context.toolLists.put(params.spec, params.tools),
+    /** Cancels a call at its server (when that is running) and forgets it; an unknown call is ignored. */
+    cancelCall: enqueueActions(({ context, enqueue }, params: { callId: string }) => {
+      const call = context.calls[params.callId];
+      if (!call) return;
+      if (context.running[call.server]) enqueue.sendTo(childId(call.server), { type: 'mcp.cancel', callId: params.callId });
+      const { [params.callId]: _cancelled, ...calls } = context.calls;
+      enqueue.assign({ calls });
+    }),
+    /** Passes a call's result to its turn and forgets the call. */
+    deliverResult: enqueueActions(({ context, enqueue }, params: Extract<McpEvent, { type: 'mcp.result' }>) => {
+      const call = context.calls[params.callId];
+      if (!call) return; // cancelled: its turn is gone
+      enqueue.sendTo(call.replyTo, { type: 'tool.result', callId: params.callId, content: params.content, isError: params.isError } satisfies ToolboxReply);
+      const { [params.callId]: _answered, ...calls } = context.calls;
+      enqueue.assign({ calls });
+    }),
     /** Answers every turn waiting for the list, once each server's list is known or has failed. */
     answerListeners: enqueueActions(({ context, enqueue }) => {
       if (context.listeners.length === 0 || !listComplete(context)) return;
@@ -162,7 +178,64 @@ export const toolboxMachine = setup({
       enqueue.assign({ running: { ...context.running, [params.server]: false }, calls, failures });
     }),
   },
-}).createMachine({
+})
+  // Actions that enqueue `startServer` or `rememberTools`: with their own params spelled out here, `enqueue` knows the
+  // params of those (inside `setup` it cannot).
+  .extend<{
+    requestToolLists: { replyTo: AnyActorRef };
+    placeCall: Extract<ToolboxEvent, { type: 'tool.call' }>;
+    keepToolList: { server: string; tools: McpToolInfo[] };
+  }>({
+    actions: {
+      /**
+       * A turn asks for the tool list: it waits for it, with each server's list taken from the store or, when still
+       * unknown, discovered by starting the server.
+       */
+      requestToolLists: enqueueActions(({ context, enqueue }, params) => {
+        const running = { ...context.running };
+        const failures = { ...context.failures };
+        const known = { ...context.known };
+        for (const [name, spec] of Object.entries(context.servers)) {
+          if (known[name] !== undefined || running[name]) continue;
+          // Discovered by another session since this one started: nothing to start.
+          const stored = context.toolLists.get(spec);
+          if (stored) {
+            known[name] = stored;
+            delete failures[name];
+            continue;
+          }
+          // An unknown list: start the server to discover it (a past failure is tried again).
+          delete failures[name];
+          running[name] = true;
+          enqueue({ type: 'startServer', params: { server: name } });
+        }
+        enqueue.assign({ known, running, failures, listeners: [...context.listeners, params.replyTo] });
+      }),
+      /** Sends a call to its server's child, starting the server first if needed; a call to an unknown server gets an error. */
+      placeCall: enqueueActions(({ context, enqueue }, params) => {
+        const spec = context.servers[params.server];
+        if (!spec) {
+          enqueue.sendTo(params.replyTo, { type: 'tool.result', callId: params.callId, content: `Error: there is no tool server "${params.server}"`, isError: true } satisfies ToolboxReply);
+          return;
+        }
+        if (!context.running[params.server]) {
+          enqueue({ type: 'startServer', params: { server: params.server, knownTools: context.known[params.server] ?? context.toolLists.get(spec) } });
+          enqueue.assign({ running: { ...context.running, [params.server]: true } });
+        }
+        enqueue.sendTo(childId(params.server), { type: 'mcp.call', callId: params.callId, tool: params.tool, args: params.args });
+        enqueue.assign({ calls: { ...context.calls, [params.callId]: { server: params.server, replyTo: params.replyTo } } });
+      }),
+      /** Keeps a server's tool list; one discovered for the first time is stored for later sessions too. */
+      keepToolList: enqueueActions(({ context, enqueue }, params) => {
+        if (context.known[params.server] === undefined) {
+          enqueue({ type: 'rememberTools', params: { spec: context.servers[params.server]!, tools: params.tools } });
+        }
+        enqueue.assign({ known: { ...context.known, [params.server]: params.tools } });
+      }),
+    },
+  });
+
+export const toolboxMachine = toolboxSetup.createMachine({
   id: 'toolbox',
   context: ({ input }) => {
     const known: Record<string, McpToolInfo[]> = {};
@@ -173,75 +246,11 @@ export const toolboxMachine = setup({
     return { ...input, known, running: {}, failures: {}, listeners: [], calls: {} };
   },
   on: {
-    'tools.list': {
-      actions: [
-        enqueueActions(({ context, event, enqueue }) => {
-          const running = { ...context.running };
-          const failures = { ...context.failures };
-          const known = { ...context.known };
-          for (const [name, spec] of Object.entries(context.servers)) {
-            if (known[name] !== undefined || running[name]) continue;
-            // Discovered by another session since this one started: nothing to start.
-            const stored = context.toolLists.get(spec);
-            if (stored) {
-              known[name] = stored;
-              delete failures[name];
-              continue;
-            }
-            // An unknown list: start the server to discover it (a past failure is tried again).
-            delete failures[name];
-            running[name] = true;
-            enqueue({ type: 'startServer', params: { server: name } });
-          }
-          enqueue.assign({ known, running, failures, listeners: [...context.listeners, event.replyTo] });
-        }),
-        'answerListeners',
-      ],
-    },
-    'tool.call': {
-      actions: enqueueActions(({ context, event, enqueue }) => {
-        const spec = context.servers[event.server];
-        if (!spec) {
-          enqueue.sendTo(event.replyTo, { type: 'tool.result', callId: event.callId, content: `Error: there is no tool server "${event.server}"`, isError: true } satisfies ToolboxReply);
-          return;
-        }
-        if (!context.running[event.server]) {
-          enqueue({ type: 'startServer', params: { server: event.server, knownTools: context.known[event.server] ?? context.toolLists.get(spec) } });
-          enqueue.assign({ running: { ...context.running, [event.server]: true } });
-        }
-        enqueue.sendTo(childId(event.server), { type: 'mcp.call', callId: event.callId, tool: event.tool, args: event.args });
-        enqueue.assign({ calls: { ...context.calls, [event.callId]: { server: event.server, replyTo: event.replyTo } } });
-      }),
-    },
-    'tool.cancel': {
-      actions: enqueueActions(({ context, event, enqueue }) => {
-        const call = context.calls[event.callId];
-        if (!call) return;
-        if (context.running[call.server]) enqueue.sendTo(childId(call.server), { type: 'mcp.cancel', callId: event.callId });
-        const { [event.callId]: _cancelled, ...calls } = context.calls;
-        enqueue.assign({ calls });
-      }),
-    },
-    'mcp.ready': {
-      actions: [
-        enqueueActions(({ context, event, enqueue }) => {
-          if (context.known[event.server] === undefined) {
-            enqueue({ type: 'rememberTools', params: { spec: context.servers[event.server]!, tools: event.tools } });
-          }
-          enqueue.assign({ known: { ...context.known, [event.server]: event.tools } });
-        }),
-        'answerListeners',
-      ],
-    },
-    'mcp.result': {
-      actions: enqueueActions(({ context, event, enqueue }) => {
-        const call = context.calls[event.callId];
-        if (!call) return; // cancelled: its turn is gone
-        enqueue.sendTo(call.replyTo, { type: 'tool.result', callId: event.callId, content: event.content, isError: event.isError } satisfies ToolboxReply);
-        const { [event.callId]: _answered, ...calls } = context.calls;
-        enqueue.assign({ calls });
-      }),
-    },
+    'tools.list': { actions: [{ type: 'requestToolLists', params: ({ event }) => ({ replyTo: event.replyTo }) }, 'answerListeners'] },
+    'tool.call': { actions: { type: 'placeCall', params: ({ event }) => event } },
+    'tool.cancel': { actions: { type: 'cancelCall', params: ({ event }) => ({ callId: event.callId }) } },
+    'mcp.ready': { actions: [{ type: 'keepToolList', params: ({ event }) => ({ server: event.server, tools: event.tools }) }, 'answerListeners'] },
+    'mcp.result': { actions: { type: 'deliverResult', params: ({ event }) => event } },
     'mcp.failed': { actions: [{ type: 'serverGone', params: ({ event }) => ({ server: event.server, message: event.message }) }, 'answerListeners'] },
     'mcp.exited': {
       actions: [{ type: 'serverGone', params: ({ event }) => ({ server: event.server, message: `tool server "${event.server}" exited` }) }, 'answerListeners'],

@@ -39,6 +39,28 @@ export const transcriptionMachine = setup({
     /** One transcription of the user's voice (system_config.asr_timeout_seconds). */
     transcription: ({ context }) => context.deadlineMs,
   },
+  actions: {
+    /** The recognizer answered: its text is the result. */
+    keepText: assign({ result: (_, text: string) => ({ text, error: null }) }),
+    /** The recognizer failed: the result is an `asr` error frame saying why. */
+    noteFailure: assign({
+      result: (_, { error }: { error: unknown }) => ({
+        text: '',
+        error: { type: 'error', code: 'asr', message: `Speech recognition failed: ${(error as Error)?.message ?? String(error)}` },
+      }),
+    }),
+    /** The recognizer did not answer in time: the result is an `asr_timeout` error frame naming it and the bound. */
+    noteTimeout: assign({
+      result: ({ context }) => ({
+        text: '',
+        error: {
+          type: 'error',
+          code: 'asr_timeout',
+          message: `Speech recognition failed: ${engineName(context.engine, 'the speech recognizer')} did not answer within ${formatBound(context.deadlineMs)}`,
+        },
+      }),
+    }),
+  },
 }).createMachine({
   id: 'transcription',
   context: ({ input }) => ({ ...input, result: null }),
@@ -48,31 +70,11 @@ export const transcriptionMachine = setup({
       invoke: {
         src: 'transcribe',
         input: ({ context }) => ({ engine: context.engine, unavailable: context.unavailable, samples: context.samples, clientUid: context.clientUid }),
-        onDone: { target: 'done', actions: assign({ result: ({ event }) => ({ text: event.output, error: null }) }) },
-        onError: {
-          target: 'done',
-          actions: assign({
-            result: ({ event }) => ({
-              text: '',
-              error: { type: 'error', code: 'asr', message: `Speech recognition failed: ${(event.error as Error)?.message ?? String(event.error)}` },
-            }),
-          }),
-        },
+        onDone: { target: 'done', actions: { type: 'keepText', params: ({ event }) => event.output } },
+        onError: { target: 'done', actions: { type: 'noteFailure', params: ({ event }) => ({ error: event.error }) } },
       },
       after: {
-        transcription: {
-          target: 'done',
-          actions: assign({
-            result: ({ context }) => ({
-              text: '',
-              error: {
-                type: 'error',
-                code: 'asr_timeout',
-                message: `Speech recognition failed: ${engineName(context.engine, 'the speech recognizer')} did not answer within ${formatBound(context.deadlineMs)}`,
-              },
-            }),
-          }),
-        },
+        transcription: { target: 'done', actions: 'noteTimeout' },
       },
     },
     done: { type: 'final' },

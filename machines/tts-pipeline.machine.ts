@@ -123,6 +123,51 @@ export const ttsPipelineMachine = setup({
       }
       enqueue.assign({ queue, running, ids, ready, next });
     }),
+    /** Queues a sentence for synthesis, or makes it ready silent at once (nothing to speak, or the reply has stalled). */
+    queueSentence: enqueueActions(({ context, enqueue }, job: SpeechJob) => {
+      if (job.speech && !context.stalled) enqueue.assign({ queue: [...context.queue, job] });
+      else enqueue.assign({ ready: { ...context.ready, [job.seq]: { frame: audioFrame(job, null, context.speaker), durationMs: 0, said: job.said ?? job.display } } });
+    }),
+    /** Puts a frame that belongs between two sentences in its place. */
+    placeFrame: assign({ ready: ({ context }, params: { seq: number; frame: ServerFrame }) => ({ ...context.ready, [params.seq]: { passthrough: params.frame } }) }),
+    /** Stops every synthesis in flight and sends one error; every sentence in flight, queued or still to come is silent. */
+    silenceRest: enqueueActions(({ context, enqueue }) => {
+      const ready = { ...context.ready };
+      let ids = context.ids;
+      for (const [actorId, job] of Object.entries(context.running)) {
+        enqueue.cancel(`overdue.${actorId}`);
+        ids = releaseChild(enqueue, ids, actorId);
+        ready[job.seq] = { frame: audioFrame(job, null, context.speaker), durationMs: 0, said: job.said ?? job.display };
+      }
+      for (const job of context.queue) ready[job.seq] = { frame: audioFrame(job, null, context.speaker), durationMs: 0, said: job.said ?? job.display };
+      const bound = formatBound(context.synthesisDeadlineMs ?? DEFAULT_ENGINE_DEADLINES.synthesisMs);
+      const message = `Speech synthesis (${engineName(context.engine, 'the speech engine')}) did not finish a sentence within ${bound}; the rest of this reply is shown without voice`;
+      enqueue.sendParent({ type: 'tts.passthrough', frame: { type: 'error', code: 'tts_timeout', message } } satisfies PipelineOutputEvent);
+      enqueue.assign({ running: {}, queue: [], ids, ready, stalled: true });
+    }),
+    /** Notes how many sentences and frames the reply has, once it is complete. */
+    noteTotal: assign({ total: (_, total: number) => total }),
+    /** A synthesis finished: its payload is ready in its place, and its child and bound are done with. */
+    keepSynthesis: enqueueActions(({ context, enqueue }, params: { actorId: string; result: SynthResult }) => {
+      const job = context.running[params.actorId]!;
+      const { [params.actorId]: _finished, ...running } = context.running;
+      const entry = { frame: audioFrame(job, params.result, context.speaker), durationMs: params.result.durationMs, said: job.said ?? job.display, error: params.result.error };
+      enqueue.cancel(`overdue.${params.actorId}`);
+      enqueue.assign({ running, ids: releaseChild(enqueue, context.ids, params.actorId), ready: { ...context.ready, [job.seq]: entry } });
+    }),
+    /** A synthesis failed: its sentence is ready silent in its place, and its child and bound are done with. */
+    silenceFailed: enqueueActions(({ context, enqueue }, params: { actorId: string }) => {
+      const job = context.running[params.actorId]!;
+      const { [params.actorId]: _failed, ...running } = context.running;
+      enqueue.cancel(`overdue.${params.actorId}`);
+      enqueue.assign({
+        running,
+        ids: releaseChild(enqueue, context.ids, params.actorId),
+        ready: { ...context.ready, [job.seq]: { frame: audioFrame(job, null, context.speaker), durationMs: 0, said: job.said ?? job.display } },
+      });
+    }),
+    /** Tells the parent the last payload is out. */
+    reportDrained: sendParent({ type: 'tts.drained' } satisfies PipelineOutputEvent),
   },
   delays: {
     synthesis: ({ context }) => context.synthesisDeadlineMs ?? DEFAULT_ENGINE_DEADLINES.synthesisMs,
@@ -140,74 +185,21 @@ export const ttsPipelineMachine = setup({
     running: {
       always: { guard: 'allDelivered', target: 'drained' },
       on: {
-        'tts.sentence': {
-          actions: [
-            enqueueActions(({ context, event, enqueue }) => {
-              const { job } = event;
-              if (job.speech && !context.stalled) enqueue.assign({ queue: [...context.queue, job] });
-              else enqueue.assign({ ready: { ...context.ready, [job.seq]: { frame: audioFrame(job, null, context.speaker), durationMs: 0, said: job.said ?? job.display } } });
-            }),
-            'advance',
-          ],
-        },
-        'tts.frame': {
-          actions: [assign({ ready: ({ context, event }) => ({ ...context.ready, [event.seq]: { passthrough: event.frame } }) }), 'advance'],
-        },
+        'tts.sentence': { actions: [{ type: 'queueSentence', params: ({ event }) => event.job }, 'advance'] },
+        'tts.frame': { actions: [{ type: 'placeFrame', params: ({ event }) => ({ seq: event.seq, frame: event.frame }) }, 'advance'] },
         // A synthesis overran its bound: one error, then every sentence in flight or still to come is silent.
-        'tts.overdue': {
-          guard: 'stillRunning',
-          actions: [
-            enqueueActions(({ context, enqueue }) => {
-              const ready = { ...context.ready };
-              let ids = context.ids;
-              for (const [actorId, job] of Object.entries(context.running)) {
-                enqueue.cancel(`overdue.${actorId}`);
-                ids = releaseChild(enqueue, ids, actorId);
-                ready[job.seq] = { frame: audioFrame(job, null, context.speaker), durationMs: 0, said: job.said ?? job.display };
-              }
-              for (const job of context.queue) ready[job.seq] = { frame: audioFrame(job, null, context.speaker), durationMs: 0, said: job.said ?? job.display };
-              const bound = formatBound(context.synthesisDeadlineMs ?? DEFAULT_ENGINE_DEADLINES.synthesisMs);
-              const message = `Speech synthesis (${engineName(context.engine, 'the speech engine')}) did not finish a sentence within ${bound}; the rest of this reply is shown without voice`;
-              enqueue.sendParent({ type: 'tts.passthrough', frame: { type: 'error', code: 'tts_timeout', message } } satisfies PipelineOutputEvent);
-              enqueue.assign({ running: {}, queue: [], ids, ready, stalled: true });
-            }),
-            'advance',
-          ],
-        },
-        'tts.end': { actions: enqueueActions(({ event, enqueue }) => enqueue.assign({ total: event.total })) },
+        'tts.overdue': { guard: 'stillRunning', actions: ['silenceRest', 'advance'] },
+        'tts.end': { actions: { type: 'noteTotal', params: ({ event }) => event.total } },
         'xstate.done.actor.synth.*': {
-          actions: [
-            enqueueActions(({ context, event, enqueue }) => {
-              const job = context.running[event.actorId]!;
-              const { [event.actorId]: _finished, ...running } = context.running;
-              const entry = { frame: audioFrame(job, event.output, context.speaker), durationMs: event.output.durationMs, said: job.said ?? job.display, error: event.output.error };
-              enqueue.cancel(`overdue.${event.actorId}`);
-              enqueue.assign({ running, ids: releaseChild(enqueue, context.ids, event.actorId), ready: { ...context.ready, [job.seq]: entry } });
-            }),
-            'advance',
-          ],
+          actions: [{ type: 'keepSynthesis', params: ({ event }) => ({ actorId: event.actorId, result: event.output }) }, 'advance'],
         },
         // A synthesis that failed still yields its sentence, as a silent payload (the text is shown).
-        'xstate.error.actor.synth.*': {
-          actions: [
-            enqueueActions(({ context, event, enqueue }) => {
-              const job = context.running[event.actorId]!;
-              const { [event.actorId]: _failed, ...running } = context.running;
-              enqueue.cancel(`overdue.${event.actorId}`);
-              enqueue.assign({
-                running,
-                ids: releaseChild(enqueue, context.ids, event.actorId),
-                ready: { ...context.ready, [job.seq]: { frame: audioFrame(job, null, context.speaker), durationMs: 0, said: job.said ?? job.display } },
-              });
-            }),
-            'advance',
-          ],
-        },
+        'xstate.error.actor.synth.*': { actions: [{ type: 'silenceFailed', params: ({ event }) => ({ actorId: event.actorId }) }, 'advance'] },
       },
     },
     drained: {
       type: 'final',
-      entry: sendParent({ type: 'tts.drained' } satisfies PipelineOutputEvent),
+      entry: 'reportDrained',
     },
   },
 });

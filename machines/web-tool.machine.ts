@@ -153,6 +153,15 @@ export const webToolMachine = setup({
     }),
     /** A connection's file, to the cache keeper. */
     toCache: sendTo('cache', ({ event }) => event as CacheAdded),
+    /** Keeps the default character's engines, now ready. */
+    keepEngines: assign({ engines: (_, engines: WebToolEngines) => engines }),
+    /** The engines could not be made ready: both routes answer with why. */
+    noteEnginesFailed: assign({
+      engines: (_, { error }: { error: unknown }) => {
+        const why = `the default character's engines could not be made ready: ${(error as Error)?.message ?? String(error)}`;
+        return { asrUnavailable: why, ttsUnavailable: why };
+      },
+    }),
     releaseSocket: enqueueActions(({ context, event, enqueue }) => {
       enqueue.assign({ speechIds: releaseChild(enqueue, context.speechIds, (event as { actorId: string }).actorId) });
     }),
@@ -196,16 +205,8 @@ export const webToolMachine = setup({
     loading: {
       invoke: {
         src: 'engines',
-        onDone: { target: 'ready', actions: assign({ engines: ({ event }) => event.output }) },
-        onError: {
-          target: 'ready',
-          actions: assign({
-            engines: ({ event }) => {
-              const why = `the default character's engines could not be made ready: ${(event.error as Error)?.message ?? String(event.error)}`;
-              return { asrUnavailable: why, ttsUnavailable: why };
-            },
-          }),
-        },
+        onDone: { target: 'ready', actions: { type: 'keepEngines', params: ({ event }) => event.output } },
+        onError: { target: 'ready', actions: { type: 'noteEnginesFailed', params: ({ event }) => ({ error: event.error }) } },
       },
     },
     ready: {
