@@ -1,7 +1,7 @@
 import { fromCallback } from 'xstate';
 import type { GroupRecordEvent } from '../../machines/group.machine.js';
 import type { Logger } from '../observability/logger.js';
-import type { RedisLink } from './redis-link.js';
+import { bestEffort, type RedisLink } from './redis-link.js';
 
 /** Where a group's record is: a hash of `instance`, `owner_uid`, `members` (a JSON array of uids), `updated_at`. */
 export const groupRecordKey = (groupId: string) => `vas:groups:${groupId}`;
@@ -28,21 +28,15 @@ export function createGroupRecord(link: RedisLink, instanceId: string, leaseMs: 
     const key = groupRecordKey(input.groupId);
     let current: GroupRecordEvent | null = null;
     let heldElsewhere = false;
+    // Redis away: nothing is written, and the renewal after it is back writes it.
     const write = () => {
       if (!current) return;
-      try {
-        const args = [instanceId, current.ownerUid, JSON.stringify(current.members), new Date().toISOString(), String(Math.round(leaseMs))];
-        void link
-          .ready()
-          .eval(WRITE, { keys: [key], arguments: args })
-          .then((written) => {
-            if (written === 0 && !heldElsewhere) logger.warn(`cluster: group ${input.groupId} is still recorded by another instance; it is recorded here once that record lapses`);
-            heldElsewhere = written === 0;
-          })
-          .catch(() => undefined);
-      } catch {
-        // Redis away: the renewal writes it when it is back.
-      }
+      const args = [instanceId, current.ownerUid, JSON.stringify(current.members), new Date().toISOString(), String(Math.round(leaseMs))];
+      void bestEffort(link, (client) => client.eval(WRITE, { keys: [key], arguments: args }))?.then((written) => {
+        if (written === undefined) return;
+        if (written === 0 && !heldElsewhere) logger.warn(`cluster: group ${input.groupId} is still recorded by another instance; it is recorded here once that record lapses`);
+        heldElsewhere = written === 0;
+      });
     };
     const renewal = setInterval(write, leaseMs / 4);
     receive((event) => {
@@ -51,11 +45,8 @@ export function createGroupRecord(link: RedisLink, instanceId: string, leaseMs: 
     });
     return () => {
       clearInterval(renewal);
-      try {
-        void link.ready().eval(DROP, { keys: [key], arguments: [instanceId] }).catch(() => undefined);
-      } catch {
-        // Redis away: the record lapses by itself.
-      }
+      // Redis away: the record lapses by itself.
+      void bestEffort(link, (client) => client.eval(DROP, { keys: [key], arguments: [instanceId] }));
     };
   });
 }

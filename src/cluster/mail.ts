@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { Logger } from '../observability/logger.js';
-import type { RedisLink } from './redis-link.js';
+import { bestEffort, type RedisLink } from './redis-link.js';
 
 /**
  * What instances say to each other on their Redis channels (proxy-mail.ts, group-mail.ts, the history news of
@@ -9,12 +9,7 @@ import type { RedisLink } from './redis-link.js';
 
 /** Publishes `message` on `channel`; false while Redis does not answer (the links' pings tell when one is lost). */
 export function publishMail(link: RedisLink, channel: string, message: unknown): boolean {
-  try {
-    void link.ready().publish(channel, JSON.stringify(message)).catch(() => undefined);
-    return true;
-  } catch {
-    return false;
-  }
+  return bestEffort(link, (client) => client.publish(channel, JSON.stringify(message))) !== null;
 }
 
 /** A message read from a channel, or null (logged) when it is not one this server sends. */

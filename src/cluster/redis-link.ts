@@ -55,6 +55,18 @@ export class RedisLink {
   }
 }
 
+/**
+ * A command nobody waits for (a publication, a record the next renewal writes again): null, with nothing sent, while
+ * Redis does not answer; otherwise its result, or undefined if it failed. It never throws.
+ */
+export function bestEffort<T>(link: RedisLink, command: (client: Client) => Promise<T>): Promise<T | undefined> | null {
+  try {
+    return command(link.ready()).catch(() => undefined);
+  } catch {
+    return null;
+  }
+}
+
 /** A cross-instance feature while Redis is unreachable: answered with the code `cluster_unavailable`. */
 export class ClusterUnavailable extends Error {
   readonly code = 'cluster_unavailable';
